@@ -1,0 +1,77 @@
+"""The `s5sync` command (typer): the operator's tasks from a terminal (R21c).
+
+Every command takes the global `--env-file FILE` (SPEC.md "Commands"). Settings are
+read when a command runs, never at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from s5sync.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    env_file: Path | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", help="Settings as S5SYNC_* lines.")
+    ] = None,
+) -> None:
+    state.env_file = env_file
+
+
+def settings_or_exit() -> Settings:
+    """Load settings; a problem stops the command with one line and exit code 2."""
+    try:
+        return load_settings(state.env_file)
+    except SettingsError as error:
+        err_console.print(f"s5sync: {error}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def not_built(what: str, issue: int) -> None:
+    err_console.print(f"s5sync {what}: not built yet (issue {issue}).", highlight=False)
+    raise typer.Exit(3)
+
+
+@app.command()
+def demo() -> None:
+    """Run the whole product on this machine with no account anywhere."""
+    not_built("demo", 10)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the web app against real Microsoft 365 and System Five."""
+    not_built("serve", 11)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker of the distributed scheduler (PostgreSQL)."""
+    not_built("worker", 12)
+
+
+@app.command()
+def sync() -> None:
+    """Run one cycle for one user now."""
+    not_built("sync", 9)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The Outlook connector: MSAL sign-in, encrypted token cache, Graph calendar client."""

@@ -1,0 +1,1 @@
+"""Schedulers: local (asyncio, in the web process) and distributed (procrastinate) — R14."""

@@ -1,0 +1,104 @@
+"""Settings from `S5SYNC_*` environment variables or an env file (pydantic-settings).
+
+Nothing is read at import: `load_settings()` builds a `Settings` when a command starts,
+and `SettingsError` carries one line naming the setting and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Everything an s5sync process needs to know about its deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="S5SYNC_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        description="The CALENDAREVENT database: sqlite+aiosqlite:///… or postgresql+asyncpg://…"
+    )
+    secret_keys: SecretStr = Field(
+        description="Comma-separated Fernet keys, newest first (R22: secrets at rest)"
+    )
+    session_secret: SecretStr = Field(
+        default=SecretStr(""), description="Signs the session cookie (web app)"
+    )
+    authority: str = "https://login.microsoftonline.com/organizations"
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    redirect_uri: str = ""
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    ca_bundle: Path | None = None
+    scheduler: Literal["local", "procrastinate"] = "local"
+    procrastinate_dsn: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    secure_cookies: bool = True
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+        if not keys:
+            raise ValueError("needs at least one Fernet key (s5sync keys generate prints one)")
+        for key in keys:
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from None
+        return value
+
+    def fernet_keys(self) -> list[str]:
+        """The encryption keys, newest first."""
+        return [k.strip() for k in self.secret_keys.get_secret_value().split(",") if k.strip()]
+
+
+REQUIRED_FOR_SERVE = ("session_secret", "client_id", "client_secret", "redirect_uri")
+
+
+def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's report into one actionable line."""
+    try:
+        if env_file is not None:
+            if not env_file.is_file():
+                raise SettingsError(f"--env-file {env_file}: no such file")
+            return Settings(_env_file=env_file, **overrides)
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for the first problem: `S5SYNC_NAME: what is wrong`."""
+    first = error.errors()[0]
+    name = "S5SYNC_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+    if first["type"] == "missing":
+        return f"{name} is not set"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name} is invalid: {message}"
+
+
+def require_for_serve(settings: Settings) -> None:
+    """`s5sync serve` needs the Entra application and a session secret (R19)."""
+    for field in REQUIRED_FOR_SERVE:
+        value = getattr(settings, field)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not text:
+            raise SettingsError(f"S5SYNC_{field.upper()} is not set (needed by s5sync serve)")

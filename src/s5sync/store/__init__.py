@@ -1,0 +1,1 @@
+"""The CALENDAREVENT database: models, repositories built for one tenant, migrations."""

@@ -1,0 +1,1 @@
+"""In-memory fakes of every port, shipped in the package (STYLE.md habit 5)."""

@@ -1,0 +1,85 @@
+"""Fixtures shared by every test directory.
+
+PostgreSQL: `S5SYNC_TEST_DATABASE_URL` (default the machine's server, database `test`).
+Each test run creates its own fresh database and drops it afterwards, so runs never see
+each other's data. When no server answers, PostgreSQL tests skip with the reason.
+
+Browser: Debian's chromium at `/usr/bin/chromium` (Playwright cannot download one here).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+CHROMIUM = os.environ.get("S5SYNC_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _admin_url() -> str:
+    return os.environ.get("S5SYNC_TEST_DATABASE_URL", DEFAULT_PG)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, as a plain `postgresql://` URL."""
+    admin = _admin_url()
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {admin}: {error}".splitlines()[0])
+    name = f"s5sync_test_{uuid.uuid4().hex[:12]}"
+    with conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, _ = admin.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def pg_async_url(pg_database: str) -> str:
+    """The run's PostgreSQL database as an SQLAlchemy asyncpg URL."""
+    return pg_database.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium, or a skip saying why."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium not found at {CHROMIUM} (CI must install Debian's chromium)")
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}")
+    return CHROMIUM
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests keep screenshots (kept by CI as the run's evidence)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
