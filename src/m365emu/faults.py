@@ -1,0 +1,71 @@
+"""Injected faults (`POST /_emulator/faults`): the next calls to a route fail on purpose.
+
+A fault matches a method (or `*`) and a path relative to the Graph base URL (`/me/events`)
+or to the identity root (`/{tenant}/oauth2/v2.0/token`); `*` in a path matches one or more
+characters. Each fault fires `count` times, then is gone. Kinds:
+
+- `throttle`: 429 (or `status`) with `Retry-After: retry_after`;
+- `error`: `status` (default 503) with a Graph-shaped error;
+- `timeout`: the server holds the request for `timeout_seconds`, then drops it unanswered
+  (clients see their own timeout);
+- `applied_then_timeout`: the request is applied, then the answer is dropped the same way.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FaultKind(StrEnum):
+    THROTTLE = "throttle"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    APPLIED_THEN_TIMEOUT = "applied_then_timeout"
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str
+    kind: FaultKind
+    status: int = 503
+    retry_after: int = 1
+    count: int = 1
+    timeout_seconds: float = 30.0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("*", method.upper()):
+            return False
+        return fnmatch.fnmatchcase(path.rstrip("/") or "/", self.path.rstrip("/") or "/")
+
+
+class FaultBook:
+    """The armed faults, consumed one match at a time (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self.fired: dict[str, int] = {}
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first armed fault matching this request, consuming one of its shots."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    self.fired[fault.kind] = self.fired.get(fault.kind, 0) + 1
+                    return fault
+        return None
