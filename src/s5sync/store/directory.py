@@ -1,0 +1,246 @@
+"""The operator's view of the CALENDAREVENT database (R21c): every store and user.
+
+This is the only code that works across tenants: registering stores, mapping users from
+the CLI, finding due users for the scheduler, rotating keys. On PostgreSQL it runs on
+the operator's connection (a role with BYPASSRLS, or the owner); everything a store's
+users can reach goes through `TenantScope`, which is bound to one tenant (R22).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from s5sync.core.snapshots import StoreOptions
+from s5sync.store.database import Database
+from s5sync.store.models import AppUser, AuthFlow, DeltaState, Tenant
+from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.store.secrets import SecretBox
+
+OPTION_NAMES = tuple(f.name for f in fields(StoreOptions))
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14: no heartbeat for 2 minutes = idle
+
+
+class StoreError(Exception):
+    """Base of the store's errors; messages name what the operator should do.
+
+    StoreError
+    ├── NotFound        a tenant or user the command names does not exist
+    ├── AlreadyExists   registering a tenant twice
+    └── LeaseLost       another cycle took the user's lease (fencing token changed)
+    """
+
+
+class NotFound(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class LeaseLost(StoreError):
+    pass
+
+
+def tenant_record(row: Tenant) -> TenantRecord:
+    options = StoreOptions(**{name: getattr(row, name) for name in OPTION_NAMES})
+    return TenantRecord(row.id, row.ms_tenant_id, row.name, options)
+
+
+def user_record(row: AppUser) -> UserRecord:
+    return UserRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        object_id=row.object_id,
+        email=row.email,
+        display_name=row.display_name,
+        employee_id=row.employee_id,
+        onboarded_at=row.onboarded_at,
+        is_admin=row.is_admin,
+        status=row.status,
+        last_error=row.last_error,
+        last_heartbeat_at=row.last_heartbeat_at,
+        next_run_at=row.next_run_at,
+        last_run_at=row.last_run_at,
+        last_outcome=row.last_outcome,
+        sync_now_requested=row.sync_now_requested,
+        has_token_cache=row.token_cache_enc is not None,
+    )
+
+
+class Directory:
+    """Stores and users across tenants, for the operator and the scheduler."""
+
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db = db
+        self.box = box
+
+    async def create_tenant(
+        self,
+        ms_tenant_id: str,
+        name: str,
+        s5_connection: str,
+        now: datetime,
+        **options: Any,
+    ) -> TenantRecord:
+        async with self.db.transaction() as session:
+            existing = await session.scalar(
+                select(Tenant.id).where(Tenant.ms_tenant_id == ms_tenant_id)
+            )
+            if existing is not None:
+                raise AlreadyExists(f"a store for Microsoft tenant {ms_tenant_id} exists")
+            merged = {**StoreOptions().__dict__, **options}
+            row = Tenant(
+                ms_tenant_id=ms_tenant_id,
+                name=name,
+                s5_connection_enc=self.box.seal(s5_connection),
+                created_at=now,
+                **merged,
+            )
+            session.add(row)
+            await session.flush()
+            return tenant_record(row)
+
+    async def tenants(self) -> list[TenantRecord]:
+        async with self.db.transaction(write=False) as session:
+            rows = await session.scalars(select(Tenant).order_by(Tenant.id))
+            return [tenant_record(r) for r in rows]
+
+    async def tenant(self, key: str | int) -> TenantRecord:
+        """A tenant by database id or Microsoft tenant id."""
+        async with self.db.transaction(write=False) as session:
+            row = await session.scalar(self._tenant_query(key))
+            if row is None:
+                raise NotFound(f"no store registered for tenant {key}")
+            return tenant_record(row)
+
+    async def find_tenant(self, ms_tenant_id: str) -> TenantRecord | None:
+        async with self.db.transaction(write=False) as session:
+            row = await session.scalar(select(Tenant).where(Tenant.ms_tenant_id == ms_tenant_id))
+            return tenant_record(row) if row is not None else None
+
+    async def update_tenant(
+        self, key: str | int, *, s5_connection: str | None = None, **changes: Any
+    ) -> TenantRecord:
+        unknown = set(changes) - {*OPTION_NAMES, "name"}
+        if unknown:
+            raise ValueError(f"unknown store option(s): {', '.join(sorted(unknown))}")
+        async with self.db.transaction() as session:
+            row = await session.scalar(self._tenant_query(key))
+            if row is None:
+                raise NotFound(f"no store registered for tenant {key}")
+            for name, value in changes.items():
+                setattr(row, name, value)
+            if s5_connection is not None:
+                row.s5_connection_enc = self.box.seal(s5_connection)
+            await session.flush()
+            return tenant_record(row)
+
+    async def remove_tenant(self, key: str | int) -> None:
+        async with self.db.transaction() as session:
+            row = await session.scalar(self._tenant_query(key))
+            if row is None:
+                raise NotFound(f"no store registered for tenant {key}")
+            await session.delete(row)
+
+    async def s5_connection(self, tenant_id: int) -> str:
+        """The store's System Five connection URL, decrypted (never logged or shown)."""
+        async with self.db.transaction(write=False) as session:
+            enc = await session.scalar(
+                select(Tenant.s5_connection_enc).where(Tenant.id == tenant_id)
+            )
+            if enc is None:
+                raise NotFound(f"no store with id {tenant_id}")
+            return self.box.open(enc)
+
+    @staticmethod
+    def _tenant_query(key: str | int) -> Any:
+        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            return select(Tenant).where(or_(Tenant.id == int(key), Tenant.ms_tenant_id == str(key)))
+        return select(Tenant).where(Tenant.ms_tenant_id == key)
+
+    # Users, across stores (the CLI finds a user by e-mail; R21c)
+
+    async def users(self, tenant_key: str | int | None = None) -> list[UserRecord]:
+        async with self.db.transaction(write=False) as session:
+            query = select(AppUser).order_by(AppUser.tenant_id, AppUser.email)
+            if tenant_key is not None:
+                tenant = await session.scalar(self._tenant_query(tenant_key))
+                if tenant is None:
+                    raise NotFound(f"no store registered for tenant {tenant_key}")
+                query = query.where(AppUser.tenant_id == tenant.id)
+            return [user_record(r) for r in await session.scalars(query)]
+
+    async def find_users(self, email: str, tenant_key: str | int | None = None) -> list[UserRecord]:
+        wanted = email.strip().lower()
+        return [u for u in await self.users(tenant_key) if u.email.lower() == wanted]
+
+    async def due_users(self, now: datetime, limit: int = 100) -> list[UserRecord]:
+        """R14: onboarded, signed in, active (heartbeat within 2 minutes or background
+        sync on) and due (`next_run_at` passed, or Sync now pressed)."""
+        async with self.db.transaction(write=False) as session:
+            query = (
+                select(AppUser)
+                .join(Tenant, Tenant.id == AppUser.tenant_id)
+                .where(
+                    AppUser.onboarded_at.is_not(None),
+                    AppUser.employee_id.is_not(None),
+                    AppUser.status != "needs_sign_in",
+                    AppUser.token_cache_enc.is_not(None),
+                    or_(
+                        Tenant.background_sync.is_(True),
+                        AppUser.last_heartbeat_at >= now - HEARTBEAT_TIMEOUT,
+                    ),
+                    or_(
+                        AppUser.sync_now_requested.is_(True),
+                        AppUser.next_run_at.is_(None),
+                        AppUser.next_run_at <= now,
+                    ),
+                    or_(AppUser.lease_expires_at.is_(None), AppUser.lease_expires_at < now),
+                )
+                .order_by(AppUser.next_run_at)
+                .limit(limit)
+            )
+            return [user_record(r) for r in await session.scalars(query)]
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every secret with the newest key (`s5sync keys rotate`)."""
+        count = 0
+        async with self.db.transaction() as session:
+            for tenant in await session.scalars(select(Tenant)):
+                tenant.s5_connection_enc = self.box.rotate(tenant.s5_connection_enc)
+                count += 1
+            for user in await session.scalars(
+                select(AppUser).where(AppUser.token_cache_enc.is_not(None))
+            ):
+                assert user.token_cache_enc is not None
+                user.token_cache_enc = self.box.rotate(user.token_cache_enc)
+                count += 1
+            for state in await session.scalars(
+                select(DeltaState).where(DeltaState.delta_link_enc.is_not(None))
+            ):
+                assert state.delta_link_enc is not None
+                state.delta_link_enc = self.box.rotate(state.delta_link_enc)
+                count += 1
+            for flow in await session.scalars(select(AuthFlow)):
+                flow.flow_enc = self.box.rotate(flow.flow_enc)
+                count += 1
+        return count
+
+    async def purge_auth_flows(self, now: datetime) -> int:
+        async with self.db.transaction() as session:
+            result = await session.execute(delete(AuthFlow).where(AuthFlow.expires_at < now))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def clear_user_lease(self, user_id: int) -> None:
+        """Free a lease whose holder died (the scheduler's reaper; the fence still grows)."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(AppUser)
+                .where(AppUser.id == user_id)
+                .values(lease_holder=None, lease_expires_at=None)
+            )

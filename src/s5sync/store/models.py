@@ -1,0 +1,224 @@
+"""The CALENDAREVENT database as SQLAlchemy 2 typed models (DESIGN.md).
+
+Invariants live in the schema (STYLE.md habit 10): the unique constraints on
+`event_link` make R16 hold even if code is wrong — one event per (tenant, user, task),
+one task per (tenant, user, event), one link per transaction id. Secrets are stored as
+MultiFernet tokens (`*_enc` columns, R22). Every tenant-owned table carries `tenant_id`,
+which PostgreSQL's row-level security checks (see migrations).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from s5sync.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TENANT_TABLES = ("app_user", "event_link", "sync_run", "activity", "event_cache", "delta_state")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Tenant(Base):
+    """A store (R21): its Microsoft tenant, System Five connection, time zone, options."""
+
+    __tablename__ = "tenant"
+    __table_args__ = (
+        CheckConstraint("import_window_days BETWEEN 1 AND 60", name="import_window"),
+        CheckConstraint("interval_minutes BETWEEN 1 AND 1440", name="interval"),
+        CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ms_tenant_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    s5_connection_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    category_name: Mapped[str] = mapped_column(String(255), default="Received From System5")
+    category_color: Mapped[str] = mapped_column(String(16), default="preset4")
+    sync_tag: Mapped[str] = mapped_column(String(64), default="[sync]")
+    import_window_days: Mapped[int] = mapped_column(Integer, default=14)
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    background_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime]
+
+
+class AppUser(Base):
+    """A signed-in member of staff: mapping to System Five, token cache, lease, status."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "object_id"),
+        Index("ix_app_user_due", "next_run_at"),
+        Index("ix_app_user_tenant_email", "tenant_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    object_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    employee_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    onboarded_at: Mapped[datetime | None] = mapped_column(default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_cache_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # active | needs_sign_in | error — R19b
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    sync_now_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The lease serialising one user's cycles; the fence grows with every lease taken.
+    lease_holder: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_fence: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+
+
+class EventLink(Base):
+    """The mapping (R16): one task ↔ one event of one user, with per-side hashes."""
+
+    __tablename__ = "event_link"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "task_id"),
+        UniqueConstraint("tenant_id", "user_id", "event_id"),
+        UniqueConstraint("transaction_id"),
+        CheckConstraint("origin IN ('s5', 'outlook')", name="origin"),
+        CheckConstraint(
+            "state IN ('pending', 'active', 'outlook_deleted', 'task_deleted')", name="state"
+        ),
+        CheckConstraint("task_id IS NOT NULL OR event_id IS NOT NULL", name="one_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    event_id: Mapped[str | None] = mapped_column(String(512), default=None)
+    origin: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    transaction_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    task_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    event_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    change_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SyncRun(Base):
+    """One cycle of one user (R18): its `now`, outcome, counts and Graph requests."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_user_started", "user_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    now: Mapped[datetime]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str] = mapped_column(String(20), default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    graph_requests: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    fence: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Activity(Base):
+    """One decision of one cycle, in words (R18)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_user_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sync_run.id", ondelete="CASCADE"), default=None
+    )
+    at: Mapped[datetime]
+    direction: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    task_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    event_id: Mapped[str | None] = mapped_column(String(512), default=None)
+    subject: Mapped[str] = mapped_column(String(120), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class EventCache(Base):
+    """The last seen state of each event in the user's delta window (DESIGN.md)."""
+
+    __tablename__ = "event_cache"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(512))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    change_key: Mapped[str] = mapped_column(String(255), default="")
+    server_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime]
+
+
+class DeltaState(Base):
+    """The user's calendarView delta link and the window it was opened on."""
+
+    __tablename__ = "delta_state"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    delta_link_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    baselined_at: Mapped[datetime]
+
+
+class AuthFlow(Base):
+    """An MSAL auth-code flow between redirect and callback, keyed by `state` (R19).
+
+    The flow holds the PKCE verifier and nonce, so it is stored encrypted.
+    """
+
+    __tablename__ = "auth_flow"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(128), unique=True)
+    flow_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]

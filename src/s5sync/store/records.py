@@ -1,0 +1,86 @@
+"""What the store hands out: frozen records, never ORM rows (STYLE.md habit 4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from s5sync.core.snapshots import StoreOptions
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """A registered store (R21). The System Five connection is not here: it is a secret,
+    read only by the composition root through `Directory.s5_connection`."""
+
+    id: int
+    ms_tenant_id: str
+    name: str
+    options: StoreOptions
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A member of staff of one store (R19, R20)."""
+
+    id: int
+    tenant_id: int
+    object_id: str
+    email: str
+    display_name: str
+    employee_id: int | None
+    onboarded_at: datetime | None
+    is_admin: bool
+    status: str
+    last_error: str | None
+    last_heartbeat_at: datetime | None
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_outcome: str | None
+    sync_now_requested: bool
+    has_token_cache: bool
+
+    @property
+    def onboarded(self) -> bool:
+        """R20: matched to a System Five employee and confirmed."""
+        return self.onboarded_at is not None and self.employee_id is not None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to run one user's cycle; `fence` guards every CALENDAREVENT write."""
+
+    user_id: int
+    holder: str
+    fence: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """One line of the activity log (R18)."""
+
+    id: int
+    at: datetime
+    direction: str
+    action: str
+    reason: str | None
+    task_id: int | None
+    event_id: str | None
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One cycle (R18)."""
+
+    id: int
+    user_id: int
+    now: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    counts: dict[str, int]
+    graph_requests: dict[str, int]
+    error: str | None

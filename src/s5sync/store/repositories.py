@@ -1,0 +1,556 @@
+"""Repositories of one tenant's rows; built by `TenantScope` on one transaction.
+
+Each takes the tenant id at construction and adds it to every query (R22). They return
+records and core snapshots, never ORM rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s5sync.core.snapshots import Link, LinkState, Origin
+from s5sync.store.directory import NotFound, tenant_record, user_record
+from s5sync.store.models import (
+    Activity,
+    AppUser,
+    DeltaState,
+    EventCache,
+    EventLink,
+    SyncRun,
+    Tenant,
+)
+from s5sync.store.records import ActivityRecord, Lease, RunRecord, TenantRecord, UserRecord
+from s5sync.store.secrets import SecretBox
+
+
+class _Scoped:
+    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+
+class TenantOptionsRepository(_Scoped):
+    """The store's own row: its options (R21), editable by its administrator."""
+
+    async def get(self) -> TenantRecord:
+        row = await self.session.get(Tenant, self.tenant_id)
+        if row is None:
+            raise NotFound(f"store {self.tenant_id} no longer exists")
+        return tenant_record(row)
+
+    async def set_options(self, **changes: Any) -> TenantRecord:
+        row = await self.session.get(Tenant, self.tenant_id)
+        if row is None:
+            raise NotFound(f"store {self.tenant_id} no longer exists")
+        for name, value in changes.items():
+            setattr(row, name, value)
+        await self.session.flush()
+        return tenant_record(row)
+
+
+class UserRepository(_Scoped):
+    """Staff of one store: sign-in, onboarding (R20), token cache (R22), lease, status."""
+
+    def __init__(self, session: AsyncSession, tenant_id: int, box: SecretBox) -> None:
+        super().__init__(session, tenant_id)
+        self.box = box
+
+    def _query(self) -> Select[AppUser]:
+        return select(AppUser).where(AppUser.tenant_id == self.tenant_id)
+
+    async def _row(self, user_id: int) -> AppUser:
+        row = await self.session.scalar(self._query().where(AppUser.id == user_id))
+        if row is None:
+            raise NotFound(f"no user {user_id} in this store")
+        return row
+
+    async def get(self, user_id: int) -> UserRecord:
+        return user_record(await self._row(user_id))
+
+    async def find(self, user_id: int) -> UserRecord | None:
+        row = await self.session.scalar(self._query().where(AppUser.id == user_id))
+        return user_record(row) if row is not None else None
+
+    async def by_object_id(self, object_id: str) -> UserRecord | None:
+        row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
+        return user_record(row) if row is not None else None
+
+    async def all(self) -> list[UserRecord]:
+        rows = await self.session.scalars(self._query().order_by(AppUser.email))
+        return [user_record(r) for r in rows]
+
+    async def signed_in(
+        self, object_id: str, email: str, display_name: str, now: datetime
+    ) -> UserRecord:
+        """Create or refresh the user after a sign-in (R19); clears needs-sign-in (R19b)."""
+        row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
+        if row is None:
+            row = AppUser(
+                tenant_id=self.tenant_id,
+                object_id=object_id,
+                email=email,
+                display_name=display_name,
+                created_at=now,
+            )
+            self.session.add(row)
+        else:
+            row.email, row.display_name = email, display_name
+            if row.status == "needs_sign_in":
+                row.status, row.last_error = "active", None
+        await self.session.flush()
+        return user_record(row)
+
+    async def token_cache(self, user_id: int) -> str | None:
+        row = await self._row(user_id)
+        return self.box.open(row.token_cache_enc) if row.token_cache_enc is not None else None
+
+    async def save_token_cache(self, user_id: int, serialized: str | None) -> None:
+        row = await self._row(user_id)
+        row.token_cache_enc = self.box.seal(serialized) if serialized is not None else None
+
+    async def onboard(self, user_id: int, employee_id: int, now: datetime) -> UserRecord:
+        row = await self._row(user_id)
+        row.employee_id, row.onboarded_at = employee_id, now
+        row.next_run_at = now
+        await self.session.flush()
+        return user_record(row)
+
+    async def unmap(self, user_id: int) -> UserRecord:
+        row = await self._row(user_id)
+        row.employee_id, row.onboarded_at = None, None
+        await self.session.flush()
+        return user_record(row)
+
+    async def remove(self, user_id: int) -> None:
+        await self.session.delete(await self._row(user_id))
+
+    async def set_admin(self, user_id: int, is_admin: bool) -> UserRecord:
+        row = await self._row(user_id)
+        row.is_admin = is_admin
+        await self.session.flush()
+        return user_record(row)
+
+    async def heartbeat(self, user_id: int, now: datetime) -> None:
+        row = await self._row(user_id)
+        row.last_heartbeat_at = now
+
+    async def request_sync_now(self, user_id: int) -> None:
+        """R14: run at once; if a cycle runs now, one more runs right after it."""
+        row = await self._row(user_id)
+        row.sync_now_requested = True
+
+    async def acquire_lease(
+        self, user_id: int, holder: str, now: datetime, ttl: timedelta
+    ) -> Lease | None:
+        """Take the user's lease if free or expired; the fence grows every time."""
+        expires = now + ttl
+        result = await self.session.execute(
+            update(AppUser)
+            .where(
+                AppUser.tenant_id == self.tenant_id,
+                AppUser.id == user_id,
+                (AppUser.lease_expires_at.is_(None)) | (AppUser.lease_expires_at < now),
+            )
+            .values(
+                lease_holder=holder,
+                lease_fence=AppUser.lease_fence + 1,
+                lease_expires_at=expires,
+                sync_now_requested=False,
+            )
+            .returning(AppUser.lease_fence)
+        )
+        fence = result.scalar_one_or_none()
+        return Lease(user_id, holder, fence, expires) if fence is not None else None
+
+    async def release_lease(
+        self,
+        lease: Lease,
+        *,
+        next_run_at: datetime,
+        outcome: str,
+        finished_at: datetime,
+        status: str = "active",
+        error: str | None = None,
+    ) -> None:
+        """End the cycle: record its outcome and when the user is due next."""
+        await self.session.execute(
+            update(AppUser)
+            .where(
+                AppUser.tenant_id == self.tenant_id,
+                AppUser.id == lease.user_id,
+                AppUser.lease_fence == lease.fence,
+            )
+            .values(
+                lease_holder=None,
+                lease_expires_at=None,
+                next_run_at=next_run_at,
+                last_run_at=finished_at,
+                last_outcome=outcome,
+                status=status,
+                last_error=error,
+            )
+        )
+
+    async def set_status(self, user_id: int, status: str, error: str | None = None) -> None:
+        row = await self._row(user_id)
+        row.status, row.last_error = status, error
+
+    async def category_ready(self, user_id: int) -> str | None:
+        return (await self._row(user_id)).category_ready
+
+    async def mark_category_ready(self, user_id: int, name: str | None) -> None:
+        (await self._row(user_id)).category_ready = name
+
+
+def link_snapshot(row: EventLink) -> Link:
+    return Link(
+        task_id=row.task_id,
+        event_id=row.event_id,
+        origin=Origin(row.origin),
+        state=LinkState(row.state),
+        transaction_id=row.transaction_id,
+        task_hash=row.task_hash,
+        event_hash=row.event_hash,
+        change_key=row.change_key,
+    )
+
+
+class LinkRepository(_Scoped):
+    """The mapping rows of one store (R16); the schema refuses a second link."""
+
+    def _query(self, user_id: int) -> Select[EventLink]:
+        return select(EventLink).where(
+            EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
+        )
+
+    async def all(self, user_id: int) -> list[Link]:
+        rows = await self.session.scalars(self._query(user_id).order_by(EventLink.id))
+        return [link_snapshot(r) for r in rows]
+
+    async def add(self, user_id: int, link: Link, now: datetime) -> None:
+        self.session.add(
+            EventLink(
+                tenant_id=self.tenant_id,
+                user_id=user_id,
+                task_id=link.task_id,
+                event_id=link.event_id,
+                origin=link.origin.value,
+                state=link.state.value,
+                transaction_id=link.transaction_id,
+                task_hash=link.task_hash,
+                event_hash=link.event_hash,
+                change_key=link.change_key,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await self.session.flush()
+
+    async def replace(self, user_id: int, old: Link, new: Link, now: datetime) -> None:
+        """Overwrite the row found by `old`'s task id, else its event id, else its
+        transaction id."""
+        query = self._query(user_id)
+        if old.task_id is not None:
+            query = query.where(EventLink.task_id == old.task_id)
+        elif old.event_id is not None:
+            query = query.where(EventLink.event_id == old.event_id)
+        else:
+            query = query.where(EventLink.transaction_id == old.transaction_id)
+        row = await self.session.scalar(query)
+        if row is None:
+            raise NotFound("mapping row vanished")
+        row.task_id, row.event_id = new.task_id, new.event_id
+        row.origin, row.state = new.origin.value, new.state.value
+        row.transaction_id = new.transaction_id
+        row.task_hash, row.event_hash, row.change_key = (
+            new.task_hash,
+            new.event_hash,
+            new.change_key,
+        )
+        row.updated_at = now
+        await self.session.flush()
+
+    async def delete_all(self, user_id: int) -> int:
+        result = await self.session.execute(
+            delete(EventLink).where(
+                EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """An activity row to write (R18)."""
+
+    direction: str
+    action: str
+    reason: str | None
+    task_id: int | None
+    event_id: str | None
+    subject: str
+    message: str
+
+
+class RunRepository(_Scoped):
+    """Cycle records and the activity log (R18), pruned by retention (R21b)."""
+
+    async def start(self, user_id: int, now: datetime, started_at: datetime, fence: int) -> int:
+        row = SyncRun(
+            tenant_id=self.tenant_id,
+            user_id=user_id,
+            now=now,
+            started_at=started_at,
+            fence=fence,
+            counts={},
+            graph_requests={},
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row.id
+
+    async def finish(
+        self,
+        run_id: int,
+        *,
+        finished_at: datetime,
+        outcome: str,
+        counts: Mapping[str, int],
+        graph_requests: Mapping[str, int],
+        error: str | None = None,
+    ) -> None:
+        await self.session.execute(
+            update(SyncRun)
+            .where(SyncRun.tenant_id == self.tenant_id, SyncRun.id == run_id)
+            .values(
+                finished_at=finished_at,
+                outcome=outcome,
+                counts=dict(counts),
+                graph_requests=dict(graph_requests),
+                error=error,
+            )
+        )
+
+    async def log(
+        self, user_id: int, run_id: int | None, at: datetime, entries: Iterable[ActivityEntry]
+    ) -> None:
+        self.session.add_all(
+            Activity(
+                tenant_id=self.tenant_id,
+                user_id=user_id,
+                run_id=run_id,
+                at=at,
+                direction=e.direction,
+                action=e.action,
+                reason=e.reason,
+                task_id=e.task_id,
+                event_id=e.event_id,
+                subject=e.subject[:120],
+                message=e.message,
+            )
+            for e in entries
+        )
+        await self.session.flush()
+
+    async def activity(
+        self, user_id: int, limit: int = 50, offset: int = 0
+    ) -> list[ActivityRecord]:
+        rows = await self.session.scalars(
+            select(Activity)
+            .where(Activity.tenant_id == self.tenant_id, Activity.user_id == user_id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            ActivityRecord(
+                r.id,
+                r.at,
+                r.direction,
+                r.action,
+                r.reason,
+                r.task_id,
+                r.event_id,
+                r.subject,
+                r.message,
+            )
+            for r in rows
+        ]
+
+    async def activity_count(self, user_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .where(Activity.tenant_id == self.tenant_id, Activity.user_id == user_id)
+        )
+        return int(count or 0)
+
+    async def runs(self, user_id: int, limit: int = 20) -> list[RunRecord]:
+        rows = await self.session.scalars(
+            select(SyncRun)
+            .where(SyncRun.tenant_id == self.tenant_id, SyncRun.user_id == user_id)
+            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+            .limit(limit)
+        )
+        return [
+            RunRecord(
+                r.id,
+                r.user_id,
+                r.now,
+                r.started_at,
+                r.finished_at,
+                r.outcome,
+                dict(r.counts),
+                dict(r.graph_requests),
+                r.error,
+            )
+            for r in rows
+        ]
+
+    async def prune(self, before: datetime) -> int:
+        """R21b: drop activity and cycle records older than the retention."""
+        first = await self.session.execute(
+            delete(Activity).where(Activity.tenant_id == self.tenant_id, Activity.at < before)
+        )
+        second = await self.session.execute(
+            delete(SyncRun).where(SyncRun.tenant_id == self.tenant_id, SyncRun.started_at < before)
+        )
+        return int(getattr(first, "rowcount", 0) or 0) + int(getattr(second, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class CachedEvent:
+    """One row of the window cache: the event's data as our snapshot fields."""
+
+    event_id: str
+    data: dict[str, Any]
+    change_key: str
+    server_hash: str
+
+
+@dataclass(frozen=True)
+class DeltaRecord:
+    delta_link: str | None
+    window_start: datetime
+    window_end: datetime
+    baselined_at: datetime
+
+
+class CacheRepository(_Scoped):
+    """The window cache and the delta link (DESIGN.md "Reading Outlook")."""
+
+    def __init__(self, session: AsyncSession, tenant_id: int, box: SecretBox) -> None:
+        super().__init__(session, tenant_id)
+        self.box = box
+
+    async def events(self, user_id: int) -> dict[str, CachedEvent]:
+        rows = await self.session.scalars(
+            select(EventCache).where(
+                EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id
+            )
+        )
+        return {
+            r.event_id: CachedEvent(r.event_id, dict(r.data), r.change_key, r.server_hash)
+            for r in rows
+        }
+
+    async def upsert(self, user_id: int, items: Sequence[CachedEvent], now: datetime) -> None:
+        if not items:
+            return
+        existing = {
+            r.event_id: r
+            for r in await self.session.scalars(
+                select(EventCache).where(
+                    EventCache.tenant_id == self.tenant_id,
+                    EventCache.user_id == user_id,
+                    EventCache.event_id.in_([i.event_id for i in items]),
+                )
+            )
+        }
+        for item in items:
+            row = existing.get(item.event_id)
+            if row is None:
+                self.session.add(
+                    EventCache(
+                        tenant_id=self.tenant_id,
+                        user_id=user_id,
+                        event_id=item.event_id,
+                        data=item.data,
+                        change_key=item.change_key,
+                        server_hash=item.server_hash,
+                        updated_at=now,
+                    )
+                )
+            else:
+                row.data, row.change_key, row.server_hash = (
+                    item.data,
+                    item.change_key,
+                    item.server_hash,
+                )
+                row.updated_at = now
+        await self.session.flush()
+
+    async def remove(self, user_id: int, event_ids: Iterable[str]) -> None:
+        ids = list(event_ids)
+        if ids:
+            await self.session.execute(
+                delete(EventCache).where(
+                    EventCache.tenant_id == self.tenant_id,
+                    EventCache.user_id == user_id,
+                    EventCache.event_id.in_(ids),
+                )
+            )
+
+    async def drop(self, user_id: int) -> None:
+        """Forget the window: the next read is a full re-baseline."""
+        await self.session.execute(
+            delete(EventCache).where(
+                EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id
+            )
+        )
+        await self.session.execute(
+            delete(DeltaState).where(
+                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
+            )
+        )
+
+    async def delta(self, user_id: int) -> DeltaRecord | None:
+        row = await self.session.scalar(
+            select(DeltaState).where(
+                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
+            )
+        )
+        if row is None:
+            return None
+        link = self.box.open(row.delta_link_enc) if row.delta_link_enc is not None else None
+        return DeltaRecord(link, row.window_start, row.window_end, row.baselined_at)
+
+    async def save_delta(self, user_id: int, record: DeltaRecord) -> None:
+        row = await self.session.scalar(
+            select(DeltaState).where(
+                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
+            )
+        )
+        sealed = self.box.seal(record.delta_link) if record.delta_link is not None else None
+        if row is None:
+            self.session.add(
+                DeltaState(
+                    tenant_id=self.tenant_id,
+                    user_id=user_id,
+                    delta_link_enc=sealed,
+                    window_start=record.window_start,
+                    window_end=record.window_end,
+                    baselined_at=record.baselined_at,
+                )
+            )
+        else:
+            row.delta_link_enc = sealed
+            row.window_start, row.window_end = record.window_start, record.window_end
+            row.baselined_at = record.baselined_at
+        await self.session.flush()

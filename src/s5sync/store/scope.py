@@ -1,0 +1,76 @@
+"""One store's slice of the CALENDAREVENT database (R22).
+
+`TenantScope(db, box, tenant_id)` is the only way the web app and the cycle reach the
+database: every repository it hands out filters and writes by that tenant id and never
+takes one from its caller; on PostgreSQL the transaction is also bound to the tenant for
+row-level security. A transaction opened with a `Lease` first checks the fencing token,
+so a cycle whose lease was taken over cannot write (DESIGN.md "Writing without
+duplicates").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s5sync.store.database import Database
+from s5sync.store.directory import LeaseLost
+from s5sync.store.models import AppUser
+from s5sync.store.records import Lease
+from s5sync.store.repositories import (
+    CacheRepository,
+    LinkRepository,
+    RunRepository,
+    TenantOptionsRepository,
+    UserRepository,
+)
+from s5sync.store.secrets import SecretBox
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The repositories of one transaction of one tenant."""
+
+    session: AsyncSession
+    tenant: TenantOptionsRepository
+    users: UserRepository
+    links: LinkRepository
+    runs: RunRepository
+    cache: CacheRepository
+
+
+class TenantScope:
+    """Transactions bound to one tenant."""
+
+    def __init__(self, db: Database, box: SecretBox, tenant_id: int) -> None:
+        self.db = db
+        self.box = box
+        self.tenant_id = tenant_id
+
+    @asynccontextmanager
+    async def begin(self, *, write: bool = True, lease: Lease | None = None) -> AsyncIterator[Unit]:
+        async with self.db.transaction(self.tenant_id, write=write) as session:
+            if lease is not None:
+                await self._check_fence(session, lease)
+            yield Unit(
+                session=session,
+                tenant=TenantOptionsRepository(session, self.tenant_id),
+                users=UserRepository(session, self.tenant_id, self.box),
+                links=LinkRepository(session, self.tenant_id),
+                runs=RunRepository(session, self.tenant_id),
+                cache=CacheRepository(session, self.tenant_id, self.box),
+            )
+
+    async def _check_fence(self, session: AsyncSession, lease: Lease) -> None:
+        query = select(AppUser.lease_fence).where(
+            AppUser.id == lease.user_id, AppUser.tenant_id == self.tenant_id
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        fence = await session.scalar(query)
+        if fence != lease.fence:
+            raise LeaseLost(f"user {lease.user_id}: lease {lease.fence} superseded by {fence}")

@@ -1,0 +1,108 @@
+"""Alembic's `upgrade head` builds exactly the models' schema, on both databases, and
+PostgreSQL's row-level security holds against a non-owner role (R22)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from psycopg import sql
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from s5sync.store.database import Database
+from s5sync.store.directory import Directory
+from s5sync.store.migrate import include_object, sync_url
+from s5sync.store.models import Base
+from s5sync.store.scope import TenantScope
+from s5sync.store.secrets import SecretBox
+
+NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+
+
+def schema_differences(url: str) -> list[object]:
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": True}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    return list(diff)
+
+
+def test_alembic_head_equals_the_models_schema(database_url: str) -> None:
+    assert schema_differences(database_url) == []
+
+
+def test_library_tables_are_left_out_of_the_comparison(migrated_pg: str) -> None:
+    with psycopg.connect(migrated_pg, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS procrastinate_jobs_probe (id int)")
+    try:
+        assert schema_differences(migrated_pg) == []
+    finally:
+        with psycopg.connect(migrated_pg, autocommit=True) as conn:
+            conn.execute("DROP TABLE procrastinate_jobs_probe")
+
+
+@pytest.fixture
+def app_role(migrated_pg: str) -> str:
+    """A login role that owns nothing and cannot bypass row-level security."""
+    role = f"s5sync_app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(migrated_pg, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role))
+        )
+        conn.execute(
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
+            ).format(sql.Identifier(role))
+        )
+        conn.execute(
+            sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+    return role
+
+
+async def test_row_level_security_confines_a_session_to_its_tenant_R22(
+    clean_pg: str, app_role: str
+) -> None:
+    database_url = clean_pg
+    box = SecretBox([SecretBox.generate_key()])
+    db = Database(database_url)
+    directory = Directory(db, box)
+    a = await directory.create_tenant("rls-a", "A", "sqlite://", NOW)
+    b = await directory.create_tenant("rls-b", "B", "sqlite://", NOW)
+    for tenant, oid in ((a, "oid-a"), (b, "oid-b")):
+        async with TenantScope(db, box, tenant.id).begin() as unit:
+            await unit.users.signed_in(oid, f"{oid}@x.example", oid, NOW)
+    await db.dispose()
+
+    app_url = database_url.replace("postgresql://postgres@", f"postgresql://{app_role}@")
+    with psycopg.connect(app_url) as conn:
+        conn.execute("SELECT set_config('s5sync.tenant_id', %s, false)", (str(a.id),))
+        # Hand-written queries, no tenant filter: the policies filter for us.
+        assert conn.execute("SELECT object_id FROM app_user").fetchall() == [("oid-a",)]
+        assert conn.execute("SELECT ms_tenant_id FROM tenant").fetchall() == [("rls-a",)]
+        changed = conn.execute("UPDATE app_user SET email = 'owned' WHERE tenant_id = %s", (b.id,))
+        assert changed.rowcount == 0
+        deleted = conn.execute("DELETE FROM app_user WHERE tenant_id = %s", (b.id,))
+        assert deleted.rowcount == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(
+                "INSERT INTO event_link (tenant_id, user_id, task_id, origin, state, "
+                "created_at, updated_at) VALUES (%s, 1, 1, 's5', 'active', now(), now())",
+                (b.id,),
+            )
+        conn.rollback()
+        conn.execute("SELECT set_config('s5sync.tenant_id', '', false)")
+        assert conn.execute("SELECT count(*) FROM app_user").fetchone() == (0,)
+    with psycopg.connect(database_url) as conn:
+        emails = conn.execute("SELECT email FROM app_user ORDER BY object_id").fetchall()
+    assert emails == [("oid-a@x.example",), ("oid-b@x.example",)]
