@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from s5sync import commands
 from s5sync.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 console = Console()
-err_console = Console(stderr=True)
 
 
 class State:
@@ -40,12 +40,12 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings(state.env_file)
     except SettingsError as error:
-        err_console.print(f"s5sync: {error}", markup=False, highlight=False)
+        typer.echo(f"s5sync: {error}", err=True)
         raise typer.Exit(2) from None
 
 
 def not_built(what: str, issue: int) -> None:
-    err_console.print(f"s5sync {what}: not built yet (issue {issue}).", highlight=False)
+    typer.echo(f"s5sync {what}: not built yet (issue {issue}).", err=True)
     raise typer.Exit(3)
 
 
@@ -71,6 +71,9 @@ def worker() -> None:
 def sync() -> None:
     """Run one cycle for one user now."""
     not_built("sync", 9)
+
+
+commands.install(app, settings_or_exit)
 
 
 def main() -> None:

@@ -54,6 +54,11 @@ class TenantOptionsRepository(_Scoped):
         return tenant_record(row)
 
 
+def invited_object_id(email: str) -> str:
+    """The placeholder object id of a user named by the operator before signing in."""
+    return f"invited:{email.strip().lower()}"
+
+
 class UserRepository(_Scoped):
     """Staff of one store: sign-in, onboarding (R20), token cache (R22), lease, status."""
 
@@ -91,6 +96,13 @@ class UserRepository(_Scoped):
         """Create or refresh the user after a sign-in (R19); clears needs-sign-in (R19b)."""
         row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
         if row is None:
+            # R21c: the operator may map or name a user before their first sign-in.
+            row = await self.session.scalar(
+                self._query().where(AppUser.object_id == invited_object_id(email))
+            )
+            if row is not None:
+                row.object_id = object_id
+        if row is None:
             row = AppUser(
                 tenant_id=self.tenant_id,
                 object_id=object_id,
@@ -103,6 +115,22 @@ class UserRepository(_Scoped):
             row.email, row.display_name = email, display_name
             if row.status == "needs_sign_in":
                 row.status, row.last_error = "active", None
+        await self.session.flush()
+        return user_record(row)
+
+    async def invite(self, email: str, now: datetime) -> UserRecord:
+        """A row for a user who has not signed in yet, claimed at their first sign-in."""
+        for row in await self.session.scalars(self._query()):
+            if row.email.lower() == email.strip().lower():
+                return user_record(row)
+        row = AppUser(
+            tenant_id=self.tenant_id,
+            object_id=invited_object_id(email),
+            email=email.strip(),
+            display_name="",
+            created_at=now,
+        )
+        self.session.add(row)
         await self.session.flush()
         return user_record(row)
 
