@@ -58,6 +58,13 @@ def demo() -> None:
 @app.command()
 def serve() -> None:
     """Serve the web app against real Microsoft 365 and System Five."""
+    from s5sync.settings import require_for_serve
+
+    try:
+        require_for_serve(settings_or_exit())
+    except SettingsError as error:
+        typer.echo(f"s5sync: {error}", err=True)
+        raise typer.Exit(2) from None
     not_built("serve", 11)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from s5sync.core.snapshots import TaskDraft, TaskSnapshot
+from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
 
 
 @dataclass(frozen=True)
@@ -64,4 +66,112 @@ class TaskStore(Protocol):
 
     async def employees(self) -> list[Employee]:
         """Every employee, for onboarding (R20)."""
+        ...
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """One delta item: the event's id and the snapshot fields it carried.
+
+    `fields` uses EventSnapshot's field names; a delta item may carry only some of them
+    (Graph's overview: updates may show only changed properties), so the cycle merges
+    them into its window cache. `problems` lists malformed values found while parsing
+    (R23), each a short sentence; the item is still returned.
+    """
+
+    event_id: str
+    fields: dict[str, object]
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WindowRead:
+    """What one read of the window brought (DESIGN.md "Reading Outlook").
+
+    `removed` are ids Graph reported `@removed` — deleted, or moved out of the window:
+    confirm with `get_event` before treating a pushed event as deleted (R7b).
+    `rebaselined` is True when this read started over (no delta link, 410 Gone,
+    syncStateNotFound, resyncRequired): after it, absence is not deletion, and the cycle
+    replaces its cache with `changed`.
+    """
+
+    changed: list[EventChange]
+    removed: list[str]
+    delta_link: str
+    rebaselined: bool
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass(frozen=True)
+class EventWrite:
+    """The owned fields s5sync writes on an event (R5), and its identity (R16b).
+
+    `body_html` already holds the maps-link block (R4). `reminder_minutes` None turns
+    the reminder off. `categories` is the complete list to set (the user's own
+    categories kept, s5sync's put back). `task_ref` and `transaction_id` are sent on
+    creates only.
+    """
+
+    subject: str
+    body_html: str
+    start: datetime
+    end: datetime
+    reminder_minutes: int | None
+    categories: tuple[str, ...]
+    task_ref: str | None = None
+    transaction_id: str | None = None
+
+
+class WriteStatus(StrEnum):
+    OK = "ok"
+    CONFLICT = "conflict"  # 412: the event changed since its change key was read
+    GONE = "gone"  # 404: deleted in Outlook
+    FAILED = "failed"  # a permanent error for this item (R23): reported, not retried
+    NOT_DONE = "not_done"  # throttled or transient beyond this cycle's patience
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of one write of a batch, in the order the writes were given."""
+
+    status: WriteStatus
+    event: EventSnapshot | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EventUpdate:
+    event_id: str
+    change_key: str | None
+    write: EventWrite
+
+
+class CalendarGateway(Protocol):
+    """One user's Outlook calendar (R3, R5, R8, R16b, R23b), in as few requests as can be."""
+
+    async def read_window(
+        self, delta_link: str | None, window_start: datetime, window_end: datetime
+    ) -> WindowRead:
+        """Follow the delta link (or start a new window) through every page."""
+        ...
+
+    async def get_event(self, event_id: str) -> EventSnapshot | None:
+        """One event with its task reference; None when it no longer exists (404)."""
+        ...
+
+    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
+        """R16b: events carrying these task identities, wherever they are in time."""
+        ...
+
+    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
+        """Create events in `$batch`es of 20; one result per write, in order."""
+        ...
+
+    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        """PATCH the owned fields with If-Match; one result per update, in order."""
+        ...
+
+    async def ensure_category(self, name: str, color: str) -> bool:
+        """R3: the category exists in the master list; True if it had to be created."""
         ...
