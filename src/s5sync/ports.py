@@ -175,3 +175,31 @@ class CalendarGateway(Protocol):
     async def ensure_category(self, name: str, color: str) -> bool:
         """R3: the category exists in the master list; True if it had to be created."""
         ...
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who completed Microsoft's sign-in (R19), with their serialized token cache."""
+
+    ms_tenant_id: str
+    object_id: str
+    email: str
+    display_name: str
+    token_cache: str
+    scopes: frozenset[str]
+
+
+class SignInFailed(Exception):
+    """The sign-in could not be completed; the message can be shown to the user."""
+
+
+class SignInProvider(Protocol):
+    """Microsoft's authorization-code flow (R19): MSAL does PKCE, state and nonce."""
+
+    async def begin(self, redirect_uri: str) -> tuple[str, str, str]:
+        """(authorization URL, state, serialized flow to keep server-side)."""
+        ...
+
+    async def complete(self, flow: str, response: dict[str, str]) -> SignedIn:
+        """Redeem the code of the callback's form post; `SignInFailed` on any error."""
+        ...
