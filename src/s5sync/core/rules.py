@@ -1,0 +1,449 @@
+"""One user's cycle decided at once from both sides (R1–R13, R15, R16b, R17, R23).
+
+`decide_cycle` is the whole of the product's judgement: it takes frozen snapshots and
+one `now` and returns decisions (`core.decisions`); the shell applies them. Deciding
+both sides together is what lets R12b see that a task and its tagged event both changed.
+
+What the shell passes in (DESIGN.md "The shape"):
+- `tasks`: the push candidates (R1), every linked task that still exists, every task a
+  cached event's hidden identity names (R16b), and every task whose `external_ref`
+  names an unlinked cached event or a pending import row. A linked task that is not
+  among them is taken as deleted in System Five (R6, R11b).
+- `events`: the window cache (wider than the import window, so an event entering the
+  window as `now` moves is seen with no change in Outlook, R8).
+- `links`: the user's mapping rows; `gone_event_ids`: events confirmed deleted by a GET
+  (an `@removed` delta entry alone may mean "left the window", R7b).
+
+How change is seen (R17): a task changed when its hash differs from the link's; an
+event changed when its changeKey *and* its hash differ. Writes and adoptions store new
+hashes, so an applied cycle is followed by an idle one. Skips that would repeat for a
+linked pair store hashes too (`Skip.record`), so they are logged once per change.
+Skips that must be decided again as time passes (window, start passed) store nothing.
+
+R17b: with `tasks_readable=False` nothing is decided (both directions need System Five:
+push reads the tasks, import needs to know which tasks exist). With
+`events_readable=False` nothing is imported and no task whose event carries the tag is
+pushed (its Outlook side may have changed unseen, R12b); other pushes go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from s5sync.core.decisions import (
+    AdoptEvent,
+    AdoptTask,
+    CreateEvent,
+    CreateTask,
+    Decision,
+    Direction,
+    MarkDeletedInOutlook,
+    MarkTaskDeleted,
+    Reason,
+    Recorded,
+    Skip,
+    UpdateEvent,
+    UpdateTask,
+)
+from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.payloads import (
+    ImportDraft,
+    draft_of,
+    drafted_task,
+    event_payload,
+    import_draft,
+    imported_task,
+    parse_task_ref,
+    predicted_event_hash,
+)
+from s5sync.core.snapshots import (
+    EventSnapshot,
+    EventType,
+    Link,
+    LinkState,
+    Origin,
+    StoreOptions,
+    TaskKind,
+    TaskSnapshot,
+)
+from s5sync.core.tag import has_tag
+
+PUSHED_KINDS = frozenset({TaskKind.CUSTOMER, TaskKind.DELIVERY})
+
+
+def event_label(event: EventSnapshot) -> str:
+    return (event.subject or "").strip() or "(no subject)"
+
+
+def task_label(task: TaskSnapshot) -> str:
+    return task.title.strip() or "(no title)"
+
+
+def push_blocker(task: TaskSnapshot, employee_id: int) -> Reason | None:
+    """R1, R6: why the task is not one to push, or None when it is."""
+    if task.employee_id != employee_id:
+        return Reason.OTHER_EMPLOYEE
+    if task.kind not in PUSHED_KINDS:
+        return Reason.NOT_SYNCABLE_KIND
+    if not task.sync:
+        return Reason.SYNC_UNTICKED
+    return None
+
+
+def event_changed(event: EventSnapshot, link: Link) -> bool:
+    """DESIGN.md "Change detection": changeKey and owned-field hash both differ."""
+    return event.change_key != link.change_key and event_hash(event) != link.event_hash
+
+
+@dataclass
+class _Cycle:
+    """The indexes and options of one cycle, and the decisions taken so far."""
+
+    tasks: dict[int, TaskSnapshot]
+    events: dict[str, EventSnapshot]
+    links: list[Link]
+    options: StoreOptions
+    now: datetime
+    employee_id: int
+    gone: Set[str]
+    events_readable: bool
+    out: list[Decision] = field(default_factory=list)
+    # Events whose hidden identity names a deleted task: never imported (R11b).
+    orphaned: set[str] = field(default_factory=set)
+
+    def by_task(self) -> dict[int, Link]:
+        return {link.task_id: link for link in self.links if link.task_id is not None}
+
+    def by_event(self) -> dict[str, Link]:
+        return {link.event_id: link for link in self.links if link.event_id is not None}
+
+    # --- R8: is an event importable now? -------------------------------------------
+
+    def importable(self, event: EventSnapshot) -> ImportDraft | Skip:
+        label = event_label(event)
+
+        def skip(reason: Reason, detail: str = "") -> Skip:
+            return Skip(reason, Direction.IMPORT, label, event_id=event.id, detail=detail)
+
+        if event.is_cancelled:
+            return skip(Reason.CANCELLED)
+        if event.type is not EventType.SINGLE_INSTANCE:
+            return skip(Reason.RECURRING, f"Outlook type {event.type.value}")
+        drafted = import_draft(event, self.options)
+        if isinstance(drafted, str):
+            return skip(Reason.BAD_TIME, drafted)
+        if drafted.draft.start <= self.now:
+            return skip(Reason.START_PASSED, f"started {drafted.draft.start:%Y-%m-%d %H:%M} UTC")
+        window_end = self.now + timedelta(days=self.options.import_window_days)
+        if drafted.draft.end > window_end:
+            return skip(
+                Reason.OUTSIDE_WINDOW,
+                f"ends {drafted.draft.end:%Y-%m-%d %H:%M} UTC, more than "
+                f"{self.options.import_window_days} days ahead",
+            )
+        return drafted
+
+    # --- R16b: rebuild missing links from the identities both sides carry ------------
+
+    def adopt(self) -> None:
+        for event in sorted(self.events.values(), key=lambda e: e.id):
+            task_id = parse_task_ref(event.task_ref)
+            if task_id is None or event.id in self.by_event():
+                continue
+            link = self.by_task().get(task_id)
+            if link is not None and not (link.state is LinkState.PENDING and not link.event_id):
+                continue  # the task has its own event: this one is a copy, a plain event
+            task = self.tasks.get(task_id)
+            if task is None:
+                self.orphaned.add(event.id)
+                if has_tag(event.subject, self.options.sync_tag):
+                    self.out.append(
+                        Skip(
+                            Reason.DELETED_IN_SYSTEM_FIVE,
+                            Direction.IMPORT,
+                            event_label(event),
+                            task_id=task_id,
+                            event_id=event.id,
+                        )
+                    )
+                continue
+            origin = Origin.OUTLOOK if task.external_ref == event.id else Origin.S5
+            adopted = AdoptEvent(
+                task.id, event.id, origin, task_label(task), event_hash(event), event.change_key
+            )
+            self.out.append(adopted)
+            self._relink(
+                link,
+                Link(
+                    task.id,
+                    event.id,
+                    origin,
+                    LinkState.ACTIVE,
+                    transaction_id=None if link is None else link.transaction_id,
+                    event_hash=adopted.event_hash,
+                    change_key=adopted.change_key,
+                ),
+            )
+        for task in sorted(self.tasks.values(), key=lambda t: t.id):
+            ref = task.external_ref
+            if ref is None or task.id in self.by_task():
+                continue
+            link = self.by_event().get(ref)
+            if link is not None and not (link.state is LinkState.PENDING and link.task_id is None):
+                continue
+            adopted_task = AdoptTask(task.id, ref, task_label(task), task_hash(task))
+            self.out.append(adopted_task)
+            self._relink(
+                link,
+                Link(
+                    task.id, ref, Origin.OUTLOOK, LinkState.ACTIVE, task_hash=adopted_task.task_hash
+                ),
+            )
+
+    def _relink(self, old: Link | None, new: Link) -> None:
+        self.links = [link for link in self.links if link is not old] + [new]
+
+    # --- linked pairs -------------------------------------------------------------
+
+    def linked(self, link: Link, task_id: int, event_id: str) -> None:
+        task = self.tasks.get(task_id)
+        event = self.events.get(event_id)
+        tagged = event is not None and has_tag(event.subject, self.options.sync_tag)
+        if link.state is LinkState.OUTLOOK_DELETED:
+            # R7b: later changes of the task do not recreate the event; said once per change.
+            if task is not None and push_blocker(task, self.employee_id) is None:
+                current = task_hash(task)
+                if current != link.task_hash:
+                    self.out.append(
+                        Skip(
+                            Reason.DELETED_IN_OUTLOOK,
+                            Direction.PUSH,
+                            task_label(task),
+                            task.id,
+                            event_id,
+                            record=Recorded(task_hash=current),
+                        )
+                    )
+            return
+        if link.state is LinkState.TASK_DELETED:
+            # R11b: later changes of the event do not recreate the task; said once per change.
+            if event is not None and tagged and event_changed(event, link):
+                self.out.append(
+                    Skip(
+                        Reason.DELETED_IN_SYSTEM_FIVE,
+                        Direction.IMPORT,
+                        event_label(event),
+                        task_id,
+                        event.id,
+                        record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
+                    )
+                )
+            return
+        if task is None:
+            label = "(deleted task)" if event is None else event_label(event)
+            self.out.append(MarkTaskDeleted(task_id, event_id, label))
+            return
+        if event_id in self.gone:
+            self.out.append(MarkDeletedInOutlook(task.id, event_id, task_label(task)))
+            return
+        self.active(link, task, event_id, event, tagged)
+
+    def active(
+        self,
+        link: Link,
+        task: TaskSnapshot,
+        event_id: str,
+        event: EventSnapshot | None,
+        tagged: bool,
+    ) -> None:
+        current = task_hash(task)
+        task_changed = current != link.task_hash
+        if event is not None and event_changed(event, link) and self.events_readable:
+            if tagged:
+                checked = self.importable(event)
+                if isinstance(checked, ImportDraft):
+                    self.update_task(link, task, event, checked, task_changed)
+                    return
+                self.out.append(replace(checked, task_id=task.id))
+            else:
+                # R7: Outlook edits to a pushed event are not sent back without the tag.
+                self.out.append(
+                    Skip(
+                        Reason.NO_TAG,
+                        Direction.IMPORT,
+                        event_label(event),
+                        task.id,
+                        event.id,
+                        record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
+                    )
+                )
+        if not task_changed or (tagged and not self.events_readable):
+            return
+        blocker = push_blocker(task, self.employee_id)
+        if blocker is None and task.start <= self.now:
+            blocker = Reason.START_PASSED  # R2: also for updates
+        if blocker is None and task.end < task.start:
+            blocker = Reason.BAD_TIME  # R23
+        if blocker is not None:
+            # R6: unticking (or any other reason) keeps the event and stops updates.
+            self.out.append(
+                Skip(
+                    blocker,
+                    Direction.PUSH,
+                    task_label(task),
+                    task.id,
+                    event_id,
+                    record=Recorded(task_hash=current),
+                )
+            )
+            return
+        payload = event_payload(task, event, self.options, new=False)
+        self.out.append(
+            UpdateEvent(
+                task.id,
+                event_id,
+                task_label(task),
+                payload,
+                current,
+                predicted_event_hash(payload),
+                Reason.IMPORTED_TASK_NOW_SYNCED
+                if link.origin is Origin.OUTLOOK
+                else Reason.TASK_CHANGED,
+                task.time_notes,
+            )
+        )
+
+    def update_task(
+        self,
+        link: Link,
+        task: TaskSnapshot,
+        event: EventSnapshot,
+        checked: ImportDraft,
+        task_changed: bool,
+    ) -> None:
+        """R10, R12, R12b: the event's values overwrite its task's."""
+        if task_changed and link.task_hash is not None:
+            reason = Reason.CONFLICT_OUTLOOK_WINS
+        elif link.origin is Origin.S5:
+            reason = Reason.TAG_ADDED_TO_PUSHED_EVENT
+        else:
+            reason = Reason.EVENT_CHANGED
+        self.out.append(
+            UpdateTask(
+                task.id,
+                event.id,
+                task.updated_at,
+                task_label(task),
+                checked.draft,
+                event_hash(event),
+                event.change_key,
+                task_hash(drafted_task(task, checked.draft)),
+                reason,
+                draft_of(task) if reason is Reason.CONFLICT_OUTLOOK_WINS else None,
+                checked.adapted,
+            )
+        )
+
+    # --- unlinked items -----------------------------------------------------------
+
+    def new_task(self, task: TaskSnapshot, pending: Link | None) -> None:
+        """R1, R2: a task with no event yet."""
+        blocker = push_blocker(task, self.employee_id)
+        if blocker is Reason.OTHER_EMPLOYEE or blocker is Reason.SYNC_UNTICKED:
+            return  # not a push candidate at all: nothing to say
+        label = task_label(task)
+        if blocker is None and task.start <= self.now:
+            blocker = Reason.START_PASSED
+        if blocker is None and task.end < task.start:
+            blocker = Reason.BAD_TIME
+        if blocker is not None:
+            self.out.append(Skip(blocker, Direction.PUSH, label, task_id=task.id))
+            return
+        payload = event_payload(task, None, self.options, new=True)
+        self.out.append(
+            CreateEvent(
+                task.id,
+                label,
+                payload,
+                task_hash(task),
+                predicted_event_hash(payload),
+                None if pending is None else pending.transaction_id,
+                notes=task.time_notes,
+            )
+        )
+
+    def new_event(self, event: EventSnapshot) -> None:
+        """R8, R9: a tagged event with no task yet."""
+        if not has_tag(event.subject, self.options.sync_tag):
+            return
+        checked = self.importable(event)
+        if isinstance(checked, Skip):
+            self.out.append(checked)
+            return
+        future = imported_task(checked.draft, self.employee_id, event.id)
+        self.out.append(
+            CreateTask(
+                event.id,
+                self.employee_id,
+                event_label(event),
+                checked.draft,
+                event_hash(event),
+                event.change_key,
+                task_hash(future),
+                adapted=checked.adapted,
+            )
+        )
+
+    def decide(self) -> list[Decision]:
+        self.adopt()
+        for link in sorted(self.links, key=lambda k: (k.task_id or 0, k.event_id or "")):
+            if link.task_id is not None and link.event_id is not None:
+                self.linked(link, link.task_id, link.event_id)
+        by_task, by_event = self.by_task(), self.by_event()
+        for task in sorted(self.tasks.values(), key=lambda t: t.id):
+            pending = by_task.get(task.id)
+            if pending is None or pending.event_id is None:
+                self.new_task(task, pending)
+        if self.events_readable:
+            for event in sorted(self.events.values(), key=lambda e: e.id):
+                row = by_event.get(event.id)
+                if (row is None or row.task_id is None) and event.id not in self.orphaned:
+                    self.new_event(event)
+        # R15: adoptions first (they only write link rows), then push, then import.
+        return sorted(
+            self.out,
+            key=lambda d: (
+                not isinstance(d, AdoptEvent | AdoptTask),
+                d.direction is Direction.IMPORT,
+            ),
+        )
+
+
+def decide_cycle(
+    tasks: Iterable[TaskSnapshot],
+    events: Iterable[EventSnapshot],
+    links: Iterable[Link],
+    options: StoreOptions,
+    now: datetime,
+    *,
+    employee_id: int,
+    gone_event_ids: Set[str] = frozenset(),
+    tasks_readable: bool = True,
+    events_readable: bool = True,
+) -> list[Decision]:
+    """R15: every decision of one user's cycle, from both sides read at `now`."""
+    if not tasks_readable:
+        return []
+    cycle = _Cycle(
+        tasks={task.id: task for task in tasks},
+        events={event.id: event for event in events},
+        links=list(links),
+        options=options,
+        now=now,
+        employee_id=employee_id,
+        gone=gone_event_ids,
+        events_readable=events_readable,
+    )
+    return cycle.decide()
