@@ -1,0 +1,198 @@
+"""SqlTaskStore: the TaskStore port (ports.py) on a store's System Five database.
+
+Built for one store: its System Five connection URL and its time zone (R21). Async
+SQLAlchemy (aiosqlite / asyncpg); every statement is a named one from `statements`.
+Writes are optimistic (DESIGN.md): an update whose `updated_at` no longer matches returns
+`WriteConflict`, so the engine decides again next cycle and no save is lost (R12b).
+Values System Five cannot hold are adapted by `values.fit` and the adaptations come back
+in the returned snapshot's `time_notes` (R23).
+
+Errors (one tree):
+    SystemFiveError            the store's System Five database refused an operation
+    └── UnknownEmployee        an imported task for an employee that does not exist
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from s5sync.core.snapshots import TaskDraft, TaskSnapshot
+from s5sync.core.timezones import zone
+from s5sync.ports import Employee, WriteConflict
+from s5sync.systemfive import statements
+from s5sync.systemfive.values import UnreadableTask, fit, snapshot, stamp
+
+log = logging.getLogger(__name__)
+
+
+class SystemFiveError(RuntimeError):
+    """The store's System Five database refused an operation."""
+
+
+class UnknownEmployee(SystemFiveError):
+    """The employee does not exist in System Five (unmapped or removed, R20)."""
+
+
+def async_url(url: str) -> str:
+    """The async driver URL for a System Five connection URL (sqlite → aiosqlite, pg → asyncpg)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlTaskStore:
+    """The TaskStore of one store's System Five database."""
+
+    def __init__(
+        self,
+        url: str,
+        time_zone: str,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        engine: AsyncEngine | None = None,
+    ) -> None:
+        zone(time_zone)  # an unknown zone fails here, at construction, not mid-cycle
+        self.time_zone = time_zone
+        self.engine = engine if engine is not None else create_async_engine(async_url(url))
+        self._clock = clock
+
+    async def close(self) -> None:
+        """Release the connection pool."""
+        await self.engine.dispose()
+
+    def _snapshots(self, rows: Sequence[Any]) -> list[TaskSnapshot]:
+        result = []
+        for row in rows:
+            try:
+                result.append(snapshot(row, self.time_zone))
+            except UnreadableTask as error:
+                # R23: one unreadable row never stops the cycle; the reason is logged.
+                log.warning("systemfive.task_unreadable", extra={"reason": str(error)})
+        return result
+
+    async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
+        """R1: the employee's Customer and Delivery tasks with Sync ticked, in one query."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(statements.PUSH_CANDIDATES, {"employee_id": employee_id})
+            return self._snapshots(result.mappings().all())
+
+    async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        """The tasks that still exist among `task_ids` (absent = deleted in System Five)."""
+        if not task_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            return await self._by_id(conn, sorted(set(task_ids)))
+
+    async def _by_id(self, conn: AsyncConnection, task_ids: list[int]) -> dict[int, TaskSnapshot]:
+        result = await conn.execute(statements.TASKS_BY_ID, {"task_ids": task_ids})
+        return {task.id: task for task in self._snapshots(result.mappings().all())}
+
+    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
+        """R16b: the task imported from the event `external_ref`, if any."""
+        async with self.engine.connect() as conn:
+            return await self._by_external_ref(conn, external_ref)
+
+    async def _by_external_ref(
+        self, conn: AsyncConnection, external_ref: str
+    ) -> TaskSnapshot | None:
+        result = await conn.execute(statements.TASK_BY_EXTERNAL_REF, {"external_ref": external_ref})
+        found = self._snapshots(result.mappings().all())
+        return found[0] if found else None
+
+    async def create_imported_task(
+        self, employee_id: int, draft: TaskDraft, external_ref: str
+    ) -> TaskSnapshot:
+        """R9: a kind-Outlook task, Sync unticked, needs-review, `external_ref` set.
+
+        Idempotent per `external_ref` (R16): when the event's task already exists, that
+        task is returned unchanged instead of a second one.
+        """
+        values = fit(draft, self.time_zone)
+        params = {
+            "employee_id": employee_id,
+            "title": values.title,
+            "notes": values.notes,
+            "starts_at": values.starts_at,
+            "ends_at": values.ends_at,
+            "alarm_minutes": values.alarm_minutes,
+            "external_ref": external_ref,
+            "updated_at": stamp(self._clock()),
+        }
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(statements.INSERT_IMPORTED_TASK, params)
+                task_id = int(result.scalar_one())
+                created = await self._by_id(conn, [task_id])
+        except IntegrityError:
+            existing = await self.task_by_external_ref(external_ref)
+            if existing is not None:
+                return existing
+            raise UnknownEmployee(
+                f"System Five refused a task for employee {employee_id}: no such employee"
+            ) from None
+        return _with_adaptations(created[task_id], values.adaptations)
+
+    async def update_task_from_event(
+        self, task_id: int, seen_updated_at: str, draft: TaskDraft
+    ) -> TaskSnapshot | WriteConflict:
+        """R10/R12/R12b: overwrite the owned fields and flag needs-review, optimistically.
+
+        Returns `WriteConflict` (with the task as it is now, or None when it was deleted)
+        when the task was saved in System Five after `seen_updated_at` was read.
+        """
+        values = fit(draft, self.time_zone)
+        params = {
+            "task_id": task_id,
+            "seen_updated_at": seen_updated_at,
+            "title": values.title,
+            "notes": values.notes,
+            "starts_at": values.starts_at,
+            "ends_at": values.ends_at,
+            "alarm_minutes": values.alarm_minutes,
+            "updated_at": stamp(self._clock(), seen_updated_at),
+        }
+        # One transaction: the task read back is the one this update wrote.
+        async with self.engine.begin() as conn:
+            result = await conn.execute(statements.UPDATE_TASK_FROM_EVENT, params)
+            saved = result.rowcount == 1
+            current = (await self._by_id(conn, [task_id])).get(task_id)
+        if not saved or current is None:
+            return WriteConflict(task_id=task_id, current=current)
+        return _with_adaptations(current, values.adaptations)
+
+    async def employees(self) -> list[Employee]:
+        """Every employee, for onboarding (R20)."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(statements.EMPLOYEES)
+            return [_employee(row) for row in result.mappings().all()]
+
+    async def employee_by_email(self, email: str) -> Employee | None:
+        """R20: the employee with this e-mail (any letter case), the lowest id if several."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(statements.EMPLOYEE_BY_EMAIL, {"email": email})
+            row = result.mappings().first()
+            return None if row is None else _employee(row)
+
+
+def _employee(row: Any) -> Employee:
+    return Employee(id=int(row["id"]), code=row["code"], name=row["name"], email=row["email"] or "")
+
+
+def _with_adaptations(task: TaskSnapshot, adaptations: tuple[str, ...]) -> TaskSnapshot:
+    return replace(task, time_notes=adaptations + task.time_notes)
