@@ -131,10 +131,18 @@ class Desk:
         self._clock = clock
 
     def _stamp(self, previous: str | None) -> str:
+        # Strictly after the previous save even when the clock stands still or steps
+        # back, so an optimistic writer holding an older value never matches.
         stamp = self._clock().astimezone(UTC)
+        if previous:
+            try:
+                before = datetime.strptime(previous, STAMP_FORMAT).replace(tzinfo=UTC)
+            except ValueError:
+                before = None
+            if before is not None and stamp <= before:
+                stamp = before + timedelta(microseconds=1)
         text = stamp.strftime(STAMP_FORMAT)
         if text == previous:
-            # Two saves within one clock tick must still differ for optimistic writers.
             text = (stamp + timedelta(microseconds=1)).strftime(STAMP_FORMAT)
         return text
 

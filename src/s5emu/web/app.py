@@ -172,6 +172,7 @@ def create_app(
         openapi_url=None,
         lifespan=lifespan,
     )
+    app.state.engine = desk.engine  # for hosts that dispose it without the lifespan
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def tasks_url(request: Request, selected: str, employee: str) -> str:

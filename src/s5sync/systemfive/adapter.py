@@ -137,15 +137,20 @@ class SqlTaskStore:
         try:
             async with self.engine.begin() as conn:
                 result = await conn.execute(statements.INSERT_IMPORTED_TASK, params)
-                task_id = int(result.scalar_one())
-                created = await self._by_id(conn, [task_id])
+                task_id = result.scalar_one_or_none()
+                created = None if task_id is None else await self._by_id(conn, [task_id])
         except IntegrityError:
+            # external_ref is unique: the event's task exists already (R16).
             existing = await self.task_by_external_ref(external_ref)
-            if existing is not None:
-                return existing
+            if existing is None:
+                raise SystemFiveError(
+                    f"System Five refused the task of event for employee {employee_id}"
+                ) from None
+            return existing
+        if task_id is None or created is None:
             raise UnknownEmployee(
                 f"System Five refused a task for employee {employee_id}: no such employee"
-            ) from None
+            )
         return _with_adaptations(created[task_id], values.adaptations)
 
     async def update_task_from_event(

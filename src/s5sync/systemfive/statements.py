@@ -69,11 +69,16 @@ INSERT_IMPORTED_TASK: TextClause = text(
     """
     -- R9: an imported event becomes a kind-Outlook task, Sync unticked, needs-review,
     -- carrying the event id so a lost mapping can be rebuilt (R16b). The id comes from
-    -- AUTOINCREMENT / identity: never a reused id.
+    -- AUTOINCREMENT / identity: never a reused id. Selecting from employee inserts nothing
+    -- (no id returned) for an unknown employee, with or without foreign keys enforced;
+    -- the casts give PostgreSQL the parameter types a SELECT list cannot infer.
     INSERT INTO task (employee_id, customer_id, kind, title, notes, starts_at, ends_at,
                       alarm_minutes, sync, needs_review, external_ref, updated_at)
-    VALUES (:employee_id, NULL, 'outlook', :title, :notes, :starts_at, :ends_at,
-            :alarm_minutes, 0, 1, :external_ref, :updated_at)
+    SELECT e.id, NULL, 'outlook', CAST(:title AS TEXT), CAST(:notes AS TEXT),
+           CAST(:starts_at AS TEXT), CAST(:ends_at AS TEXT), CAST(:alarm_minutes AS INTEGER),
+           0, 1, CAST(:external_ref AS TEXT), CAST(:updated_at AS TEXT)
+    FROM employee e
+    WHERE e.id = :employee_id
     RETURNING id
     """
 )

@@ -100,8 +100,19 @@ def fit(draft: TaskDraft, zone_name: str) -> TaskValues:
 
 
 def stamp(now: datetime, previous: str | None = None) -> str:
-    """A new `updated_at` (UTC, microseconds), never equal to `previous`."""
-    instant = now.astimezone(UTC) if now.tzinfo else now
+    """A new `updated_at` (UTC, microseconds), always after `previous` when it is one of ours.
+
+    Strictly increasing even when the clock stands still or steps back, so an optimistic
+    writer holding an older value can never match a newer save.
+    """
+    instant = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    if previous:
+        try:
+            before = datetime.strptime(previous, STAMP_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            before = None  # written by another tool in another format
+        if before is not None and instant <= before:
+            instant = before + timedelta(microseconds=1)
     text = instant.strftime(STAMP_FORMAT)
     if text == previous:
         text = (instant + timedelta(microseconds=1)).strftime(STAMP_FORMAT)
