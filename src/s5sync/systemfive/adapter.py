@@ -31,6 +31,7 @@ from s5sync.systemfive import statements
 from s5sync.systemfive.values import UnreadableTask, fit, snapshot, stamp
 
 log = logging.getLogger(__name__)
+ID_CHUNK = 1000
 
 
 class SystemFiveError(RuntimeError):
@@ -100,8 +101,14 @@ class SqlTaskStore:
             return await self._by_id(conn, sorted(set(task_ids)))
 
     async def _by_id(self, conn: AsyncConnection, task_ids: list[int]) -> dict[int, TaskSnapshot]:
-        result = await conn.execute(statements.TASKS_BY_ID, {"task_ids": task_ids})
-        return {task.id: task for task in self._snapshots(result.mappings().all())}
+        found: dict[int, TaskSnapshot] = {}
+        # Chunked so a long mapping never exceeds a driver's bound-parameter limit
+        # (SQLite 32766, asyncpg 32767); a cycle's ids normally fit in one statement.
+        for first in range(0, len(task_ids), ID_CHUNK):
+            chunk = task_ids[first : first + ID_CHUNK]
+            result = await conn.execute(statements.TASKS_BY_ID, {"task_ids": chunk})
+            found.update((task.id, task) for task in self._snapshots(result.mappings().all()))
+        return found
 
     async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
         """R16b: the task imported from the event `external_ref`, if any."""

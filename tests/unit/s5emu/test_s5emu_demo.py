@@ -107,3 +107,10 @@ def test_cli_init_creates_the_schema_and_with_demo_a_store(tmp_path: Path) -> No
     assert len(dump(url)["task"]) == 40
     again = runner.invoke(cli, ["init", "--db", url, "--demo"])
     assert again.exit_code == 1
+
+
+def test_cli_serve_refuses_an_unknown_time_zone_before_starting(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'systemfive.db'}"
+    result = CliRunner().invoke(cli, ["serve", "--db", url, "--time-zone", "Mars/Olympus"])
+    assert result.exit_code == 2
+    assert "unknown time zone 'Mars/Olympus'" in result.output

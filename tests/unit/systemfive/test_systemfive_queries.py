@@ -4,16 +4,18 @@ fake offers exactly the SQL adapter's operations (STYLE.md habit 5)."""
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from s5emu.desk import AddressForm, Desk, TaskForm
 from s5emu.schema import create_schema, drop_schema, engine_for
+from s5sync.core.timezones import UnknownTimeZone
 from s5sync.systemfive import statements
 from s5sync.systemfive.adapter import SqlTaskStore
 from s5sync.testing.tasks import FakeTaskStore
@@ -107,3 +109,40 @@ async def test_push_candidates_is_one_statement_however_many_tasks_R1(
         assert len(seen) == 1
     finally:
         await store.close()
+
+
+async def test_an_unreadable_task_is_skipped_and_logged_not_fatal_R23(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = seed(database_url, 3)
+    engine = engine_for(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE task SET starts_at = 'next tuesday' WHERE id = 2"))
+    engine.dispose()
+    store = SqlTaskStore(database_url, "America/New_York")
+    try:
+        with caplog.at_level(logging.WARNING, logger="s5sync.systemfive.adapter"):
+            tasks = await store.push_candidates(alice)
+        assert [task.id for task in tasks] == [1, 3]
+        assert [record.msg for record in caplog.records] == ["systemfive.task_unreadable"]
+        assert "task 2" in caplog.records[0].__dict__["reason"]
+        assert "next tuesday" in caplog.records[0].__dict__["reason"]
+    finally:
+        await store.close()
+
+
+async def test_many_ids_are_read_in_chunks_within_driver_limits(database_url: str) -> None:
+    seed(database_url, 3)
+    store = SqlTaskStore(database_url, "America/New_York")
+    try:
+        found = await store.tasks_by_id(list(range(1, 2501)))
+        assert sorted(found) == [1, 2, 3]
+    finally:
+        await store.close()
+
+
+def test_an_unknown_store_time_zone_is_refused_at_construction() -> None:
+    with pytest.raises(UnknownTimeZone, match="Mars/Olympus"):
+        SqlTaskStore("sqlite:///unused.db", "Mars/Olympus")
+    with pytest.raises(UnknownTimeZone):
+        FakeTaskStore("Mars/Olympus")
