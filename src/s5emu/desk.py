@@ -90,17 +90,23 @@ class TaskRow:
         return date.fromisoformat(self.starts_at[:10])
 
 
+def text_errors(kind: str, title: str, notes: str) -> dict[str, str]:
+    """Field name → message for the kind, title and notes System Five refuses."""
+    errors: dict[str, str] = {}
+    if kind not in TASK_KINDS:
+        errors["kind"] = "Choose a kind."
+    if not title.strip():
+        errors["title"] = "Enter a title."
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"The title has {len(title)} characters; at most {TITLE_MAX}."
+    if len(notes) > NOTES_MAX:
+        errors["notes"] = f"The notes have {len(notes)} characters; at most {NOTES_MAX}."
+    return errors
+
+
 def form_errors(form: TaskForm) -> dict[str, str]:
     """Field name → message for every value System Five refuses (empty when valid)."""
-    errors: dict[str, str] = {}
-    if form.kind not in TASK_KINDS:
-        errors["kind"] = "Choose a kind."
-    if not form.title.strip():
-        errors["title"] = "Enter a title."
-    elif len(form.title) > TITLE_MAX:
-        errors["title"] = f"The title has {len(form.title)} characters; at most {TITLE_MAX}."
-    if len(form.notes) > NOTES_MAX:
-        errors["notes"] = f"The notes have {len(form.notes)} characters; at most {NOTES_MAX}."
+    errors = text_errors(form.kind, form.title, form.notes)
     if form.ends_at < form.starts_at:
         errors["ends_at"] = "The end is before the start."
     if form.alarm_minutes is not None and form.alarm_minutes < 0:

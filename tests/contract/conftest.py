@@ -138,6 +138,7 @@ class TaskEnv:
     desk: SystemFiveDesk
     make_store: Callable[[Callable[[], datetime]], SqlTaskStore | FakeTaskStore]
     url: str | None
+    unreachable: Callable[[], SqlTaskStore | FakeTaskStore]
 
 
 @pytest.fixture(
@@ -157,12 +158,18 @@ async def task_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             twin.desk = fake.desk
             return twin
 
-        yield TaskEnv("fake", fake, fake.desk, make_fake, None)
+        def switched_off() -> FakeTaskStore:
+            fake.unavailable = True
+            return fake
+
+        yield TaskEnv("fake", fake, fake.desk, make_fake, None, switched_off)
         return
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'systemfive.db'}"
+        nowhere = f"sqlite:///{tmp_path / 'no-such-folder' / 'systemfive.db'}"
     else:
         url = request.getfixturevalue("pg_database")
+        nowhere = "postgresql://s5:s3cret-password@127.0.0.1:1/systemfive"
         drop_schema(url)
     create_schema(url)
     desk = EmulatorDesk(url, clock)
@@ -172,9 +179,13 @@ async def task_env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         stores.append(SqlTaskStore(url, STORE_ZONE, clock=other))
         return stores[-1]
 
+    def broken() -> SqlTaskStore:
+        stores.append(SqlTaskStore(nowhere, STORE_ZONE, clock=clock))
+        return stores[-1]
+
     store = make_sql(clock)
     try:
-        yield TaskEnv(str(request.param), store, desk, make_sql, url)
+        yield TaskEnv(str(request.param), store, desk, make_sql, url, broken)
     finally:
         for each in stores:
             await each.close()

@@ -13,7 +13,7 @@ import pytest
 
 from s5sync.core.snapshots import TaskDraft, TaskKind
 from s5sync.ports import WriteConflict
-from s5sync.systemfive.adapter import UnknownEmployee
+from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import CUT_MARKER
 
 from .conftest import TaskEnv
@@ -327,3 +327,22 @@ class TestTaskStoreContract:
         assert found is not None
         assert found.id == ids["bob"]
         assert await task_env.store.employee_by_email("nobody@contoso.example") is None
+
+    async def test_an_unreachable_system_five_raises_one_known_error_without_secrets_R17b(
+        self, task_env: TaskEnv
+    ) -> None:
+        store = task_env.unreachable()
+        calls = [
+            store.push_candidates(1),
+            store.tasks_by_id([1]),
+            store.task_by_external_ref("AAMk"),
+            store.create_imported_task(1, draft(), "AAMk"),
+            store.update_task_from_event(1, "", draft()),
+            store.employees(),
+            store.employee_by_email("alice@contoso.example"),
+        ]
+        for call in calls:
+            with pytest.raises(SystemFiveUnavailable) as raised:
+                await call
+            assert "s3cret" not in str(raised.value)
+            assert raised.value.__cause__ is None

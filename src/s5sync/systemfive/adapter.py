@@ -7,39 +7,36 @@ Writes are optimistic (DESIGN.md): an update whose `updated_at` no longer matche
 Values System Five cannot hold are adapted by `values.fit` and the adaptations come back
 in the returned snapshot's `time_notes` (R23).
 
-Errors (one tree):
-    SystemFiveError            the store's System Five database refused an operation
-    └── UnknownEmployee        an imported task for an employee that does not exist
+Errors: the tree in `systemfive.errors`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.ports import Employee, WriteConflict
 from s5sync.systemfive import statements
-from s5sync.systemfive.values import UnreadableTask, fit, snapshot, stamp
+from s5sync.systemfive.errors import (
+    SystemFiveError,
+    SystemFiveUnavailable,
+    UnknownEmployee,
+    UnreadableTask,
+)
+from s5sync.systemfive.values import fit, snapshot, stamp
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 1000
-
-
-class SystemFiveError(RuntimeError):
-    """The store's System Five database refused an operation."""
-
-
-class UnknownEmployee(SystemFiveError):
-    """The employee does not exist in System Five (unmapped or removed, R20)."""
 
 
 def async_url(url: str) -> str:
@@ -51,6 +48,15 @@ def async_url(url: str) -> str:
     elif backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
+
+
+def _engine(url: str) -> AsyncEngine:
+    # pre-ping: a long-running service outlives the store's database restarts; the
+    # PostgreSQL timeouts keep an unreachable System Five from hanging a cycle (R17b).
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if make_url(url).get_backend_name() == "postgresql":
+        options["connect_args"] = {"timeout": 10, "command_timeout": 60}
+    return create_async_engine(url, **options)
 
 
 def _utc_now() -> datetime:
@@ -70,8 +76,29 @@ class SqlTaskStore:
     ) -> None:
         zone(time_zone)  # an unknown zone fails here, at construction, not mid-cycle
         self.time_zone = time_zone
-        self.engine = engine if engine is not None else create_async_engine(async_url(url))
+        self.engine = engine if engine is not None else _engine(async_url(url))
         self._clock = clock
+
+    @asynccontextmanager
+    async def _connection(
+        self, operation: str, *, write: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """A connection (a transaction when `write`), driver failures as SystemFiveUnavailable.
+
+        R17b: the engine sees one error it knows, never a driver exception; the message
+        names no URL, password, SQL or values (R22).
+        """
+        try:
+            async with self.engine.begin() if write else self.engine.connect() as conn:
+                yield conn
+        except IntegrityError:
+            raise
+        except (DBAPIError, OSError, TimeoutError) as error:
+            cause = getattr(error, "orig", None) or error
+            first = (str(cause).splitlines() or [""])[0][:200]
+            raise SystemFiveUnavailable(
+                f"System Five database unavailable ({operation}): {type(cause).__name__}: {first}"
+            ) from None
 
     async def close(self) -> None:
         """Release the connection pool."""
@@ -89,7 +116,7 @@ class SqlTaskStore:
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
         """R1: the employee's Customer and Delivery tasks with Sync ticked, in one query."""
-        async with self.engine.connect() as conn:
+        async with self._connection("push_candidates") as conn:
             result = await conn.execute(statements.PUSH_CANDIDATES, {"employee_id": employee_id})
             return self._snapshots(result.mappings().all())
 
@@ -97,7 +124,7 @@ class SqlTaskStore:
         """The tasks that still exist among `task_ids` (absent = deleted in System Five)."""
         if not task_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self._connection("tasks_by_id") as conn:
             return await self._by_id(conn, sorted(set(task_ids)))
 
     async def _by_id(self, conn: AsyncConnection, task_ids: list[int]) -> dict[int, TaskSnapshot]:
@@ -112,7 +139,7 @@ class SqlTaskStore:
 
     async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
         """R16b: the task imported from the event `external_ref`, if any."""
-        async with self.engine.connect() as conn:
+        async with self._connection("task_by_external_ref") as conn:
             return await self._by_external_ref(conn, external_ref)
 
     async def _by_external_ref(
@@ -142,7 +169,7 @@ class SqlTaskStore:
             "updated_at": stamp(self._clock()),
         }
         try:
-            async with self.engine.begin() as conn:
+            async with self._connection("create_imported_task", write=True) as conn:
                 result = await conn.execute(statements.INSERT_IMPORTED_TASK, params)
                 task_id = result.scalar_one_or_none()
                 created = None if task_id is None else await self._by_id(conn, [task_id])
@@ -151,7 +178,7 @@ class SqlTaskStore:
             existing = await self.task_by_external_ref(external_ref)
             if existing is None:
                 raise SystemFiveError(
-                    f"System Five refused the task of event for employee {employee_id}"
+                    f"System Five refused the imported task for employee {employee_id}"
                 ) from None
             return existing
         if task_id is None or created is None:
@@ -180,7 +207,7 @@ class SqlTaskStore:
             "updated_at": stamp(self._clock(), seen_updated_at),
         }
         # One transaction: the task read back is the one this update wrote.
-        async with self.engine.begin() as conn:
+        async with self._connection("update_task_from_event", write=True) as conn:
             result = await conn.execute(statements.UPDATE_TASK_FROM_EVENT, params)
             saved = result.rowcount == 1
             current = (await self._by_id(conn, [task_id])).get(task_id)
@@ -190,13 +217,13 @@ class SqlTaskStore:
 
     async def employees(self) -> list[Employee]:
         """Every employee, for onboarding (R20)."""
-        async with self.engine.connect() as conn:
+        async with self._connection("employees") as conn:
             result = await conn.execute(statements.EMPLOYEES)
             return [_employee(row) for row in result.mappings().all()]
 
     async def employee_by_email(self, email: str) -> Employee | None:
         """R20: the employee with this e-mail (any letter case), the lowest id if several."""
-        async with self.engine.connect() as conn:
+        async with self._connection("employee_by_email") as conn:
             result = await conn.execute(statements.EMPLOYEE_BY_EMAIL, {"email": email})
             row = result.mappings().first()
             return None if row is None else _employee(row)

@@ -21,6 +21,7 @@ from typing import Any
 
 from s5sync.core.snapshots import Address, TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import utc_to_wall, wall_to_utc
+from s5sync.systemfive.errors import UnreadableTask
 
 TITLE_MAX = 100
 NOTES_MAX = 4000
@@ -29,10 +30,6 @@ NO_TITLE = "(no title)"
 WALL_FORMAT = "%Y-%m-%dT%H:%M:%S"
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
-
-
-class UnreadableTask(ValueError):
-    """A task row whose times System Five's own format cannot explain."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from s5sync.core.snapshots import TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.ports import Employee, WriteConflict
-from s5sync.systemfive.adapter import UnknownEmployee
+from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import ADDRESS_FIELDS, fit, snapshot, stamp
 
 PUSHED_KINDS = (TaskKind.CUSTOMER.value, TaskKind.DELIVERY.value)
@@ -140,6 +140,15 @@ class FakeTaskStore:
         self.time_zone = time_zone
         self.desk = FakeDesk(clock)
         self._clock = clock
+        # Set True to play a System Five that cannot be reached (R17b): every operation
+        # then raises SystemFiveUnavailable, as the SQL adapter does.
+        self.unavailable = False
+
+    def _reach(self, operation: str) -> None:
+        if self.unavailable:
+            raise SystemFiveUnavailable(
+                f"System Five database unavailable ({operation}): fake switched off"
+            )
 
     async def close(self) -> None:
         """Nothing to release; here so the fake and the SQL adapter share one surface."""
@@ -149,6 +158,7 @@ class FakeTaskStore:
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
         """R1: the employee's Customer and Delivery tasks with Sync ticked."""
+        self._reach("push_candidates")
         rows = sorted(
             (
                 row
@@ -162,9 +172,11 @@ class FakeTaskStore:
         return [self._snapshot(row["id"]) for row in rows]
 
     async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        self._reach("tasks_by_id")
         return {i: self._snapshot(i) for i in sorted(set(task_ids)) if i in self.desk.tasks}
 
     async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
+        self._reach("task_by_external_ref")
         for row in self.desk.tasks.values():
             if row["external_ref"] == external_ref:
                 return self._snapshot(row["id"])
@@ -174,6 +186,7 @@ class FakeTaskStore:
         self, employee_id: int, draft: TaskDraft, external_ref: str
     ) -> TaskSnapshot:
         """R9; idempotent per `external_ref` (R16) as the unique column makes the SQL one."""
+        self._reach("create_imported_task")
         existing = await self.task_by_external_ref(external_ref)
         if existing is not None:
             return existing
@@ -204,6 +217,7 @@ class FakeTaskStore:
     async def update_task_from_event(
         self, task_id: int, seen_updated_at: str, draft: TaskDraft
     ) -> TaskSnapshot | WriteConflict:
+        self._reach("update_task_from_event")
         row = self.desk.tasks.get(task_id)
         if row is None:
             return WriteConflict(task_id=task_id, current=None)
@@ -223,8 +237,10 @@ class FakeTaskStore:
         return replace(task, time_notes=values.adaptations + task.time_notes)
 
     async def employees(self) -> list[Employee]:
+        self._reach("employees")
         return sorted(self.desk.employees.values(), key=lambda e: (e.name, e.id))
 
     async def employee_by_email(self, email: str) -> Employee | None:
+        self._reach("employee_by_email")
         found = [e for e in self.desk.employees.values() if e.email.lower() == email.lower()]
         return min(found, key=lambda e: e.id) if found else None
