@@ -67,17 +67,6 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where tests keep screenshots (kept by CI as the run's evidence)."""

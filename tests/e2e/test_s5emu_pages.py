@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
-from conftest import CHROMIUM_ARGS
+from browser_support import CHROMIUM_ARGS
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
