@@ -338,6 +338,7 @@ class RunRepository(_Scoped):
             fence=fence,
             counts={},
             graph_requests={},
+            skip_keys=[],
         )
         self.session.add(row)
         await self.session.flush()
@@ -351,6 +352,7 @@ class RunRepository(_Scoped):
         outcome: str,
         counts: Mapping[str, int],
         graph_requests: Mapping[str, int],
+        skip_keys: Sequence[Sequence[object]] = (),
         error: str | None = None,
     ) -> None:
         await self.session.execute(
@@ -361,9 +363,24 @@ class RunRepository(_Scoped):
                 outcome=outcome,
                 counts=dict(counts),
                 graph_requests=dict(graph_requests),
+                skip_keys=[list(key) for key in skip_keys],
                 error=error,
             )
         )
+
+    async def previous_skip_keys(self, user_id: int) -> set[tuple[object, ...]]:
+        """The skips of the user's last finished cycle (R18: standing skips said once)."""
+        keys = await self.session.scalar(
+            select(SyncRun.skip_keys)
+            .where(
+                SyncRun.tenant_id == self.tenant_id,
+                SyncRun.user_id == user_id,
+                SyncRun.finished_at.is_not(None),
+            )
+            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+            .limit(1)
+        )
+        return {tuple(key) for key in keys or []}
 
     async def log(
         self, user_id: int, run_id: int | None, at: datetime, entries: Iterable[ActivityEntry]
