@@ -292,7 +292,9 @@ class IdentityPlatform:
             "ext_expires_in": lifetime,
             "access_token": self.keys.sign(access),
         }
-        if "offline_access" in scopes.oidc:
+        # A refresh grant always answers a new refresh token ("replace the old refresh
+        # token with this newly acquired one"); a code grant only with offline_access.
+        if "offline_access" in scopes.oidc or form.get("grant_type") == "refresh_token":
             body["refresh_token"] = self.directory.issue_refresh_token(
                 user, app.client_id, sorted(set(granted) | scopes.oidc), now
             )
