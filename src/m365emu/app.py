@@ -94,6 +94,23 @@ class Emulator:
         self.persistence.close()
 
 
+Part = Callable[[Emulator], None]
+
+# The emulator's optional parts, installed by `build_emulator`. Each appends its routers
+# to `emulator.graph_routers` / `emulator.browser_routers` and its reset hook to
+# `emulator.reset_hooks`. The lead lists the Graph calendar API (issue 5) and the
+# Outlook page here when merging, e.g. `PARTS = (install_graph, install_outlook_web)`.
+PARTS: tuple[Part, ...] = ()
+
+
+def build_emulator(data_dir: Path | None = None, parts: tuple[Part, ...] = PARTS) -> Emulator:
+    """An `Emulator` with the identity platform and every part installed."""
+    emulator = Emulator(data_dir)
+    for install in parts:
+        install(emulator)
+    return emulator
+
+
 class IdentityFaultMiddleware:
     """Applies armed faults to identity paths (everything outside `/v1.0` on the TLS
     port), answering as Entra's token service does when it is unwell: 429 or 5xx with

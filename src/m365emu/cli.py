@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from m365emu.app import Emulator, create_browser_app, create_tls_app
+from m365emu.app import build_emulator, create_browser_app, create_tls_app
 from m365emu.demo import seed_demo
 from m365emu.server import BackgroundServer, EmulatorUrls, bind, make_server
 from m365emu.tls import ensure_tls_files
@@ -48,7 +48,7 @@ def serve(
     scratch = None if data_dir else tempfile.TemporaryDirectory()
     tls_dir = data_dir / "tls" if data_dir else Path(scratch.name if scratch else ".")
     files = ensure_tls_files(tls_dir)
-    emulator = Emulator(data_dir)
+    emulator = build_emulator(data_dir)
     if demo and not emulator.directory.tenants:
         seed_demo(emulator)
     tls_sock = bind(host, tls_port if tls_port is not None else (port + 1 if port else 0))

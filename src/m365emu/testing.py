@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import httpx
 from bs4 import BeautifulSoup
 
-from m365emu.app import Emulator, create_browser_app, create_tls_app
+from m365emu.app import Emulator, build_emulator, create_browser_app, create_tls_app
 from m365emu.demo import seed_demo
 from m365emu.server import BackgroundServer, EmulatorUrls, bind, make_server
 from m365emu.tls import ensure_tls_files
@@ -67,7 +67,7 @@ def run_emulator(
                 else Path(stack.enter_context(tempfile.TemporaryDirectory()))
             )
         files = ensure_tls_files(tls_dir)
-        emulator = Emulator(data_dir)
+        emulator = build_emulator(data_dir)
         stack.callback(emulator.close)
         if seed:
             seed_demo(emulator)

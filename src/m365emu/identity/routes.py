@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -250,7 +251,7 @@ def build_identity_router(platform: IdentityPlatform, session_secret: str) -> AP
             user = platform.directory.user(tid, oid)
             if user is not None:
                 fields["client_info"] = client_info(user)
-        fields["session_state"] = oid[:8] + "-session"
+        fields["session_state"] = str(uuid.uuid4())
         return fields
 
     @router.post("/{tenant}/oauth2/v2.0/token")
