@@ -9,12 +9,15 @@ from typing import Any
 
 import httpx
 import jwt
+import msal
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from m365emu.demo import DEMO_TENANT_ID
 from m365emu.testing import (
     TEST_CLIENT_ID,
+    TEST_CLIENT_SECRET,
     TEST_REDIRECT_URI,
     RunningEmulator,
     hidden_form,
@@ -211,3 +214,36 @@ def test_tokens_verify_against_the_jwks_and_a_foreign_key_is_refused(
         jwt.decode(forged, key.key, algorithms=["RS256"], audience=access["aud"])
     with pytest.raises(TokenRejected):
         running.emulator.verifier.verify(forged)
+
+
+def test_msal_with_its_own_session_trusts_the_ca_despite_a_ca_bundle_in_the_environment(
+    running: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests lets REQUESTS_CA_BUNDLE override `verify=` (psf/requests#3829); an
+    `http_client` session that ignores the environment is the way round it."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(running.urls.ca_cert)
+    app = msal.ConfidentialClientApplication(
+        CLIENT_ID,
+        client_credential=TEST_CLIENT_SECRET,
+        authority=running.urls.authority(DEMO_TENANT_ID),
+        instance_discovery=False,
+        http_client=session,
+    )
+    result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    session.close()
+    assert "access_token" in result, result
+
+
+def test_msal_sees_a_throttled_token_endpoint_as_an_error_with_retry_after(
+    running: RunningEmulator, make_msal: Any
+) -> None:
+    app = make_msal()
+    httpx.post(
+        f"{running.urls.control}/faults",
+        json={"path": "/*/oauth2/v2.0/token", "kind": "throttle", "retry_after": 3},
+    )
+    result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert result["error"] == "temporarily_unavailable", result
