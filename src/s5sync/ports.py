@@ -7,7 +7,7 @@ Each has an in-memory fake in `s5sync.testing` and one contract suite in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -203,3 +203,13 @@ class SignInProvider(Protocol):
     async def complete(self, flow: str, response: dict[str, str]) -> SignedIn:
         """Redeem the code of the callback's form post; `SignInFailed` on any error."""
         ...
+
+
+@dataclass
+class UserPorts:
+    """The two outside systems of one user for one cycle, and its Graph request count
+    so far by "METHOD route" (for the sync_run row and /metrics)."""
+
+    tasks: TaskStore
+    calendar: CalendarGateway
+    requests: Callable[[], Mapping[str, int]] = dict

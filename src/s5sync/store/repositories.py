@@ -304,6 +304,17 @@ class LinkRepository(_Scoped):
         row.updated_at = now
         await self.session.flush()
 
+    async def delete(self, user_id: int, link: Link) -> None:
+        """Forget one row (a pending create that Graph refused: nothing was created)."""
+        query = delete(EventLink).where(
+            EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
+        )
+        if link.task_id is not None:
+            query = query.where(EventLink.task_id == link.task_id)
+        else:
+            query = query.where(EventLink.event_id == link.event_id)
+        await self.session.execute(query)
+
     async def delete_all(self, user_id: int) -> int:
         result = await self.session.execute(
             delete(EventLink).where(
