@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import GraphHarness
+from graph_harness import GraphHarness
 
 LUNCH = {
     "subject": "Lunch",
@@ -26,7 +26,8 @@ async def test_create_returns_201_with_graph_fields_and_utc_times(graph: GraphHa
     assert event["@odata.etag"] == f'W/"{event["changeKey"]}"'
     assert event["start"] == {"dateTime": "2026-12-01T11:00:00.0000000", "timeZone": "UTC"}
     assert event["originalStartTimeZone"] == "W. Europe Standard Time"
-    assert event["type"] == "singleInstance" and event["seriesMasterId"] is None
+    assert event["type"] == "singleInstance"
+    assert event["seriesMasterId"] is None
     assert event["body"]["contentType"] == "html"
     assert event["body"]["content"].startswith("<html>")
     assert "<script>" not in event["body"]["content"]
@@ -64,7 +65,8 @@ async def test_patch_with_stale_etag_is_412_and_fresh_etag_updates(graph: GraphH
         json={"subject": "Lunch [sync]"},
         headers=graph.headers(**{"If-Match": made["@odata.etag"]}),
     )
-    assert first.status_code == 200 and first.json()["subject"] == "Lunch [sync]"
+    assert first.status_code == 200
+    assert first.json()["subject"] == "Lunch [sync]"
     assert first.json()["changeKey"] != made["changeKey"]
     stale = await graph.client.patch(
         url, json={"subject": "x"}, headers=graph.headers(**{"If-Match": made["@odata.etag"]})
@@ -126,7 +128,8 @@ async def test_all_day_event_must_start_and_end_at_midnight(graph: GraphHarness)
         "end": {"dateTime": "2026-12-25T00:00:00", "timeZone": "W. Europe Standard Time"},
     }
     made = await graph.client.post("/me/events", json=good, headers=graph.headers())
-    assert made.status_code == 201 and made.json()["isAllDay"] is True
+    assert made.status_code == 201
+    assert made.json()["isAllDay"] is True
 
 
 async def test_missing_foreign_and_expired_tokens_are_401(graph: GraphHarness) -> None:
@@ -143,7 +146,7 @@ async def test_missing_foreign_and_expired_tokens_are_401(graph: GraphHarness) -
 
 
 async def test_missing_scopes_are_403_access_denied(graph: GraphHarness) -> None:
-    from conftest import ALICE, TENANT
+    from graph_harness import ALICE, TENANT
 
     weak = graph.verifier.issue(
         TENANT, ALICE, "alice@contoso.test", scopes=frozenset({"User.Read"})
