@@ -1,0 +1,247 @@
+"""The control plane under `/_emulator/` (JSON, plain HTTP): what tests and demos use to
+set the emulator up and to make it misbehave on purpose (issue 4, SPEC "Microsoft 365
+emulator"). Like moto's reset/seed API.
+
+    POST   reset                   {"demo": bool?}   forget everything (and re-seed the demo)
+    POST   tenants                 {id, name}        → 201 tenant
+    GET    tenants                                   → every tenant
+    POST   users                   {tenant_id, email, display_name, id?} → 201 {id, …}
+    GET    users                                     → every user
+    POST   apps                    {tenant_id, client_id?, client_secret?, redirect_uris,
+                                    display_name?}  → 201 app (secret not echoed)
+    POST   token                   {email, scopes}   → {access_token, token_type, expires_in}
+    POST   users/{email}/revoke                      → {revoked: n}; its refresh tokens stop
+    GET/PUT/DELETE clock           {now}             emulator time (token expiry, "today")
+    POST/DELETE faults             {method, path, kind, status, retry_after, count,
+                                    timeout_seconds?}
+    GET    stats                                     requests per mailbox and route, max in flight
+    POST   latency                 {ms}              fixed delay on every Graph answer
+
+Errors: 400/404/409 with {"error": "<what an operator can act on>"}.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from m365emu.faults import Fault, FaultKind
+from m365emu.identity.models import AppRegistration, DirectoryError, Tenant, User
+
+if TYPE_CHECKING:
+    from m365emu.app import Emulator
+
+CONTROL_CLIENT_ID = "5e3ce6c0-2b1f-4285-8d4b-75ee78787346"
+
+
+class ResetBody(BaseModel):
+    demo: bool = False
+
+
+class TenantBody(BaseModel):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class UserBody(BaseModel):
+    tenant_id: str
+    email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: str = Field(min_length=1)
+    id: str | None = None
+
+
+class AppBody(BaseModel):
+    tenant_id: str
+    client_id: str | None = None
+    client_secret: str | None = None
+    redirect_uris: list[str] = Field(default_factory=list)
+    display_name: str | None = None
+
+
+class TokenBody(BaseModel):
+    email: str
+    scopes: list[str] = Field(default_factory=lambda: ["Calendars.ReadWrite"])
+
+
+class ClockBody(BaseModel):
+    now: datetime
+
+
+class FaultBody(BaseModel):
+    method: str = "*"
+    path: str
+    kind: FaultKind
+    status: int | None = None
+    retry_after: int = 1
+    count: int = Field(default=1, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class LatencyBody(BaseModel):
+    ms: int = Field(ge=0)
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {"id": tenant.id, "name": tenant.name}
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "tenant_id": user.tenant_id,
+        "email": user.email,
+        "display_name": user.display_name,
+    }
+
+
+def app_json(app: AppRegistration) -> dict[str, Any]:
+    return {
+        "tenant_id": app.tenant_id,
+        "client_id": app.client_id,
+        "display_name": app.display_name,
+        "redirect_uris": app.redirect_uris,
+        "confidential": app.client_secret is not None,
+    }
+
+
+def fault_json(fault: Fault) -> dict[str, Any]:
+    return {
+        "method": fault.method,
+        "path": fault.path,
+        "kind": str(fault.kind),
+        "status": fault.status,
+        "retry_after": fault.retry_after,
+        "count": fault.count,
+        "timeout_seconds": fault.timeout_seconds,
+    }
+
+
+def _refused(error: DirectoryError) -> JSONResponse:
+    status = {"not_found": 404, "conflict": 409}.get(error.code, 400)
+    return JSONResponse({"error": str(error)}, status_code=status)
+
+
+def _clock_json(emulator: Emulator) -> dict[str, Any]:
+    return {"now": emulator.clock.now().isoformat(), "fixed": emulator.clock.is_fixed}
+
+
+def build_control_router(emulator: Emulator) -> APIRouter:
+    router = APIRouter()
+    directory = emulator.directory
+
+    @router.post("/reset")
+    async def reset(body: ResetBody | None = None) -> dict[str, Any]:
+        emulator.reset()
+        if body is not None and body.demo:
+            from m365emu.demo import seed_demo
+
+            seed_demo(emulator)
+        return {"reset": True, "tenants": len(directory.tenants)}
+
+    @router.post("/tenants", status_code=201, response_model=None)
+    async def add_tenant(body: TenantBody) -> dict[str, Any] | JSONResponse:
+        try:
+            return tenant_json(directory.add_tenant(body.id, body.name))
+        except DirectoryError as error:
+            return _refused(error)
+
+    @router.get("/tenants")
+    async def tenants() -> dict[str, Any]:
+        return {"value": [tenant_json(t) for t in directory.tenants.values()]}
+
+    @router.post("/users", status_code=201, response_model=None)
+    async def add_user(body: UserBody) -> dict[str, Any] | JSONResponse:
+        tenant = directory.tenant(body.tenant_id)
+        if tenant is None:
+            return JSONResponse({"error": f"tenant {body.tenant_id} does not exist"}, 404)
+        try:
+            user = directory.add_user(tenant.id, body.email, body.display_name, body.id)
+        except DirectoryError as error:
+            return _refused(error)
+        return user_json(user)
+
+    @router.get("/users")
+    async def users() -> dict[str, Any]:
+        return {"value": [user_json(u) for u in directory.users_of(None)]}
+
+    @router.post("/apps", status_code=201, response_model=None)
+    async def add_app(body: AppBody) -> dict[str, Any] | JSONResponse:
+        tenant = directory.tenant(body.tenant_id)
+        if tenant is None:
+            return JSONResponse({"error": f"tenant {body.tenant_id} does not exist"}, 404)
+        try:
+            app = directory.add_app(
+                tenant.id, body.client_id, body.client_secret, body.redirect_uris, body.display_name
+            )
+        except DirectoryError as error:
+            return _refused(error)
+        return app_json(app)
+
+    @router.post("/token", response_model=None)
+    async def token(body: TokenBody) -> dict[str, Any] | JSONResponse:
+        user = directory.user_by_email(body.email)
+        if user is None:
+            return JSONResponse({"error": f"user {body.email} does not exist"}, 404)
+        client = AppRegistration(
+            tenant_id=user.tenant_id,
+            client_id=CONTROL_CLIENT_ID,
+            display_name="m365emu control plane",
+            client_secret=None,
+        )
+        return emulator.identity.test_token(user, body.scopes, client)
+
+    @router.post("/users/{email}/revoke", response_model=None)
+    async def revoke(email: str) -> dict[str, Any] | JSONResponse:
+        user = directory.user_by_email(email)
+        if user is None:
+            return JSONResponse({"error": f"user {email} does not exist"}, 404)
+        return {"revoked": directory.revoke(user, emulator.clock.now())}
+
+    @router.get("/clock")
+    async def clock() -> dict[str, Any]:
+        return _clock_json(emulator)
+
+    @router.put("/clock")
+    async def set_clock(body: ClockBody) -> dict[str, Any]:
+        emulator.clock.set(body.now)
+        return _clock_json(emulator)
+
+    @router.delete("/clock")
+    async def clear_clock() -> dict[str, Any]:
+        emulator.clock.clear()
+        return _clock_json(emulator)
+
+    @router.post("/faults", status_code=201)
+    async def add_fault(body: FaultBody) -> dict[str, Any]:
+        default_status = 429 if body.kind is FaultKind.THROTTLE else 503
+        fault = Fault(
+            method=body.method.upper(),
+            path=body.path,
+            kind=body.kind,
+            status=body.status or default_status,
+            retry_after=body.retry_after,
+            count=body.count,
+            timeout_seconds=body.timeout_seconds,
+        )
+        emulator.faults.add(fault)
+        return fault_json(fault)
+
+    @router.delete("/faults")
+    async def clear_faults() -> dict[str, Any]:
+        emulator.faults.clear()
+        return {"cleared": True}
+
+    @router.get("/stats")
+    async def stats() -> dict[str, Any]:
+        return emulator.stats.as_json()
+
+    @router.post("/latency")
+    async def latency(body: LatencyBody) -> dict[str, Any]:
+        emulator.latency_ms = body.ms
+        return {"ms": emulator.latency_ms}
+
+    return router
