@@ -40,7 +40,9 @@ class SubOutcome:
     """The final answer to one sub-request, or why it has none (`answer` None)."""
 
     answer: Answer | None = None
-    sends: int = 0  # how many times it may have reached Graph (>1: verify creates)
+    # It may have been applied by an attempt whose answer was lost (a timeout, a 5xx):
+    # a create is then verified by a lookup before it is trusted (R16).
+    maybe_applied: bool = False
     retry_at: datetime | None = None
     reason: str = ""
 
@@ -76,7 +78,7 @@ async def run_batches(session: GraphSession, requests: Sequence[SubRequest]) -> 
             except GraphError as error:
                 # The rest stays not done; a batch that timed out may have been applied.
                 for i in pending[start:]:
-                    outcomes[i].sends += 1 if i in chunk else 0
+                    outcomes[i].maybe_applied |= i in chunk
                     outcomes[i].reason = str(error)
                     if isinstance(error, Throttled):
                         outcomes[i].retry_at = error.retry_at
@@ -89,7 +91,7 @@ async def run_batches(session: GraphSession, requests: Sequence[SubRequest]) -> 
                 )
             answers = _answers_by_id(outer.body)
             for i in chunk:
-                outcomes[i].sends += outer.attempts
+                outcomes[i].maybe_applied |= outer.uncertain
                 answer = answers.get(str(i))
                 if answer is None:
                     still.append(i)
@@ -98,6 +100,7 @@ async def run_batches(session: GraphSession, requests: Sequence[SubRequest]) -> 
                     continue
                 session.counter.record_item(requests[i].method, requests[i].url, answer.status)
                 if answer.status in RETRIED_ITEMS:
+                    outcomes[i].maybe_applied |= answer.status >= 500 or answer.status == 408
                     still.append(i)
                     outcomes[i].answer = answer
                     outcomes[i].reason = f"Graph answered {answer.status} {answer.error_code}"

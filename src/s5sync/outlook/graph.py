@@ -222,7 +222,7 @@ class GraphCalendar:
         doubtful = [
             w.task_ref
             for w, o, r in zip(writes, outcomes, results, strict=True)
-            if w.task_ref and (o.sends > 1 or (r.status is not WriteStatus.OK and o.sends > 0))
+            if w.task_ref and (o.maybe_applied or r.status is WriteStatus.FAILED)
         ]
         if not doubtful:
             return results

@@ -90,6 +90,8 @@ class Answer:
     headers: Mapping[str, str]
     body: Any
     attempts: int = 1
+    # An earlier attempt timed out, dropped or failed with 5xx: it may have been applied.
+    uncertain: bool = False
 
     @property
     def error_code(self) -> str:
@@ -169,7 +171,7 @@ class GraphSession:
         if not self.same_origin(url):
             raise GraphRejected("a Graph link pointed outside the configured Graph URL")
         kind = route_kind(url)
-        refreshed = force = False
+        refreshed = force = uncertain = False
         last: Answer | None = None
         for attempt in range(1, self.policy.max_attempts + 1):
             token = await self.tokens.token(force_refresh=force)
@@ -185,6 +187,7 @@ class GraphSession:
                 left = self.remaining()
                 if left is not None and left <= 0:
                     raise DeadlineReached("the cycle's time for Microsoft Graph ran out") from None
+                uncertain = True
                 reason = (
                     "timeout"
                     if isinstance(error, TimeoutError | httpx.TimeoutException)
@@ -206,7 +209,7 @@ class GraphSession:
                 await self._backoff_or_stop(attempt)
                 continue
             self.counter.record(method, url, answer.status)
-            last = Answer(answer.status, answer.headers, answer.body, attempt)
+            last = Answer(answer.status, answer.headers, answer.body, attempt, uncertain)
             if answer.status == 401 and not refreshed:
                 refreshed = force = True  # R19b: one forced refresh, then the answer stands
                 log.info("graph.token_refresh method=%s route=%s", method, kind)
@@ -227,6 +230,7 @@ class GraphSession:
                 await self.wait(wait, answer.status)
                 continue
             if answer.status in TRANSIENT or answer.status == 429:
+                uncertain = uncertain or answer.status >= 500
                 log.info(
                     "graph.retry method=%s route=%s status=%d attempt=%d",
                     method,
