@@ -144,12 +144,11 @@ class GraphCalendar:
         except Malformed as error:
             log.info("graph.bad_item reason=%s", error)
             return
-        items.pop(event.id, None)  # keep Graph's order of the last word on each id
+        earlier = items.pop(event.id, None)  # keep Graph's order of the last word on each id
         if event.removed is not None:
             items[event.id] = None
             return
         change = event_fields(event, problems)
-        earlier = items.get(event.id)
         if earlier is not None:  # the same entity twice: merge, later fields win
             change = EventChange(
                 event.id, {**earlier.fields, **change.fields}, earlier.problems + change.problems
