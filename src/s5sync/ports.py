@@ -133,11 +133,16 @@ class WriteStatus(StrEnum):
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The outcome of one write of a batch, in the order the writes were given."""
+    """The outcome of one write of a batch, in the order the writes were given.
+
+    `retry_at` is set on NOT_DONE when Graph asked to come back later (R23b), so the
+    cycle can set the user's next run.
+    """
 
     status: WriteStatus
     event: EventSnapshot | None = None
     error: str | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""JSON batching: POST /$batch (issue 5 item 5)."""

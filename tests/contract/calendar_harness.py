@@ -1,0 +1,132 @@
+"""The implementations the CalendarGateway contract runs on, each behind one harness:
+the in-memory fake, the Graph adapter on the emulator in-process (ASGITransport), the Graph
+adapter on the emulator over a real TLS socket with MSAL sign-in, and the Graph adapter
+on a real Microsoft 365 mailbox (S5SYNC_TEST_GRAPH_ACCESS_TOKEN)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from m365emu.app import Emulator
+from s5sync.outlook.graph import GraphCalendar
+from s5sync.outlook.metering import RequestCounter
+from s5sync.ports import CalendarGateway
+from s5sync.testing.calendar import FakeCalendarGateway
+from s5sync.testing.graph_emulator import GraphParts, UserActions, expire_delta, graph_calendar
+
+REAL_TOKEN_ENV = "S5SYNC_TEST_GRAPH_ACCESS_TOKEN"
+REAL_BASE_ENV = "S5SYNC_TEST_GRAPH_BASE_URL"
+
+
+class CalendarHarness:
+    """What the contract needs besides the gateway: act as the user, count, expire."""
+
+    gateway: CalendarGateway
+    counter: RequestCounter
+
+    def new_cycle(self) -> CalendarGateway:
+        """A new gateway object for the same mailbox (a later cycle)."""
+        raise NotImplementedError
+
+    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
+        raise NotImplementedError
+
+    async def user_edits(self, event_id: str, subject: str) -> None:
+        raise NotImplementedError
+
+    async def user_deletes(self, event_id: str) -> None:
+        raise NotImplementedError
+
+    def expire_delta(self, kind: str) -> None:
+        raise NotImplementedError
+
+
+class FakeHarness(CalendarHarness):
+    def __init__(self) -> None:
+        self.fake = FakeCalendarGateway()
+        self.gateway = self.fake
+        self.counter = self.fake.counter
+
+    def new_cycle(self) -> CalendarGateway:
+        return self.fake
+
+    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
+        return self.fake.user_creates(subject, start, end)
+
+    async def user_edits(self, event_id: str, subject: str) -> None:
+        self.fake.user_edits(event_id, subject=subject)
+
+    async def user_deletes(self, event_id: str) -> None:
+        self.fake.user_deletes(event_id)
+
+    def expire_delta(self, kind: str) -> None:
+        self.fake.expire_delta()
+
+
+@dataclass
+class GraphHarness(CalendarHarness):
+    """The Graph adapter on an httpx client (in-process, socket or real Graph)."""
+
+    http: httpx.AsyncClient
+    tokens: Any
+    user: UserActions
+    parts: GraphParts | None = None
+    mailbox_key: str = ""
+    emulator: Emulator | None = None
+    counter: RequestCounter = field(default_factory=RequestCounter)
+    made: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.gateway = self.new_cycle()
+
+    def new_cycle(self) -> GraphCalendar:
+        return graph_calendar(self.http, self.tokens, counter=self.counter)
+
+    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
+        event_id = await self.user.creates(subject, start, end)
+        self.made.append(event_id)
+        return event_id
+
+    async def user_edits(self, event_id: str, subject: str) -> None:
+        await self.user.edits(event_id, subject=subject)
+
+    async def user_deletes(self, event_id: str) -> None:
+        await self.user.deletes(event_id)
+
+    def expire_delta(self, kind: str) -> None:
+        if self.parts is None:
+            pytest.skip("a real mailbox's delta token cannot be expired on demand")
+        expire_delta(self.parts, self.mailbox_key, kind)
+
+
+class StaticTokens:
+    """A delegated access token given from outside (the real-tenant run)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticTokens(…)"
+
+    async def token(self, *, force_refresh: bool = False) -> str:
+        return self._token
+
+
+def real_tenant_token() -> str:
+    token = os.environ.get(REAL_TOKEN_ENV, "")
+    if not token:
+        pytest.skip(
+            f"no real Microsoft 365 mailbox: set {REAL_TOKEN_ENV} to a delegated access token "
+            "(Calendars.ReadWrite, MailboxSettings.ReadWrite) to run the contract against Graph"
+        )
+    return token
+
+
+Factory = Callable[[], CalendarHarness]

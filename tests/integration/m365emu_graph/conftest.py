@@ -1,0 +1,7 @@
+"""Fixtures of the Graph integration tests (the harness lives in graph_harness.py)."""
+
+from __future__ import annotations
+
+from graph_harness import graph
+
+__all__ = ["graph"]
