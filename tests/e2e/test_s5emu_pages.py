@@ -26,7 +26,6 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
-from conftest import CHROMIUM_ARGS
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
@@ -132,9 +131,14 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Scene]]:
 
 
 @pytest.fixture
-def browser(chromium_path: str) -> Iterator[Browser]:
+def browser(request: pytest.FixtureRequest, chromium_path: str) -> Iterator[Browser]:
+    # tests/conftest.py's CHROMIUM_ARGS, looked up as the plugin pytest registered: a bare
+    # `import conftest` would be ambiguous once another test folder has its own conftest.
+    shared = request.config.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
+    assert shared is not None, "tests/conftest.py is not loaded"
+    chromium_args: list[str] = shared.CHROMIUM_ARGS
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=chromium_args)
         try:
             yield launched
         finally:
