@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
-from s5sync.ports import Employee, WriteConflict
+from s5sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.errors import (
     SystemFiveRefused,
@@ -237,3 +237,8 @@ def _employee(row: Any) -> Employee:
 
 def _with_adaptations(task: TaskSnapshot, adaptations: tuple[str, ...]) -> TaskSnapshot:
     return replace(task, time_notes=adaptations + task.time_notes)
+
+
+if TYPE_CHECKING:
+    # mypy proves the adapter implements the port (nothing runs here).
+    _port: TaskStore = SqlTaskStore("sqlite://", "UTC")
