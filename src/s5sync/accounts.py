@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,17 +16,6 @@ from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRe
 AUTH_FLOW_LIFETIME = timedelta(minutes=10)
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
-
-TaskStoreFor = Callable[[int], "TaskStoreHandle"]
-
-
-class TaskStoreHandle(TaskStore):
-    """A TaskStore that can also find an employee by e-mail and be closed."""
-
-    async def employee_by_email(self, email: str) -> Employee | None: ...
-
-    async def close(self) -> None: ...
-
 
 class Refused(Exception):
     """Sign-in refused with a message for the person signing in (R19)."""
@@ -63,7 +52,7 @@ class Accounts:
         self,
         services: Services,
         signin: SignInProvider,
-        task_store_for: Callable[[int], TaskStoreHandle],
+        task_store_for: Callable[[int], Awaitable[TaskStore]],
         clock: Callable[[], datetime],
     ) -> None:
         self.services = services
@@ -113,7 +102,7 @@ class Accounts:
 
     async def onboarding(self, user: UserRecord) -> Onboarding:
         """Propose the System Five employee with the same e-mail (R20)."""
-        store = self.task_store_for(user.tenant_id)
+        store = await self.task_store_for(user.tenant_id)
         try:
             proposed = await store.employee_by_email(user.email)
         except Exception as error:  # shown as a failed self-test, never a crash

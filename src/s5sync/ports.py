@@ -68,6 +68,14 @@ class TaskStore(Protocol):
         """Every employee, for onboarding (R20)."""
         ...
 
+    async def employee_by_email(self, email: str) -> Employee | None:
+        """R20: the employee with this e-mail (any letter case), proposed at onboarding."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 @dataclass(frozen=True)
 class EventChange:

@@ -8,15 +8,17 @@ adaptations, and the store's time zone with DST (gap moved forward, fold first).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # the fixture's type, for readers; conftest is not importable by name
+    from conftest import TaskEnv
 
 from s5sync.core.snapshots import TaskDraft, TaskKind
 from s5sync.ports import WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import CUT_MARKER
-
-from .conftest import TaskEnv
 
 
 def utc(*args: int) -> datetime:

@@ -133,8 +133,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Scene]]:
 
 @pytest.fixture
 def browser(chromium_path: str) -> Iterator[Browser]:
+    chromium_args = CHROMIUM_ARGS
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=chromium_args)
         try:
             yield launched
         finally:

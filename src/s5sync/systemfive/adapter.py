@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
-from s5sync.ports import Employee, WriteConflict
+from s5sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.errors import (
-    SystemFiveError,
+    SystemFiveRefused,
     SystemFiveUnavailable,
     UnknownEmployee,
     UnreadableTask,
@@ -91,8 +91,12 @@ class SqlTaskStore:
         try:
             async with self.engine.begin() if write else self.engine.connect() as conn:
                 yield conn
-        except IntegrityError:
-            raise
+        except IntegrityError as error:
+            # A constraint of the store's schema refused the values (R23: reported, and
+            # create_imported_task reads it as "the event's task exists already").
+            raise SystemFiveRefused(
+                f"System Five refused the values ({operation}): {type(error.orig).__name__}"
+            ) from None
         except (DBAPIError, OSError, TimeoutError) as error:
             cause = getattr(error, "orig", None) or error
             first = (str(cause).splitlines() or [""])[0][:200]
@@ -173,13 +177,11 @@ class SqlTaskStore:
                 result = await conn.execute(statements.INSERT_IMPORTED_TASK, params)
                 task_id = result.scalar_one_or_none()
                 created = None if task_id is None else await self._by_id(conn, [task_id])
-        except IntegrityError:
+        except SystemFiveRefused:
             # external_ref is unique: the event's task exists already (R16).
             existing = await self.task_by_external_ref(external_ref)
             if existing is None:
-                raise SystemFiveError(
-                    f"System Five refused the imported task for employee {employee_id}"
-                ) from None
+                raise
             return existing
         if task_id is None or created is None:
             raise UnknownEmployee(
@@ -235,3 +237,8 @@ def _employee(row: Any) -> Employee:
 
 def _with_adaptations(task: TaskSnapshot, adaptations: tuple[str, ...]) -> TaskSnapshot:
     return replace(task, time_notes=adaptations + task.time_notes)
+
+
+if TYPE_CHECKING:
+    # mypy proves the adapter implements the port (nothing runs here).
+    _port: TaskStore = SqlTaskStore("sqlite://", "UTC")

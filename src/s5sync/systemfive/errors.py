@@ -17,6 +17,10 @@ class SystemFiveUnavailable(SystemFiveError):
     """The database cannot be reached or failed: stop the directions that need it (R17b)."""
 
 
+class SystemFiveRefused(SystemFiveError):
+    """A constraint of the store's schema refused the values written (R23: reported)."""
+
+
 class UnknownEmployee(SystemFiveError):
     """The employee does not exist in System Five (unmapped or removed, R20)."""
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s5sync.core.snapshots import TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import zone
-from s5sync.ports import Employee, WriteConflict
+from s5sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import ADDRESS_FIELDS, fit, snapshot, stamp
 
@@ -244,3 +244,8 @@ class FakeTaskStore:
         self._reach("employee_by_email")
         found = [e for e in self.desk.employees.values() if e.email.lower() == email.lower()]
         return min(found, key=lambda e: e.id) if found else None
+
+
+if TYPE_CHECKING:
+    # mypy proves the fake implements the port (nothing runs here).
+    _port: TaskStore = FakeTaskStore()

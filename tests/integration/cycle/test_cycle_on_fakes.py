@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import World
-
 from s5sync.core.snapshots import LinkState
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,11 @@ from sqlalchemy import event, text
 
 from s5emu.desk import AddressForm, Desk, TaskForm
 from s5emu.schema import create_schema, drop_schema, engine_for
+from s5sync.core.snapshots import TaskDraft
 from s5sync.core.timezones import UnknownTimeZone
 from s5sync.systemfive import statements
 from s5sync.systemfive.adapter import SqlTaskStore
+from s5sync.systemfive.errors import SystemFiveRefused
 from s5sync.testing.tasks import FakeTaskStore
 
 
@@ -146,3 +148,31 @@ def test_an_unknown_store_time_zone_is_refused_at_construction() -> None:
         SqlTaskStore("sqlite:///unused.db", "Mars/Olympus")
     with pytest.raises(UnknownTimeZone):
         FakeTaskStore("Mars/Olympus")
+
+
+async def test_values_a_stricter_store_schema_refuses_raise_a_known_error_R23(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'strict.db'}"
+    create_schema(url)
+    seed(url, 1)
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        # A store whose own System Five forbids some titles (a trigger of its own).
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_forbidden BEFORE UPDATE ON task "
+                "WHEN NEW.title LIKE '%forbidden%' BEGIN SELECT RAISE(ABORT, 'no'); END"
+            )
+        )
+    engine.dispose()
+    store = SqlTaskStore(url, "America/New_York")
+    try:
+        task = (await store.tasks_by_id([1]))[1]
+        start = datetime(2026, 12, 1, 15, tzinfo=UTC)
+        draft = TaskDraft("a forbidden title", "", start, start, None)
+        with pytest.raises(SystemFiveRefused, match="update_task_from_event"):
+            await store.update_task_from_event(1, task.updated_at, draft)
+        assert (await store.tasks_by_id([1]))[1] == task
+    finally:
+        await store.close()
