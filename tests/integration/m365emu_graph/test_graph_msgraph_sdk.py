@@ -1,0 +1,133 @@
+"""Microsoft's own Graph SDK for Python (msgraph-sdk) against the emulator (issue 5 "must
+show"): GraphRequestAdapter with base_url, a bearer-token provider, and an httpx client
+bound to the emulator app through ASGITransport — the SDK's code is unchanged."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import httpx
+from graph_harness import BASE, GraphHarness
+import pytest
+
+with warnings.catch_warnings():
+    # kiota warns about its own deprecated class when the SDK imports it (not our code).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator
+    from kiota_abstractions.authentication.base_bearer_token_authentication_provider import (
+        BaseBearerTokenAuthenticationProvider,
+    )
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import options as sdk_adapter_options
+    from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.event import Event
+    from msgraph.generated.models.item_body import ItemBody
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    from msgraph.generated.models.outlook_category import OutlookCategory
+    from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
+        CalendarViewRequestBuilder,
+    )
+    from msgraph_core import GraphClientFactory
+
+
+# The SDK's generated builders warn about their own deprecated classes when first imported.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This class is deprecated:DeprecationWarning",
+    "ignore:GetQueryParameters is deprecated:DeprecationWarning",
+)
+
+
+class StaticTokens(AccessTokenProvider):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    async def get_authorization_token(
+        self, uri: str, additional_authentication_context: dict[str, Any] | None = None
+    ) -> str:
+        return self.token
+
+    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+        return AllowedHostsValidator(["graph.emu.test"])
+
+
+def sdk_client(graph: GraphHarness) -> GraphServiceClient:
+    # The same middleware options msgraph's GraphRequestAdapter uses for its own client
+    # (they turn the SDK's "/users/me-token-to-replace" into "/me").
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=httpx.ASGITransport(app=graph.app)),
+        options=sdk_adapter_options,
+    )
+    adapter = GraphRequestAdapter(
+        BaseBearerTokenAuthenticationProvider(StaticTokens(graph.token)), http
+    )
+    adapter.base_url = BASE
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def lunch(subject: str) -> Event:
+    return Event(
+        subject=subject,
+        body=ItemBody(content_type=BodyType.Text, content="See you there"),
+        start=DateTimeTimeZone(date_time="2026-12-01T12:00:00", time_zone="UTC"),
+        end=DateTimeTimeZone(date_time="2026-12-01T13:00:00", time_zone="UTC"),
+        categories=["Sync"],
+    )
+
+
+async def test_sdk_creates_lists_patches_and_deletes_events(graph: GraphHarness) -> None:
+    client = sdk_client(graph)
+    made = await client.me.events.post(lunch("Lunch"))
+    assert made is not None and made.id and made.change_key
+    assert made.start is not None and made.start.date_time == "2026-12-01T12:00:00.0000000"
+    listed = await client.me.events.get()
+    assert listed is not None and [e.subject for e in listed.value or []] == ["Lunch"]
+    patched = await client.me.events.by_event_id(made.id).patch(Event(subject="Lunch [sync]"))
+    assert patched is not None and patched.subject == "Lunch [sync]"
+    await client.me.events.by_event_id(made.id).delete()
+    with pytest.raises(ODataError) as missing:
+        await client.me.events.by_event_id(made.id).get()
+    assert missing.value.error is not None and missing.value.error.code == "ErrorItemNotFound"
+
+
+async def test_sdk_reads_calendar_view(graph: GraphHarness) -> None:
+    client = sdk_client(graph)
+    await client.me.events.post(lunch("In view"))
+    query = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
+        start_date_time="2026-12-01T00:00:00Z", end_date_time="2026-12-02T00:00:00Z", top=50
+    )
+    config = RequestConfiguration(query_parameters=query)
+    config.headers.add("Prefer", 'outlook.timezone="Pacific Standard Time"')
+    view = await client.me.calendar_view.get(request_configuration=config)
+    assert view is not None
+    [item] = view.value or []
+    assert item.subject == "In view"
+    assert item.start is not None and item.start.time_zone == "Pacific Standard Time"
+    assert item.start.date_time == "2026-12-01T04:00:00.0000000"
+
+
+async def test_sdk_lists_and_creates_master_categories(graph: GraphHarness) -> None:
+    client = sdk_client(graph)
+    made = await client.me.outlook.master_categories.post(
+        OutlookCategory(display_name="Sync", color="preset4")
+    )
+    assert made is not None and made.display_name == "Sync"
+    listed = await client.me.outlook.master_categories.get()
+    assert listed is not None and [c.display_name for c in listed.value or []] == ["Sync"]
+
+
+async def test_sdk_runs_a_batch(graph: GraphHarness) -> None:
+    from msgraph_core.requests.batch_request_content import BatchRequestContent
+    from msgraph_core.requests.batch_request_item import BatchRequestItem
+
+    client = sdk_client(graph)
+    first = BatchRequestItem(client.me.events.to_post_request_information(lunch("One")))
+    second = BatchRequestItem(client.me.events.to_post_request_information(lunch("Two")))
+    content = BatchRequestContent({first.id: first, second.id: second})
+    answer = await client.batch.post(batch_request_content=content)
+    statuses = {answer.get_response_by_id(item.id).status for item in (first, second)}
+    assert statuses == {201}
+    listed = await client.me.events.get()
+    assert listed is not None and sorted(e.subject for e in listed.value or []) == ["One", "Two"]
