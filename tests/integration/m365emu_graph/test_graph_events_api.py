@@ -33,7 +33,7 @@ async def test_create_returns_201_with_graph_fields_and_utc_times(graph: GraphHa
     assert "<script>" not in event["body"]["content"]
     assert "https://x.test" in event["body"]["content"]
     assert event["bodyPreview"] == "Hi link"
-    assert "transactionId" not in event
+    assert event["transactionId"] is None
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", event["createdDateTime"])
     assert answer.headers["request-id"]
 

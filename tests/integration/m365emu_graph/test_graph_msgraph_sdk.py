@@ -8,8 +8,8 @@ import warnings
 from typing import Any
 
 import httpx
-from graph_harness import BASE, GraphHarness
 import pytest
+from graph_harness import BASE, GraphHarness
 
 with warnings.catch_warnings():
     # kiota warns about its own deprecated class when the SDK imports it (not our code).
@@ -20,7 +20,6 @@ with warnings.catch_warnings():
     )
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph import GraphRequestAdapter, GraphServiceClient
-    from msgraph.graph_request_adapter import options as sdk_adapter_options
     from msgraph.generated.models.body_type import BodyType
     from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
     from msgraph.generated.models.event import Event
@@ -30,6 +29,7 @@ with warnings.catch_warnings():
     from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
         CalendarViewRequestBuilder,
     )
+    from msgraph.graph_request_adapter import options as sdk_adapter_options
     from msgraph_core import GraphClientFactory
 
 
@@ -80,16 +80,22 @@ def lunch(subject: str) -> Event:
 async def test_sdk_creates_lists_patches_and_deletes_events(graph: GraphHarness) -> None:
     client = sdk_client(graph)
     made = await client.me.events.post(lunch("Lunch"))
-    assert made is not None and made.id and made.change_key
-    assert made.start is not None and made.start.date_time == "2026-12-01T12:00:00.0000000"
+    assert made is not None
+    assert made.id
+    assert made.change_key
+    assert made.start is not None
+    assert made.start.date_time == "2026-12-01T12:00:00.0000000"
     listed = await client.me.events.get()
-    assert listed is not None and [e.subject for e in listed.value or []] == ["Lunch"]
+    assert listed is not None
+    assert [e.subject for e in listed.value or []] == ["Lunch"]
     patched = await client.me.events.by_event_id(made.id).patch(Event(subject="Lunch [sync]"))
-    assert patched is not None and patched.subject == "Lunch [sync]"
+    assert patched is not None
+    assert patched.subject == "Lunch [sync]"
     await client.me.events.by_event_id(made.id).delete()
     with pytest.raises(ODataError) as missing:
         await client.me.events.by_event_id(made.id).get()
-    assert missing.value.error is not None and missing.value.error.code == "ErrorItemNotFound"
+    assert missing.value.error is not None
+    assert missing.value.error.code == "ErrorItemNotFound"
 
 
 async def test_sdk_reads_calendar_view(graph: GraphHarness) -> None:
@@ -104,7 +110,8 @@ async def test_sdk_reads_calendar_view(graph: GraphHarness) -> None:
     assert view is not None
     [item] = view.value or []
     assert item.subject == "In view"
-    assert item.start is not None and item.start.time_zone == "Pacific Standard Time"
+    assert item.start is not None
+    assert item.start.time_zone == "Pacific Standard Time"
     assert item.start.date_time == "2026-12-01T04:00:00.0000000"
 
 
@@ -113,9 +120,11 @@ async def test_sdk_lists_and_creates_master_categories(graph: GraphHarness) -> N
     made = await client.me.outlook.master_categories.post(
         OutlookCategory(display_name="Sync", color="preset4")
     )
-    assert made is not None and made.display_name == "Sync"
+    assert made is not None
+    assert made.display_name == "Sync"
     listed = await client.me.outlook.master_categories.get()
-    assert listed is not None and [c.display_name for c in listed.value or []] == ["Sync"]
+    assert listed is not None
+    assert [c.display_name for c in listed.value or []] == ["Sync"]
 
 
 async def test_sdk_runs_a_batch(graph: GraphHarness) -> None:
@@ -130,4 +139,5 @@ async def test_sdk_runs_a_batch(graph: GraphHarness) -> None:
     statuses = {answer.get_response_by_id(item.id).status for item in (first, second)}
     assert statuses == {201}
     listed = await client.me.events.get()
-    assert listed is not None and sorted(e.subject for e in listed.value or []) == ["One", "Two"]
+    assert listed is not None
+    assert sorted(e.subject for e in listed.value or []) == ["One", "Two"]
