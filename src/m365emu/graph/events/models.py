@@ -249,6 +249,11 @@ class EventStore:
                 event.end > window_start or event.start == window_start
             )
 
+        moved = {
+            (e.series_master_id, e.original_start)
+            for e in self.events.values()
+            if e.kind == "exception"
+        }
         for event in self.events.values():
             if event.kind in ("singleInstance", "exception") and overlaps(event):
                 found.append(event)
@@ -262,7 +267,7 @@ class EventStore:
                         break
                     if start.isoformat() in event.cancelled:
                         continue
-                    if self._exception(event.id, start) is not None:
+                    if (event.id, start) in moved:
                         continue
                     if start + duration > window_start or start == window_start:
                         found.append(self._virtual(event, start))
