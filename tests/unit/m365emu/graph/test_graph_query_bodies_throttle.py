@@ -42,12 +42,10 @@ def stored(**values: object) -> StoredEvent:
 def test_extended_property_filter_ignores_guid_case_but_not_name_case() -> None:
     event = stored(extended={extended_key(ERP): [ERP, "A-123"]})
     lower_guid = ERP.replace("66F5A359", "66f5a359")
-    match = parse_filter(
-        f"singleValueExtendedProperties/Any(ep: ep/id eq '{lower_guid}' and ep/value eq 'a-123')"
-    )
-    other_name = parse_filter(
-        f"singleValueExtendedProperties/Any(ep: ep/id eq '{ERP.replace('ErpId', 'erpid')}' and ep/value eq 'A-123')"
-    )
+    other = ERP.replace("ErpId", "erpid")
+    any_ep = "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')"
+    match = parse_filter(any_ep.format(lower_guid, "a-123"))
+    other_name = parse_filter(any_ep.format(other, "A-123"))
     assert match is not None
     assert match(event, {})
     assert other_name is not None
