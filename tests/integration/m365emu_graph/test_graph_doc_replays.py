@@ -32,6 +32,12 @@ def assert_same_shape(documented: Any, answered: Any, where: str = "$") -> None:
             assert_same_shape(value, answered[name], f"{where}.{name}")
     elif isinstance(documented, list) and documented:
         assert answered, f"{where}: empty list"
+        by_id = {i.get("id"): i for i in answered if isinstance(i, dict)}
+        if all(isinstance(d, dict) and "id" in d and d["id"] in by_id for d in documented):
+            # Batch responses: each documented item against the answer with its id.
+            for item in documented:
+                assert_same_shape(item, by_id[item["id"]], f"{where}[{item['id']}]")
+            return
         for item in answered:
             assert_same_shape(documented[0], item, f"{where}[]")
 

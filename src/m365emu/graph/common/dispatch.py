@@ -108,6 +108,10 @@ class GraphDispatcher:
             response = GraphResponse(
                 500, error_body(failure, request_id, client_request_id, self.clock.now())
             )
+        # Headers every Graph answer carries (json-batching.md shows them per item too).
+        response.headers.setdefault("Cache-Control", "no-cache")
+        if response.body is not None:
+            response.headers.setdefault("OData-Version", "4.0")
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id or request_id
         return response
