@@ -11,6 +11,7 @@ to write as the organizer.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,7 @@ class GraphState:
         self.persistence = persistence or Persistence(None)
         self._mailboxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
+        self._reset_hooks: list[Callable[[], None]] = []
         self._load()
 
     def _new(self, tid: str, oid: str, email: str, name: str) -> Mailbox:
@@ -124,10 +126,16 @@ class GraphState:
                 raise KeyError(key)
             box.delta.armed = expiry
 
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Run `hook` on every reset (the router's throttling windows register here)."""
+        self._reset_hooks.append(hook)
+
     def reset(self) -> None:
-        """Forget every mailbox (the control plane's `POST /_emulator/reset`)."""
+        """Forget every mailbox and throttling window (`POST /_emulator/reset`)."""
         with self._lock:
             self._mailboxes.clear()
+        for hook in self._reset_hooks:
+            hook()
         for kind in (MAILBOX_DOC, EVENT_DOC, TOMBSTONE_DOC, CATEGORY_DOC, SYNC_DOC):
             for key in self.persistence.load_all(kind):
                 self.persistence.delete(kind, key)

@@ -115,6 +115,7 @@ async def test_calendar_view_pages_ten_by_default_and_expands_series(graph: Grap
         f"/me/events/{third['id']}", json={"subject": "Moved"}, headers=graph.headers()
     )
     assert changed.json()["type"] == "exception"
+    assert changed.json()["id"] == third["id"]  # an occurrence keeps its id as an exception
     await graph.client.delete(f"/me/events/{first['value'][3]['id']}", headers=graph.headers())
     top = (
         await graph.client.get(
@@ -182,3 +183,23 @@ async def test_expiry_faults_answer_their_codes(
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == code
+
+
+async def test_instances_of_a_series_list_its_occurrences_and_exceptions(
+    graph: GraphHarness,
+) -> None:
+    series = {
+        **event("Weekly review", 1),
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday", "friday"]},
+            "range": {"type": "endDate", "startDate": "2026-12-01", "endDate": "2026-12-31"},
+        },
+    }
+    master = (await graph.client.post("/me/events", json=series, headers=graph.headers())).json()
+    await graph.client.post("/me/events", json=event("Single", 2), headers=graph.headers())
+    window = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-15T00:00:00Z"}
+    answer = await graph.client.get(
+        f"/me/events/{master['id']}/instances", params=window, headers=graph.headers()
+    )
+    days = [i["start"]["dateTime"][:10] for i in answer.json()["value"]]
+    assert days == ["2026-12-01", "2026-12-04", "2026-12-08", "2026-12-11"]

@@ -76,6 +76,7 @@ class GraphDispatcher:
         self.stats = stats
         self.runtime = runtime
         self.throttle = Throttle(clock)
+        state.on_reset(self.throttle.reset)
 
     def _match(self, request: GraphRequest) -> tuple[Route, dict[str, str]]:
         known_path = False

@@ -157,6 +157,17 @@ class EventStore:
             transaction_id=None,
         )
 
+    def series_instances(
+        self, master_id: str, window_start: datetime, window_end: datetime
+    ) -> list[StoredEvent]:
+        """GET /me/events/{id}/instances: the occurrences and exceptions of one series."""
+        master = self.get(master_id)
+        if master.kind != "seriesMaster":
+            return []
+        return [
+            e for e in self.instances(window_start, window_end) if e.series_master_id == master.id
+        ]
+
     def instances(self, window_start: datetime, window_end: datetime) -> list[StoredEvent]:
         """calendarView: single instances, occurrences and exceptions overlapping the window
         (an event overlaps when it starts before the end and ends after the start; a
@@ -232,7 +243,9 @@ class EventStore:
         # Changes are applied to a copy, so a refused change leaves the event untouched.
         event = copy.deepcopy(current)
         if event.kind == "occurrence":
-            event.id, event.kind, event.created = new_event_id(), "exception", now
+            # An occurrence that is changed becomes an exception and keeps its id, as
+            # Exchange's occurrence ids do.
+            event.kind, event.created = "exception", now
         if event.kind == "exception":
             changes.values.pop("recurrence", None)
         new_tx = changes.values.get("transactionId")
