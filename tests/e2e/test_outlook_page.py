@@ -49,6 +49,7 @@ def test_create_edit_sync_tag_and_delete_an_event_in_chromium(
             page.get_by_role("article", name="Fitting with Mrs Smith [sync], 10:00–11:00")
         ).to_be_visible()
 
+        page.screenshot(path=str(artifacts_dir / "outlook_page_week.png"), full_page=True)
         box = outlook_server.state.find(f"{TENANT}/{ALICE}")
         assert box is not None
         [stored] = box.events.listed()

@@ -203,3 +203,28 @@ async def test_instances_of_a_series_list_its_occurrences_and_exceptions(
     )
     days = [i["start"]["dateTime"][:10] for i in answer.json()["value"]]
     assert days == ["2026-12-01", "2026-12-04", "2026-12-08", "2026-12-11"]
+
+
+async def test_delta_reports_series_occurrences_exceptions_and_cancellations(
+    graph: GraphHarness,
+) -> None:
+    series = {
+        **event("Daily", 1),
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 3},
+        },
+    }
+    await graph.client.post("/me/events", json=series, headers=graph.headers())
+    items, delta_link, _ = await full_sync(graph, page_size=10)
+    assert [i["type"] for i in items] == ["occurrence"] * 3
+    first, second = items[0]["id"], items[1]["id"]
+    await graph.client.patch(
+        f"/me/events/{first}", json={"subject": "Moved"}, headers=graph.headers()
+    )
+    await graph.client.delete(f"/me/events/{second}", headers=graph.headers())
+    changes = await follow(graph, delta_link)
+    by_id = {i["id"]: i for i in changes["value"]}
+    assert by_id[first]["type"] == "exception"
+    assert by_id[first]["subject"] == "Moved"
+    assert by_id[second]["@removed"] == {"reason": "deleted"}

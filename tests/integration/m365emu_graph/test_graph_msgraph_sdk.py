@@ -141,3 +141,36 @@ async def test_sdk_runs_a_batch(graph: GraphHarness) -> None:
     listed = await client.me.events.get()
     assert listed is not None
     assert sorted(e.subject for e in listed.value or []) == ["One", "Two"]
+
+
+async def test_sdk_follows_delta_links_and_reads_removed_entries(graph: GraphHarness) -> None:
+    from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import (
+        DeltaRequestBuilder,
+    )
+
+    client = sdk_client(graph)
+    kept = await client.me.events.post(lunch("Kept"))
+    gone = await client.me.events.post(lunch("Gone"))
+    assert kept is not None
+    assert gone is not None
+    assert gone.id is not None
+    query = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(
+        start_date_time="2026-12-01T00:00:00Z", end_date_time="2026-12-02T00:00:00Z"
+    )
+    config = RequestConfiguration(query_parameters=query)
+    config.headers.add("Prefer", "odata.maxpagesize=1")
+    page = await client.me.calendar_view.delta.get(request_configuration=config)
+    seen = []
+    while page is not None and page.odata_next_link:
+        seen += [e.subject for e in page.value or []]
+        page = await client.me.calendar_view.delta.with_url(page.odata_next_link).get()
+    assert page is not None
+    assert page.odata_delta_link
+    seen += [e.subject for e in page.value or []]
+    assert sorted(seen) == ["Gone", "Kept"]
+    await client.me.events.by_event_id(gone.id).delete()
+    changes = await client.me.calendar_view.delta.with_url(page.odata_delta_link).get()
+    assert changes is not None
+    [removed] = changes.value or []
+    assert removed.id == gone.id
+    assert removed.additional_data["@removed"] == {"reason": "deleted"}

@@ -217,6 +217,8 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
             Route("DELETE", f"{prefix}/events/{{id}}", delete, WRITE),
             Route("GET", f"{prefix}/events/{{id}}/instances", instances, READ),
             Route("GET", f"{prefix}/calendarView/delta", delta, READ),
+            # The SDKs call the function with OData's parentheses: /calendarView/delta().
+            Route("GET", f"{prefix}/calendarView/delta()", delta, READ),
             Route("GET", f"{prefix}/calendarView", calendar_view, READ),
         ]
     return routes
