@@ -77,6 +77,13 @@ def lunch(subject: str) -> Event:
     )
 
 
+async def test_sdk_reads_me(graph: GraphHarness) -> None:
+    me = await sdk_client(graph).me.get()
+    assert me is not None
+    assert me.user_principal_name == "alice@contoso.test"
+    assert me.display_name == "Alice Adams"
+
+
 async def test_sdk_creates_lists_patches_and_deletes_events(graph: GraphHarness) -> None:
     client = sdk_client(graph)
     made = await client.me.events.post(lunch("Lunch"))

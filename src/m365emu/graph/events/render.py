@@ -53,6 +53,7 @@ def _location(value: dict[str, Any] | None, private: bool) -> dict[str, Any]:
         out["uniqueId"] = value.get("displayName", "")
         out["uniqueIdType"] = "private"
     else:
+        out["uniqueId"] = ""
         out["uniqueIdType"] = "unknown"
     out.update({k: v for k, v in value.items() if k != "displayName"})
     return out

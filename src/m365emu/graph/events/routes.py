@@ -11,6 +11,7 @@ for up to 1000 (Graph's maximum is undocumented; 1000 chosen).
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -121,8 +122,19 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
         _only_options(call, _ONE_OPTIONS)
         options = render_options(call, box)
         event = box.events.get(call.params["id"])
+        # event-get.md: the context names the selected properties, and the answer links
+        # the event's calendar.
+        selected = f"({call.request.q('$select')})" if options.select is not None else ""
+        calendar = (
+            f"{call.base_url.rstrip('/')}/users('{box.oid}')/calendars('{_calendar_id(box)}')"
+        )
         return call.ok(
-            {"@odata.context": call.context_url("events/$entity"), **render_event(event, options)}
+            {
+                "@odata.context": call.context_url(f"events{selected}/$entity"),
+                **render_event(event, options),
+                "calendar@odata.associationLink": f"{calendar}/$ref",
+                "calendar@odata.navigationLink": calendar,
+            }
         )
 
     def update(call: Call, box: Mailbox) -> GraphResponse:
@@ -222,6 +234,11 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
             Route("GET", f"{prefix}/calendarView", calendar_view, READ),
         ]
     return routes
+
+
+def _calendar_id(box: Mailbox) -> str:
+    """The id of the mailbox's one calendar, stable per mailbox."""
+    return "AAMkAGCal" + base64.urlsafe_b64encode(box.oid.encode()).decode()
 
 
 def _window(call: Call) -> tuple[datetime, datetime]:
