@@ -44,8 +44,9 @@ class Mailbox:
     events: EventStore
     categories: CategoryStore
     delta: DeltaBook
-    # One writer at a time per mailbox: batch items run concurrently in threads-free
-    # asyncio, but the Outlook page and routes may interleave with persistence calls.
+    # One writer at a time per mailbox. Handlers are synchronous and run on the event loop,
+    # so they never interleave there; the lock guards callers from other threads (a
+    # control plane or a sync endpoint run in FastAPI's thread pool).
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
