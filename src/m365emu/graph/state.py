@@ -113,6 +113,13 @@ class GraphState:
     def find(self, key: str) -> Mailbox | None:
         return self._mailboxes.get(key)
 
+    def find_by_email(self, email: str) -> Mailbox | None:
+        """The mailbox whose address is `email` (case-insensitive), for the control plane."""
+        for box in self._mailboxes.values():
+            if box.email.lower() == email.lower():
+                return box
+        return None
+
     def mailboxes(self) -> list[Mailbox]:
         return list(self._mailboxes.values())
 

@@ -176,7 +176,9 @@ async def test_expiry_faults_answer_their_codes(
     graph: GraphHarness, kind: DeltaExpiry, code: str
 ) -> None:
     _, delta_link, _ = await full_sync(graph)
-    graph.state.expire_delta(graph.alice_key, kind)
+    box = graph.state.find_by_email("ALICE@contoso.test")
+    assert box is not None
+    graph.state.expire_delta(box.key, kind)
     parts = urlsplit(delta_link)
     answer = await graph.client.get(
         parts.path.removeprefix("/v1.0") + "?" + parts.query, headers=graph.headers()
