@@ -17,6 +17,7 @@ AUTH_FLOW_LIFETIME = timedelta(minutes=10)
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
 
+
 class Refused(Exception):
     """Sign-in refused with a message for the person signing in (R19)."""
 
