@@ -109,8 +109,6 @@ class Accounts:
         except Exception as error:  # shown as a failed self-test, never a crash
             problem = f"System Five is not reachable ({type(error).__name__})."
             return Onboarding(user, None, False, problem)
-        finally:
-            await store.close()
         return Onboarding(user, proposed, True)
 
     async def confirm_employee(self, user: UserRecord, employee_id: int) -> UserRecord:
