@@ -350,9 +350,9 @@ class _Cycle:
 
     def new_task(self, task: TaskSnapshot, pending: Link | None) -> None:
         """R1, R2: a task with no event yet."""
+        if not task.sync or task.employee_id != self.employee_id:
+            return  # not a push candidate at all (R1): nothing to say
         blocker = push_blocker(task, self.employee_id)
-        if blocker is Reason.OTHER_EMPLOYEE or blocker is Reason.SYNC_UNTICKED:
-            return  # not a push candidate at all: nothing to say
         label = task_label(task)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED
