@@ -242,11 +242,19 @@ class _Cycle:
                 )
             return
         if task is None:
-            label = "(deleted task)" if event is None else event_label(event)
-            self.out.append(MarkTaskDeleted(task_id, event_id, label))
+            if event is None:
+                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)"))
+            else:
+                self.out.append(
+                    MarkTaskDeleted(
+                        task_id, event_id, event_label(event), event_hash(event), event.change_key
+                    )
+                )
             return
         if event_id in self.gone:
-            self.out.append(MarkDeletedInOutlook(task.id, event_id, task_label(task)))
+            self.out.append(
+                MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
+            )
             return
         self.active(link, task, event_id, event, tagged)
 
@@ -260,6 +268,7 @@ class _Cycle:
     ) -> None:
         current = task_hash(task)
         task_changed = current != link.task_hash
+        untagged_edit: Skip | None = None
         if event is not None and event_changed(event, link) and self.events_readable:
             if tagged:
                 checked = self.importable(event)
@@ -269,18 +278,30 @@ class _Cycle:
                 self.out.append(replace(checked, task_id=task.id))
             else:
                 # R7: Outlook edits to a pushed event are not sent back without the tag.
-                self.out.append(
-                    Skip(
-                        Reason.NO_TAG,
-                        Direction.IMPORT,
-                        event_label(event),
-                        task.id,
-                        event.id,
-                        record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
-                    )
+                untagged_edit = Skip(
+                    Reason.NO_TAG,
+                    Direction.IMPORT,
+                    event_label(event),
+                    task.id,
+                    event.id,
+                    record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
                 )
-        if not task_changed or (tagged and not self.events_readable):
-            return
+        pushed = False
+        if task_changed and not (tagged and not self.events_readable):
+            pushed = self.push_update(link, task, event_id, event, current)
+        if untagged_edit is not None:
+            # A push stores the event's new hash itself; recording the old one would undo it.
+            self.out.append(replace(untagged_edit, record=None) if pushed else untagged_edit)
+
+    def push_update(
+        self,
+        link: Link,
+        task: TaskSnapshot,
+        event_id: str,
+        event: EventSnapshot | None,
+        current: str,
+    ) -> bool:
+        """R2, R5, R6, R12d: send a changed linked task to its event, or say why not."""
         blocker = push_blocker(task, self.employee_id)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED  # R2: also for updates
@@ -298,7 +319,7 @@ class _Cycle:
                     record=Recorded(task_hash=current),
                 )
             )
-            return
+            return False
         payload = event_payload(task, event, self.options, new=False)
         self.out.append(
             UpdateEvent(
@@ -314,6 +335,7 @@ class _Cycle:
                 task.time_notes,
             )
         )
+        return True
 
     def update_task(
         self,

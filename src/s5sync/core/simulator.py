@@ -125,10 +125,15 @@ def _update_event(world: World, d: UpdateEvent) -> World:
         return _change_link(world, link, state=LinkState.OUTLOOK_DELETED)
     world, n = world.tick()
     payload = d.payload
-    categories = payload.categories
-    if categories is None:
-        kept = old.categories
-        categories = kept if payload.category in kept else (*kept, payload.category)
+    # None: the event was beyond the cache; the shell adds s5sync's category (R3, R5).
+    kept = old.categories
+    categories = (
+        payload.categories
+        if payload.categories is not None
+        else kept
+        if payload.category in kept
+        else (*kept, payload.category)
+    )
     event = replace(
         old,
         subject=payload.subject,
@@ -223,14 +228,20 @@ def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> 
         )
         return _set_link(world, row, decision.task_id, decision.event_id)
     link = _link_of(world, decision.task_id, decision.event_id)
-    if isinstance(decision, MarkDeletedInOutlook | MarkTaskDeleted):
+    if isinstance(decision, MarkDeletedInOutlook):
         assert link is not None
-        state = (
-            LinkState.OUTLOOK_DELETED
-            if isinstance(decision, MarkDeletedInOutlook)
-            else LinkState.TASK_DELETED
+        return _change_link(
+            world, link, state=LinkState.OUTLOOK_DELETED, task_hash=decision.task_hash
         )
-        return _change_link(world, link, state=state)
+    if isinstance(decision, MarkTaskDeleted):
+        assert link is not None
+        return _change_link(
+            world,
+            link,
+            state=LinkState.TASK_DELETED,
+            event_hash=decision.event_hash,
+            change_key=decision.change_key,
+        )
     assert isinstance(decision, Skip)
     if decision.record is None or link is None:
         return world

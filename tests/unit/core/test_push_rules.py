@@ -233,6 +233,10 @@ def test_pushed_event_edited_in_outlook_is_still_overwritten_when_the_task_chang
     moved = edited(e, start=e.start + timedelta(hours=3))
     decisions = decide([replace(t, notes="new")], [moved], [link(t, e)])
     assert [type(d) for d in decisions] == [UpdateEvent, Skip]
+    skip = decisions[1]
+    assert isinstance(skip, Skip)
+    assert skip.reason is Reason.NO_TAG
+    assert skip.record is None  # the push stores the event's new hash
 
 
 def test_new_change_key_with_same_owned_fields_is_not_a_change_R7_R17() -> None:
