@@ -1,7 +1,8 @@
 """Hypothesis profiles for every property test.
 
 `ci` (the default) keeps the whole suite fast on a 2-core CI machine; `long` is for a
-night run: `S5SYNC_HYPOTHESIS_PROFILE=long uv run pytest tests/property`.
+night run: `S5SYNC_HYPOTHESIS_PROFILE=long uv run pytest tests/property`. Neither keeps an
+example database (no `.hypothesis/` left in the tree): a failure prints its example.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
+    database=None,
 )
 settings.register_profile(
     "long",
     max_examples=5000,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("S5SYNC_HYPOTHESIS_PROFILE", "ci"))

@@ -13,6 +13,7 @@ from s5sync.core.decisions import (
     CreateEvent,
     CreateTask,
     Direction,
+    MarkTaskDeleted,
     Reason,
     Skip,
     UpdateEvent,
@@ -160,3 +161,10 @@ def test_one_now_for_every_rule_R15() -> None:
     later = NOW + timedelta(minutes=1)
     assert [type(d) for d in decide([t], [e])] == [CreateEvent, CreateTask]
     assert all(isinstance(d, Skip) for d in decide([t], [e], now=later))
+
+
+def test_task_deleted_while_its_event_is_beyond_the_cache_is_marked_R6_R11b() -> None:
+    t = task()
+    e = event("ev-far", subject="Visit Smith", task_ref=task_ref(1))
+    decision = only(decide([], [], [link(t, e)]))
+    assert decision == MarkTaskDeleted(1, "ev-far", "(deleted task)")
