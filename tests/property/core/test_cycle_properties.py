@@ -123,9 +123,13 @@ EDITS = st.builds(
             "task_kind",
             "task_delete",
             "event_subject",
+            "event_tag",
+            "event_tag",
             "event_time",
             "event_body",
             "event_delete",
+            "both_sides",
+            "both_sides",
             "clock",
             "lose_links",
             "nothing",
@@ -175,6 +179,8 @@ def edit_world(history: History, edit: Edit) -> None:
             return
         if edit.kind == "event_subject":
             e = replace(e, subject=SUBJECTS[edit.value % len(SUBJECTS)])
+        elif edit.kind == "event_tag":
+            e = replace(e, subject=f"{e.subject or ''} {edit.value} [Sync]")
         elif edit.kind == "event_time" and e.start is not None and e.end is not None:
             shift = timedelta(hours=edit.value)
             e = replace(e, start=e.start + shift, end=e.end + shift)
@@ -183,6 +189,23 @@ def edit_world(history: History, edit: Edit) -> None:
             e = replace(e, body=body, body_is_html=is_html)
         e = replace(e, change_key=f"ck-{counter}")
         history.world = replace(world, events={**world.events, e.id: e}, counter=counter)
+    elif edit.kind == "both_sides":
+        # R12b: a linked task and its event both edited between two cycles.
+        pairs = [
+            (world.tasks[k.task_id], world.events[k.event_id])
+            for k in world.links
+            if k.task_id in world.tasks and k.event_id in world.events
+        ]
+        if pairs:
+            t, e = pairs[edit.target % len(pairs)]
+            t = replace(t, title=f"{t.title[:80]} v{edit.value}", updated_at=f"s5-{counter}")
+            e = replace(e, subject=f"Edited {edit.value} [sync]", change_key=f"ck-{counter}")
+            history.world = replace(
+                world,
+                tasks={**world.tasks, t.id: t},
+                events={**world.events, e.id: e},
+                counter=counter,
+            )
     elif edit.kind == "clock":
         history.now += timedelta(hours=abs(edit.value) + 1)
     elif edit.kind == "lose_links":
