@@ -116,6 +116,9 @@ class EventPayload:
     category: str
     categories: tuple[str, ...] | None
     task_ref: str
+    # Tasks are timed: an all-day event a task came from (R12c, R12d) becomes timed
+    # when the task is pushed to it, so the shell sends isAllDay false explicitly.
+    is_all_day: bool = False
 
 
 def _adapted(adapted: tuple[Reason, ...]) -> str:

@@ -94,6 +94,7 @@ def _create_event(world: World, d: CreateEvent, crash: bool) -> World:
         change_key=f"ck-{n}",
         task_ref=payload.task_ref,
         transaction_id=transaction,
+        is_all_day=payload.is_all_day,
     )
     world = replace(
         world,
@@ -145,7 +146,7 @@ def _update_event(world: World, d: UpdateEvent) -> World:
         categories=categories,
         change_key=f"ck-{n}",
         task_ref=payload.task_ref,
-        is_all_day=False,
+        is_all_day=payload.is_all_day,
     )
     world = replace(world, events={**world.events, event.id: event})
     return _change_link(

@@ -383,3 +383,15 @@ def test_pushed_event_untouched_is_never_imported_R12_R17() -> None:
     t = task()
     e = event("ev-p", subject="Visit Smith [sync]", task_ref=task_ref(1))
     assert decide([t], [e], [link(t, e)]) == []
+
+
+def test_all_day_imported_event_becomes_timed_when_its_task_is_pushed_R12c_R12d() -> None:
+    e = event(start=datetime(2026, 11, 30, tzinfo=UTC), hours=24, is_all_day=True)
+    decision = created(decide([], [e]))
+    t = replace(imported_task(decision.draft, EMPLOYEE, "ev-1"), id=5, needs_review=False)
+    turned = replace(t, kind=TaskKind.DELIVERY, sync=True)
+    update = only(decide([turned], [e], [link(t, e, origin=Origin.OUTLOOK)]))
+    assert isinstance(update, UpdateEvent)
+    assert update.payload.is_all_day is False
+    assert update.payload.start == datetime(2026, 11, 30, 5, tzinfo=UTC)
+    assert update.payload.end == datetime(2026, 12, 1, 5, tzinfo=UTC)
