@@ -72,3 +72,27 @@ def test_skip_record_found_by_its_event_alone_R18() -> None:
     skip = Skip(Reason.NO_TAG, Direction.IMPORT, "x", None, "ev-1", record=Recorded(task_hash="t"))
     after = apply_decision(World(events={e.id: e}, links=(row,)), skip)
     assert after.links == (replace(row, task_hash="t"),)
+
+
+def test_crash_after_creating_the_event_is_recovered_by_adoption_R16() -> None:
+    t = task()
+    world = World(tasks={1: t})
+    crashed = apply_decisions(world, decide([t]), crash_at=0)
+    assert crashed.links[0].state is LinkState.PENDING
+    recovery = decide(crashed.tasks.values(), crashed.events.values(), crashed.links)
+    assert [type(d).__name__ for d in recovery] == ["AdoptEvent", "UpdateEvent"]
+    after = apply_decisions(crashed, recovery)
+    assert len(after.events) == 1
+    assert decide(after.tasks.values(), after.events.values(), after.links) == []
+
+
+def test_crash_after_creating_the_task_is_recovered_by_adoption_R16() -> None:
+    e = event()
+    world = World(events={e.id: e})
+    crashed = apply_decisions(world, decide([], [e]), crash_at=0)
+    assert crashed.links[0].state is LinkState.PENDING
+    recovery = decide(crashed.tasks.values(), crashed.events.values(), crashed.links)
+    assert [type(d).__name__ for d in recovery] == ["AdoptTask", "UpdateTask"]
+    after = apply_decisions(crashed, recovery)
+    assert len(after.tasks) == 1
+    assert decide(after.tasks.values(), after.events.values(), after.links) == []
