@@ -14,7 +14,9 @@ shows. Writes carry everything the shell needs, so it never re-decides:
   `event_hash`, `change_key`, the returned task's hash (a `WriteConflict` stores nothing:
   the next cycle decides again).
 - `MarkDeletedInOutlook` / `MarkTaskDeleted`: set the link's state to `outlook_deleted`
-  (R7b) / `task_deleted` (R11b); nothing outside.
+  (R7b) / `task_deleted` (R11b), and store the surviving side's hashes they carry (so a
+  change made in the same cycle is not reported again as a "later" change); nothing
+  outside.
 - `AdoptEvent` / `AdoptTask` (R16b): store an `active` link row with the given ids and
   hashes; nothing outside. They come first in the list.
 - `Skip`: nothing outside; store the hashes in `record` on its link when there is one.
@@ -114,6 +116,9 @@ class EventPayload:
     category: str
     categories: tuple[str, ...] | None
     task_ref: str
+    # Tasks are timed: an all-day event a task came from (R12c, R12d) becomes timed
+    # when the task is pushed to it, so the shell sends isAllDay false explicitly.
+    is_all_day: bool = False
 
 
 def _adapted(adapted: tuple[Reason, ...]) -> str:
@@ -226,6 +231,7 @@ class MarkDeletedInOutlook:
     task_id: int | None
     event_id: str
     label: str
+    task_hash: str | None = None
     reason: Reason = Reason.DELETED_IN_OUTLOOK
     direction: Direction = field(default=Direction.PUSH, init=False)
 
@@ -243,6 +249,8 @@ class MarkTaskDeleted:
     task_id: int
     event_id: str | None
     label: str
+    event_hash: str | None = None
+    change_key: str | None = None
     reason: Reason = Reason.DELETED_IN_SYSTEM_FIVE
     direction: Direction = field(default=Direction.IMPORT, init=False)
 

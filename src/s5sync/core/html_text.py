@@ -7,7 +7,9 @@ I/O (R23: broken HTML never stops a cycle).
 
 Normalised text: line ends are `\\n`; inside a line every run of whitespace is one space
 and the line is stripped; at most one blank line in a row; no blank lines at either end.
-`text_to_html` writes text so that `html_to_text(text_to_html(t)) == normalise_text(t)`.
+Line ends in HTML source are spaces to a reader (except in `<pre>`); `<br>` and block
+elements end lines. `text_to_html` writes text so that
+`html_to_text(text_to_html(t)) == normalise_text(t)`.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def _unix_lines(text: str) -> str:
 def _line_break(out: list[str]) -> None:
     """Start a new line unless the text already stands at the start of one."""
     for piece in reversed(out):
-        if piece:
-            if not piece.endswith("\n"):
+        shown = piece.rstrip(" \t")
+        if shown:
+            if not shown.endswith("\n"):
                 out.append("\n")
             return
 
@@ -76,7 +79,7 @@ def normalise_text(text: str) -> str:
     return "\n".join(kept)
 
 
-def _render(node: Tag, out: list[str]) -> None:
+def _render(node: Tag, out: list[str], pre: bool = False) -> None:
     for child in node.children:
         if isinstance(child, Tag):
             name = child.name.lower()
@@ -86,13 +89,14 @@ def _render(node: Tag, out: list[str]) -> None:
                 out.append("\n")
             elif name in BLOCKS:
                 _line_break(out)
-                _render(child, out)
+                _render(child, out, pre or name == "pre")
                 _line_break(out)
             else:
-                _render(child, out)
+                _render(child, out, pre)
         elif type(child) is NavigableString:
             # Comments, doctypes and CDATA are NavigableString subclasses: not text.
-            out.append(str(child))
+            # A line end in HTML source is a space to a reader, except inside <pre>.
+            out.append(str(child) if pre else str(child).replace("\n", " "))
 
 
 def html_to_text(html: str) -> str:

@@ -89,6 +89,7 @@ def predicted_event_hash(payload: EventPayload) -> str:
             start=payload.start,
             end=payload.end,
             reminder_minutes=payload.reminder_minutes,
+            is_all_day=payload.is_all_day,
         )
     )
 

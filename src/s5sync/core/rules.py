@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from s5sync.core.adoption import adopt
 from s5sync.core.decisions import (
     AdoptEvent,
     AdoptTask,
@@ -47,54 +48,31 @@ from s5sync.core.decisions import (
     UpdateEvent,
     UpdateTask,
 )
+from s5sync.core.eligibility import (
+    event_changed,
+    event_label,
+    importable,
+    push_blocker,
+    task_label,
+)
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import (
     ImportDraft,
     draft_of,
     drafted_task,
     event_payload,
-    import_draft,
     imported_task,
-    parse_task_ref,
     predicted_event_hash,
 )
 from s5sync.core.snapshots import (
     EventSnapshot,
-    EventType,
     Link,
     LinkState,
     Origin,
     StoreOptions,
-    TaskKind,
     TaskSnapshot,
 )
 from s5sync.core.tag import has_tag
-
-PUSHED_KINDS = frozenset({TaskKind.CUSTOMER, TaskKind.DELIVERY})
-
-
-def event_label(event: EventSnapshot) -> str:
-    return (event.subject or "").strip() or "(no subject)"
-
-
-def task_label(task: TaskSnapshot) -> str:
-    return task.title.strip() or "(no title)"
-
-
-def push_blocker(task: TaskSnapshot, employee_id: int) -> Reason | None:
-    """R1, R6: why the task is not one to push, or None when it is."""
-    if task.employee_id != employee_id:
-        return Reason.OTHER_EMPLOYEE
-    if task.kind not in PUSHED_KINDS:
-        return Reason.NOT_SYNCABLE_KIND
-    if not task.sync:
-        return Reason.SYNC_UNTICKED
-    return None
-
-
-def event_changed(event: EventSnapshot, link: Link) -> bool:
-    """DESIGN.md "Change detection": changeKey and owned-field hash both differ."""
-    return event.change_key != link.change_key and event_hash(event) != link.event_hash
 
 
 @dataclass
@@ -111,99 +89,13 @@ class _Cycle:
     events_readable: bool
     out: list[Decision] = field(default_factory=list)
     # Events whose hidden identity names a deleted task: never imported (R11b).
-    orphaned: set[str] = field(default_factory=set)
+    orphaned: frozenset[str] = frozenset()
 
     def by_task(self) -> dict[int, Link]:
         return {link.task_id: link for link in self.links if link.task_id is not None}
 
     def by_event(self) -> dict[str, Link]:
         return {link.event_id: link for link in self.links if link.event_id is not None}
-
-    # --- R8: is an event importable now? -------------------------------------------
-
-    def importable(self, event: EventSnapshot) -> ImportDraft | Skip:
-        label = event_label(event)
-
-        def skip(reason: Reason, detail: str = "") -> Skip:
-            return Skip(reason, Direction.IMPORT, label, event_id=event.id, detail=detail)
-
-        if event.is_cancelled:
-            return skip(Reason.CANCELLED)
-        if event.type is not EventType.SINGLE_INSTANCE:
-            return skip(Reason.RECURRING, f"Outlook type {event.type.value}")
-        drafted = import_draft(event, self.options)
-        if isinstance(drafted, str):
-            return skip(Reason.BAD_TIME, drafted)
-        if drafted.draft.start <= self.now:
-            return skip(Reason.START_PASSED, f"started {drafted.draft.start:%Y-%m-%d %H:%M} UTC")
-        window_end = self.now + timedelta(days=self.options.import_window_days)
-        if drafted.draft.end > window_end:
-            return skip(
-                Reason.OUTSIDE_WINDOW,
-                f"ends {drafted.draft.end:%Y-%m-%d %H:%M} UTC, more than "
-                f"{self.options.import_window_days} days ahead",
-            )
-        return drafted
-
-    # --- R16b: rebuild missing links from the identities both sides carry ------------
-
-    def adopt(self) -> None:
-        for event in sorted(self.events.values(), key=lambda e: e.id):
-            task_id = parse_task_ref(event.task_ref)
-            if task_id is None or event.id in self.by_event():
-                continue
-            link = self.by_task().get(task_id)
-            if link is not None and not (link.state is LinkState.PENDING and not link.event_id):
-                continue  # the task has its own event: this one is a copy, a plain event
-            task = self.tasks.get(task_id)
-            if task is None:
-                self.orphaned.add(event.id)
-                if has_tag(event.subject, self.options.sync_tag):
-                    self.out.append(
-                        Skip(
-                            Reason.DELETED_IN_SYSTEM_FIVE,
-                            Direction.IMPORT,
-                            event_label(event),
-                            task_id=task_id,
-                            event_id=event.id,
-                        )
-                    )
-                continue
-            origin = Origin.OUTLOOK if task.external_ref == event.id else Origin.S5
-            adopted = AdoptEvent(
-                task.id, event.id, origin, task_label(task), event_hash(event), event.change_key
-            )
-            self.out.append(adopted)
-            self._relink(
-                link,
-                Link(
-                    task.id,
-                    event.id,
-                    origin,
-                    LinkState.ACTIVE,
-                    transaction_id=None if link is None else link.transaction_id,
-                    event_hash=adopted.event_hash,
-                    change_key=adopted.change_key,
-                ),
-            )
-        for task in sorted(self.tasks.values(), key=lambda t: t.id):
-            ref = task.external_ref
-            if ref is None or task.id in self.by_task():
-                continue
-            link = self.by_event().get(ref)
-            if link is not None and not (link.state is LinkState.PENDING and link.task_id is None):
-                continue
-            adopted_task = AdoptTask(task.id, ref, task_label(task), task_hash(task))
-            self.out.append(adopted_task)
-            self._relink(
-                link,
-                Link(
-                    task.id, ref, Origin.OUTLOOK, LinkState.ACTIVE, task_hash=adopted_task.task_hash
-                ),
-            )
-
-    def _relink(self, old: Link | None, new: Link) -> None:
-        self.links = [link for link in self.links if link is not old] + [new]
 
     # --- linked pairs -------------------------------------------------------------
 
@@ -242,11 +134,19 @@ class _Cycle:
                 )
             return
         if task is None:
-            label = "(deleted task)" if event is None else event_label(event)
-            self.out.append(MarkTaskDeleted(task_id, event_id, label))
+            if event is None:
+                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)"))
+            else:
+                self.out.append(
+                    MarkTaskDeleted(
+                        task_id, event_id, event_label(event), event_hash(event), event.change_key
+                    )
+                )
             return
         if event_id in self.gone:
-            self.out.append(MarkDeletedInOutlook(task.id, event_id, task_label(task)))
+            self.out.append(
+                MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
+            )
             return
         self.active(link, task, event_id, event, tagged)
 
@@ -260,27 +160,40 @@ class _Cycle:
     ) -> None:
         current = task_hash(task)
         task_changed = current != link.task_hash
+        untagged_edit: Skip | None = None
         if event is not None and event_changed(event, link) and self.events_readable:
             if tagged:
-                checked = self.importable(event)
+                checked = importable(event, self.options, self.now)
                 if isinstance(checked, ImportDraft):
                     self.update_task(link, task, event, checked, task_changed)
                     return
                 self.out.append(replace(checked, task_id=task.id))
             else:
                 # R7: Outlook edits to a pushed event are not sent back without the tag.
-                self.out.append(
-                    Skip(
-                        Reason.NO_TAG,
-                        Direction.IMPORT,
-                        event_label(event),
-                        task.id,
-                        event.id,
-                        record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
-                    )
+                untagged_edit = Skip(
+                    Reason.NO_TAG,
+                    Direction.IMPORT,
+                    event_label(event),
+                    task.id,
+                    event.id,
+                    record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
                 )
-        if not task_changed or (tagged and not self.events_readable):
-            return
+        pushed = False
+        if task_changed and not (tagged and not self.events_readable):
+            pushed = self.push_update(link, task, event_id, event, current)
+        if untagged_edit is not None:
+            # A push stores the event's new hash itself; recording the old one would undo it.
+            self.out.append(replace(untagged_edit, record=None) if pushed else untagged_edit)
+
+    def push_update(
+        self,
+        link: Link,
+        task: TaskSnapshot,
+        event_id: str,
+        event: EventSnapshot | None,
+        current: str,
+    ) -> bool:
+        """R2, R5, R6, R12d: send a changed linked task to its event, or say why not."""
         blocker = push_blocker(task, self.employee_id)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED  # R2: also for updates
@@ -298,7 +211,7 @@ class _Cycle:
                     record=Recorded(task_hash=current),
                 )
             )
-            return
+            return False
         payload = event_payload(task, event, self.options, new=False)
         self.out.append(
             UpdateEvent(
@@ -314,6 +227,7 @@ class _Cycle:
                 task.time_notes,
             )
         )
+        return True
 
     def update_task(
         self,
@@ -350,9 +264,9 @@ class _Cycle:
 
     def new_task(self, task: TaskSnapshot, pending: Link | None) -> None:
         """R1, R2: a task with no event yet."""
+        if not task.sync or task.employee_id != self.employee_id:
+            return  # not a push candidate at all (R1): nothing to say
         blocker = push_blocker(task, self.employee_id)
-        if blocker is Reason.OTHER_EMPLOYEE or blocker is Reason.SYNC_UNTICKED:
-            return  # not a push candidate at all: nothing to say
         label = task_label(task)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED
@@ -378,7 +292,7 @@ class _Cycle:
         """R8, R9: a tagged event with no task yet."""
         if not has_tag(event.subject, self.options.sync_tag):
             return
-        checked = self.importable(event)
+        checked = importable(event, self.options, self.now)
         if isinstance(checked, Skip):
             self.out.append(checked)
             return
@@ -397,7 +311,10 @@ class _Cycle:
         )
 
     def decide(self) -> list[Decision]:
-        self.adopt()
+        adoption = adopt(self.tasks, self.events, tuple(self.links), self.options.sync_tag)
+        self.out.extend(adoption.decisions)
+        self.links = list(adoption.links)
+        self.orphaned = adoption.orphaned
         for link in sorted(self.links, key=lambda k: (k.task_id or 0, k.event_id or "")):
             if link.task_id is not None and link.event_id is not None:
                 self.linked(link, link.task_id, link.event_id)
