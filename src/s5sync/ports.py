@@ -117,8 +117,9 @@ class EventWrite:
 
     `body_html` already holds the maps-link block (R4). `reminder_minutes` None turns
     the reminder off. `categories` is the complete list to set (the user's own
-    categories kept, s5sync's put back). `task_ref` and `transaction_id` are sent on
-    creates only.
+    categories kept, s5sync's put back). `transaction_id` is sent on creates only;
+    `task_ref` on every write (an adopted event may lack the property). `is_all_day`
+    is always sent, so an event the user made all-day takes the task's times (R5).
     """
 
     subject: str
@@ -129,6 +130,7 @@ class EventWrite:
     categories: tuple[str, ...]
     task_ref: str | None = None
     transaction_id: str | None = None
+    is_all_day: bool = False
 
 
 class WriteStatus(StrEnum):

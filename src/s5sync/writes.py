@@ -194,12 +194,22 @@ async def _link_only(
             elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
                 old = index.find(d.task_id, d.event_id)
                 if old is not None:
-                    state = (
-                        LinkState.OUTLOOK_DELETED
-                        if isinstance(d, MarkDeletedInOutlook)
-                        else LinkState.TASK_DELETED
-                    )
-                    await index.save(unit, user.id, replace(old, state=state), now)
+                    # The hashes of this cycle, so a change seen now is not reported
+                    # again as a later change (R17).
+                    if isinstance(d, MarkDeletedInOutlook):
+                        new = replace(
+                            old,
+                            state=LinkState.OUTLOOK_DELETED,
+                            task_hash=d.task_hash or old.task_hash,
+                        )
+                    else:
+                        new = replace(
+                            old,
+                            state=LinkState.TASK_DELETED,
+                            event_hash=d.event_hash or old.event_hash,
+                            change_key=d.change_key or old.change_key,
+                        )
+                    await index.save(unit, user.id, new, now)
             elif isinstance(d, Skip) and d.record is not None:
                 old = index.find(d.task_id, d.event_id)
                 if old is not None:
@@ -231,8 +241,9 @@ def _write_of(
         end=p.end,
         reminder_minutes=p.reminder_minutes,
         categories=categories,
-        task_ref=p.task_ref if isinstance(d, CreateEvent) else None,
+        task_ref=p.task_ref,
         transaction_id=txid,
+        is_all_day=p.is_all_day,
     )
 
 
@@ -350,8 +361,9 @@ async def _mark_gone(
     """R7b: the event was deleted in Outlook; the task is never pushed to it again."""
     link = index.find(d.task_id, d.event_id)
     if link is not None:
-        await index.save(unit, user.id, replace(link, state=LinkState.OUTLOOK_DELETED), now)
-    mark = MarkDeletedInOutlook(d.task_id, d.event_id, d.label)
+        gone = replace(link, state=LinkState.OUTLOOK_DELETED, task_hash=d.task_hash)
+        await index.save(unit, user.id, gone, now)
+    mark = MarkDeletedInOutlook(d.task_id, d.event_id, d.label, task_hash=d.task_hash)
     done.entries.append(entry(mark))
 
 
