@@ -9,7 +9,10 @@ function, render (habit 9). Fixed routes (SPEC.md "Web routes"): `/`, `/auth/log
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from s5sync.accounts import Accounts, Refused
+from s5sync.bootstrap import Services, utc_now
 from s5sync.store.records import UserRecord
 from s5sync.web import security
 
@@ -39,12 +43,16 @@ class WebConfig:
         secure_cookies: bool,
         wake_scheduler: Callable[[], Awaitable[None]] | None = None,
         health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
         self.secure_cookies = secure_cookies
         self.wake_scheduler = wake_scheduler
         self.health = health
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
 
     @property
     def redirect_uri(self) -> str:
@@ -52,7 +60,19 @@ class WebConfig:
 
 
 def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
-    app = FastAPI(title="s5sync", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if config.on_startup is not None:
+            await config.on_startup()
+        try:
+            yield
+        finally:
+            if config.on_shutdown is not None:
+                await config.on_shutdown()
+
+    app = FastAPI(
+        title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False
     )
@@ -87,15 +107,13 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
             return None
         return await accounts.user(tid, uid)
 
-    async def signed_in(
-        user: Annotated[UserRecord | None, Depends(current_user)],
-    ) -> UserRecord:
+    async def signed_in(user: UserRecord | None = Depends(current_user)) -> UserRecord:
         if user is None:
             raise HTTPException(status_code=303, headers={"Location": "/"})
         return user
 
-    SignedIn = Annotated[UserRecord, Depends(signed_in)]
-
+    # Closures as dependencies: annotations are strings (PEP 563), so the dependency goes
+    # in the default value, which FastAPI reads at definition time.
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         if error.status_code in (301, 302, 303, 307):
@@ -111,9 +129,7 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
         )
 
     @app.get("/", response_class=HTMLResponse)
-    async def home(
-        request: Request, user: Annotated[UserRecord | None, Depends(current_user)]
-    ) -> Response:
+    async def home(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
         if user is not None:
             return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
         return render(request, "signin.html")
@@ -146,14 +162,14 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
         return RedirectResponse("/", 303)
 
     @app.get("/onboarding", response_class=HTMLResponse)
-    async def onboarding(request: Request, user: SignedIn) -> Response:
+    async def onboarding(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
         return render(
             request, "onboarding.html", user=user, onboarding=await accounts.onboarding(user)
         )
 
     @app.post("/onboarding", dependencies=[Depends(csrf)])
     async def confirm(
-        request: Request, user: SignedIn, employee_id: Annotated[int, Form()]
+        request: Request, employee_id: Annotated[int, Form()], user: UserRecord = Depends(signed_in)
     ) -> Response:
         try:
             await accounts.confirm_employee(user, employee_id)
@@ -168,7 +184,9 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
         return RedirectResponse("/dashboard", 303)
 
     @app.get("/dashboard", response_class=HTMLResponse)
-    async def dashboard(request: Request, user: SignedIn, page: int = 1) -> Response:
+    async def dashboard(
+        request: Request, user: UserRecord = Depends(signed_in), page: int = 1
+    ) -> Response:
         if not user.onboarded and user.status != "needs_sign_in":
             return RedirectResponse("/onboarding", 303)
         await accounts.heartbeat(user)
@@ -178,18 +196,18 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
         return render(request, name, view=view, user=view.user)
 
     @app.get("/dashboard/status", response_class=HTMLResponse)
-    async def status(request: Request, user: SignedIn) -> Response:
+    async def status(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
         view = await accounts.dashboard(user)
         return render(request, "partials/status.html", view=view, user=view.user)
 
     @app.post("/dashboard/heartbeat", dependencies=[Depends(csrf)])
-    async def heartbeat(user: SignedIn) -> Response:
+    async def heartbeat(user: UserRecord = Depends(signed_in)) -> Response:
         # R14: an open dashboard keeps the user's cycles running.
         await accounts.heartbeat(user)
         return Response(status_code=204)
 
     @app.post("/dashboard/sync-now", dependencies=[Depends(csrf)], response_class=HTMLResponse)
-    async def sync_now(request: Request, user: SignedIn) -> Response:
+    async def sync_now(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
         await accounts.request_sync_now(user)
         if config.wake_scheduler is not None:
             await config.wake_scheduler()
@@ -202,4 +220,49 @@ def create_app(accounts: Accounts, config: WebConfig) -> FastAPI:
         status_code = 200 if report.get("ok") else 503
         return JSONResponse(report, status_code=status_code)
 
+    return app
+
+
+def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
+    """The staff web app on `services`, with the local scheduler in its lifespan (R14)."""
+    from s5sync.scheduling.local import LocalScheduler
+
+    settings = services.settings
+    accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
+    engine = services.cycle_engine(holder=f"web-{os.getpid()}")
+
+    async def run_cycle(user: UserRecord) -> object:
+        return await engine.run_user_cycle(user, utc_now())
+
+    scheduler = LocalScheduler(services.directory, run_cycle, utc_now)
+
+    async def start() -> None:
+        if run_scheduler:
+            scheduler.start()
+
+    async def stop() -> None:
+        await scheduler.stop()
+        await services.aclose()
+
+    async def health() -> dict[str, Any]:
+        try:
+            await services.directory.tenants()
+            database = True
+        except Exception:  # the answer is the report, never a crash
+            database = False
+        alive = scheduler.alive or not run_scheduler
+        return {"ok": database and alive, "database": database, "scheduler": alive}
+
+    config = WebConfig(
+        session_secret=settings.session_secret.get_secret_value() or secrets.token_hex(32),
+        public_url=settings.public_url,
+        secure_cookies=settings.secure_cookies,
+        wake_scheduler=scheduler.wake,
+        health=health,
+        on_startup=start,
+        on_shutdown=stop,
+    )
+    app = create_app(accounts, config)
+    app.state.scheduler = scheduler
+    app.state.services = services
     return app
