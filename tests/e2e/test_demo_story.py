@@ -12,96 +12,21 @@ A screenshot is kept for each step (test-artifacts/demo-*.png).
 
 from __future__ import annotations
 
-import os
-import random
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
+from demo_runner import Demo, free_base_port
 from playwright.sync_api import Page, expect, sync_playwright
 
-from browser_support import CHROMIUM_ARGS
+from browser_support import CHROMIUM_ARGS, serious_violations
 
 ZONE = ZoneInfo("America/New_York")
 ALICE = "alice@contoso.example"
-
-
-def free_base_port() -> int:
-    """A port P with P..P+3 free (the demo's four ports)."""
-    for _ in range(50):
-        base = random.randint(20000, 50000)
-        socks = []
-        try:
-            for offset in range(4):
-                sock = socket.socket()
-                sock.bind(("127.0.0.1", base + offset))
-                socks.append(sock)
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no four free consecutive ports")
-
-
-class Demo:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir, self.port = data_dir, port
-        self.process: subprocess.Popen[str] | None = None
-
-    def url(self, offset: int = 0, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port + offset}{path}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("S5SYNC_")}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "s5sync",
-                "demo",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                out = self.process.stdout.read() if self.process.stdout else ""
-                raise AssertionError(f"the demo stopped: {out}")
-            try:
-                if httpx.get(self.url(0, "/healthz"), timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("the demo did not answer /healthz within 60 s")
-
-    def stop(self) -> str:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        try:
-            out, _ = self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            out, _ = self.process.communicate()
-        return out
 
 
 @pytest.fixture
@@ -139,7 +64,7 @@ def sync_now_and_wait(page: Page, demo: Demo, text: str) -> None:
 
 @pytest.mark.browser
 def test_the_whole_story_in_chromium_R1_R3_R4_R8_R9_R13_R18(
-    demo: Demo, chromium_path: str, artifacts_dir: Path
+    demo: Demo, chromium_path: str, artifacts_dir: Path, axe_script: Path
 ) -> None:
     tomorrow = datetime.now(ZONE).date() + timedelta(days=1)
     today = datetime.now(ZONE).date()
@@ -151,6 +76,7 @@ def test_the_whole_story_in_chromium_R1_R3_R4_R8_R9_R13_R18(
             sign_in(page, demo, ALICE)
             expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
             shot(page, artifacts_dir, "1-onboarding")
+            assert serious_violations(page, axe_script) == []
             page.get_by_role("button", name=re.compile("Yes, that is me")).click()
             expect(page.get_by_text("Nothing synced yet")).to_be_visible()
             shot(page, artifacts_dir, "2-dashboard-empty")
@@ -209,6 +135,16 @@ def test_the_whole_story_in_chromium_R1_R3_R4_R8_R9_R13_R18(
             assert "Sent 'Deliver the oak dresser' to Outlook as a new event" in log
             assert "Imported 'Measure kitchen [sync]' from Outlook" in log
             shot(page, artifacts_dir, "9-dashboard-activity")
+            assert serious_violations(page, axe_script) == []
+            # Usable by keyboard: Tab reaches Sync now, Enter presses it.
+            for _ in range(10):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.textContent.trim()") == "Sync now":
+                    break
+            else:
+                raise AssertionError("Sync now is not reachable with the keyboard")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("queued — runs right away")).to_be_visible()
         finally:
             browser.close()
 
