@@ -24,6 +24,8 @@ so `SCOPES` lists the resource scopes of R19.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,6 +100,34 @@ class Acquired:
         return f"Acquired(expires_in={self.expires_in!r}, cache_changed={changed})"
 
 
+class _RedactMsalEvents(logging.Filter):
+    """MSAL's DEBUG dump of each token event masks tokens and the client secret but not
+    the authorization code nor the PKCE verifier; mask those too (R22)."""
+
+    HIDDEN = ("code", "code_verifier")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "event=%s" and isinstance(record.args, tuple) and record.args:
+            try:
+                event = json.loads(str(record.args[0]))
+            except ValueError:
+                record.args = ("(unreadable MSAL event withheld)",)
+                return True
+            data = event.get("data") if isinstance(event, dict) else None
+            if isinstance(data, dict):
+                for key in self.HIDDEN:
+                    if key in data:
+                        data[key] = "********"
+            record.args = (json.dumps(event, indent=4, sort_keys=True, default=str),)
+        return True
+
+
+def _redact_msal_logs() -> None:
+    cache_logger = logging.getLogger("msal.token_cache")
+    if not any(isinstance(f, _RedactMsalEvents) for f in cache_logger.filters):
+        cache_logger.addFilter(_RedactMsalEvents())
+
+
 class _TimeoutSession(requests.Session):
     """MSAL passes no timeout; a hung authority must not hold a worker thread forever."""
 
@@ -115,6 +145,7 @@ class MsalIdentity:
 
     def __init__(self, config: IdentityConfig) -> None:
         self.config = config
+        _redact_msal_logs()
         self.http_cache: dict[Any, Any] = {}
         self.http_client = _TimeoutSession(config.timeout)
         self.http_client.trust_env = False  # graph.md §9: env CA bundles override verify
