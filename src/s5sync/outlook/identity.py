@@ -143,13 +143,17 @@ class _TimeoutSession(requests.Session):
 class MsalIdentity:
     """The process's one MSAL application; per-user caches are passed in and out."""
 
-    def __init__(self, config: IdentityConfig) -> None:
+    def __init__(self, config: IdentityConfig, *, http_client: Any = None) -> None:
+        """`http_client` replaces MSAL's HTTP (anything with requests' `get`/`post`)."""
         self.config = config
         _redact_msal_logs()
         self.http_cache: dict[Any, Any] = {}
-        self.http_client = _TimeoutSession(config.timeout)
-        self.http_client.trust_env = False  # graph.md §9: env CA bundles override verify
-        self.http_client.verify = str(config.ca_bundle) if config.ca_bundle else True
+        if http_client is None:
+            http_client = _TimeoutSession(config.timeout)
+            http_client.trust_env = False  # graph.md §9: env CA bundles override verify
+            http_client.verify = str(config.ca_bundle) if config.ca_bundle else True
+        self.http_client = http_client
+        self._owns_http = isinstance(http_client, _TimeoutSession)
         self._cache = msal.SerializableTokenCache()
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
@@ -177,7 +181,8 @@ class MsalIdentity:
         return self._app
 
     def close(self) -> None:
-        self.http_client.close()
+        if self._owns_http:
+            self.http_client.close()
 
     # -- sign-in (R19) ---------------------------------------------------------------
 
