@@ -47,8 +47,8 @@ def serve(
     """Serve the emulator until interrupted."""
     scratch = None if data_dir else tempfile.TemporaryDirectory()
     tls_dir = data_dir / "tls" if data_dir else Path(scratch.name if scratch else ".")
-    files = ensure_tls_files(tls_dir)
     emulator = build_emulator(data_dir)
+    files = ensure_tls_files(tls_dir, emulator.persistence)
     if demo and not emulator.directory.tenants:
         seed_demo(emulator)
     tls_sock = bind(host, tls_port if tls_port is not None else (port + 1 if port else 0))

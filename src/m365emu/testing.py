@@ -66,9 +66,9 @@ def run_emulator(
                 if data_dir
                 else Path(stack.enter_context(tempfile.TemporaryDirectory()))
             )
-        files = ensure_tls_files(tls_dir)
         emulator = build_emulator(data_dir)
         stack.callback(emulator.close)
+        files = ensure_tls_files(tls_dir, emulator.persistence if data_dir else None)
         if seed:
             seed_demo(emulator)
         if configure is not None:

@@ -5,7 +5,9 @@ identity and Graph endpoints are served over TLS with a server certificate (IP S
 127.0.0.1, DNS localhost) issued by a CA the emulator generates with cryptography into
 its data dir. Clients trust `ca.pem` (MSAL: `verify=` or an `http_client` whose session
 verifies against it; httpx: `verify=ssl.create_default_context(cafile=…)`).
-Files are created once and reused, so a restarted demo keeps the CA its clients trust.
+Files are created once and reused, so a restarted demo keeps the CA its clients trust;
+given the emulator's `Persistence`, the PEMs are also kept in its SQLite state (issue 4:
+"all state … lives in SQLite") and the files are rewritten from there when missing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from m365emu.persistence import Persistence
+
+_KIND = "tls"
+_NAMES = ("ca.pem", "ca.key", "server.pem", "server.key")
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,26 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def ensure_tls_files(directory: Path) -> TlsFiles:
-    """The CA and server certificate under `directory`, generated when missing."""
+def ensure_tls_files(directory: Path, persistence: Persistence | None = None) -> TlsFiles:
+    """The CA and server certificate under `directory`: from the files, else from the
+    persisted PEMs, else freshly generated (and persisted)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    if files.ca_cert.exists() and files.server_cert.exists() and files.server_key.exists():
-        return files
+    stored = persistence.load_all(_KIND).get("pems") if persistence else None
+    if not all((directory / name).exists() for name in _NAMES):
+        if stored is not None:
+            for name in _NAMES:
+                (directory / name).write_text(stored[name])
+            for name in ("ca.key", "server.key"):
+                (directory / name).chmod(0o600)
+        else:
+            _generate(directory, files)
+    if persistence is not None and stored is None:
+        persistence.save(_KIND, "pems", {n: (directory / n).read_text() for n in _NAMES})
+    return files
+
+
+def _generate(directory: Path, files: TlsFiles) -> None:
     now = datetime.now(UTC) - timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name(
@@ -108,4 +129,3 @@ def ensure_tls_files(directory: Path) -> TlsFiles:
     (directory / "ca.key").write_bytes(_pem_key(ca_key))
     (directory / "ca.key").chmod(0o600)
     files.ca_cert.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    return files

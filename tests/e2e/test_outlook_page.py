@@ -49,6 +49,7 @@ def test_create_edit_sync_tag_and_delete_an_event_in_chromium(
             page.get_by_role("article", name="Fitting with Mrs Smith [sync], 10:00–11:00")
         ).to_be_visible()
 
+        page.screenshot(path=str(artifacts_dir / "outlook_page_week.png"), full_page=True)
         box = outlook_server.state.find(f"{TENANT}/{ALICE}")
         assert box is not None
         [stored] = box.events.listed()
@@ -67,3 +68,35 @@ def test_create_edit_sync_tag_and_delete_an_event_in_chromium(
         expect(page.get_by_text("Fitting with Mrs Smith")).to_have_count(0)
         assert box.events.listed() == []
         browser.close()
+
+
+def test_weekly_series_with_a_category_shows_coloured_occurrences_in_agenda(
+    outlook_server: OutlookServer, chromium_path: str, artifacts_dir: Path
+) -> None:
+    outlook_server.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=chromium_args())
+        page = browser.new_page()
+        page.goto(outlook_server.url + "/signin")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="New event").click()
+        page.get_by_label("Subject").fill("Stock count")
+        page.get_by_label("Start").fill("2026-12-02T16:00")
+        page.get_by_label("End").fill("2026-12-02T17:00")
+        page.get_by_label("Other categories (comma-separated)").fill("Sync")
+        page.get_by_label("Repeats").select_option("weekly")
+        page.get_by_label("Or number of times (optional)").fill("2")
+        page.get_by_role("button", name="Save").click()
+
+        page.get_by_role("link", name="Agenda").click()
+        cards = page.get_by_role("article", name="Stock count, 16:00–17:00")
+        expect(cards).to_have_count(2)
+        chip = cards.first.get_by_text("Sync")
+        expect(chip).to_have_css("background-color", "rgb(231, 81, 90)")  # preset0, red
+        page.screenshot(path=str(artifacts_dir / "outlook_page_series.png"), full_page=True)
+        browser.close()
+    box = outlook_server.state.find(f"{TENANT}/{ALICE}")
+    assert box is not None
+    [master] = box.events.listed()
+    assert master.kind == "seriesMaster"
+    assert [c.display_name for c in box.categories.listed()] == ["Sync"]

@@ -11,6 +11,7 @@ to write as the organizer.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +44,9 @@ class Mailbox:
     events: EventStore
     categories: CategoryStore
     delta: DeltaBook
-    # One writer at a time per mailbox: batch items run concurrently in threads-free
-    # asyncio, but the Outlook page and routes may interleave with persistence calls.
+    # One writer at a time per mailbox. Handlers are synchronous and run on the event loop,
+    # so they never interleave there; the lock guards callers from other threads (a
+    # control plane or a sync endpoint run in FastAPI's thread pool).
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -53,6 +55,7 @@ class GraphState:
         self.persistence = persistence or Persistence(None)
         self._mailboxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
+        self._reset_hooks: list[Callable[[], None]] = []
         self._load()
 
     def _new(self, tid: str, oid: str, email: str, name: str) -> Mailbox:
@@ -110,6 +113,13 @@ class GraphState:
     def find(self, key: str) -> Mailbox | None:
         return self._mailboxes.get(key)
 
+    def find_by_email(self, email: str) -> Mailbox | None:
+        """The mailbox whose address is `email` (case-insensitive), for the control plane."""
+        for box in self._mailboxes.values():
+            if box.email.lower() == email.lower():
+                return box
+        return None
+
     def mailboxes(self) -> list[Mailbox]:
         return list(self._mailboxes.values())
 
@@ -124,10 +134,16 @@ class GraphState:
                 raise KeyError(key)
             box.delta.armed = expiry
 
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Run `hook` on every reset (the router's throttling windows register here)."""
+        self._reset_hooks.append(hook)
+
     def reset(self) -> None:
-        """Forget every mailbox (the control plane's `POST /_emulator/reset`)."""
+        """Forget every mailbox and throttling window (`POST /_emulator/reset`)."""
         with self._lock:
             self._mailboxes.clear()
+        for hook in self._reset_hooks:
+            hook()
         for kind in (MAILBOX_DOC, EVENT_DOC, TOMBSTONE_DOC, CATEGORY_DOC, SYNC_DOC):
             for key in self.persistence.load_all(kind):
                 self.persistence.delete(kind, key)

@@ -10,7 +10,9 @@ rather than `preferred_username`, `appid` and `scp` (delegated) or `roles` (app-
 Chosen where Microsoft documents nothing precise:
 - `aud` is `https://graph.microsoft.com` when the client named Graph by URL
   (`https://graph.microsoft.com/User.Read`), otherwise Graph's app id
-  `00000003-0000-0000-c000-000000000000`, as tokens decoded at jwt.ms show both forms.
+  `00000003-0000-0000-c000-000000000000`: decoded Graph tokens in the wild show both
+  forms. Microsoft tells clients to treat Graph tokens as opaque; s5sync must not parse
+  them, only the emulator's Graph routes do (through `GraphTokenVerifier`).
 - `iat`/`nbf` are backdated 5 minutes (Entra's allowance for clock skew) and access
   tokens live 3599 seconds (`expires_in`), all on the emulator's clock.
 - `sub` is pairwise: base64url(SHA-256(oid | client id)).

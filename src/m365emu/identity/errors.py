@@ -181,7 +181,7 @@ def pkce_mismatch() -> IdentityError:
 
 def pkce_verifier_missing() -> IdentityError:
     return IdentityError(
-        "invalid_request",
+        "invalid_grant",
         50148,
         "The code_verifier does not match the code_challenge supplied in the authorization "
         "request for PKCE.",

@@ -275,7 +275,8 @@ class Directory:
     # -- authorization codes --------------------------------------------------------------
 
     def issue_code(self, code: AuthCode) -> str:
-        secret = secrets.token_urlsafe(48)
+        # The "0.A" prefix mimics the shape of Entra's authorization codes.
+        secret = "0.A" + secrets.token_urlsafe(48)
         with self._lock:
             self._codes[_hash(secret)] = code
             self._store.save("auth_code", _hash(secret), _doc(code))

@@ -164,6 +164,7 @@ def create_outlook_router(
             changes = read_event_body(form.to_graph(zone, series_allowed=True))
             with box.lock:
                 box.events.create(changes, clock.now(), (box.name, box.email))
+                _ensure_categories(box, form.categories)
         except GraphError as error:
             return _editor(request, box, form, None, error.message, 400)
         return _back(request, form)
@@ -198,6 +199,7 @@ def create_outlook_router(
             changes = read_event_body(form.to_graph(zone, series_allowed=series))
             with box.lock:
                 box.events.update(event_id, changes, clock.now(), None)
+                _ensure_categories(box, form.categories)
         except GraphError as error:
             return _editor(request, box, form, event_id, error.message, 400)
         return _back(request, form)
@@ -222,6 +224,14 @@ def _back(request: Request, form: EventForm) -> Response:
     if form.start[:10]:
         target += f"?day={form.start[:10]}"
     return RedirectResponse(target, 303)
+
+
+def _ensure_categories(box: Mailbox, names: list[str]) -> None:
+    """A category typed in the form joins the master list, as in Outlook, with the next
+    preset colour."""
+    for name in names:
+        if box.categories.by_name(name) is None:
+            box.categories.create(name, f"preset{len(box.categories.listed()) % 25}")
 
 
 def _names(box: Mailbox) -> list[str]:

@@ -94,6 +94,8 @@ async def test_request_10001_in_ten_minutes_is_throttled_and_batch_items_count(
     assert item["headers"]["Retry-After"] == "600"
     direct = await graph.client.get("/me", headers=graph.headers())
     assert direct.status_code == 429
+    graph.state.reset()  # the control plane's reset also empties the throttling windows
+    assert (await graph.client.get("/me", headers=graph.headers())).status_code == 200
     graph.clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=10, seconds=1))
     assert (await graph.client.get("/me", headers=graph.headers())).status_code == 200
 

@@ -115,6 +115,7 @@ async def test_calendar_view_pages_ten_by_default_and_expands_series(graph: Grap
         f"/me/events/{third['id']}", json={"subject": "Moved"}, headers=graph.headers()
     )
     assert changed.json()["type"] == "exception"
+    assert changed.json()["id"] == third["id"]  # an occurrence keeps its id as an exception
     await graph.client.delete(f"/me/events/{first['value'][3]['id']}", headers=graph.headers())
     top = (
         await graph.client.get(
@@ -175,10 +176,57 @@ async def test_expiry_faults_answer_their_codes(
     graph: GraphHarness, kind: DeltaExpiry, code: str
 ) -> None:
     _, delta_link, _ = await full_sync(graph)
-    graph.state.expire_delta(graph.alice_key, kind)
+    box = graph.state.find_by_email("ALICE@contoso.test")
+    assert box is not None
+    graph.state.expire_delta(box.key, kind)
     parts = urlsplit(delta_link)
     answer = await graph.client.get(
         parts.path.removeprefix("/v1.0") + "?" + parts.query, headers=graph.headers()
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == code
+
+
+async def test_instances_of_a_series_list_its_occurrences_and_exceptions(
+    graph: GraphHarness,
+) -> None:
+    series = {
+        **event("Weekly review", 1),
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday", "friday"]},
+            "range": {"type": "endDate", "startDate": "2026-12-01", "endDate": "2026-12-31"},
+        },
+    }
+    master = (await graph.client.post("/me/events", json=series, headers=graph.headers())).json()
+    await graph.client.post("/me/events", json=event("Single", 2), headers=graph.headers())
+    window = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-15T00:00:00Z"}
+    answer = await graph.client.get(
+        f"/me/events/{master['id']}/instances", params=window, headers=graph.headers()
+    )
+    days = [i["start"]["dateTime"][:10] for i in answer.json()["value"]]
+    assert days == ["2026-12-01", "2026-12-04", "2026-12-08", "2026-12-11"]
+
+
+async def test_delta_reports_series_occurrences_exceptions_and_cancellations(
+    graph: GraphHarness,
+) -> None:
+    series = {
+        **event("Daily", 1),
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "numbered", "startDate": "2026-12-01", "numberOfOccurrences": 3},
+        },
+    }
+    await graph.client.post("/me/events", json=series, headers=graph.headers())
+    items, delta_link, _ = await full_sync(graph, page_size=10)
+    assert [i["type"] for i in items] == ["occurrence"] * 3
+    first, second = items[0]["id"], items[1]["id"]
+    await graph.client.patch(
+        f"/me/events/{first}", json={"subject": "Moved"}, headers=graph.headers()
+    )
+    await graph.client.delete(f"/me/events/{second}", headers=graph.headers())
+    changes = await follow(graph, delta_link)
+    by_id = {i["id"]: i for i in changes["value"]}
+    assert by_id[first]["type"] == "exception"
+    assert by_id[first]["subject"] == "Moved"
+    assert by_id[second]["@removed"] == {"reason": "deleted"}

@@ -33,7 +33,7 @@ async def test_create_returns_201_with_graph_fields_and_utc_times(graph: GraphHa
     assert "<script>" not in event["body"]["content"]
     assert "https://x.test" in event["body"]["content"]
     assert event["bodyPreview"] == "Hi link"
-    assert "transactionId" not in event
+    assert event["transactionId"] is None
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", event["createdDateTime"])
     assert answer.headers["request-id"]
 
@@ -167,3 +167,54 @@ async def test_missing_scopes_are_403_access_denied(graph: GraphHarness) -> None
         "/me/outlook/masterCategories", json={"displayName": "x"}, headers=graph.headers(read_only)
     )
     assert post.status_code == 403
+
+
+async def test_select_top_immutable_id_and_unknown_paths(graph: GraphHarness) -> None:
+    await graph.client.post("/me/events", json=LUNCH, headers=graph.headers())
+    window = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-02T00:00:00Z"}
+    picked = await graph.client.get(
+        "/me/calendarView",
+        params={**window, "$select": "subject,start"},
+        headers=graph.headers(Prefer='IdType="ImmutableId"'),
+    )
+    [item] = picked.json()["value"]
+    assert set(item) == {"@odata.etag", "id", "subject", "start"}
+    assert picked.headers["Preference-Applied"] == 'IdType="ImmutableId"'
+    too_many = await graph.client.get(
+        "/me/calendarView", params={**window, "$top": "1001"}, headers=graph.headers()
+    )
+    assert too_many.status_code == 400
+    unknown = await graph.client.get("/me/mailFolders", headers=graph.headers())
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "BadRequest"
+    bad_property = await graph.client.post(
+        "/me/events", json={**LUNCH, "colour": "red"}, headers=graph.headers()
+    )
+    assert bad_property.status_code == 400
+    assert "colour" in bad_property.json()["error"]["message"]
+
+
+async def test_timeout_faults_hold_then_answer_504_and_applied_then_timeout_applies(
+    graph: GraphHarness,
+) -> None:
+    from m365emu.faults import Fault, FaultKind
+
+    graph.faults.add(Fault("POST", "/me/events", FaultKind.TIMEOUT, timeout_seconds=0.05))
+    held = await graph.client.post("/me/events", json=LUNCH, headers=graph.headers())
+    assert held.status_code == 504
+    graph.faults.add(
+        Fault("POST", "/me/events", FaultKind.APPLIED_THEN_TIMEOUT, timeout_seconds=0.05)
+    )
+    lost = await graph.client.post("/me/events", json=LUNCH, headers=graph.headers())
+    assert lost.status_code == 504
+    listed = (await graph.client.get("/me/events", headers=graph.headers())).json()["value"]
+    assert len(listed) == 1  # only the applied one exists
+
+
+async def test_latency_is_added_to_every_answer(graph: GraphHarness) -> None:
+    import time
+
+    graph.runtime.latency_ms = 120
+    began = time.monotonic()
+    await graph.client.get("/me", headers=graph.headers())
+    assert time.monotonic() - began >= 0.12

@@ -11,12 +11,13 @@ concurrency slot of its own: its items take them.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from m365emu.graph.batch.errors import failed_dependency
 from m365emu.graph.batch.models import BatchItem, read_batch
-from m365emu.graph.common.errors import bad_request, error_body
+from m365emu.graph.common.errors import GraphError, bad_request, error_body
 from m365emu.graph.common.http import Call, GraphRequest, GraphResponse
 from m365emu.graph.state import Mailbox
 
@@ -37,27 +38,21 @@ def make_batch_handler(
         }
 
         async def run(item: BatchItem) -> None:
-            try:
-                for dependency in item.depends_on:
-                    answer = await results[dependency.lower()]
-                    if answer.status >= 400:
-                        error = failed_dependency()
-                        results[item.id.lower()].set_result(
-                            GraphResponse(424, error_body(error, "", None, dispatcher.clock.now()))
-                        )
-                        return
-                if item.path.rstrip("/").lower() == "/$batch":
-                    raise ValueError("nested batch")
-                headers = dict(item.headers)
-                for name in ("authorization", "client-request-id"):
-                    if name in call.request.headers:
-                        headers.setdefault(name, call.request.headers[name])
-                request = GraphRequest(item.method, item.path, item.query, headers, item.body)
-                async with gate:
-                    answer = await dispatcher.handle(request, call.base_url)
-                results[item.id.lower()].set_result(answer)
-            except ValueError:
-                results[item.id.lower()].set_result(GraphResponse(400, _nested_error(dispatcher)))
+            outcome = results[item.id.lower()]
+            for dependency in item.depends_on:
+                if (await results[dependency.lower()]).status >= 400:
+                    outcome.set_result(_refusal(dispatcher, failed_dependency()))
+                    return
+            if item.path.rstrip("/").lower() == "/$batch":
+                outcome.set_result(_refusal(dispatcher, bad_request("A batch cannot nest.")))
+                return
+            headers = dict(item.headers)
+            for name in ("authorization", "client-request-id"):
+                if name in call.request.headers:
+                    headers[name] = call.request.headers[name]
+            request = GraphRequest(item.method, item.path, item.query, headers, item.body)
+            async with gate:
+                outcome.set_result(await dispatcher.handle(request, call.base_url))
 
         await asyncio.gather(*(run(item) for item in items))
         responses = []
@@ -75,6 +70,8 @@ def make_batch_handler(
     return run_batch
 
 
-def _nested_error(dispatcher: GraphDispatcher) -> dict[str, Any]:
-    error = bad_request("A batch cannot contain a batch.")
-    return error_body(error, "", None, dispatcher.clock.now())
+def _refusal(dispatcher: GraphDispatcher, error: GraphError) -> GraphResponse:
+    """An item answered by the batch itself (424, nested batch), Graph-shaped."""
+    request_id = str(uuid.uuid4())
+    body = error_body(error, request_id, None, dispatcher.clock.now())
+    return GraphResponse(error.status, body, {"request-id": request_id})

@@ -76,6 +76,7 @@ class GraphDispatcher:
         self.stats = stats
         self.runtime = runtime
         self.throttle = Throttle(clock)
+        state.on_reset(self.throttle.reset)
 
     def _match(self, request: GraphRequest) -> tuple[Route, dict[str, str]]:
         known_path = False
@@ -108,6 +109,10 @@ class GraphDispatcher:
             response = GraphResponse(
                 500, error_body(failure, request_id, client_request_id, self.clock.now())
             )
+        # Headers every Graph answer carries (json-batching.md shows them per item too).
+        response.headers.setdefault("Cache-Control", "no-cache")
+        if response.body is not None:
+            response.headers.setdefault("OData-Version", "4.0")
         response.headers["request-id"] = request_id
         response.headers["client-request-id"] = client_request_id or request_id
         return response

@@ -88,7 +88,11 @@ def no_such_segment(path: str) -> GraphError:
 
 
 def method_not_allowed(method: str) -> GraphError:
-    return GraphError(405, "Request_BadRequest", f"The HTTP method '{method}' is not supported.")
+    # The code and message json-batching.md's example shows for a method the target lacks.
+    del method
+    return GraphError(
+        405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
+    )
 
 
 def unauthenticated(message: str) -> GraphError:

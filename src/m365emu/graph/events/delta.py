@@ -136,14 +136,17 @@ class DeltaBook:
         previous: SyncState | None,
     ) -> SyncState:
         """Everything the client must hear this round, as an unsent skip state."""
-        current = {e.id: e.change_key for e in store.instances(window_start, window_end)}
+        instances = store.instances(window_start, window_end)
+        current = {e.id: e.change_key for e in instances}
+        # A series with occurrences in the window is reported through them, not as itself.
+        masters = {e.series_master_id for e in instances if e.series_master_id}
         known = previous.known if previous else {}
         entries: list[tuple[str, bool]] = [
             (event_id, False) for event_id, key in current.items() if known.get(event_id) != key
         ]
         entries += [(event_id, True) for event_id in known if event_id not in current]
         if previous is not None:
-            reported = {event_id for event_id, _ in entries} | set(current)
+            reported = {event_id for event_id, _ in entries} | set(current) | masters
             for event in store.events.values():
                 # event-delta.md: events outside the window that changed also come as @removed.
                 if event.seq > previous.watermark and event.id not in reported:

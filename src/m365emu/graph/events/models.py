@@ -22,12 +22,9 @@ online-meeting blobs, open extensions and multi-value extended properties.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-import uuid
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from m365emu.graph.common.errors import malformed_id, not_found
@@ -40,100 +37,22 @@ from m365emu.graph.events.errors import (
     transaction_id_immutable,
 )
 from m365emu.graph.events.payload import EventChanges
+from m365emu.graph.events.records import (
+    StoredEvent,
+    ical_uid,
+    new_change_key,
+    new_event_id,
+    occurrence_id,
+    parse_occurrence_id,
+)
 from m365emu.graph.events.recurrence import Recurrence
 from m365emu.persistence import Persistence
 
 EVENT_DOC = "graph.event"
 TOMBSTONE_DOC = "graph.tombstone"
-_OCCURRENCE_PREFIX = "AAMkOc"
 _MAX_TOMBSTONES = 10_000
 
-
-def new_event_id() -> str:
-    return "AAMkAG" + base64.urlsafe_b64encode(uuid.uuid4().bytes + b"\x00\x00").decode()
-
-
-def new_change_key() -> str:
-    return base64.b64encode(uuid.uuid4().bytes + b"\x00\x01\x02\x03").decode()
-
-
-def occurrence_id(master_id: str, original_start: datetime) -> str:
-    raw = f"{master_id}|{original_start.astimezone(UTC):%Y%m%dT%H%M%S}".encode()
-    return _OCCURRENCE_PREFIX + base64.urlsafe_b64encode(raw).decode()
-
-
-def parse_occurrence_id(event_id: str) -> tuple[str, datetime] | None:
-    if not event_id.startswith(_OCCURRENCE_PREFIX):
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(event_id[len(_OCCURRENCE_PREFIX) :].encode()).decode()
-        master_id, _, stamp = raw.partition("|")
-        return master_id, datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except (ValueError, UnicodeDecodeError):
-        raise malformed_id() from None
-
-
-def _ical_uid(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).hexdigest().upper()
-    return "040000008200E00074C5B7101A82E008000000" + digest[:60]
-
-
-@dataclass
-class StoredEvent:
-    id: str
-    kind: str  # singleInstance | seriesMaster | occurrence | exception
-    start: datetime
-    end: datetime
-    start_zone: str
-    end_zone: str
-    created: datetime
-    last_modified: datetime
-    change_key: str
-    ical_uid: str
-    seq: int = 0
-    subject: str = ""
-    body_type: str = "html"
-    body: str = ""
-    is_all_day: bool = False
-    is_reminder_on: bool = True
-    reminder_minutes: int = 15
-    categories: list[str] = field(default_factory=list)
-    show_as: str = "busy"
-    importance: str = "normal"
-    sensitivity: str = "normal"
-    location: dict[str, Any] | None = None
-    locations: list[dict[str, Any]] = field(default_factory=list)
-    attendees: list[dict[str, Any]] = field(default_factory=list)
-    recurrence: dict[str, Any] | None = None
-    transaction_id: str | None = None
-    extended: dict[str, list[str]] = field(default_factory=dict)  # key → [id, value]
-    hide_attendees: bool = False
-    is_online_meeting: bool = False
-    online_meeting_provider: str = "unknown"
-    response_requested: bool = True
-    allow_new_time_proposals: bool = True
-    series_master_id: str | None = None
-    original_start: datetime | None = None
-    cancelled: list[str] = field(default_factory=list)  # original starts, ISO UTC
-
-    def to_doc(self) -> dict[str, Any]:
-        doc = dict(self.__dict__)
-        for name in ("start", "end", "created", "last_modified", "original_start"):
-            doc[name] = doc[name].isoformat() if doc[name] is not None else None
-        return doc
-
-    @staticmethod
-    def from_doc(doc: dict[str, Any]) -> StoredEvent:
-        values = dict(doc)
-        for name in ("start", "end", "created", "last_modified", "original_start"):
-            if values.get(name) is not None:
-                values[name] = datetime.fromisoformat(values[name])
-        return StoredEvent(**values)
-
-    def series(self) -> Recurrence | None:
-        if self.kind != "seriesMaster" or self.recurrence is None:
-            return None
-        return Recurrence.from_json(self.recurrence, self.start, self.start_zone)
+__all__ = ["EVENT_DOC", "TOMBSTONE_DOC", "EventStore", "StoredEvent"]
 
 
 class EventStore:
@@ -233,10 +152,21 @@ class EventStore:
             recurrence=None,
             series_master_id=master.id,
             original_start=start,
-            ical_uid=_ical_uid(oid),
+            ical_uid=ical_uid(oid),
             cancelled=[],
             transaction_id=None,
         )
+
+    def series_instances(
+        self, master_id: str, window_start: datetime, window_end: datetime
+    ) -> list[StoredEvent]:
+        """GET /me/events/{id}/instances: the occurrences and exceptions of one series."""
+        master = self.get(master_id)
+        if master.kind != "seriesMaster":
+            return []
+        return [
+            e for e in self.instances(window_start, window_end) if e.series_master_id == master.id
+        ]
 
     def instances(self, window_start: datetime, window_end: datetime) -> list[StoredEvent]:
         """calendarView: single instances, occurrences and exceptions overlapping the window
@@ -249,6 +179,11 @@ class EventStore:
                 event.end > window_start or event.start == window_start
             )
 
+        moved = {
+            (e.series_master_id, e.original_start)
+            for e in self.events.values()
+            if e.kind == "exception"
+        }
         for event in self.events.values():
             if event.kind in ("singleInstance", "exception") and overlaps(event):
                 found.append(event)
@@ -262,7 +197,7 @@ class EventStore:
                         break
                     if start.isoformat() in event.cancelled:
                         continue
-                    if self._exception(event.id, start) is not None:
+                    if (event.id, start) in moved:
                         continue
                     if start + duration > window_start or start == window_start:
                         found.append(self._virtual(event, start))
@@ -293,7 +228,7 @@ class EventStore:
             created=now,
             last_modified=now,
             change_key="",
-            ical_uid=_ical_uid(event_id),
+            ical_uid=ical_uid(event_id),
         )
         self._apply(event, changes, creating=True)
         self._bump(event, now)
@@ -308,7 +243,9 @@ class EventStore:
         # Changes are applied to a copy, so a refused change leaves the event untouched.
         event = copy.deepcopy(current)
         if event.kind == "occurrence":
-            event.id, event.kind, event.created = new_event_id(), "exception", now
+            # An occurrence that is changed becomes an exception and keeps its id, as
+            # Exchange's occurrence ids do.
+            event.kind, event.created = "exception", now
         if event.kind == "exception":
             changes.values.pop("recurrence", None)
         new_tx = changes.values.get("transactionId")

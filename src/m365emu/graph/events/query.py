@@ -66,6 +66,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.variables: set[str] = set()
 
     def peek(self, ahead: int = 0) -> tuple[str, str]:
         index = self.pos + ahead
@@ -123,6 +124,16 @@ class _Parser:
         return lambda e, v: _compare(_value(path, e, v), op, literal)
 
     def path(self) -> str:
+        path = self._raw_path()
+        head, _, rest = path.partition("/")
+        if head in self.variables:
+            if rest.lower() not in ("", "id", "value"):
+                raise invalid_filter(f"unknown path '{path}'")
+        elif path.lower() not in _EVENT_PATHS and path.lower() not in _COLLECTIONS:
+            raise invalid_filter(f"unknown property '{path}'")
+        return path
+
+    def _raw_path(self) -> str:
         parts = [self.take()[1]]
         while (
             self.peek()[1] == "/" and self.peek(1)[0] == "word" and self.peek(1)[1].lower() != "any"
@@ -161,7 +172,9 @@ class _Parser:
         self.take("(")
         var = self.take()[1]
         self.take(":")
+        self.variables.add(var)
         body = self.expr()
+        self.variables.discard(var)
         self.take(")")
         if collection.lower() == "singlevalueextendedproperties":
 
@@ -194,6 +207,7 @@ class _Parser:
         raise invalid_filter(f"'{raw}' is not a value")
 
 
+_COLLECTIONS = {"singlevalueextendedproperties", "categories"}
 _EVENT_PATHS: dict[str, Callable[[StoredEvent], Any]] = {
     "subject": lambda e: e.subject,
     "type": lambda e: e.kind,

@@ -2,7 +2,9 @@
 the examples return, `@odata.etag` = `W/"<changeKey>"`, start/end in UTC or in the zone of
 `Prefer: outlook.timezone`, the body in the format of `Prefer: outlook.body-content-type`.
 
-`transactionId` is written only when the client set one (event.md). Extended properties
+`transactionId` is always written, null when unset: event.md says it is "only returned if
+an app has set it", but event-delta.md's example shows `"transactionId": null`; clients must
+take both, and a null is the form that satisfies every documented example. Extended properties
 appear only when asked for with `$expand` (extended-properties-overview.md).
 """
 
@@ -51,6 +53,7 @@ def _location(value: dict[str, Any] | None, private: bool) -> dict[str, Any]:
         out["uniqueId"] = value.get("displayName", "")
         out["uniqueIdType"] = "private"
     else:
+        out["uniqueId"] = ""
         out["uniqueIdType"] = "unknown"
     out.update({k: v for k, v in value.items() if k != "displayName"})
     return out
@@ -114,9 +117,6 @@ def render_event(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
     }
     if event.original_start is not None:
         full["originalStart"] = timezones.offset_datetime(event.original_start)
-    if event.transaction_id is None:
-        # event.md: "only returned in a response payload if an app has set it".
-        del full["transactionId"]
     if options.expand_extended is not None:
         full["singleValueExtendedProperties"] = [
             {"id": prop_id, "value": value}

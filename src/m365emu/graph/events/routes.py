@@ -11,6 +11,8 @@ for up to 1000 (Graph's maximum is undocumented; 1000 chosen).
 
 from __future__ import annotations
 
+import base64
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -120,8 +122,19 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
         _only_options(call, _ONE_OPTIONS)
         options = render_options(call, box)
         event = box.events.get(call.params["id"])
+        # event-get.md: the context names the selected properties, and the answer links
+        # the event's calendar.
+        selected = f"({call.request.q('$select')})" if options.select is not None else ""
+        calendar = (
+            f"{call.base_url.rstrip('/')}/users('{box.oid}')/calendars('{_calendar_id(box)}')"
+        )
         return call.ok(
-            {"@odata.context": call.context_url("events/$entity"), **render_event(event, options)}
+            {
+                "@odata.context": call.context_url(f"events{selected}/$entity"),
+                **render_event(event, options),
+                "calendar@odata.associationLink": f"{calendar}/$ref",
+                "calendar@odata.navigationLink": calendar,
+            }
         )
 
     def update(call: Call, box: Mailbox) -> GraphResponse:
@@ -141,16 +154,19 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
 
     def calendar_view(call: Call, box: Mailbox) -> GraphResponse:
         _only_options(call, _LIST_OPTIONS)
-        start = timezones.query_instant(call.request.q("startDateTime"), "startDateTime")
-        end = timezones.query_instant(call.request.q("endDateTime"), "endDateTime")
-        if end < start:
-            raise bad_request(
-                "The end of the time window must not be before its start.",
-                code="ErrorInvalidParameter",
-            )
+        start, end = _window(call)
         options = render_options(call, box)
         return _page(
             call, _filtered(call, box.events.instances(start, end)), options, "calendarView"
+        )
+
+    def instances(call: Call, box: Mailbox) -> GraphResponse:
+        _only_options(call, _LIST_OPTIONS)
+        start, end = _window(call)
+        options = render_options(call, box)
+        found = box.events.series_instances(call.params["id"], start, end)
+        return _page(
+            call, _filtered(call, found), options, f"events('{call.params['id']}')/instances"
         )
 
     def delta(call: Call, box: Mailbox) -> GraphResponse:
@@ -169,13 +185,7 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
                 box.events, previous.window_start, previous.window_end, previous
             )
         else:
-            start = timezones.query_instant(request.q("startDateTime"), "startDateTime")
-            end = timezones.query_instant(request.q("endDateTime"), "endDateTime")
-            if end < start:
-                raise bad_request(
-                    "The end of the time window must not be before its start.",
-                    code="ErrorInvalidParameter",
-                )
+            start, end = _window(call)
             state = book.start_round(box.events, start, end, None)
         size = PAGE_SIZE
         wanted = call.prefer("odata.maxpagesize")
@@ -217,10 +227,29 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
             Route("GET", f"{prefix}/events/{{id}}", get_event, READ),
             Route("PATCH", f"{prefix}/events/{{id}}", update, WRITE),
             Route("DELETE", f"{prefix}/events/{{id}}", delete, WRITE),
+            Route("GET", f"{prefix}/events/{{id}}/instances", instances, READ),
             Route("GET", f"{prefix}/calendarView/delta", delta, READ),
+            # The SDKs call the function with OData's parentheses: /calendarView/delta().
+            Route("GET", f"{prefix}/calendarView/delta()", delta, READ),
             Route("GET", f"{prefix}/calendarView", calendar_view, READ),
         ]
     return routes
+
+
+def _calendar_id(box: Mailbox) -> str:
+    """The id of the mailbox's one calendar, stable per mailbox."""
+    return "AAMkAGCal" + base64.urlsafe_b64encode(box.oid.encode()).decode()
+
+
+def _window(call: Call) -> tuple[datetime, datetime]:
+    start = timezones.query_instant(call.request.q("startDateTime"), "startDateTime")
+    end = timezones.query_instant(call.request.q("endDateTime"), "endDateTime")
+    if end < start:
+        raise bad_request(
+            "The end of the time window must not be before its start.",
+            code="ErrorInvalidParameter",
+        )
+    return start, end
 
 
 def _current(box: Mailbox, event_id: str) -> StoredEvent | None:

@@ -237,7 +237,7 @@ async def test_code_older_than_ten_minutes_is_invalid_grant_70008(
 
 async def test_pkce_verifier_missing_or_wrong_is_refused(client: httpx.AsyncClient) -> None:
     code = (await _code(client))["code"]
-    _assert_aadsts(await _redeem(client, code, code_verifier=""), "invalid_request", 50148)
+    _assert_aadsts(await _redeem(client, code, code_verifier=""), "invalid_grant", 50148)
     code = (await _code(client))["code"]
     _assert_aadsts(await _redeem(client, code, code_verifier="w" * 43), "invalid_grant", 501481)
 

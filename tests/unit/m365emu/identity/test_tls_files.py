@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from m365emu.persistence import Persistence
 from m365emu.tls import ensure_tls_files
 
 
@@ -26,3 +27,13 @@ def test_server_certificate_names_127_0_0_1_and_localhost_and_is_signed_by_the_c
 def test_files_are_reused_on_the_next_start(tmp_path: Path) -> None:
     first = ensure_tls_files(tmp_path).ca_cert.read_bytes()
     assert ensure_tls_files(tmp_path).ca_cert.read_bytes() == first
+
+
+def test_ca_is_kept_in_the_sqlite_state_and_rewritten_when_the_files_are_lost(
+    tmp_path: Path,
+) -> None:
+    store = Persistence(tmp_path / "state.sqlite3")
+    first = ensure_tls_files(tmp_path / "tls", store).ca_cert.read_bytes()
+    for pem in (tmp_path / "tls").iterdir():
+        pem.unlink()
+    assert ensure_tls_files(tmp_path / "tls", store).ca_cert.read_bytes() == first
