@@ -6,6 +6,7 @@ on a real Microsoft 365 mailbox (S5SYNC_TEST_GRAPH_ACCESS_TOKEN)."""
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,27 +26,28 @@ REAL_TOKEN_ENV = "S5SYNC_TEST_GRAPH_ACCESS_TOKEN"
 REAL_BASE_ENV = "S5SYNC_TEST_GRAPH_BASE_URL"
 
 
-class CalendarHarness:
+class CalendarHarness(ABC):
     """What the contract needs besides the gateway: act as the user, count, expire."""
 
     gateway: CalendarGateway
     counter: RequestCounter
 
+    @abstractmethod
     def new_cycle(self) -> CalendarGateway:
         """A new gateway object for the same mailbox (a later cycle)."""
-        raise NotImplementedError
+        ...
 
-    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str: ...
 
-    async def user_edits(self, event_id: str, subject: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_edits(self, event_id: str, subject: str) -> None: ...
 
-    async def user_deletes(self, event_id: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_deletes(self, event_id: str) -> None: ...
 
-    def expire_delta(self, kind: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def expire_delta(self, kind: str) -> None: ...
 
 
 class FakeHarness(CalendarHarness):
