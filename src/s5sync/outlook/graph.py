@@ -28,7 +28,7 @@ from urllib.parse import quote, urlencode
 
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.batch import SubOutcome, SubRequest, run_batches
-from s5sync.outlook.errors import GraphRejected, GraphUnavailable
+from s5sync.outlook.errors import GraphRejected, GraphUnavailable, Throttled
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import Answer, GraphSession
 from s5sync.outlook.wire import (
@@ -192,6 +192,8 @@ class GraphCalendar:
 
     def _required(self, outcome: SubOutcome, what: str) -> Answer:
         answer = outcome.answer
+        if answer is None and outcome.retry_at is not None:
+            raise Throttled(outcome.retry_at)
         if answer is None:
             raise GraphUnavailable(f"Microsoft Graph could not {what}: {outcome.reason}")
         if answer.status != 200:

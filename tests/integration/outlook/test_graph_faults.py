@@ -182,3 +182,12 @@ async def test_a_token_refused_after_its_refresh_gives_up_R19b(emu: Emu) -> None
         await emu.calendar(tokens=AlwaysBad()).read_window(None, *WINDOW)
     assert raised.value.status == 401
     assert emu.counter.count("GET", "calendarView/delta") == 2
+
+
+async def test_a_lookup_throttled_past_patience_ends_the_cycle_with_retry_at_R23b(
+    emu: Emu,
+) -> None:
+    await emu.fault(method="GET", path="/me/events", kind="throttle", retry_after=90)
+    with pytest.raises(Throttled) as raised:
+        await emu.calendar().find_by_task_refs(["r:1"])
+    assert raised.value.retry_at == FIXED_NOW + timedelta(seconds=90)
