@@ -273,7 +273,44 @@ class GraphCalendar:
             for u in updates
         ]
         outcomes = await run_batches(self.session, requests)
-        return [self._updated(u, o) for u, o in zip(updates, outcomes, strict=True)]
+        results = [self._updated(u, o) for u, o in zip(updates, outcomes, strict=True)]
+        return await self._settle_updates(updates, outcomes, results)
+
+    async def _settle_updates(
+        self,
+        updates: Sequence[EventUpdate],
+        outcomes: Sequence[SubOutcome],
+        results: list[WriteResult],
+    ) -> list[WriteResult]:
+        """A PATCH applied whose answer was lost is answered 412 when sent again (its
+        change key moved): read those events, and when they carry exactly what was
+        written, the write was ours."""
+        doubtful = [
+            i
+            for i, (o, r) in enumerate(zip(outcomes, results, strict=True))
+            if o.maybe_applied and r.status is WriteStatus.CONFLICT
+        ]
+        if not doubtful:
+            return results
+        reads = [
+            SubRequest(
+                "GET",
+                f"/me/events/{quote(updates[i].event_id, safe='')}?"
+                + urlencode({"$expand": TASK_EXPAND}),
+            )
+            for i in doubtful
+        ]
+        try:
+            answers = await run_batches(self.session, reads)
+        except GraphRejected:
+            return results
+        for i, outcome in zip(doubtful, answers, strict=True):
+            if outcome.answer is None or outcome.answer.status != 200:
+                continue
+            snap = self._snapshot(outcome.answer.body)
+            if snap is not None and _carries(snap, updates[i].write):
+                results[i] = WriteResult(WriteStatus.OK, snap)
+        return results
 
     def _updated(self, update: EventUpdate, outcome: SubOutcome) -> WriteResult:
         answer = outcome.answer
@@ -332,6 +369,17 @@ class GraphCalendar:
             c.get("displayName") for c in answer.body.get("value") or () if isinstance(c, dict)
         ]
         return any(isinstance(n, str) and n.casefold() == name.casefold() for n in names)
+
+
+def _carries(snap: EventSnapshot, write: EventWrite) -> bool:
+    """The owned fields Graph reads back unchanged (the body is rewritten by Outlook)."""
+    return (snap.subject, snap.start, snap.end, snap.reminder_minutes, snap.categories) == (
+        write.subject,
+        write.start,
+        write.end,
+        write.reminder_minutes,
+        tuple(write.categories),
+    )
 
 
 def _with(snap: EventSnapshot, **changes: Any) -> EventSnapshot:

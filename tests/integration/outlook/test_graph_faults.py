@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from graph_adapter_harness import FIXED_NOW, WINDOW, Emu, a_write
 
 from s5sync.outlook.errors import DeadlineReached, GraphRejected, Throttled
 from s5sync.outlook.session import RetryPolicy
-from s5sync.ports import WriteStatus
+from s5sync.ports import EventUpdate, WriteStatus
 
 FAST = RetryPolicy(request_timeout=0.5, max_attempts=4)
 
@@ -191,3 +192,36 @@ async def test_a_lookup_throttled_past_patience_ends_the_cycle_with_retry_at_R23
     with pytest.raises(Throttled) as raised:
         await emu.calendar().find_by_task_refs(["r:1"])
     assert raised.value.retry_at == FIXED_NOW + timedelta(seconds=90)
+
+
+async def test_an_applied_then_timed_out_update_is_recognised_as_ours_not_a_conflict_R17(
+    emu: Emu,
+) -> None:
+    calendar = emu.calendar()
+    created = await calendar.create_events([a_write(n) for n in range(2)])
+    await emu.fault(
+        method="PATCH", path="/me/events/*", kind="applied_then_timeout", timeout_seconds=0.01
+    )
+    moved = [a_write(n, "r") for n in range(2)]
+    moved = [replace(w, subject=f"Moved {n}") for n, w in enumerate(moved)]
+    results = await calendar.update_events(
+        [
+            EventUpdate(r.event.id, r.event.change_key, w)
+            for r, w in zip(created, moved, strict=True)
+            if r.event
+        ]
+    )
+    assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK]
+    assert sorted(e.subject for e in emu.events()) == ["Moved 0", "Moved 1"]
+    assert emu.counter.batch_items[("PATCH", "events/{id}", "412")] == 1  # the resend
+
+
+async def test_an_update_after_a_real_user_edit_stays_a_conflict_R12b(emu: Emu) -> None:
+    calendar = emu.calendar()
+    (created,) = await calendar.create_events([a_write(0)])
+    assert created.event
+    await emu.user.edits(created.event.id, subject="Edited by the user")
+    (result,) = await calendar.update_events(
+        [EventUpdate(created.event.id, created.event.change_key, a_write(0))]
+    )
+    assert result.status is WriteStatus.CONFLICT
