@@ -34,7 +34,7 @@ from m365emu.testing import (
     run_emulator,
     sign_in_with_form_posts,
 )
-from s5sync.outlook.graph import ensure_category_once
+from s5sync.outlook.categories import ensure_category_once
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
 from s5sync.ports import EventUpdate, EventWrite, WriteStatus
