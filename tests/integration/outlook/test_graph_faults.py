@@ -106,10 +106,9 @@ async def test_an_applied_then_timed_out_batch_creates_each_event_once_R16(emu: 
     assert emu.counter.batch_items[("GET", "events", "200")] == 4  # verified by lookup
 
 
-async def test_an_applied_then_timed_out_create_item_is_not_duplicated_R16(emu: Emu) -> None:
-    await emu.fault(
-        method="POST", path="/me/events", kind="applied_then_timeout", timeout_seconds=0.01
-    )
+@pytest.mark.parametrize("kind", ["timeout", "applied_then_timeout"])
+async def test_a_create_item_that_timed_out_is_not_duplicated_R16(emu: Emu, kind: str) -> None:
+    await emu.fault(method="POST", path="/me/events", kind=kind, timeout_seconds=0.01)
     results = await emu.calendar().create_events([a_write(n) for n in range(3)])
     assert [r.status for r in results] == [WriteStatus.OK] * 3
     one_event_per_write(emu, 3)
