@@ -28,7 +28,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ SIGN_IN_AGAIN = frozenset(
 class CertificateCredential:
     """A certificate registered on the Entra application (instead of a client secret)."""
 
-    private_key_pem: str
+    private_key_pem: str = field(repr=False)  # R22: never printed
     thumbprint: str  # SHA-1, hex
     public_certificate: str | None = None  # sent as x5c (subject name/issuer auth)
 

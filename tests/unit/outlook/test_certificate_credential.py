@@ -133,3 +133,12 @@ async def test_a_certificate_credential_signs_the_token_request_R19() -> None:
     )
     assert claims["iss"] == claims["sub"] == "client-1"
     identity.close()
+
+
+def test_credentials_never_show_in_a_repr_R22() -> None:
+    pem, thumbprint, _ = certificate()
+    shown = repr(IdentityConfig("client-1", CertificateCredential(pem, thumbprint), AUTHORITY))
+    shown += repr(CertificateCredential(pem, thumbprint))
+    shown += repr(IdentityConfig("client-1", "canary-secret-42", AUTHORITY))
+    assert "PRIVATE KEY" not in shown
+    assert "canary-secret-42" not in shown
