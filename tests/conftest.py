@@ -19,6 +19,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from browser_support import CHROMIUM_ARGS as CHROMIUM_ARGS
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("S5SYNC_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -65,17 +67,6 @@ def chromium_path() -> str:
             pytest.fail(f"chromium not found at {CHROMIUM} (CI must install Debian's chromium)")
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}")
     return CHROMIUM
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import json
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,6 +67,8 @@ class Emulator:
         self.graph_routers: list[APIRouter] = []
         self.browser_routers: list[APIRouter] = []
         self.reset_hooks: list[Callable[[], None]] = []
+        # The Graph calendar state, once `m365emu.parts.install_graph` has run.
+        self.graph_state: Any = None
 
     def _secret(self, name: str) -> str:
         stored = self.persistence.load_all("secret").get(name)
@@ -96,17 +99,20 @@ class Emulator:
 
 Part = Callable[[Emulator], None]
 
-# The emulator's optional parts, installed by `build_emulator`. Each appends its routers
-# to `emulator.graph_routers` / `emulator.browser_routers` and its reset hook to
-# `emulator.reset_hooks`. The lead lists the Graph calendar API (issue 5) and the
-# Outlook page here when merging, e.g. `PARTS = (install_graph, install_outlook_web)`.
-PARTS: tuple[Part, ...] = ()
+
+# The emulator's parts (m365emu/parts.py: the Graph calendar API and the Outlook page),
+# installed by `build_emulator`. Each appends its routers to `emulator.graph_routers` /
+# `emulator.browser_routers` and its reset hook to `emulator.reset_hooks`.
+def _default_parts() -> tuple[Part, ...]:
+    from m365emu.parts import install_graph
+
+    return (install_graph,)
 
 
-def build_emulator(data_dir: Path | None = None, parts: tuple[Part, ...] = PARTS) -> Emulator:
+def build_emulator(data_dir: Path | None = None, parts: tuple[Part, ...] | None = None) -> Emulator:
     """An `Emulator` with the identity platform and every part installed."""
     emulator = Emulator(data_dir)
-    for install in parts:
+    for install in _default_parts() if parts is None else parts:
         install(emulator)
     return emulator
 

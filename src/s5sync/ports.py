@@ -7,7 +7,7 @@ Each has an in-memory fake in `s5sync.testing` and one contract suite in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -68,6 +68,14 @@ class TaskStore(Protocol):
         """Every employee, for onboarding (R20)."""
         ...
 
+    async def employee_by_email(self, email: str) -> Employee | None:
+        """R20: the employee with this e-mail (any letter case), proposed at onboarding."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 @dataclass(frozen=True)
 class EventChange:
@@ -109,8 +117,9 @@ class EventWrite:
 
     `body_html` already holds the maps-link block (R4). `reminder_minutes` None turns
     the reminder off. `categories` is the complete list to set (the user's own
-    categories kept, s5sync's put back). `task_ref` and `transaction_id` are sent on
-    creates only.
+    categories kept, s5sync's put back). `transaction_id` is sent on creates only;
+    `task_ref` on every write (an adopted event may lack the property). `is_all_day`
+    is always sent, so an event the user made all-day takes the task's times (R5).
     """
 
     subject: str
@@ -121,6 +130,7 @@ class EventWrite:
     categories: tuple[str, ...]
     task_ref: str | None = None
     transaction_id: str | None = None
+    is_all_day: bool = False
 
 
 class WriteStatus(StrEnum):
@@ -180,3 +190,41 @@ class CalendarGateway(Protocol):
     async def ensure_category(self, name: str, color: str) -> bool:
         """R3: the category exists in the master list; True if it had to be created."""
         ...
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who completed Microsoft's sign-in (R19), with their serialized token cache."""
+
+    ms_tenant_id: str
+    object_id: str
+    email: str
+    display_name: str
+    token_cache: str
+    scopes: frozenset[str]
+
+
+class SignInFailed(Exception):
+    """The sign-in could not be completed; the message can be shown to the user."""
+
+
+class SignInProvider(Protocol):
+    """Microsoft's authorization-code flow (R19): MSAL does PKCE, state and nonce."""
+
+    async def begin(self, redirect_uri: str) -> tuple[str, str, str]:
+        """(authorization URL, state, serialized flow to keep server-side)."""
+        ...
+
+    async def complete(self, flow: str, response: dict[str, str]) -> SignedIn:
+        """Redeem the code of the callback's form post; `SignInFailed` on any error."""
+        ...
+
+
+@dataclass
+class UserPorts:
+    """The two outside systems of one user for one cycle, and its Graph request count
+    so far by "METHOD route" (for the sync_run row and /metrics)."""
+
+    tasks: TaskStore
+    calendar: CalendarGateway
+    requests: Callable[[], Mapping[str, int]] = dict

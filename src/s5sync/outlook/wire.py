@@ -221,18 +221,18 @@ def event_body(write: EventWrite, *, create: bool) -> dict[str, Any]:
         "body": {"contentType": "HTML", "content": write.body_html},
         "start": _wire_time(write.start),
         "end": _wire_time(write.end),
+        # Sent always: a pushed event the user made all-day must take our times (R5).
+        "isAllDay": write.is_all_day,
         "isReminderOn": write.reminder_minutes is not None,
         "categories": list(write.categories),
     }
     if write.reminder_minutes is not None:
         body["reminderMinutesBeforeStart"] = write.reminder_minutes
-    if create:
-        if write.transaction_id:
-            body["transactionId"] = write.transaction_id
-        if write.task_ref:
-            body["singleValueExtendedProperties"] = [
-                {"id": TASK_PROPERTY_ID, "value": write.task_ref}
-            ]
+    if create and write.transaction_id:
+        body["transactionId"] = write.transaction_id
+    if write.task_ref:
+        # R16b: on creates, and on updates too (an adopted event may lack it).
+        body["singleValueExtendedProperties"] = [{"id": TASK_PROPERTY_ID, "value": write.task_ref}]
     return body
 
 

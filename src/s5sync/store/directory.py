@@ -231,6 +231,21 @@ class Directory:
                 count += 1
         return count
 
+    async def save_auth_flow(self, state: str, flow: str, expires_at: datetime) -> None:
+        """Keep an MSAL auth-code flow server-side until its callback (R19)."""
+        async with self.db.transaction() as session:
+            session.add(AuthFlow(state=state, flow_enc=self.box.seal(flow), expires_at=expires_at))
+
+    async def take_auth_flow(self, state: str, now: datetime) -> str | None:
+        """The flow for `state`, once: taken flows are deleted, so a replayed or forged
+        state finds nothing; expired flows count as absent."""
+        async with self.db.transaction() as session:
+            row = await session.scalar(select(AuthFlow).where(AuthFlow.state == state))
+            if row is None:
+                return None
+            await session.delete(row)
+            return self.box.open(row.flow_enc) if row.expires_at >= now else None
+
     async def purge_auth_flows(self, now: datetime) -> int:
         async with self.db.transaction() as session:
             result = await session.execute(delete(AuthFlow).where(AuthFlow.expires_at < now))

@@ -153,6 +153,9 @@ class SyncRun(Base):
     outcome: Mapped[str] = mapped_column(String(20), default="running")
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     graph_requests: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The cycle's skips as [reason, task id, event id]: a skip is logged only when it
+    # was not among the previous cycle's, so a standing reason is said once (R18).
+    skip_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     fence: Mapped[int] = mapped_column(Integer, default=0)
 

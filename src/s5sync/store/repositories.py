@@ -304,6 +304,17 @@ class LinkRepository(_Scoped):
         row.updated_at = now
         await self.session.flush()
 
+    async def delete(self, user_id: int, link: Link) -> None:
+        """Forget one row (a pending create that Graph refused: nothing was created)."""
+        query = delete(EventLink).where(
+            EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
+        )
+        if link.task_id is not None:
+            query = query.where(EventLink.task_id == link.task_id)
+        else:
+            query = query.where(EventLink.event_id == link.event_id)
+        await self.session.execute(query)
+
     async def delete_all(self, user_id: int) -> int:
         result = await self.session.execute(
             delete(EventLink).where(
@@ -338,6 +349,7 @@ class RunRepository(_Scoped):
             fence=fence,
             counts={},
             graph_requests={},
+            skip_keys=[],
         )
         self.session.add(row)
         await self.session.flush()
@@ -351,6 +363,7 @@ class RunRepository(_Scoped):
         outcome: str,
         counts: Mapping[str, int],
         graph_requests: Mapping[str, int],
+        skip_keys: Sequence[Sequence[object]] = (),
         error: str | None = None,
     ) -> None:
         await self.session.execute(
@@ -361,9 +374,24 @@ class RunRepository(_Scoped):
                 outcome=outcome,
                 counts=dict(counts),
                 graph_requests=dict(graph_requests),
+                skip_keys=[list(key) for key in skip_keys],
                 error=error,
             )
         )
+
+    async def previous_skip_keys(self, user_id: int) -> set[tuple[object, ...]]:
+        """The skips of the user's last finished cycle (R18: standing skips said once)."""
+        keys = await self.session.scalar(
+            select(SyncRun.skip_keys)
+            .where(
+                SyncRun.tenant_id == self.tenant_id,
+                SyncRun.user_id == user_id,
+                SyncRun.finished_at.is_not(None),
+            )
+            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+            .limit(1)
+        )
+        return {tuple(key) for key in keys or []}
 
     async def log(
         self, user_id: int, run_id: int | None, at: datetime, entries: Iterable[ActivityEntry]

@@ -17,20 +17,11 @@ from urllib.parse import parse_qsl
 import pytest
 from playwright.sync_api import Route, sync_playwright
 
+from browser_support import CHROMIUM_ARGS
 from m365emu.demo import DEMO_TENANT_ID
 from m365emu.testing import TEST_REDIRECT_URI, RunningEmulator
 
 SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.ReadWrite"]
-
-
-def _chromium_args(config: pytest.Config) -> list[str]:
-    """The flags the shared tests/conftest.py defines for Debian's chromium (looked up
-    through pytest: every conftest module is named `conftest`)."""
-    for plugin in config.pluginmanager.get_plugins():
-        args = getattr(plugin, "CHROMIUM_ARGS", None)
-        if isinstance(args, list):
-            return [str(arg) for arg in args]
-    raise LookupError("tests/conftest.py defines no CHROMIUM_ARGS")
 
 
 @pytest.mark.browser
@@ -52,9 +43,7 @@ def test_alice_signs_in_through_the_page_in_chromium_R19(
         route.fulfill(status=200, content_type="text/html", body="<p>signed in</p>")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, args=_chromium_args(pytestconfig)
-        )
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(ignore_https_errors=True)
             page = context.new_page()

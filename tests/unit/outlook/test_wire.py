@@ -182,7 +182,9 @@ def test_a_create_carries_transaction_id_and_task_identity_and_a_patch_only_owne
     assert created["start"] == {"dateTime": "2026-12-01T15:00:00", "timeZone": "UTC"}
     assert created["isReminderOn"] is False
     patched = event_body(write, create=False)
-    assert set(patched) == {"subject", "body", "start", "end", "isReminderOn", "categories"}
+    owned = {"subject", "body", "start", "end", "isAllDay", "isReminderOn", "categories"}
+    assert set(patched) == owned | {"singleValueExtendedProperties"}
+    assert "transactionId" not in patched
 
 
 def test_task_filter_quotes_values() -> None:

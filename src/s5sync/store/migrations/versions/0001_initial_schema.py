@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("graph_requests", sa.JSON(), nullable=False),
+        sa.Column("skip_keys", sa.JSON(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("fence", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,126 @@
+"""Rebuilding missing links from the identities both sides carry (R16, R16b).
+
+Every pushed event carries its task's identity (`task_ref`, an extended property) and
+every imported task its event's id (`external_ref`). So a link row that is missing —
+lost or restored database — or left pending by a crash between the write and the row's
+completion is found again here, before anything is decided: the pair is *adopted*,
+never created a second time.
+
+- An event naming a task that has no event yet (no link, or a pending push row) is
+  adopted by that task. An event naming a task that is linked to another event is a
+  copy the user made: a plain event. An event naming a task that no longer exists is
+  never imported (R11b): it is reported when it carries the tag.
+- A task naming an event that has no task yet (no link, or a pending import row) is
+  adopted by that event, whether or not the event is in the cache (R12d: pushed to the
+  event it came from, never to a second one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from s5sync.core.decisions import AdoptEvent, AdoptTask, Direction, Reason, Skip
+from s5sync.core.eligibility import event_label, task_label
+from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.payloads import parse_task_ref
+from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, TaskSnapshot
+from s5sync.core.tag import has_tag
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """The adoptions made, the links as they stand after them, the events never to import."""
+
+    decisions: tuple[AdoptEvent | AdoptTask | Skip, ...]
+    links: tuple[Link, ...]
+    orphaned: frozenset[str]
+
+
+def _open_for_event(link: Link | None) -> bool:
+    return link is None or (link.state is LinkState.PENDING and link.event_id is None)
+
+
+def _open_for_task(link: Link | None) -> bool:
+    return link is None or (link.state is LinkState.PENDING and link.task_id is None)
+
+
+def adopt(
+    tasks: Mapping[int, TaskSnapshot],
+    events: Mapping[str, EventSnapshot],
+    links: tuple[Link, ...],
+    sync_tag: str,
+) -> Adoption:
+    """R16b: adopt every pair whose identities match and whose link is missing."""
+    by_task = {link.task_id: link for link in links if link.task_id is not None}
+    by_event = {link.event_id: link for link in links if link.event_id is not None}
+    replaced: dict[int, Link] = {}  # id() of the old row → its replacement
+    added: list[Link] = []
+    decisions: list[AdoptEvent | AdoptTask | Skip] = []
+    orphaned: set[str] = set()
+
+    def relink(old: Link | None, new: Link, task_id: int, event_id: str) -> None:
+        if old is None:
+            added.append(new)
+        else:
+            replaced[id(old)] = new
+        by_task[task_id] = new
+        by_event[event_id] = new
+
+    for event in sorted(events.values(), key=lambda e: e.id):
+        task_id = parse_task_ref(event.task_ref)
+        if task_id is None or event.id in by_event:
+            continue
+        link = by_task.get(task_id)
+        if not _open_for_event(link):
+            continue  # the task has its own event: this one is a copy, a plain event
+        task = tasks.get(task_id)
+        if task is None:
+            orphaned.add(event.id)
+            if has_tag(event.subject, sync_tag):
+                decisions.append(
+                    Skip(
+                        Reason.DELETED_IN_SYSTEM_FIVE,
+                        Direction.IMPORT,
+                        event_label(event),
+                        task_id=task_id,
+                        event_id=event.id,
+                    )
+                )
+            continue
+        origin = Origin.OUTLOOK if task.external_ref == event.id else Origin.S5
+        adopted = AdoptEvent(
+            task.id, event.id, origin, task_label(task), event_hash(event), event.change_key
+        )
+        decisions.append(adopted)
+        relink(
+            link,
+            Link(
+                task.id,
+                event.id,
+                origin,
+                LinkState.ACTIVE,
+                transaction_id=None if link is None else link.transaction_id,
+                event_hash=adopted.event_hash,
+                change_key=adopted.change_key,
+            ),
+            task.id,
+            event.id,
+        )
+    for task in sorted(tasks.values(), key=lambda t: t.id):
+        ref = task.external_ref
+        if ref is None or task.id in by_task:
+            continue
+        link = by_event.get(ref)
+        if not _open_for_task(link):
+            continue
+        adopted_task = AdoptTask(task.id, ref, task_label(task), task_hash(task))
+        decisions.append(adopted_task)
+        relink(
+            link,
+            Link(task.id, ref, Origin.OUTLOOK, LinkState.ACTIVE, task_hash=adopted_task.task_hash),
+            task.id,
+            ref,
+        )
+    kept = tuple(replaced.get(id(link), link) for link in links)
+    return Adoption(tuple(decisions), kept + tuple(added), frozenset(orphaned))

@@ -1,0 +1,355 @@
+"""Decisions: what one cycle will do, as nouns with reasons (STYLE.md habit 2; R18).
+
+The rules return a list of these; the shell applies them and writes the activity log
+*from* them, one entry per decision, with `describe()` as the sentence the dashboard
+shows. Writes carry everything the shell needs, so it never re-decides:
+
+- `CreateEvent`: insert a pending link row, POST `payload` with a transaction id; then
+  store the event id, `task_hash`, and the hash and changeKey of the server's copy.
+- `UpdateEvent`: PATCH `payload` onto `event_id`; store `task_hash` and the hash and
+  changeKey of the server's copy.
+- `CreateTask`: insert a pending link row, `create_imported_task(employee_id, draft,
+  event_id)`; store the task id, `event_hash`, `change_key`, the returned task's hash.
+- `UpdateTask`: `update_task_from_event(task_id, seen_updated_at, draft)`; store
+  `event_hash`, `change_key`, the returned task's hash (a `WriteConflict` stores nothing:
+  the next cycle decides again).
+- `MarkDeletedInOutlook` / `MarkTaskDeleted`: set the link's state to `outlook_deleted`
+  (R7b) / `task_deleted` (R11b), and store the surviving side's hashes they carry (so a
+  change made in the same cycle is not reported again as a "later" change); nothing
+  outside.
+- `AdoptEvent` / `AdoptTask` (R16b): store an `active` link row with the given ids and
+  hashes; nothing outside. They come first in the list.
+- `Skip`: nothing outside; store the hashes in `record` on its link when there is one.
+
+`predicted_*` hashes are what the core expects the written side to hash to; the shell
+stores the hash of what the server or System Five *returned* (`hashing.event_hash`,
+`hashing.task_hash`), which differs when Exchange rewrites HTML or System Five rounds a
+time. Times are UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from s5sync.core.snapshots import Origin, TaskDraft
+
+
+class Reason(StrEnum):
+    """Why a decision was taken (R18); the activity log stores the value."""
+
+    # Actions
+    NEW_SYNCED_TASK = "new_synced_task"  # R1
+    TASK_CHANGED = "task_changed"  # R5
+    IMPORTED_TASK_NOW_SYNCED = "imported_task_now_synced"  # R12d
+    NEW_TAGGED_EVENT = "new_tagged_event"  # R8, R9
+    EVENT_CHANGED = "event_changed"  # R10
+    TAG_ADDED_TO_PUSHED_EVENT = "tag_added_to_pushed_event"  # R12
+    CONFLICT_OUTLOOK_WINS = "conflict_outlook_wins"  # R12b
+    RECOVERED_LINK = "recovered_link"  # R16b
+    DELETED_IN_OUTLOOK = "deleted_in_outlook"  # R7b, R11
+    DELETED_IN_SYSTEM_FIVE = "deleted_in_system_five"  # R6, R11b
+    # Skips
+    START_PASSED = "start_passed"  # R2, R8
+    NOT_SYNCABLE_KIND = "not_syncable_kind"  # R1
+    SYNC_UNTICKED = "sync_unticked"  # R6
+    OTHER_EMPLOYEE = "other_employee"  # R1
+    RECURRING = "recurring"  # R8
+    OUTSIDE_WINDOW = "outside_window"  # R8
+    CANCELLED = "cancelled"  # R12c
+    NO_TAG = "no_tag"  # R7, R10
+    BAD_TIME = "bad_time"  # R23
+    # Adaptations (R23), listed in `adapted`
+    ADAPTED_TOO_LONG = "adapted_too_long"
+    NO_TITLE = "no_title"
+
+
+PHRASES: dict[Reason, str] = {
+    Reason.NEW_SYNCED_TASK: "a Customer or Delivery task with Sync ticked",
+    Reason.TASK_CHANGED: "the task changed in System Five",
+    Reason.IMPORTED_TASK_NOW_SYNCED: "the imported task became a synced task",
+    Reason.NEW_TAGGED_EVENT: "the event carries the sync tag",
+    Reason.EVENT_CHANGED: "the event changed in Outlook",
+    Reason.TAG_ADDED_TO_PUSHED_EVENT: "the sync tag was added to the pushed event",
+    Reason.CONFLICT_OUTLOOK_WINS: "both sides changed; Outlook wins",
+    Reason.RECOVERED_LINK: "found by the identity it carries",
+    Reason.DELETED_IN_OUTLOOK: "the event was deleted in Outlook",
+    Reason.DELETED_IN_SYSTEM_FIVE: "the task was deleted in System Five",
+    Reason.START_PASSED: "start has passed",
+    Reason.NOT_SYNCABLE_KIND: "not a Customer or Delivery task",
+    Reason.SYNC_UNTICKED: "Sync is unticked",
+    Reason.OTHER_EMPLOYEE: "the task belongs to another employee",
+    Reason.RECURRING: "recurring event",
+    Reason.OUTSIDE_WINDOW: "ends beyond the import window",
+    Reason.CANCELLED: "cancelled event",
+    Reason.NO_TAG: "Outlook edits are not sent back without the sync tag",
+    Reason.BAD_TIME: "its times cannot be used",
+    Reason.ADAPTED_TOO_LONG: "text cut to fit System Five",
+    Reason.NO_TITLE: "no title, named (no title)",
+}
+
+
+class Direction(StrEnum):
+    """Which way a decision writes (R15: push first, then import; R17b)."""
+
+    PUSH = "push"
+    IMPORT = "import"
+
+
+@dataclass(frozen=True)
+class EventPayload:
+    """The fields s5sync owns on a pushed event (R3, R4, R5, R16b).
+
+    `categories` is the whole list to set — the user's own kept, s5sync's added (R3, R5)
+    — when the event is in the cache; None when it is not (beyond the cache window):
+    then the shell adds `category` to the event's current list itself.
+    `reminder_minutes` None means the reminder is off. `task_ref` is the value of the
+    hidden extended property naming the task (R16b).
+    """
+
+    subject: str
+    body_html: str
+    start: datetime
+    end: datetime
+    reminder_minutes: int | None
+    category: str
+    categories: tuple[str, ...] | None
+    task_ref: str
+    # Tasks are timed: an all-day event a task came from (R12c, R12d) becomes timed
+    # when the task is pushed to it, so the shell sends isAllDay false explicitly.
+    is_all_day: bool = False
+
+
+def _adapted(adapted: tuple[Reason, ...]) -> str:
+    return "".join(f"; {PHRASES[reason]}" for reason in adapted)
+
+
+@dataclass(frozen=True)
+class CreateEvent:
+    """R1, R2: send a task to Outlook as a new event.
+
+    `transaction_id` is the pending link row's, when a previous cycle got that far (the
+    shell resends with it; Graph drops a repeated create); None: the shell makes one.
+    """
+
+    task_id: int
+    label: str
+    payload: EventPayload
+    task_hash: str
+    predicted_event_hash: str
+    transaction_id: str | None = None
+    reason: Reason = Reason.NEW_SYNCED_TASK
+    notes: tuple[str, ...] = ()
+    direction: Direction = field(default=Direction.PUSH, init=False)
+
+    def describe(self) -> str:
+        return f"Sent '{self.label}' to Outlook as a new event: {PHRASES[self.reason]}"
+
+
+@dataclass(frozen=True)
+class UpdateEvent:
+    """R5, R12d: overwrite the owned fields of the task's event."""
+
+    task_id: int
+    event_id: str
+    label: str
+    payload: EventPayload
+    task_hash: str
+    predicted_event_hash: str
+    reason: Reason = Reason.TASK_CHANGED
+    notes: tuple[str, ...] = ()
+    direction: Direction = field(default=Direction.PUSH, init=False)
+
+    def describe(self) -> str:
+        return f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}"
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    """R8, R9: import a tagged event as a new task (kind Outlook, needs-review)."""
+
+    event_id: str
+    employee_id: int
+    label: str
+    draft: TaskDraft
+    event_hash: str
+    change_key: str
+    predicted_task_hash: str
+    reason: Reason = Reason.NEW_TAGGED_EVENT
+    adapted: tuple[Reason, ...] = ()
+    direction: Direction = field(default=Direction.IMPORT, init=False)
+
+    def describe(self) -> str:
+        return (
+            f"Imported '{self.label}' from Outlook as a new task flagged for review: "
+            f"{PHRASES[self.reason]}{_adapted(self.adapted)}"
+        )
+
+
+@dataclass(frozen=True)
+class UpdateTask:
+    """R10, R12, R12b: overwrite the task's owned fields from its event, flag needs-review.
+
+    `replaced` holds the System Five values Outlook overwrote when both sides changed
+    (R12b), for the activity log.
+    """
+
+    task_id: int
+    event_id: str
+    seen_updated_at: str
+    label: str
+    draft: TaskDraft
+    event_hash: str
+    change_key: str
+    predicted_task_hash: str
+    reason: Reason = Reason.EVENT_CHANGED
+    replaced: TaskDraft | None = None
+    adapted: tuple[Reason, ...] = ()
+    direction: Direction = field(default=Direction.IMPORT, init=False)
+
+    def describe(self) -> str:
+        text = (
+            f"Updated task '{self.label}' from Outlook and flagged it for review: "
+            f"{PHRASES[self.reason]}{_adapted(self.adapted)}"
+        )
+        if self.replaced is not None:
+            old = self.replaced
+            alarm = "none" if old.alarm_minutes is None else f"{old.alarm_minutes} min"
+            text += (
+                f"; replaced System Five values: title '{old.title}', "
+                f"start {old.start:%Y-%m-%d %H:%M} UTC, end {old.end:%Y-%m-%d %H:%M} UTC, "
+                f"alarm {alarm}, notes of {len(old.notes)} characters"
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class MarkDeletedInOutlook:
+    """R7b, R11: the event is gone from Outlook; the link stops and is never recreated."""
+
+    task_id: int | None
+    event_id: str
+    label: str
+    task_hash: str | None = None
+    reason: Reason = Reason.DELETED_IN_OUTLOOK
+    direction: Direction = field(default=Direction.PUSH, init=False)
+
+    def describe(self) -> str:
+        return (
+            f"'{self.label}' was deleted in Outlook: the task is kept and will not be "
+            "sent to Outlook again"
+        )
+
+
+@dataclass(frozen=True)
+class MarkTaskDeleted:
+    """R6, R11b: the task is gone from System Five; the event stays, the link stops."""
+
+    task_id: int
+    event_id: str | None
+    label: str
+    event_hash: str | None = None
+    change_key: str | None = None
+    reason: Reason = Reason.DELETED_IN_SYSTEM_FIVE
+    direction: Direction = field(default=Direction.IMPORT, init=False)
+
+    def describe(self) -> str:
+        return (
+            f"'{self.label}' was deleted in System Five: its Outlook event is kept and "
+            "will not be imported again"
+        )
+
+
+@dataclass(frozen=True)
+class AdoptEvent:
+    """R16b: a task's existing event, found by the task identity it carries.
+
+    The link becomes active with the event's hash and changeKey and no task hash, so the
+    rest of the cycle sends the task's current values to it (never a second event).
+    """
+
+    task_id: int
+    event_id: str
+    origin: Origin
+    label: str
+    event_hash: str
+    change_key: str
+    reason: Reason = Reason.RECOVERED_LINK
+    direction: Direction = field(default=Direction.PUSH, init=False)
+
+    def describe(self) -> str:
+        return f"Reconnected task '{self.label}' to its existing Outlook event"
+
+
+@dataclass(frozen=True)
+class AdoptTask:
+    """R16b: an event's existing task, found by its `external_ref`.
+
+    The link becomes active with the task's hash and no event hash, so a tagged event in
+    the window refreshes the task (never a second task).
+    """
+
+    task_id: int
+    event_id: str
+    label: str
+    task_hash: str
+    reason: Reason = Reason.RECOVERED_LINK
+    direction: Direction = field(default=Direction.IMPORT, init=False)
+
+    def describe(self) -> str:
+        return f"Reconnected event '{self.label}' to its existing System Five task"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Hashes a skip stores on its link, so the same change is logged once; None keeps."""
+
+    task_hash: str | None = None
+    event_hash: str | None = None
+    change_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """R18: nothing written, and why.
+
+    Skips of unlinked items repeat every cycle while the reason holds (a recurring
+    tagged event stays recurring): the shell logs a skip when its `key` was not among
+    the previous cycle's. Skips that carry `record` store it, so they happen once.
+    """
+
+    reason: Reason
+    direction: Direction
+    label: str
+    task_id: int | None = None
+    event_id: str | None = None
+    detail: str = ""
+    record: Recorded | None = None
+
+    @property
+    def key(self) -> tuple[Reason, int | None, str | None]:
+        return (self.reason, self.task_id, self.event_id)
+
+    def describe(self) -> str:
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"Skipped '{self.label}': {PHRASES[self.reason]}{detail}"
+
+
+Decision = (
+    CreateEvent
+    | UpdateEvent
+    | CreateTask
+    | UpdateTask
+    | MarkDeletedInOutlook
+    | MarkTaskDeleted
+    | AdoptEvent
+    | AdoptTask
+    | Skip
+)
+WRITES = (CreateEvent, UpdateEvent, CreateTask, UpdateTask)
+
+
+def writes(decisions: list[Decision]) -> list[Decision]:
+    """The decisions that write to Outlook or System Five (R17: none on an idle cycle)."""
+    return [decision for decision in decisions if isinstance(decision, WRITES)]

@@ -1,0 +1,79 @@
+"""Which tasks may be pushed and which events imported, and when a side changed.
+
+R1: a task is pushed when it is a Customer or Delivery task of the user's employee with
+Sync ticked; R2: only while its start is later than `now`. R8: an event is imported
+when it is a single instance, not cancelled (R12c), its times usable (R23), its start
+later than `now` and its end at most the import window after `now` — both edges exact:
+an event starting at `now` is not imported, one ending at `now + window` is.
+DESIGN.md "Change detection": an event changed when its changeKey *and* its owned-field
+hash differ from the link's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from s5sync.core.decisions import Direction, Reason, Skip
+from s5sync.core.hashing import event_hash
+from s5sync.core.payloads import ImportDraft, import_draft
+from s5sync.core.snapshots import (
+    EventSnapshot,
+    EventType,
+    Link,
+    StoreOptions,
+    TaskKind,
+    TaskSnapshot,
+)
+
+PUSHED_KINDS = frozenset({TaskKind.CUSTOMER, TaskKind.DELIVERY})
+
+
+def event_label(event: EventSnapshot) -> str:
+    """The event as the activity log names it."""
+    return (event.subject or "").strip() or "(no subject)"
+
+
+def task_label(task: TaskSnapshot) -> str:
+    """The task as the activity log names it."""
+    return task.title.strip() or "(no title)"
+
+
+def push_blocker(task: TaskSnapshot, employee_id: int) -> Reason | None:
+    """R1, R6: why the task is not one to push, or None when it is."""
+    if task.employee_id != employee_id:
+        return Reason.OTHER_EMPLOYEE
+    if task.kind not in PUSHED_KINDS:
+        return Reason.NOT_SYNCABLE_KIND
+    if not task.sync:
+        return Reason.SYNC_UNTICKED
+    return None
+
+
+def event_changed(event: EventSnapshot, link: Link) -> bool:
+    """DESIGN.md "Change detection": changeKey and owned-field hash both differ."""
+    return event.change_key != link.change_key and event_hash(event) != link.event_hash
+
+
+def importable(event: EventSnapshot, options: StoreOptions, now: datetime) -> ImportDraft | Skip:
+    """R8, R12c, R23: the task values for an event, or the skip saying why not now."""
+    label = event_label(event)
+
+    def skip(reason: Reason, detail: str = "") -> Skip:
+        return Skip(reason, Direction.IMPORT, label, event_id=event.id, detail=detail)
+
+    if event.is_cancelled:
+        return skip(Reason.CANCELLED)
+    if event.type is not EventType.SINGLE_INSTANCE:
+        return skip(Reason.RECURRING, f"Outlook type {event.type.value}")
+    drafted = import_draft(event, options)
+    if isinstance(drafted, str):
+        return skip(Reason.BAD_TIME, drafted)
+    if drafted.draft.start <= now:
+        return skip(Reason.START_PASSED, f"started {drafted.draft.start:%Y-%m-%d %H:%M} UTC")
+    if drafted.draft.end > now + timedelta(days=options.import_window_days):
+        return skip(
+            Reason.OUTSIDE_WINDOW,
+            f"ends {drafted.draft.end:%Y-%m-%d %H:%M} UTC, more than "
+            f"{options.import_window_days} days ahead",
+        )
+    return drafted

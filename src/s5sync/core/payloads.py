@@ -1,0 +1,181 @@
+"""What s5sync writes on each side, built from the other side (R4, R5, R9, R12, R12c, R23).
+
+- `event_payload`: a task as the owned fields of its Outlook event (R4, R5), keeping the
+  sync tag a user put on the event's subject (R12).
+- `import_draft`: an event as the owned fields of a System Five task (R9, R10), with the
+  maps block stripped (R12), all-day events spanning whole store days (R12c), and values
+  System Five cannot hold adapted (R23): a title over 100 characters is cut with "…",
+  notes over 4000 with "…[cut by s5sync]", a subject that is empty or only the tag
+  becomes "(no title)" (the task is still created: the user asked for it by tagging);
+  an event with no start or end, or ending before it starts, is unusable (BAD_TIME).
+- the hidden identity a pushed event carries (R16b): `task_ref(task_id)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from s5sync.core.decisions import EventPayload, Reason
+from s5sync.core.hashing import body_text, event_hash
+from s5sync.core.mapslink import build_html, strip_block, task_maps_url
+from s5sync.core.snapshots import (
+    EventSnapshot,
+    StoreOptions,
+    TaskDraft,
+    TaskKind,
+    TaskSnapshot,
+)
+from s5sync.core.tag import keep_tag, remove_tag
+from s5sync.core.timezones import UnknownTimeZone, all_day_span
+
+TITLE_LIMIT = 100
+NOTES_LIMIT = 4000
+TITLE_CUT = "…"
+NOTES_CUT = "\n…[cut by s5sync]"
+NO_TITLE = "(no title)"
+TASK_REF_PREFIX = "s5sync-task:"
+
+
+def task_ref(task_id: int) -> str:
+    """R16b: the value of the extended property a pushed event carries."""
+    return f"{TASK_REF_PREFIX}{task_id}"
+
+
+def parse_task_ref(value: str | None) -> int | None:
+    """R16b: the task id in an extended property value, or None when it names none."""
+    if value is None or not value.startswith(TASK_REF_PREFIX):
+        return None
+    digits = value[len(TASK_REF_PREFIX) :]
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
+def event_payload(
+    task: TaskSnapshot, previous: EventSnapshot | None, options: StoreOptions, *, new: bool
+) -> EventPayload:
+    """R4, R5, R12: the owned fields of the task's event.
+
+    `previous` is the event as cached (None when new or beyond the cache window): its
+    tag is kept in the subject and its own categories are kept beside s5sync's (R3).
+    """
+    title = task.title.strip() or NO_TITLE
+    subject = keep_tag(title, None if previous is None else previous.subject, options.sync_tag)
+    if previous is not None:
+        kept = previous.categories
+        categories: tuple[str, ...] | None = (
+            kept if options.category_name in kept else (*kept, options.category_name)
+        )
+    else:
+        categories = (options.category_name,) if new else None
+    return EventPayload(
+        subject=subject,
+        body_html=build_html(task.notes, task_maps_url(task)),
+        start=task.start,
+        end=task.end,
+        reminder_minutes=task.alarm_minutes,
+        category=options.category_name,
+        categories=categories,
+        task_ref=task_ref(task.id),
+    )
+
+
+def predicted_event_hash(payload: EventPayload) -> str:
+    """The hash the event should have once written (the server's copy is what counts)."""
+    return event_hash(
+        EventSnapshot(
+            id="",
+            subject=payload.subject,
+            body=payload.body_html,
+            body_is_html=True,
+            start=payload.start,
+            end=payload.end,
+            reminder_minutes=payload.reminder_minutes,
+            is_all_day=payload.is_all_day,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ImportDraft:
+    """An event's values for System Five, and the R23 adaptations made to them."""
+
+    draft: TaskDraft
+    adapted: tuple[Reason, ...]
+
+
+def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | str:
+    """R9, R12, R12c, R23: the task values for an event, or why its times are unusable."""
+    if event.start is None or event.end is None:
+        return "no start or end time"
+    start, end = event.start, event.end
+    notes_adapted: list[str] = []
+    if event.is_all_day:
+        try:
+            first, after = all_day_span(start.date(), end.date(), options.time_zone)
+        except UnknownTimeZone as error:
+            return str(error)
+        start, end = first.utc, after.utc
+        notes_adapted += [note for note in (first.note, after.note) if note]
+    if end < start:
+        return "ends before it starts"
+    adapted: list[Reason] = []
+    title = remove_tag(event.subject or "", options.sync_tag)
+    if not title:
+        title = NO_TITLE
+        adapted.append(Reason.NO_TITLE)
+        notes_adapted.append("no title: named (no title)")
+    if len(title) > TITLE_LIMIT:
+        title = title[: TITLE_LIMIT - len(TITLE_CUT)] + TITLE_CUT
+        adapted.append(Reason.ADAPTED_TOO_LONG)
+        notes_adapted.append(f"title cut to {TITLE_LIMIT} characters")
+    notes = strip_block(body_text(event))
+    if len(notes) > NOTES_LIMIT:
+        notes = notes[: NOTES_LIMIT - len(NOTES_CUT)] + NOTES_CUT
+        if Reason.ADAPTED_TOO_LONG not in adapted:
+            adapted.append(Reason.ADAPTED_TOO_LONG)
+        notes_adapted.append(f"notes cut to {NOTES_LIMIT} characters")
+    draft = TaskDraft(
+        title=title,
+        notes=notes,
+        # System Five keeps whole seconds.
+        start=start.replace(microsecond=0),
+        end=end.replace(microsecond=0),
+        alarm_minutes=event.reminder_minutes,
+        adaptations=tuple(notes_adapted),
+    )
+    return ImportDraft(draft, tuple(adapted))
+
+
+def drafted_task(task: TaskSnapshot, draft: TaskDraft) -> TaskSnapshot:
+    """The task as it will read after `draft` is written to it."""
+    return replace(
+        task,
+        title=draft.title,
+        notes=draft.notes,
+        start=draft.start,
+        end=draft.end,
+        alarm_minutes=draft.alarm_minutes,
+        needs_review=True,
+    )
+
+
+def imported_task(draft: TaskDraft, employee_id: int, event_id: str) -> TaskSnapshot:
+    """R9: the task an imported event becomes (kind Outlook, Sync unticked, review)."""
+    return TaskSnapshot(
+        id=0,
+        employee_id=employee_id,
+        kind=TaskKind.OUTLOOK,
+        title=draft.title,
+        notes=draft.notes,
+        start=draft.start,
+        end=draft.end,
+        alarm_minutes=draft.alarm_minutes,
+        sync=False,
+        needs_review=True,
+        external_ref=event_id,
+        updated_at="",
+    )
+
+
+def draft_of(task: TaskSnapshot) -> TaskDraft:
+    """A task's current owned values, kept when Outlook replaces them (R12b)."""
+    return TaskDraft(task.title, task.notes, task.start, task.end, task.alarm_minutes)

@@ -1,0 +1,433 @@
+"""One user's sync cycle: lease → gather → decide → apply → record (DESIGN.md "The shape").
+
+`CycleEngine.run_user_cycle(user, now)` is the only place the three sides meet, and the
+one function every driver calls (`s5sync sync`, the local scheduler, procrastinate
+workers). It
+
+1. takes the user's lease (a second cycle of the same user does not run; the fencing
+   token then guards every CALENDAREVENT write — R16);
+2. gathers: System Five's push candidates and linked tasks; the Outlook window through
+   its delta link, merged into `event_cache` in the same transaction as the new link;
+   deletions confirmed by a GET (R7b); pending rows and lost links resolved from the
+   identities both sides carry (R16b);
+3. decides everything at once with the pure core (R15);
+4. applies the decisions in a crash-safe order (`writes.py`);
+5. records one `sync_run` row and one activity row per decision (R18), and when the
+   user is due next.
+
+A side that cannot be read stops only what needs it (R17b); a needs-sign-in error stops
+only this user (R19b); a long throttle ends the cycle with the next due time set (R23b).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from s5sync.bootstrap import Services
+from s5sync.core.decisions import Decision, Skip, writes
+from s5sync.core.hashing import event_hash
+from s5sync.core.payloads import parse_task_ref, task_ref
+from s5sync.core.rules import decide_cycle
+from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
+from s5sync.core.tag import has_tag
+from s5sync.outlook.errors import NeedsSignIn, OutlookError, Throttled
+from s5sync.ports import UserPorts, WindowRead
+from s5sync.store.records import Lease, TenantRecord, UserRecord
+from s5sync.store.repositories import ActivityEntry, CachedEvent, DeltaRecord
+from s5sync.store.scope import TenantScope
+from s5sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
+from s5sync.writes import apply_decisions, transaction_prefix
+
+log = logging.getLogger(__name__)
+
+
+PortsFactory = Callable[[UserRecord, TenantRecord], AbstractAsyncContextManager[UserPorts]]
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """What one cycle did (for `s5sync sync`, the scheduler and tests)."""
+
+    outcome: str  # ok | partial | busy | not_onboarded | needs_sign_in | throttled | failed
+    run_id: int | None = None
+    decisions: tuple[Decision, ...] = ()
+    entries: tuple[ActivityEntry, ...] = ()
+    requests: Mapping[str, int] = field(default_factory=dict)
+    next_run_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def wrote(self) -> int:
+        return len(writes(list(self.decisions)))
+
+
+@dataclass
+class Gathered:
+    """Both sides as read this cycle."""
+
+    tasks: dict[int, TaskSnapshot] = field(default_factory=dict)
+    events: dict[str, EventSnapshot] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    tasks_readable: bool = True
+    events_readable: bool = True
+    problems: list[str] = field(default_factory=list)
+    retry_at: datetime | None = None
+    first_read: bool = False
+    window_end: datetime | None = None
+
+
+class CycleEngine:
+    """Runs cycles for any user of any store, through ports built per user."""
+
+    def __init__(
+        self,
+        services: Services,
+        ports_for: PortsFactory,
+        *,
+        holder: str,
+        lease_ttl: timedelta = timedelta(minutes=8),
+    ) -> None:
+        self.services = services
+        self.ports_for = ports_for
+        self.holder = holder
+        self.lease_ttl = lease_ttl
+
+    async def run_user_cycle(self, user: UserRecord, now: datetime) -> CycleResult:
+        scope = self.services.scope(user.tenant_id)
+        started = time.monotonic()
+        async with scope.begin() as unit:
+            tenant = await unit.tenant.get()
+            fresh = await unit.users.get(user.id)
+            if not fresh.onboarded or fresh.employee_id is None:
+                return CycleResult("not_onboarded", error="the user is not onboarded (R20)")
+            ttl = min(self.lease_ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
+            lease = await unit.users.acquire_lease(user.id, self.holder, now, ttl)
+            if lease is None:
+                return CycleResult("busy", error="a cycle of this user is already running")
+            run_id = await unit.runs.start(user.id, now, now, lease.fence)
+            previous_skips = await unit.runs.previous_skip_keys(user.id)
+        try:
+            async with self.ports_for(fresh, tenant) as ports:
+                result = await self._cycle(scope, fresh, tenant, lease, run_id, now, ports)
+        except NeedsSignIn as error:
+            # R19b: this user stops until they sign in again; nobody else is affected.
+            result = CycleResult("needs_sign_in", run_id, error=str(error))
+        except Exception as error:  # R23: a cycle never crashes the scheduler
+            log.exception("cycle.failed", extra={"user_id": user.id})
+            result = CycleResult("failed", run_id, error=f"{type(error).__name__}: {error}")
+        return await self._record(
+            scope, fresh, tenant, lease, run_id, now, result, previous_skips, started
+        )
+
+    async def _cycle(
+        self,
+        scope: TenantScope,
+        user: UserRecord,
+        tenant: TenantRecord,
+        lease: Lease,
+        run_id: int,
+        now: datetime,
+        ports: UserPorts,
+    ) -> CycleResult:
+        options = tenant.options
+        assert user.employee_id is not None
+        async with scope.begin(write=False) as unit:
+            links = await unit.links.all(user.id)
+            category_ready = await unit.users.category_ready(user.id)
+        seen = Gathered()
+        await self._read_outlook(scope, user, lease, now, options, ports, links, seen)
+        if seen.events_readable and category_ready != options.category_name:
+            await ports.calendar.ensure_category(options.category_name, options.category_color)
+            async with scope.begin(lease=lease) as unit:
+                await unit.users.mark_category_ready(user.id, options.category_name)
+        await self._read_system_five(user.employee_id, ports, links, seen)
+        if seen.tasks_readable and seen.events_readable:
+            await self._recover(user, seen.window_end, options, ports, links, seen)
+        decisions = decide_cycle(
+            seen.tasks.values(),
+            seen.events.values(),
+            links,
+            options,
+            now,
+            employee_id=user.employee_id,
+            gone_event_ids=frozenset(seen.gone),
+            tasks_readable=seen.tasks_readable,
+            events_readable=seen.events_readable,
+        )
+        applied = await apply_decisions(
+            scope, user, lease, now, options, ports, decisions, links, seen.events
+        )
+        outcome = "ok"
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
+            outcome = "throttled" if seen.retry_at is not None else "partial"
+        problems = [*seen.problems, *applied.failures]
+        return CycleResult(
+            outcome,
+            run_id,
+            tuple(decisions),
+            tuple(applied.entries),
+            dict(ports.requests()),
+            next_run_at=seen.retry_at or applied.retry_at,
+            error="; ".join(problems) or None,
+        )
+
+    async def _read_system_five(
+        self, employee_id: int, ports: UserPorts, links: Sequence[Link], seen: Gathered
+    ) -> None:
+        """R1 candidates, every linked task, and every task a cached event names."""
+        try:
+            candidates = await ports.tasks.push_candidates(employee_id)
+            seen.tasks = {task.id: task for task in candidates}
+            wanted = {link.task_id for link in links if link.task_id is not None}
+            wanted |= {
+                task_id
+                for event in seen.events.values()
+                if (task_id := parse_task_ref(event.task_ref)) is not None
+            }
+            missing = sorted(wanted - seen.tasks.keys())
+            if missing:
+                seen.tasks.update(await ports.tasks.tasks_by_id(missing))
+        except Exception as error:
+            # R17b: without System Five nothing is decided this cycle.
+            seen.tasks_readable = False
+            seen.problems.append(f"System Five could not be read ({type(error).__name__})")
+            log.warning("cycle.systemfive_unreadable", extra={"error": type(error).__name__})
+
+    async def _read_outlook(
+        self,
+        scope: TenantScope,
+        user: UserRecord,
+        lease: Lease,
+        now: datetime,
+        options: StoreOptions,
+        ports: UserPorts,
+        links: Sequence[Link],
+        seen: Gathered,
+    ) -> None:
+        async with scope.begin(write=False) as unit:
+            delta = await unit.cache.delta(user.id)
+            cached = await unit.cache.events(user.id)
+        if (
+            delta is None
+            or delta.delta_link is None
+            or needs_rebaseline(delta.window_start, delta.window_end, now, options)
+        ):
+            start, end = delta_window(now, options)
+            link = None
+        else:
+            start, end, link = delta.window_start, delta.window_end, delta.delta_link
+        try:
+            read = await ports.calendar.read_window(link, start, end)
+        except NeedsSignIn:
+            raise
+        except Throttled as error:
+            seen.events_readable = False
+            seen.retry_at = error.retry_at
+            seen.problems.append(str(error))
+            self._use_cache(user, cached, seen)
+            return
+        except OutlookError as error:
+            seen.events_readable = False
+            seen.problems.append(f"Outlook could not be read: {error}")
+            self._use_cache(user, cached, seen)
+            return
+        seen.first_read = read.rebaselined
+        seen.window_end = read.window_end
+        merged = self._merge(cached, read)
+        async with scope.begin(lease=lease) as unit:
+            if read.rebaselined:
+                await unit.cache.remove(user.id, [i for i in cached if i not in merged])
+            else:
+                await unit.cache.remove(user.id, read.removed)
+            changed_ids = {change.event_id for change in read.changed}
+            await unit.cache.upsert(user.id, [merged[i] for i in sorted(changed_ids)], now)
+            await unit.cache.save_delta(
+                user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
+            )
+        self._use_cache(user, merged, seen)
+        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+        linked = {link.event_id for link in links if link.event_id is not None}
+        for event_id in sorted(set(read.removed) & linked):
+            if await ports.calendar.get_event(event_id) is None:
+                seen.gone.add(event_id)
+
+    @staticmethod
+    def _merge(cached: Mapping[str, CachedEvent], read: WindowRead) -> dict[str, CachedEvent]:
+        """Delta items may carry only some properties: merge them into what we had."""
+        merged = {} if read.rebaselined else dict(cached)
+        for event_id in read.removed:
+            merged.pop(event_id, None)
+        for change in read.changed:
+            base = {} if read.rebaselined else dict(merged.get(change.event_id, _EMPTY).data)
+            data = {**base, **encode_fields(change.fields)}
+            snapshot = decode_snapshot(change.event_id, data)
+            merged[change.event_id] = CachedEvent(
+                change.event_id, data, snapshot.change_key, event_hash(snapshot)
+            )
+        return merged
+
+    @staticmethod
+    def _use_cache(user: UserRecord, cached: Mapping[str, CachedEvent], seen: Gathered) -> None:
+        events = {}
+        for event_id, item in cached.items():
+            snapshot = decode_snapshot(event_id, item.data)
+            events[event_id] = with_identity(snapshot, user)
+        seen.events = events
+
+    async def _recover(
+        self,
+        user: UserRecord,
+        window_end: datetime | None,
+        options: StoreOptions,
+        ports: UserPorts,
+        links: Sequence[Link],
+        seen: Gathered,
+    ) -> None:
+        """R16b: resolve pending rows and lost links before anything new is created.
+
+        - events: pending push rows, and unlinked tasks whose event could not be in the
+          window cache (mapping lost entirely, or the task lies beyond the window), are
+          looked up by the identity their event carries — one batched request, only when
+          there is such a task; inside the window the cache's own identities suffice;
+        - tasks: pending import rows and unlinked tagged events are looked up by
+          `external_ref` (cheap SQL, so a half-restored database never imports twice).
+        """
+        linked_tasks = {link.task_id for link in links if link.task_id is not None}
+        linked_events = {link.event_id for link in links if link.event_id is not None}
+        in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        pending_push = {
+            link.task_id
+            for link in links
+            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+        }
+        mapping_lost = not links and user.last_run_at is not None
+        unlinked = {
+            task.id
+            for task in seen.tasks.values()
+            if task.id not in linked_tasks
+            and (mapping_lost or window_end is None or task.start >= window_end)
+        }
+        refs = sorted((pending_push | unlinked) - in_cache)
+        if refs:
+            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            for event in found.values():
+                seen.events.setdefault(event.id, with_identity(event, user))
+        wanted = {
+            link.event_id
+            for link in links
+            if link.state is LinkState.PENDING and link.task_id is None and link.event_id
+        }
+        wanted |= {
+            event.id
+            for event in seen.events.values()
+            if event.id not in linked_events and has_tag(event.subject, options.sync_tag)
+        }
+        for event_id in sorted(wanted):
+            task = await ports.tasks.task_by_external_ref(event_id)
+            if task is not None:
+                seen.tasks.setdefault(task.id, task)
+
+    async def _record(
+        self,
+        scope: TenantScope,
+        user: UserRecord,
+        tenant: TenantRecord,
+        lease: Lease,
+        run_id: int,
+        now: datetime,
+        result: CycleResult,
+        previous_skips: set[tuple[object, ...]],
+        started: float,
+    ) -> CycleResult:
+        """R18: one sync_run row, the activity, and when the user is due next."""
+        interval = timedelta(minutes=tenant.options.interval_minutes)
+        next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
+        skips = [d for d in result.decisions if isinstance(d, Skip)]
+        entries = [e for e in result.entries if e.action != "skip"]
+        entries += [skip_entry(d) for d in skips if tuple(d.key) not in previous_skips]
+        if result.outcome == "needs_sign_in":
+            entries.append(
+                ActivityEntry(
+                    "both",
+                    "stopped",
+                    "needs_sign_in",
+                    None,
+                    None,
+                    "",
+                    "Microsoft 365 no longer accepts your sign-in: sign in again "
+                    "to resume syncing.",
+                )
+            )
+        elif result.outcome in ("failed", "partial", "throttled") and result.error:
+            entries.append(
+                ActivityEntry(
+                    "both",
+                    result.outcome,
+                    None,
+                    None,
+                    None,
+                    "",
+                    f"The cycle did not finish everything: {result.error}",
+                )
+            )
+        finished = now + timedelta(seconds=time.monotonic() - started)
+        counts = {
+            "decisions": len(result.decisions),
+            "writes": result.wrote,
+            "skips": len(skips),
+            "graph_requests": sum(result.requests.values()),
+        }
+        status = "needs_sign_in" if result.outcome == "needs_sign_in" else "active"
+        async with scope.begin() as unit:
+            await unit.runs.log(user.id, run_id, now, entries)
+            await unit.runs.finish(
+                run_id,
+                finished_at=finished,
+                outcome=result.outcome,
+                counts=counts,
+                graph_requests=result.requests,
+                skip_keys=[list(d.key) for d in skips],
+                error=result.error,
+            )
+            await unit.users.release_lease(
+                lease,
+                next_run_at=next_run,
+                outcome=result.outcome,
+                finished_at=finished,
+                status=status,
+                error=result.error,
+            )
+        return replace(result, entries=tuple(entries), next_run_at=next_run)
+
+
+_EMPTY = CachedEvent("", {}, "", "")
+
+
+def with_identity(event: EventSnapshot, user: UserRecord) -> EventSnapshot:
+    """R16b: delta items carry no extended property, but our own `transactionId` names
+    the task too — use it when the property is not there."""
+    if event.task_ref is not None or not event.transaction_id:
+        return event
+    prefix = transaction_prefix(user)
+    if event.transaction_id.startswith(prefix):
+        digits = event.transaction_id[len(prefix) :]
+        if digits.isascii() and digits.isdigit():
+            return replace(event, task_ref=task_ref(int(digits)))
+    return event
+
+
+def skip_entry(skip: Skip) -> ActivityEntry:
+    return ActivityEntry(
+        skip.direction.value,
+        "skip",
+        skip.reason.value,
+        skip.task_id,
+        skip.event_id,
+        skip.label,
+        skip.describe(),
+    )

@@ -1,0 +1,113 @@
+"""The local scheduler (R14; DESIGN.md "Scheduling"): an asyncio task in the web process.
+
+Every few seconds — or at once when woken by *Sync now* — it asks the directory which
+users are due (onboarded, signed in, heartbeat within 2 minutes or background sync on,
+`next_run_at` passed or Sync now pressed) and runs their cycles, a few at a time,
+through the one `run_user_cycle` every driver uses. A user already running here is not
+started twice; across processes the cycle's own lease is the guarantee. Sync now pressed
+during a cycle leaves `sync_now_requested` set, so one more cycle runs right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from s5sync.store.directory import Directory
+from s5sync.store.records import UserRecord
+
+log = logging.getLogger(__name__)
+
+CycleRunner = Callable[[UserRecord], Awaitable[object]]
+
+
+class LocalScheduler:
+    """Runs due users' cycles in this process until stopped."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        run_cycle: CycleRunner,
+        clock: Callable[[], datetime],
+        *,
+        tick_seconds: float = 5.0,
+        concurrency: int = 3,
+    ) -> None:
+        self.directory = directory
+        self.run_cycle = run_cycle
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.concurrency = concurrency
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.last_tick: datetime | None = None
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        if self._loop_task is None:
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._loop(), name="s5sync-scheduler")
+
+    async def wake(self) -> None:
+        """Sync now: look for due users at once."""
+        self._wake.set()
+
+    async def stop(self, grace_seconds: float = 30.0) -> None:
+        """Stop looking for work and let running cycles finish (or cancel them after
+        `grace_seconds`; a cancelled cycle is safe — its pending rows resolve next time)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        if self.running:
+            _, pending = await asyncio.wait(list(self.running.values()), timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def tick(self) -> list[int]:
+        """Start the cycles of due users that fit; returns the ids started."""
+        self.last_tick = self.clock()
+        free = self.concurrency - len(self.running)
+        if free <= 0:
+            return []
+        due = await self.directory.due_users(self.last_tick, limit=free + len(self.running))
+        started: list[int] = []
+        for user in due:
+            if len(started) >= free:
+                break
+            if user.id in self.running:
+                continue
+            self.running[user.id] = asyncio.create_task(self._run(user), name=f"cycle-{user.id}")
+            started.append(user.id)
+        return started
+
+    async def _run(self, user: UserRecord) -> None:
+        try:
+            await self.run_cycle(user)
+        except Exception:
+            # R23: one user's failure never stops the scheduler; the cycle records it.
+            log.exception("scheduler.cycle_failed", extra={"user_id": user.id})
+        finally:
+            self.running.pop(user.id, None)
+            self._wake.set()  # a slot is free; Sync now may have queued one more
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler.tick_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)

@@ -1,0 +1,167 @@
+"""The values System Five can hold, and the conversions to and from them (R9, R10, R23).
+
+System Five keeps wall-clock text in the store's zone, titles of at most 100 and notes of
+at most 4000 characters. Values it cannot hold are adapted, never rejected silently:
+too-long text is cut with a visible marker, an end before the start is moved to the
+start, a wall time in a DST gap moves forward and one in a fold is read as the first
+occurrence (core.timezones). Every adaptation is a sentence returned with the values, so
+the activity log can say what happened (R23). Shared by the SQL adapter and the fake so
+that both adapt identically.
+
+`updated_at` written by s5sync is UTC with microseconds (`2026-11-25T19:30:00.123456Z`):
+two saves within one second still differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from s5sync.core.snapshots import Address, TaskDraft, TaskKind, TaskSnapshot
+from s5sync.core.timezones import utc_to_wall, wall_to_utc
+from s5sync.systemfive.errors import UnreadableTask
+
+TITLE_MAX = 100
+NOTES_MAX = 4000
+CUT_MARKER = "… [cut by s5sync]"
+NO_TITLE = "(no title)"
+WALL_FORMAT = "%Y-%m-%dT%H:%M:%S"
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+@dataclass(frozen=True)
+class TaskValues:
+    """A draft as System Five holds it: wall-clock text, cut text, and what was adapted."""
+
+    title: str
+    notes: str
+    starts_at: str
+    ends_at: str
+    alarm_minutes: int | None
+    adaptations: tuple[str, ...]
+
+
+def cut(text: str, limit: int, what: str) -> tuple[str, str | None]:
+    """`text` cut to `limit` characters with a visible marker, and a note when it was cut."""
+    if len(text) <= limit:
+        return text, None
+    kept = text[: limit - len(CUT_MARKER)].rstrip() + CUT_MARKER
+    return kept, f"{what} cut from {len(text)} to {limit} characters (System Five's limit)"
+
+
+def wall_text(instant: datetime, zone_name: str, what: str) -> tuple[str, str | None]:
+    """The wall-clock text of an aware instant, and a note when System Five cannot keep it.
+
+    A naive instant is taken as UTC. In a fall-back fold the second occurrence is stored as
+    its wall time, which reads back as the first occurrence: that is reported.
+    """
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+    wall = utc_to_wall(aware, zone_name).replace(microsecond=0)
+    back = wall_to_utc(wall, zone_name).utc
+    text = wall.strftime(WALL_FORMAT)
+    if back != aware.astimezone(UTC).replace(microsecond=0):
+        return text, (
+            f"{what} {wall:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back); "
+            "System Five keeps wall time only, so it reads as the first"
+        )
+    return text, None
+
+
+def fit(draft: TaskDraft, zone_name: str) -> TaskValues:
+    """Adapt a draft to what System Five can hold, saying what was adapted (R23)."""
+    notes: list[str] = []
+    title = draft.title
+    if not title.strip():
+        title = NO_TITLE
+        notes.append(f"no title: saved as {NO_TITLE!r}")
+    title, note = cut(title, TITLE_MAX, "title")
+    notes += [note] if note else []
+    body, note = cut(draft.notes, NOTES_MAX, "notes")
+    notes += [note] if note else []
+    start, end = draft.start, draft.end
+    if end < start:
+        notes.append("the end was before the start: end set to the start")
+        end = start
+    starts_at, note = wall_text(start, zone_name, "start")
+    notes += [note] if note else []
+    ends_at, note = wall_text(end, zone_name, "end")
+    notes += [note] if note else []
+    alarm = draft.alarm_minutes
+    if alarm is not None and alarm < 0:
+        notes.append(f"alarm of {alarm} minutes is not possible: no alarm")
+        alarm = None
+    return TaskValues(title, body, starts_at, ends_at, alarm, tuple(notes))
+
+
+def stamp(now: datetime, previous: str | None = None) -> str:
+    """A new `updated_at` (UTC, microseconds), always after `previous` when it is one of ours.
+
+    Strictly increasing even when the clock stands still or steps back, so an optimistic
+    writer holding an older value can never match a newer save.
+    """
+    instant = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    if previous:
+        try:
+            before = datetime.strptime(previous, STAMP_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            before = None  # written by another tool in another format
+        if before is not None and instant <= before:
+            instant = before + timedelta(microseconds=1)
+    text = instant.strftime(STAMP_FORMAT)
+    if text == previous:
+        text = (instant + timedelta(microseconds=1)).strftime(STAMP_FORMAT)
+    return text
+
+
+def _wall(value: Any, zone_name: str, what: str, task_id: int) -> tuple[datetime, str | None]:
+    try:
+        wall = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise UnreadableTask(f"task {task_id}: {what} {value!r} is not a date and time") from None
+    # System Five's text has no offset; anything else is read as its wall-clock part.
+    converted = wall_to_utc(wall.replace(tzinfo=None), zone_name)
+    return converted.utc, converted.note and f"{what}: {converted.note}"
+
+
+def _address(row: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
+    if row[f"{prefix}_id"] is None:
+        return None
+    fields = {name: row[f"{prefix}_{name}"] or "" for name in ADDRESS_FIELDS}
+    return Address(id=int(row[f"{prefix}_id"]), kind=kind, **fields)
+
+
+def snapshot(
+    row: Mapping[str, Any], zone_name: str, adaptations: tuple[str, ...] = ()
+) -> TaskSnapshot:
+    """A TaskSnapshot from a task row (statements._TASK_COLUMNS), times converted to UTC.
+
+    `time_notes` carries the DST notes of the read, after any `adaptations` of a write.
+    """
+    task_id = int(row["id"])
+    start, start_note = _wall(row["starts_at"], zone_name, "start", task_id)
+    end, end_note = _wall(row["ends_at"], zone_name, "end", task_id)
+    try:
+        kind = TaskKind(row["kind"])
+    except ValueError:
+        raise UnreadableTask(f"task {task_id}: unknown kind {row['kind']!r}") from None
+    return TaskSnapshot(
+        id=task_id,
+        employee_id=int(row["employee_id"]),
+        kind=kind,
+        title=row["title"] or "",
+        notes=row["notes"] or "",
+        start=start,
+        end=end,
+        alarm_minutes=None if row["alarm_minutes"] is None else int(row["alarm_minutes"]),
+        sync=bool(row["sync"]),
+        needs_review=bool(row["needs_review"]),
+        external_ref=row["external_ref"],
+        updated_at=row["updated_at"] or "",
+        customer_name=row["customer_name"],
+        bill_to=_address(row, "bill", "bill_to"),
+        ship_to=_address(row, "ship", "ship_to"),
+        time_notes=adaptations + tuple(note for note in (start_note, end_note) if note),
+    )

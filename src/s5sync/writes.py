@@ -1,0 +1,469 @@
+"""Applying one cycle's decisions in an order that is safe at every crash point (R16).
+
+DESIGN.md "Writing without duplicates":
+- push: the `pending` link row (with the event's `transactionId`) is committed *before*
+  the POST; the event carries the task's identity, so a crash after the POST is resolved
+  next cycle by that identity, never by posting blindly again;
+- import: the `pending` row (with the event id) is committed before the task is
+  inserted with `external_ref` = event id, which System Five keeps unique;
+- every CALENDAREVENT write is fenced by the user's lease;
+- System Five writes are optimistic (`updated_at` as seen); a task saved meanwhile is
+  decided again next cycle;
+- the hashes stored after a write are those of what the server returned, so our own
+  writes are not seen as changes next cycle (R17).
+
+Decisions come adoptions first, then push, then import (R15). One item that fails is
+reported and the rest goes on (R23).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from s5sync.core.decisions import (
+    AdoptEvent,
+    AdoptTask,
+    CreateEvent,
+    CreateTask,
+    Decision,
+    MarkDeletedInOutlook,
+    MarkTaskDeleted,
+    Skip,
+    UpdateEvent,
+    UpdateTask,
+)
+from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
+from s5sync.ports import (
+    EventUpdate,
+    EventWrite,
+    UserPorts,
+    WriteConflict,
+    WriteResult,
+    WriteStatus,
+)
+from s5sync.store.records import Lease, UserRecord
+from s5sync.store.repositories import ActivityEntry
+from s5sync.store.scope import TenantScope, Unit
+
+log = logging.getLogger(__name__)
+
+
+def transaction_prefix(user: UserRecord) -> str:
+    """The start of every `transactionId` s5sync sends for this user."""
+    return f"s5sync-{user.tenant_id}-{user.id}-"
+
+
+def transaction_id_for(user: UserRecord, task_id: int) -> str:
+    """R16: one deterministic `transactionId` per (user, task) — a retried or repeated
+    create is dropped by Exchange, and the id names the task for R16b recovery."""
+    return f"{transaction_prefix(user)}{task_id}"
+
+
+@dataclass
+class Applied:
+    """What applying produced: the activity, the items that failed, when to come back."""
+
+    entries: list[ActivityEntry] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    retry_at: datetime | None = None
+
+
+def entry(decision: Decision, message: str | None = None) -> ActivityEntry:
+    """The activity row of a decision (R18)."""
+    action = "skip" if isinstance(decision, Skip) else snake(type(decision).__name__)
+    return ActivityEntry(
+        direction=decision.direction.value,
+        action=action,
+        reason=decision.reason.value,
+        task_id=getattr(decision, "task_id", None),
+        event_id=getattr(decision, "event_id", None),
+        subject=decision.label,
+        message=message or decision.describe(),
+    )
+
+
+def snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+class LinkIndex:
+    """The user's links by task and by event, kept current as rows are written."""
+
+    def __init__(self, links: Sequence[Link]) -> None:
+        self.links = list(links)
+
+    def find(self, task_id: int | None, event_id: str | None) -> Link | None:
+        for link in self.links:
+            if task_id is not None and link.task_id == task_id:
+                return link
+        for link in self.links:
+            if event_id is not None and link.event_id == event_id:
+                return link
+        return None
+
+    async def save(self, unit: Unit, user_id: int, new: Link, now: datetime) -> None:
+        old = self.find(new.task_id, new.event_id)
+        if old is None:
+            await unit.links.add(user_id, new, now)
+            self.links.append(new)
+        else:
+            await unit.links.replace(user_id, old, new, now)
+            self.links[self.links.index(old)] = new
+
+    async def drop(self, unit: Unit, user_id: int, link: Link) -> None:
+        await unit.links.delete(user_id, link)
+        self.links.remove(link)
+
+
+async def apply_decisions(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    options: StoreOptions,
+    ports: UserPorts,
+    decisions: Sequence[Decision],
+    links: Sequence[Link],
+    events: Mapping[str, EventSnapshot],
+) -> Applied:
+    """Apply every decision; returns the activity and the failures."""
+    index = LinkIndex(links)
+    done = Applied()
+    await _link_only(scope, user, lease, now, decisions, index, done)
+    creates = [d for d in decisions if isinstance(d, CreateEvent)]
+    if creates:
+        await _create_events(scope, user, lease, now, ports, creates, index, done)
+    updates = [d for d in decisions if isinstance(d, UpdateEvent)]
+    if updates:
+        await _update_events(scope, user, lease, now, options, ports, updates, index, events, done)
+    for decision in decisions:
+        if isinstance(decision, CreateTask):
+            await _create_task(scope, user, lease, now, ports, decision, index, done)
+        elif isinstance(decision, UpdateTask):
+            await _update_task(scope, user, lease, now, ports, decision, index, done)
+    return done
+
+
+async def _link_only(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    decisions: Sequence[Decision],
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
+    async with scope.begin(lease=lease) as unit:
+        for d in decisions:
+            if isinstance(d, AdoptEvent):
+                old = index.find(d.task_id, d.event_id)
+                await index.save(
+                    unit,
+                    user.id,
+                    Link(
+                        d.task_id,
+                        d.event_id,
+                        d.origin,
+                        LinkState.ACTIVE,
+                        transaction_id=old.transaction_id if old else None,
+                        event_hash=d.event_hash,
+                        change_key=d.change_key,
+                    ),
+                    now,
+                )
+            elif isinstance(d, AdoptTask):
+                await index.save(
+                    unit,
+                    user.id,
+                    Link(
+                        d.task_id,
+                        d.event_id,
+                        Origin.OUTLOOK,
+                        LinkState.ACTIVE,
+                        task_hash=d.task_hash,
+                    ),
+                    now,
+                )
+            elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
+                old = index.find(d.task_id, d.event_id)
+                if old is not None:
+                    # The hashes of this cycle, so a change seen now is not reported
+                    # again as a later change (R17).
+                    if isinstance(d, MarkDeletedInOutlook):
+                        new = replace(
+                            old,
+                            state=LinkState.OUTLOOK_DELETED,
+                            task_hash=d.task_hash or old.task_hash,
+                        )
+                    else:
+                        new = replace(
+                            old,
+                            state=LinkState.TASK_DELETED,
+                            event_hash=d.event_hash or old.event_hash,
+                            change_key=d.change_key or old.change_key,
+                        )
+                    await index.save(unit, user.id, new, now)
+            elif isinstance(d, Skip) and d.record is not None:
+                old = index.find(d.task_id, d.event_id)
+                if old is not None:
+                    await index.save(
+                        unit,
+                        user.id,
+                        replace(
+                            old,
+                            task_hash=d.record.task_hash or old.task_hash,
+                            event_hash=d.record.event_hash or old.event_hash,
+                            change_key=d.record.change_key or old.change_key,
+                        ),
+                        now,
+                    )
+            if isinstance(
+                d, AdoptEvent | AdoptTask | MarkDeletedInOutlook | MarkTaskDeleted | Skip
+            ):
+                done.entries.append(entry(d))
+
+
+def _write_of(
+    d: CreateEvent | UpdateEvent, categories: tuple[str, ...], txid: str | None
+) -> EventWrite:
+    p = d.payload
+    return EventWrite(
+        subject=p.subject,
+        body_html=p.body_html,
+        start=p.start,
+        end=p.end,
+        reminder_minutes=p.reminder_minutes,
+        categories=categories,
+        task_ref=p.task_ref,
+        transaction_id=txid,
+        is_all_day=p.is_all_day,
+    )
+
+
+async def _create_events(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    ports: UserPorts,
+    creates: Sequence[CreateEvent],
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    txids = [d.transaction_id or transaction_id_for(user, d.task_id) for d in creates]
+    # R16: the pending rows are committed before anything is sent.
+    async with scope.begin(lease=lease) as unit:
+        for d, txid in zip(creates, txids, strict=True):
+            old = index.find(d.task_id, None)
+            if old is None or old.state is not LinkState.PENDING:
+                pending = Link(d.task_id, None, Origin.S5, LinkState.PENDING, transaction_id=txid)
+                await index.save(unit, user.id, pending, now)
+    writes = [
+        _write_of(d, d.payload.categories or (d.payload.category,), txid)
+        for d, txid in zip(creates, txids, strict=True)
+    ]
+    results = await ports.calendar.create_events(writes)
+    async with scope.begin(lease=lease) as unit:
+        for d, result in zip(creates, results, strict=True):
+            link = index.find(d.task_id, None)
+            assert link is not None
+            if result.status is WriteStatus.OK and result.event is not None:
+                active = Link(
+                    d.task_id,
+                    result.event.id,
+                    link.origin,
+                    LinkState.ACTIVE,
+                    transaction_id=link.transaction_id,
+                    task_hash=d.task_hash,
+                    event_hash=event_hash(result.event),
+                    change_key=result.event.change_key,
+                )
+                await index.save(unit, user.id, active, now)
+                done.entries.append(entry(d))
+            else:
+                _failed(done, d, result, "could not be sent to Outlook")
+                if result.status is WriteStatus.FAILED:
+                    # Nothing was created: forget the pending row so it is tried afresh.
+                    await index.drop(unit, user.id, link)
+
+
+async def _update_events(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    options: StoreOptions,
+    ports: UserPorts,
+    updates: Sequence[UpdateEvent],
+    index: LinkIndex,
+    events: Mapping[str, EventSnapshot],
+    done: Applied,
+) -> None:
+    batch: list[tuple[UpdateEvent, EventUpdate]] = []
+    gone: list[UpdateEvent] = []
+    for d in updates:
+        cached = events.get(d.event_id)
+        categories = d.payload.categories
+        if categories is None:
+            # Beyond the cached window: read the event's own categories to keep them (R5).
+            current = cached or await ports.calendar.get_event(d.event_id)
+            if current is None:
+                gone.append(d)
+                continue
+            kept = current.categories
+            categories = kept if d.payload.category in kept else (*kept, d.payload.category)
+        change_key = cached.change_key if cached is not None else None
+        batch.append((d, EventUpdate(d.event_id, change_key, _write_of(d, categories, None))))
+    results = await ports.calendar.update_events([u for _, u in batch]) if batch else []
+    async with scope.begin(lease=lease) as unit:
+        for d in gone:
+            await _mark_gone(unit, user, now, d, index, done)
+        for (d, _), result in zip(batch, results, strict=True):
+            link = index.find(d.task_id, d.event_id)
+            if result.status is WriteStatus.OK and result.event is not None and link is not None:
+                await index.save(
+                    unit,
+                    user.id,
+                    replace(
+                        link,
+                        task_hash=d.task_hash,
+                        event_hash=event_hash(result.event),
+                        change_key=result.event.change_key,
+                    ),
+                    now,
+                )
+                done.entries.append(entry(d))
+            elif result.status is WriteStatus.GONE:
+                await _mark_gone(unit, user, now, d, index, done)
+            elif result.status is WriteStatus.CONFLICT:
+                # 412: changed in Outlook since read; the next cycle reads it and decides.
+                done.entries.append(
+                    entry(
+                        d,
+                        f"'{d.label}' changed in Outlook while s5sync was updating it: "
+                        "it will be decided again on the next sync",
+                    )
+                )
+            else:
+                _failed(done, d, result, "could not be updated in Outlook")
+
+
+async def _mark_gone(
+    unit: Unit, user: UserRecord, now: datetime, d: UpdateEvent, index: LinkIndex, done: Applied
+) -> None:
+    """R7b: the event was deleted in Outlook; the task is never pushed to it again."""
+    link = index.find(d.task_id, d.event_id)
+    if link is not None:
+        gone = replace(link, state=LinkState.OUTLOOK_DELETED, task_hash=d.task_hash)
+        await index.save(unit, user.id, gone, now)
+    mark = MarkDeletedInOutlook(d.task_id, d.event_id, d.label, task_hash=d.task_hash)
+    done.entries.append(entry(mark))
+
+
+def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
+    reason = result.error or result.status.value
+    if result.status is WriteStatus.NOT_DONE:
+        reason = "Microsoft Graph is busy; it will be tried again on the next sync"
+    done.failures.append(f"'{d.label}' {what} ({reason})")
+    done.entries.append(entry(d, f"'{d.label}' {what}: {reason}"))
+
+
+async def _create_task(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    ports: UserPorts,
+    d: CreateTask,
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    async with scope.begin(lease=lease) as unit:
+        if index.find(None, d.event_id) is None:
+            pending = Link(None, d.event_id, Origin.OUTLOOK, LinkState.PENDING)
+            await index.save(unit, user.id, pending, now)
+    try:
+        task = await ports.tasks.create_imported_task(d.employee_id, d.draft, d.event_id)
+    except IntegrityError:
+        # R16b: System Five already holds a task for this event (unique external_ref).
+        found = await ports.tasks.task_by_external_ref(d.event_id)
+        if found is None:
+            raise
+        task = found
+    except Exception as error:  # R23: one item never stops the cycle
+        done.failures.append(f"'{d.label}' could not be imported ({type(error).__name__})")
+        done.entries.append(
+            entry(
+                d,
+                f"'{d.label}' could not be imported into System Five: "
+                f"{type(error).__name__}; it will be tried again",
+            )
+        )
+        return
+    async with scope.begin(lease=lease) as unit:
+        active = Link(
+            task.id,
+            d.event_id,
+            Origin.OUTLOOK,
+            LinkState.ACTIVE,
+            task_hash=task_hash(task),
+            event_hash=d.event_hash,
+            change_key=d.change_key,
+        )
+        await index.save(unit, user.id, active, now)
+    done.entries.append(entry(d))
+
+
+async def _update_task(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    ports: UserPorts,
+    d: UpdateTask,
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    try:
+        result = await ports.tasks.update_task_from_event(d.task_id, d.seen_updated_at, d.draft)
+    except Exception as error:  # R23
+        done.failures.append(f"'{d.label}' could not be updated ({type(error).__name__})")
+        done.entries.append(
+            entry(
+                d,
+                f"Task '{d.label}' could not be updated in System Five: "
+                f"{type(error).__name__}; it will be tried again",
+            )
+        )
+        return
+    if isinstance(result, WriteConflict):
+        done.entries.append(
+            entry(
+                d,
+                f"Task '{d.label}' was saved in System Five meanwhile: it will be "
+                "decided again on the next sync",
+            )
+        )
+        return
+    async with scope.begin(lease=lease) as unit:
+        link = index.find(d.task_id, d.event_id)
+        if link is not None:
+            await index.save(
+                unit,
+                user.id,
+                replace(
+                    link,
+                    task_hash=task_hash(result),
+                    event_hash=d.event_hash,
+                    change_key=d.change_key,
+                ),
+                now,
+            )
+    done.entries.append(entry(d))
