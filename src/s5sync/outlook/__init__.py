@@ -9,6 +9,5 @@ Modules (DESIGN.md "Outlook connector"; SPEC R3, R5, R8, R16b, R19, R19b, R22, R
 - `categories` the master category (R3); `ensure_category_once`
 - `wire`       Graph event JSON ↔ snapshots (pydantic), in one place
 - `metering`   `RequestCounter`, `MailboxSlots`
-- `connector`  `OutlookConnector`: what the composition root builds and hands out
 - `errors`     the exception tree (`NeedsSignIn`, `Throttled`, …)
 """

@@ -82,6 +82,7 @@ class SignedIn:
     username: str
     name: str
     token_cache: str
+    scopes: frozenset[str] = frozenset()  # as granted by the authority (R19)
 
     def __repr__(self) -> str:
         return f"SignedIn(object_id={self.object_id!r}, tenant_id={self.tenant_id!r})"
@@ -232,6 +233,7 @@ class MsalIdentity:
                         username=str(claims.get("preferred_username") or ""),
                         name=str(claims.get("name") or ""),
                         token_cache=self._cache.serialize(),
+                        scopes=frozenset(str(result.get("scope") or "").split()),
                     )
                 finally:
                     self._cache.deserialize("")

@@ -1,5 +1,5 @@
-"""The process-level Outlook connector as the composition root builds it from settings,
-and MSAL kept off the event loop: with the emulator served by the same loop (the
+"""The Outlook connector's parts as the composition root (bootstrap.py) builds them from
+settings, and MSAL kept off the event loop: with the emulator served by the same loop (the
 one-process demo), a blocking MSAL call would deadlock."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import pytest
 from signin_harness import identity_for, running, sign_in, sqlite_template
 
 from m365emu.app import build_emulator, create_tls_app
-from m365emu.demo import seed_demo
+from m365emu.demo import DEMO_TENANT_ID, seed_demo
 from m365emu.server import bind, make_server
 from m365emu.testing import TEST_CLIENT_ID, TEST_CLIENT_SECRET, RunningEmulator
 from m365emu.tls import ensure_tls_files
-from s5sync.outlook.connector import OutlookConnector
+from s5sync.bootstrap import build_services
+from s5sync.outlook.graph import GraphCalendar
+from s5sync.outlook.metering import RequestCounter
+from s5sync.outlook.session import GraphSession
+from s5sync.outlook.tokens import StoredTokenCache, UserTokens
 from s5sync.settings import load_settings
-from s5sync.store.database import Database
-from s5sync.store.directory import Directory
-from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.testing.graph_emulator import install_graph_api
 
@@ -36,39 +37,42 @@ def db_path(sqlite_template: Path, tmp_path: Path) -> Path:
     return path
 
 
-async def test_the_connector_built_from_settings_syncs_a_stored_user_and_counts_R22_R23b(
+async def test_the_composition_root_signs_in_and_reads_through_the_emulator_ca_R22(
     running: RunningEmulator, db_path: Path
 ) -> None:
     key = SecretBox.generate_key()
     settings = load_settings(
         database_url=f"sqlite+aiosqlite:///{db_path}",
         secret_keys=key,
-        authority=running.urls.authority("6f1c8a52-3e4d-4b7a-9c21-0d5e8f4a7b13"),
+        authority=running.urls.authority(DEMO_TENANT_ID),
         client_id=TEST_CLIENT_ID,
         client_secret=TEST_CLIENT_SECRET,
         graph_base_url=running.urls.graph,
         ca_bundle=running.urls.ca_cert,
     )
-    connector = OutlookConnector.from_settings(settings)
-    db, box = Database(f"sqlite:///{db_path}"), SecretBox([key])
+    services = build_services(settings)
     try:
-        signed = await sign_in(running, connector.identity, "alice@contoso.example")
-        tenant = await Directory(db, box).create_tenant(signed.tenant_id, "S", "x", NOW)
-        scope = TenantScope(db, box, tenant.id)
+        identity = services.identity()
+        assert services.identity() is identity  # one MSAL application per process
+        signed = await sign_in(running, identity, "alice@contoso.example")
+        tenant = await services.directory.create_tenant(signed.tenant_id, "S", "x", NOW)
+        scope = services.scope(tenant.id)
         async with scope.begin() as unit:
             user = await unit.users.signed_in(signed.object_id, "alice@contoso.example", "A", NOW)
             await unit.users.save_token_cache(user.id, signed.token_cache)
-        for _ in range(2):  # two cycles: a baseline, then an idle one
-            tokens = connector.tokens_for(scope, user.id, signed.object_id)
-            calendar = connector.calendar_for(user.id, tokens)
-            await calendar.read_window(None, NOW, NOW + timedelta(days=14))
-            assert connector.finish_cycle(calendar) == 1
-        text = connector.requests.prometheus()
-        assert 'route="calendarView/delta",status="200"} 2' in text
-        assert connector.calendar_for(user.id, tokens).session.slots is calendar.session.slots
+        link: str | None = None
+        for rebaselined in (True, False):  # a baseline, then an idle cycle of 1 request
+            tokens = UserTokens(
+                identity, StoredTokenCache(scope, user.id), object_id=user.object_id
+            )
+            counter = RequestCounter()
+            calendar = GraphCalendar(GraphSession(services.graph_http(), tokens, counter=counter))
+            read = await calendar.read_window(link, NOW, NOW + timedelta(days=14))
+            assert read.rebaselined is rebaselined
+            assert counter.total == 1
+            link = read.delta_link
     finally:
-        await connector.aclose()
-        await db.dispose()
+        await services.aclose()
 
 
 async def test_msal_runs_off_the_event_loop_that_serves_the_emulator(tmp_path: Path) -> None:
@@ -114,13 +118,13 @@ async def test_msal_runs_off_the_event_loop_that_serves_the_emulator(tmp_path: P
         emulator.close()
 
 
-def test_building_the_connector_does_no_network_io() -> None:
+def test_building_services_does_no_network_io() -> None:
     # MSAL's application (which fetches the authority's configuration) is made lazily.
     settings = load_settings(
         database_url="sqlite+aiosqlite:///unused.db",
         secret_keys=SecretBox.generate_key(),
         authority="https://login.invalid/tenant",
     )
-    connector = OutlookConnector.from_settings(settings)
-    assert connector.identity._app is None
-    asyncio.run(connector.aclose())
+    services = build_services(settings)
+    assert services.identity()._app is None
+    asyncio.run(services.aclose())

@@ -136,7 +136,7 @@ async def test_a_per_cycle_deadline_stops_a_hanging_request(emu: Emu) -> None:
 
 
 async def test_never_more_than_four_requests_in_flight_per_mailbox_R23b(emu: Emu) -> None:
-    emu.parts.runtime.latency_ms = 20
+    emu.parts.set_latency(20)
     calendar = emu.calendar()
     created = await calendar.create_events([a_write(n) for n in range(30)])
     ids = [r.event.id for r in created if r.event]

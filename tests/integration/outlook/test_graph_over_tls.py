@@ -135,7 +135,7 @@ async def test_a_throttled_batch_over_a_socket_waits_its_retry_after_R23b(signed
 
 
 async def test_at_most_four_requests_in_flight_over_a_socket_R23b(signed: Signed) -> None:
-    signed.running.emulator.socket_parts.runtime.latency_ms = 30  # type: ignore[attr-defined]
+    signed.running.emulator.latency_ms = 30
     try:
         calendar = graph_calendar(signed.http, signed.tokens, counter=signed.counter)
         created = await calendar.create_events(writes(8))
@@ -146,7 +146,7 @@ async def test_at_most_four_requests_in_flight_over_a_socket_R23b(signed: Signed
             calendar.read_window(None, NOW, NOW + timedelta(days=14)),
         )
     finally:
-        signed.running.emulator.socket_parts.runtime.latency_ms = 0  # type: ignore[attr-defined]
+        signed.running.emulator.latency_ms = 0
     stats = (await signed.control.get("/stats")).json()
     assert stats["max_in_flight"][signed.mailbox] <= 4
     assert not [k for k in signed.counter.by_key if k[2] == "429"]
