@@ -160,9 +160,10 @@ class FakeCalendarGateway:
             if self._throttled():
                 results.append(self._throttle_result())
                 continue
-            known = self._transactions.get(write.transaction_id or "")
-            if known is not None:  # Graph: a repeated transactionId creates nothing new
-                results.append(WriteResult(WriteStatus.OK, self._events[known].event))
+            known = self._events.get(self._transactions.get(write.transaction_id or "", ""))
+            if known is not None and not known.deleted:
+                # Graph: a repeated transactionId creates nothing new (while it exists)
+                results.append(WriteResult(WriteStatus.OK, known.event))
                 continue
             event = EventSnapshot(
                 id=self._new_id(),
