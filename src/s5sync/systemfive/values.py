@@ -153,6 +153,12 @@ def snapshot(
         kind = TaskKind(row["kind"])
     except ValueError:
         raise UnreadableTask(f"task {task_id}: unknown kind {row['kind']!r}") from None
+    alarm = None if row["alarm_minutes"] is None else int(row["alarm_minutes"])
+    alarm_note = None
+    if alarm is not None and alarm < 0:
+        # R23: Graph refuses a negative reminder (400); another tool may have written one.
+        alarm_note = f"alarm of {alarm} minutes is not possible: no reminder"
+        alarm = None
     return TaskSnapshot(
         id=task_id,
         employee_id=int(row["employee_id"]),
@@ -161,7 +167,7 @@ def snapshot(
         notes=row["notes"] or "",
         start=start,
         end=end,
-        alarm_minutes=None if row["alarm_minutes"] is None else int(row["alarm_minutes"]),
+        alarm_minutes=alarm,
         sync=bool(row["sync"]),
         needs_review=bool(row["needs_review"]),
         external_ref=row["external_ref"],
@@ -169,5 +175,5 @@ def snapshot(
         customer_name=row["customer_name"],
         bill_to=_address(row, "bill", "bill_to"),
         ship_to=_address(row, "ship", "ship_to"),
-        time_notes=adaptations + tuple(note for note in (start_note, end_note) if note),
+        time_notes=adaptations + tuple(note for note in (start_note, end_note, alarm_note) if note),
     )
