@@ -292,6 +292,22 @@ class _Cycle:
         """R8, R9: a tagged event with no task yet."""
         if not has_tag(event.subject, self.options.sync_tag):
             return
+        if any(
+            task.external_ref == event.id and task.employee_id != self.employee_id
+            for task in self.tasks.values()
+        ):
+            # R22, R16: System Five keeps external_ref unique, and another employee's
+            # task holds this one; it is never taken over.
+            self.out.append(
+                Skip(
+                    Reason.OTHER_EMPLOYEE,
+                    Direction.IMPORT,
+                    event_label(event),
+                    event_id=event.id,
+                    detail="a task of another employee already names this event",
+                )
+            )
+            return
         checked = importable(event, self.options, self.now)
         if isinstance(checked, Skip):
             self.out.append(checked)
@@ -311,7 +327,9 @@ class _Cycle:
         )
 
     def decide(self) -> list[Decision]:
-        adoption = adopt(self.tasks, self.events, tuple(self.links), self.options.sync_tag)
+        adoption = adopt(
+            self.tasks, self.events, tuple(self.links), self.options.sync_tag, self.employee_id
+        )
         self.out.extend(adoption.decisions)
         self.links = list(adoption.links)
         self.orphaned = adoption.orphaned

@@ -182,6 +182,12 @@ class SqlTaskStore:
             existing = await self.task_by_external_ref(external_ref)
             if existing is None:
                 raise
+            if existing.employee_id != employee_id:
+                # R22: another employee's task names this event; it is never taken over.
+                raise SystemFiveRefused(
+                    "System Five refused the values (create_imported_task): a task of "
+                    "another employee already names this event"
+                ) from None
             return existing
         if task_id is None or created is None:
             raise UnknownEmployee(
