@@ -143,6 +143,19 @@ class _Cycle:
                     )
                 )
             return
+        if task.unreadable is not None:
+            # R23: an unreadable row is not a deleted one; nothing is written either way.
+            self.out.append(
+                Skip(
+                    Reason.BAD_TIME,
+                    Direction.PUSH,
+                    task_label(task),
+                    task.id,
+                    event_id,
+                    detail=task.unreadable,
+                )
+            )
+            return
         if event_id in self.gone:
             self.out.append(
                 MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
@@ -266,8 +279,19 @@ class _Cycle:
         """R1, R2: a task with no event yet."""
         if not task.sync or task.employee_id != self.employee_id:
             return  # not a push candidate at all (R1): nothing to say
-        blocker = push_blocker(task, self.employee_id)
         label = task_label(task)
+        if task.unreadable is not None:
+            self.out.append(
+                Skip(
+                    Reason.BAD_TIME,
+                    Direction.PUSH,
+                    label,
+                    task_id=task.id,
+                    detail=task.unreadable,
+                )
+            )
+            return
+        blocker = push_blocker(task, self.employee_id)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED
         if blocker is None and task.end < task.start:

@@ -31,9 +31,8 @@ from s5sync.systemfive.errors import (
     SystemFiveRefused,
     SystemFiveUnavailable,
     UnknownEmployee,
-    UnreadableTask,
 )
-from s5sync.systemfive.values import fit, snapshot, stamp
+from s5sync.systemfive.values import fit, snapshot_or_unreadable, stamp
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 1000
@@ -111,11 +110,12 @@ class SqlTaskStore:
     def _snapshots(self, rows: Sequence[Any]) -> list[TaskSnapshot]:
         result = []
         for row in rows:
-            try:
-                result.append(snapshot(row, self.time_zone))
-            except UnreadableTask as error:
-                # R23: one unreadable row never stops the cycle; the reason is logged.
-                log.warning("systemfive.task_unreadable", extra={"reason": str(error)})
+            task = snapshot_or_unreadable(row, self.time_zone)
+            if task.unreadable is not None:
+                # R23: one unreadable row never stops the cycle, and is never taken as a
+                # deleted one: the rules skip it with the reason.
+                log.warning("systemfive.task_unreadable", extra={"task_id": task.id})
+            result.append(task)
         return result
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:

@@ -139,6 +139,31 @@ def _address(row: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
     return Address(id=int(row[f"{prefix}_id"]), kind=kind, **fields)
 
 
+def snapshot_or_unreadable(row: Mapping[str, Any], zone_name: str) -> TaskSnapshot:
+    """`snapshot`, or — for a row whose times or kind cannot be read — a snapshot saying
+    why (`unreadable`), with placeholder times and kind. R23: such a row is neither synced
+    nor taken as deleted (R6, R11b would stop its link for good)."""
+    try:
+        return snapshot(row, zone_name)
+    except UnreadableTask as error:
+        placeholder = datetime(1970, 1, 1, tzinfo=UTC)
+        return TaskSnapshot(
+            id=int(row["id"]),
+            employee_id=int(row["employee_id"]),
+            kind=TaskKind.INTERNAL,
+            title=row["title"] or "",
+            notes=row["notes"] or "",
+            start=placeholder,
+            end=placeholder,
+            alarm_minutes=None,
+            sync=bool(row["sync"]),
+            needs_review=bool(row["needs_review"]),
+            external_ref=row["external_ref"],
+            updated_at=row["updated_at"] or "",
+            unreadable=str(error).partition(": ")[2] or str(error),
+        )
+
+
 def snapshot(
     row: Mapping[str, Any], zone_name: str, adaptations: tuple[str, ...] = ()
 ) -> TaskSnapshot:
