@@ -294,3 +294,41 @@ async def test_event_with_a_forged_identity_of_another_employees_task_is_refused
     assert (row.title, row.needs_review) == ("Bob's delivery", False)
     assert "Forged" not in world.imported()
     world.assert_good_items_synced(result)
+
+
+# -- rows System Five's format cannot hold (R23) ---------------------------------------
+
+
+async def test_task_with_an_unreadable_start_is_skipped_with_the_reason_R23(world: World) -> None:
+    world.with_good_items()
+    world.raw_task(title="Garbled start", starts_at="tomorrow morning")
+    result = await world.cycle()
+    assert (
+        "Skipped 'Garbled start': its times cannot be used "
+        "(start 'tomorrow morning' is not a date and time)"
+    ) in messages(result), messages(result)
+    assert "Garbled start" not in world.outlook()
+    world.assert_good_items_synced(result)
+
+
+async def test_linked_task_that_becomes_unreadable_is_not_taken_as_deleted_R23_R6(
+    world: World,
+) -> None:
+    task_id = world.task("Will be garbled")
+    first = await world.cycle()
+    assert "Sent 'Will be garbled' to Outlook" in messages(first)
+    world.with_good_items()
+    world.set_columns(task_id, ends_at="31/11/2026 25:00", updated_at="2026-11-25T15:01:00Z")
+    broken = await world.cycle(datetime(2026, 11, 25, 15, 10, tzinfo=UTC))
+    text = messages(broken)
+    assert "Skipped 'Will be garbled': its times cannot be used (end '31/11/2026 25:00'" in text
+    assert "deleted in System Five" not in text, text
+    world.assert_good_items_synced(broken)
+    # Repaired in System Five: the change reaches the same event (the link was kept).
+    world.set_columns(
+        task_id, title="Repaired", ends_at="2026-11-27T12:00:00", updated_at="2026-11-25T15:11:00Z"
+    )
+    repaired = await world.cycle(datetime(2026, 11, 25, 15, 20, tzinfo=UTC))
+    assert "Updated Outlook event 'Repaired'" in messages(repaired), messages(repaired)
+    assert "Repaired" in world.outlook()
+    assert "Will be garbled" not in world.outlook()
