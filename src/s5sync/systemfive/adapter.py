@@ -49,10 +49,23 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.engine.Engine")
+
+
+def keep_driver_logs_quiet() -> None:
+    """R22: at DEBUG, aiosqlite logs every statement *with its parameters* and SQLAlchemy's
+    engine every result row — task notes, event bodies, sealed secrets. These loggers stay
+    at WARNING whatever the process's log level (as httpx's do, outlook.session);
+    `echo=True` on an engine still turns its own logging on for a developer."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _engine(url: str) -> AsyncEngine:
     # pre-ping: a long-running service outlives the store's database restarts; the
     # PostgreSQL timeouts keep an unreachable System Five from hanging a cycle (R17b).
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a statement's values never reach an error message or a log (R22).
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": 10, "command_timeout": 60}
     return create_async_engine(url, **options)
@@ -74,6 +87,7 @@ class SqlTaskStore:
         engine: AsyncEngine | None = None,
     ) -> None:
         zone(time_zone)  # an unknown zone fails here, at construction, not mid-cycle
+        keep_driver_logs_quiet()
         self.time_zone = time_zone
         self.engine = engine if engine is not None else _engine(async_url(url))
         self._clock = clock
