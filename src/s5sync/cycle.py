@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from s5sync.bootstrap import Services
 from s5sync.core.decisions import Decision, Skip, writes
+from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.rules import decide_cycle
@@ -176,7 +177,7 @@ class CycleEngine:
             meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
         if seen.tasks_readable and seen.events_readable:
-            await self._recover(user, seen.window_end, options, ports, links, seen)
+            await self._recover(user, now, seen.window_end, options, ports, links, seen)
             meter.close("recovery")
         decisions = decide_cycle(
             seen.tasks.values(),
@@ -319,6 +320,7 @@ class CycleEngine:
     async def _recover(
         self,
         user: UserRecord,
+        now: datetime,
         window_end: datetime | None,
         options: StoreOptions,
         ports: UserPorts,
@@ -330,7 +332,9 @@ class CycleEngine:
         - events: pending push rows, and unlinked tasks whose event could not be in the
           window cache (mapping lost entirely, or the task lies beyond the window), are
           looked up by the identity their event carries — one batched request, only when
-          there is such a task; inside the window the cache's own identities suffice;
+          there is such a task that the rules would push now (R1, R2: a task whose start
+          has passed is never sent, so it is never looked up, and an idle cycle stays one
+          request, R17); inside the window the cache's own identities suffice;
         - tasks: pending import rows and unlinked tagged events are looked up by
           `external_ref` (cheap SQL, so a half-restored database never imports twice).
         """
@@ -347,6 +351,8 @@ class CycleEngine:
             task.id
             for task in seen.tasks.values()
             if task.id not in linked_tasks
+            and task.start > now
+            and push_blocker(task, user.employee_id or 0) is None
             and (mapping_lost or window_end is None or task.start >= window_end)
         }
         refs = sorted((pending_push | unlinked) - in_cache)

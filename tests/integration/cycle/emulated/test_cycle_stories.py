@@ -13,6 +13,7 @@ from emulated_world import (
     ALICE,
     LATER,
     NOW,
+    Ticker,
     all_tasks,
     assert_one_to_one,
     create_event,
@@ -69,12 +70,12 @@ async def test_push_update_untick_and_delete_in_system_five_keep_the_event_R1_R5
         customer_id=customer,
         alarm_minutes=30,
     )
-    now = NOW
-    assert actions(await ok(world, now)) == ["create_event"]
+    clock = Ticker()
+    assert actions(await ok(world, clock.now)) == ["create_event"]
     [pushed] = world.events(ALICE)
     assert "google.com/maps/search/?api=1" in pushed["body"]["content"]
     assert pushed["reminderMinutesBeforeStart"] == 30
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
     save_task(
         world,
@@ -83,27 +84,27 @@ async def test_push_update_untick_and_delete_in_system_five_keep_the_event_R1_R5
         starts_at="2026-11-26T12:00:00",
         ends_at="2026-11-26T13:00:00",
     )
-    assert actions(await ok(world, now := now + LATER)) == ["update_event"]
+    assert actions(await ok(world, clock.next())) == ["update_event"]
     updated = event(world, ALICE, pushed["id"])
     assert updated["subject"] == "Deliver sofa and chairs"
     assert updated["start"]["dateTime"].startswith("2026-11-26T17:00:00")  # 12:00 in New York
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
     # R6: unticking keeps the event and stops updates; said once.
     save_task(world, task_id, sync=False)
-    assert actions(await ok(world, now := now + LATER)) == ["skip"]
+    assert actions(await ok(world, clock.next())) == ["skip"]
     save_task(world, task_id, title="Changed after untick")
-    await ok(world, now := now + LATER)
+    await ok(world, clock.next())
     assert event(world, ALICE, pushed["id"])["subject"] == "Deliver sofa and chairs"
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
     # R6: deleting the task keeps the event.
     world.desk.delete_task(task_id)
-    deleted = await ok(world, now := now + LATER)
+    deleted = await ok(world, clock.next())
     assert actions(deleted) == ["mark_task_deleted"]
     assert [e["id"] for e in world.events(ALICE)] == [pushed["id"]]
     assert [link.state for link in await links(world, ALICE)] == [LinkState.TASK_DELETED]
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_event_deleted_in_outlook_is_not_recreated_by_task_changes_R7b(
@@ -112,19 +113,19 @@ async def test_event_deleted_in_outlook_is_not_recreated_by_task_changes_R7b(
     task_id = world.add_task(
         ALICE, "customer", "Visit", "2026-11-27T10:00:00", "2026-11-27T11:00:00"
     )
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [pushed] = world.events(ALICE)
     delete_event(world, ALICE, pushed["id"])
-    gone = await ok(world, now := now + LATER)
+    gone = await ok(world, clock.next())
     assert actions(gone) == ["mark_deleted_in_outlook"]
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
     save_task(world, task_id, title="Visit, rescheduled")
-    later = await ok(world, now := now + LATER)
+    later = await ok(world, clock.next())
     assert actions(later) == ["skip"]
     assert later.entries[0].reason == "deleted_in_outlook"
     assert world.events(ALICE) == []
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_outlook_edit_of_a_pushed_event_is_not_sent_back_without_the_tag_R7(
@@ -133,14 +134,14 @@ async def test_outlook_edit_of_a_pushed_event_is_not_sent_back_without_the_tag_R
     task_id = world.add_task(
         ALICE, "customer", "Visit", "2026-11-27T10:00:00", "2026-11-27T11:00:00"
     )
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [pushed] = world.events(ALICE)
     edit_event(world, ALICE, pushed["id"], subject="Visit (moved by Alice)")
-    result = await ok(world, now := now + LATER)
+    result = await ok(world, clock.next())
     assert result.wrote == 0
     assert task(world, task_id).title == "Visit"
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_tagging_a_pushed_event_updates_its_own_task_without_the_maps_block_R12(
@@ -156,11 +157,11 @@ async def test_tagging_a_pushed_event_updates_its_own_task_without_the_maps_bloc
         customer_id=customer,
         notes="Bring samples",
     )
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [pushed] = world.events(ALICE)
     edit_event(world, ALICE, pushed["id"], subject="Visit Ann [sync]")
-    result = await ok(world, now := now + LATER)
+    result = await ok(world, clock.next())
     assert actions(result) == ["update_task"]
     assert result.entries[0].reason == "tag_added_to_pushed_event"
     row = task(world, task_id)
@@ -169,15 +170,15 @@ async def test_tagging_a_pushed_event_updates_its_own_task_without_the_maps_bloc
     assert "google.com/maps" not in row.notes
     assert row.needs_review
     assert len(all_tasks(world)) == 1
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_import_then_reimport_after_an_edit_and_delete_in_outlook_keeps_task_R8_R10_R11(
     world: Stack,
 ) -> None:
     event_id = create_event(world, ALICE, "Measure kitchen [sync]", NOW + timedelta(days=3))
-    now = NOW
-    assert actions(await ok(world, now)) == ["create_task"]
+    clock = Ticker()
+    assert actions(await ok(world, clock.now)) == ["create_task"]
     [row] = all_tasks(world)
     assert (row.kind, row.sync, row.needs_review, row.external_ref) == (
         "outlook",
@@ -185,11 +186,11 @@ async def test_import_then_reimport_after_an_edit_and_delete_in_outlook_keeps_ta
         True,
         event_id,
     )
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
     save_task(world, row.id)  # staff open and save it: the flag clears (R13)
     assert not task(world, row.id).needs_review
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
     edit_event(
         world,
         ALICE,
@@ -198,33 +199,33 @@ async def test_import_then_reimport_after_an_edit_and_delete_in_outlook_keeps_ta
         start=utc(NOW + timedelta(days=4)),
         end=utc(NOW + timedelta(days=4, hours=2)),
     )
-    result = await ok(world, now := now + LATER)
+    result = await ok(world, clock.next())
     assert actions(result) == ["update_task"]
     again = task(world, row.id)
     assert again.title == "Measure kitchen again"
     assert again.needs_review
     assert again.starts_at == "2026-11-29T10:00:00"
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
     delete_event(world, ALICE, event_id)
-    await ok(world, now := now + LATER)
+    await ok(world, clock.next())
     assert task(world, row.id).title == "Measure kitchen again"  # R11
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_imported_task_deleted_in_system_five_is_not_recreated_R11b(world: Stack) -> None:
     event_id = create_event(world, ALICE, "Measure [sync]", NOW + timedelta(days=3))
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [row] = all_tasks(world)
     world.desk.delete_task(row.id)
-    assert actions(await ok(world, now := now + LATER)) == ["mark_task_deleted"]
-    await assert_idle(world, now := now + LATER)
+    assert actions(await ok(world, clock.next())) == ["mark_task_deleted"]
+    await assert_idle(world, clock.next())
     edit_event(world, ALICE, event_id, subject="Measure twice [sync]")
-    later = await ok(world, now := now + LATER)
+    later = await ok(world, clock.next())
     assert [(e.action, e.reason) for e in later.entries] == [("skip", "deleted_in_system_five")]
     assert all_tasks(world) == []
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_event_entering_the_window_as_time_passes_is_imported_then_R8(
@@ -248,30 +249,30 @@ async def test_imported_task_turned_into_a_synced_delivery_updates_its_own_event
     world: Stack,
 ) -> None:
     event_id = create_event(world, ALICE, "Deliver table [sync]", NOW + timedelta(days=2))
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [row] = all_tasks(world)
     save_task(world, row.id, kind="delivery", sync=True, title="Deliver oak table")
-    result = await ok(world, now := now + LATER)
+    result = await ok(world, clock.next())
     assert actions(result) == ["update_event"]
     assert result.entries[0].reason == "imported_task_now_synced"
     [only] = world.events(ALICE)
     assert only["id"] == event_id
     assert only["subject"] == "Deliver oak table [sync]"
     assert "Received From System5" in only["categories"]
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_both_sides_changed_outlook_wins_and_the_log_keeps_system_five_values_R12b(
     world: Stack,
 ) -> None:
     event_id = create_event(world, ALICE, "Fit kitchen [sync]", NOW + timedelta(days=2))
-    now = NOW
-    await ok(world, now)
+    clock = Ticker()
+    await ok(world, clock.now)
     [row] = all_tasks(world)
     save_task(world, row.id, title="Fit kitchen (S5 edit)", alarm_minutes=15)
     edit_event(world, ALICE, event_id, subject="Fit kitchen (Outlook edit) [sync]")
-    result = await ok(world, now := now + LATER)
+    result = await ok(world, clock.next())
     assert [(e.action, e.reason) for e in result.entries] == [
         ("update_task", "conflict_outlook_wins")
     ]
@@ -281,7 +282,7 @@ async def test_both_sides_changed_outlook_wins_and_the_log_keeps_system_five_val
     assert after.title == "Fit kitchen (Outlook edit)"
     assert after.needs_review
     assert event(world, ALICE, event_id)["subject"] == "Fit kitchen (Outlook edit) [sync]"
-    await assert_idle(world, now := now + LATER)
+    await assert_idle(world, clock.next())
 
 
 async def test_a_past_synced_task_costs_nothing_on_idle_cycles_R2_R17(world: Stack) -> None:
