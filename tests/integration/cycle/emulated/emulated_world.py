@@ -5,6 +5,7 @@ desk (like its screens), and the facts the R16/R17 checks read back."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cycle_stack import Stack
@@ -121,3 +122,19 @@ class Ticker:
     def next(self) -> datetime:
         self.now += LATER
         return self.now
+
+
+def env_file(world: Stack, path: Path) -> Path:
+    """The settings as `S5SYNC_*` lines, as `s5sync demo` writes `s5sync.env`."""
+    s = world.services.settings
+    lines = {
+        "S5SYNC_DATABASE_URL": s.database_url,
+        "S5SYNC_SECRET_KEYS": s.secret_keys.get_secret_value(),
+        "S5SYNC_AUTHORITY": s.authority,
+        "S5SYNC_CLIENT_ID": s.client_id,
+        "S5SYNC_CLIENT_SECRET": s.client_secret.get_secret_value(),
+        "S5SYNC_GRAPH_BASE_URL": s.graph_base_url,
+        "S5SYNC_CA_BUNDLE": str(s.ca_bundle),
+    }
+    path.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+    return path

@@ -10,26 +10,10 @@ from pathlib import Path
 import anyio
 from click.testing import Result
 from cycle_stack import Stack
-from emulated_world import ALICE, BOB, LATER, NOW, revoke
+from emulated_world import ALICE, BOB, LATER, NOW, env_file, revoke
 from typer.testing import CliRunner
 
 from s5sync.cli import app
-
-
-def env_file(world: Stack, path: Path) -> Path:
-    """The settings as `S5SYNC_*` lines, as `s5sync demo` writes `s5sync.env`."""
-    s = world.services.settings
-    lines = {
-        "S5SYNC_DATABASE_URL": s.database_url,
-        "S5SYNC_SECRET_KEYS": s.secret_keys.get_secret_value(),
-        "S5SYNC_AUTHORITY": s.authority,
-        "S5SYNC_CLIENT_ID": s.client_id,
-        "S5SYNC_CLIENT_SECRET": s.client_secret.get_secret_value(),
-        "S5SYNC_GRAPH_BASE_URL": s.graph_base_url,
-        "S5SYNC_CA_BUNDLE": str(s.ca_bundle),
-    }
-    path.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
-    return path
 
 
 async def s5sync(env: Path, *args: str) -> Result:
