@@ -330,7 +330,7 @@ class CycleEngine:
         """R16b: resolve pending rows and lost links before anything new is created.
 
         - events: pending push rows, and unlinked tasks whose event could not be in the
-          window cache (mapping lost entirely, or the task lies beyond the window), are
+          window cache (links lost, or the task lies beyond the window), are
           looked up by the identity their event carries — one batched request, only when
           there is such a task that the rules would push now (R1, R2: a task whose start
           has passed is never sent, so it is never looked up, and an idle cycle stays one
@@ -346,7 +346,12 @@ class CycleEngine:
             for link in links
             if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
         }
-        mapping_lost = not links and user.last_run_at is not None
+        # Links were lost (emptied, restored, half-written) when the window holds an event
+        # of ours that no link names; only then can an unlinked task in the window have an
+        # event outside the cache. A user who never had a link pays no lookup (R23b).
+        mapping_lost = any(
+            e.task_ref is not None and e.id not in linked_events for e in seen.events.values()
+        )
         unlinked = {
             task.id
             for task in seen.tasks.values()
