@@ -85,9 +85,22 @@ def worker() -> None:
 
 
 @app.command()
-def sync() -> None:
-    """Run one cycle for one user now."""
-    not_built("sync", 9)
+def sync(
+    user: Annotated[str, typer.Option("--user", help="The user's e-mail address.")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Store id or Microsoft tenant id.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="The cycle's time, ISO 8601 (UTC if no offset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run one cycle for one user now and print what it did (exit 0), or why not."""
+    from s5sync.sync_command import sync_now
+
+    code = sync_now(settings_or_exit(), user, tenant, now, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 commands.install(app, settings_or_exit)
