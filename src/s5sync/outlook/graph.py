@@ -122,7 +122,11 @@ class GraphCalendar:
                     status=answer.status,
                     code=answer.error_code,
                 )
-            for raw in answer.body.get("value") or ():
+            page = answer.body.get("value", [])
+            if not isinstance(page, list):
+                # R23: an answer of the wrong shape is refused whole, never half-read.
+                raise GraphRejected("a calendar delta page had no list of events")
+            for raw in page:
                 self._take(raw, items)
             next_link = answer.body.get("@odata.nextLink")
             delta_link = answer.body.get("@odata.deltaLink")

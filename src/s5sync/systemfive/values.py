@@ -2,11 +2,11 @@
 
 System Five keeps wall-clock text in the store's zone, titles of at most 100 and notes of
 at most 4000 characters. Values it cannot hold are adapted, never rejected silently:
-too-long text is cut with a visible marker, an end before the start is moved to the
-start, a wall time in a DST gap moves forward and one in a fold is read as the first
-occurrence (core.timezones). Every adaptation is a sentence returned with the values, so
-the activity log can say what happened (R23). Shared by the SQL adapter and the fake so
-that both adapt identically.
+control characters are removed (core.characters), too-long text is cut with a visible
+marker, an end before the start is moved to the start, a wall time in a DST gap moves
+forward and one in a fold is read as the first occurrence (core.timezones). Every
+adaptation is a sentence returned with the values, so the activity log can say what
+happened (R23). Shared by the SQL adapter and the fake so that both adapt identically.
 
 `updated_at` written by s5sync is UTC with microseconds (`2026-11-25T19:30:00.123456Z`):
 two saves within one second still differ.
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from s5sync.core.characters import printable
 from s5sync.core.snapshots import Address, TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import utc_to_wall, wall_to_utc
 from s5sync.systemfive.errors import UnreadableTask
@@ -73,13 +74,18 @@ def wall_text(instant: datetime, zone_name: str, what: str) -> tuple[str, str | 
 def fit(draft: TaskDraft, zone_name: str) -> TaskValues:
     """Adapt a draft to what System Five can hold, saying what was adapted (R23)."""
     notes: list[str] = []
-    title = draft.title
+    # R23: NUL, control characters and lone surrogates cannot be stored (PostgreSQL
+    # refuses NUL; no driver encodes a lone surrogate).
+    title = printable(draft.title, lines=False)
+    body = printable(draft.notes, lines=True)
+    if (title, body) != (draft.title, draft.notes):
+        notes.append("control characters removed")
     if not title.strip():
         title = NO_TITLE
         notes.append(f"no title: saved as {NO_TITLE!r}")
     title, note = cut(title, TITLE_MAX, "title")
     notes += [note] if note else []
-    body, note = cut(draft.notes, NOTES_MAX, "notes")
+    body, note = cut(body, NOTES_MAX, "notes")
     notes += [note] if note else []
     start, end = draft.start, draft.end
     if end < start:
