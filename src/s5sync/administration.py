@@ -20,7 +20,7 @@ from typing import Any
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.ports import Employee, TaskStore
 from s5sync.store.directory import NotFound
-from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.store.records import ActivityRecord, TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14
@@ -82,6 +82,7 @@ class HealthRow:
     user: UserRecord
     status: str
     next_run_at: datetime | None
+    latest: ActivityRecord | None = None  # the newest line of the user's activity log
 
     @property
     def words(self) -> str:
@@ -243,13 +244,20 @@ class StoreAdministration:
     async def health(self, admin: UserRecord) -> tuple[TenantRecord, list[HealthRow]]:
         """R21: per user, failing and needs-sign-in first."""
         now = self.clock()
+        rows = []
         async with self._scope(admin).begin(write=False) as unit:
             tenant = await unit.tenant.get()
-            users = await unit.users.all()
-        rows = []
-        for user in users:
-            status = user_status(user, tenant, now)
-            scheduled = status in ("active", "failing")
-            rows.append(HealthRow(user, status, user.next_run_at if scheduled else None))
+            for user in await unit.users.all():
+                status = user_status(user, tenant, now)
+                scheduled = status in ("active", "failing")
+                latest = await unit.runs.activity(user.id, limit=1)
+                rows.append(
+                    HealthRow(
+                        user,
+                        status,
+                        user.next_run_at if scheduled else None,
+                        latest[0] if latest else None,
+                    )
+                )
         rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
         return tenant, rows
