@@ -66,16 +66,18 @@ def demo(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
     """Serve the web app against real Microsoft 365 and System Five."""
-    from s5sync.settings import require_for_serve
+    from s5sync.serving import serve as run_serve
 
     try:
-        require_for_serve(settings_or_exit())
+        run_serve(settings_or_exit(), host, port)
     except SettingsError as error:
         typer.echo(f"s5sync: {error}", err=True)
         raise typer.Exit(2) from None
-    not_built("serve", 11)
 
 
 @app.command()
