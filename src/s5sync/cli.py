@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from s5sync import commands
+from s5sync.scheduling import commands as scheduling_commands
 from s5sync.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -80,10 +81,7 @@ def serve(
         raise typer.Exit(2) from None
 
 
-@app.command()
-def worker() -> None:
-    """Run a worker of the distributed scheduler (PostgreSQL)."""
-    not_built("worker", 12)
+scheduling_commands.install(app, settings_or_exit)  # worker, bench (issue 12)
 
 
 @app.command()
