@@ -102,6 +102,8 @@ class Gathered:
     retry_at: datetime | None = None
     first_read: bool = False
     window_end: datetime | None = None
+    # R23: what Outlook sent that could not be read as it was, said once, when it came.
+    bad_input: list[ActivityEntry] = field(default_factory=list)
 
 
 class CycleEngine:
@@ -202,7 +204,7 @@ class CycleEngine:
             outcome,
             run_id,
             tuple(decisions),
-            tuple(applied.entries),
+            (*seen.bad_input, *applied.entries),
             dict(ports.requests()),
             next_run_at=seen.retry_at or applied.retry_at,
             error="; ".join(problems) or None,
@@ -274,6 +276,7 @@ class CycleEngine:
             return
         seen.first_read = read.rebaselined
         meter.close("first_read" if read.rebaselined else "delta")
+        seen.bad_input.extend(bad_input_entries(read))
         seen.window_end = read.window_end
         merged = self._merge(cached, read)
         async with scope.begin(lease=lease) as unit:
@@ -469,6 +472,33 @@ def with_identity(event: EventSnapshot, user: UserRecord) -> EventSnapshot:
         if digits.isascii() and digits.isdigit():
             return replace(event, task_ref=task_ref(int(digits)))
     return event
+
+
+def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:
+    """R18, R23: malformed values of delta items (the item is still used, its bad field
+    left out) and items that could not be read at all, in words for the activity log."""
+    entries = []
+    for change in read.changed:
+        if change.problems:
+            subject = change.fields.get("subject")
+            label = subject if isinstance(subject, str) and subject.strip() else change.event_id
+            entries.append(
+                ActivityEntry(
+                    "import",
+                    "bad_input",
+                    "bad_input",
+                    None,
+                    change.event_id,
+                    label[:120],
+                    f"Outlook sent '{label}' with values s5sync cannot use: "
+                    + "; ".join(change.problems),
+                )
+            )
+    entries += [
+        ActivityEntry("import", "bad_input", "bad_input", None, None, "", f"Outlook: {text}")
+        for text in read.unreadable
+    ]
+    return entries
 
 
 def skip_entry(skip: Skip) -> ActivityEntry:
