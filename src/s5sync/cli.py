@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from s5sync import commands
+from s5sync.scheduling import commands as scheduling_commands
 from s5sync.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -66,28 +67,40 @@ def demo(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
     """Serve the web app against real Microsoft 365 and System Five."""
-    from s5sync.settings import require_for_serve
+    from s5sync.serving import serve as run_serve
 
     try:
-        require_for_serve(settings_or_exit())
+        run_serve(settings_or_exit(), host, port)
     except SettingsError as error:
         typer.echo(f"s5sync: {error}", err=True)
         raise typer.Exit(2) from None
-    not_built("serve", 11)
+
+
+scheduling_commands.install(app, settings_or_exit)  # worker, bench (issue 12)
 
 
 @app.command()
-def worker() -> None:
-    """Run a worker of the distributed scheduler (PostgreSQL)."""
-    not_built("worker", 12)
+def sync(
+    user: Annotated[str, typer.Option("--user", help="The user's e-mail address.")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Store id or Microsoft tenant id.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="The cycle's time, ISO 8601 (UTC if no offset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run one cycle for one user now and print what it did (exit 0), or why not."""
+    from s5sync.sync_command import sync_now
 
-
-@app.command()
-def sync() -> None:
-    """Run one cycle for one user now."""
-    not_built("sync", 9)
+    code = sync_now(settings_or_exit(), user, tenant, now, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 commands.install(app, settings_or_exit)

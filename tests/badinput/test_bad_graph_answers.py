@@ -179,11 +179,6 @@ async def test_bad_graph_item_is_adapted_or_skipped_and_the_cycle_goes_on_R23(
             assert imported[title].alarm_minutes is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cycle.py drops WindowRead.changed[].problems: a malformed field is only logged "
-    "at INFO, never written to the activity log (R18, R23) — hand-over to the cycle owner",
-)
 async def test_malformed_subject_is_reported_in_the_activity_log_R18_R23(world: World) -> None:
     world.graph_answers().items.append(on_subject("Numbered", put(subject=12345)))
     world.with_good_items()
@@ -193,11 +188,6 @@ async def test_malformed_subject_is_reported_in_the_activity_log_R18_R23(world: 
     assert "'subject' is malformed" in messages(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GraphCalendar._take logs an item without an id at INFO only; cycle.py has no "
-    "way to write it to the activity log (R18, R23) — hand-over to the cycle owner",
-)
 async def test_item_without_an_id_is_reported_in_the_activity_log_R18_R23(world: World) -> None:
     world.graph_answers().items.append(on_subject("Anonymous", drop("id")))
     world.with_good_items()
