@@ -152,6 +152,32 @@ def test_expired_state_is_refused_R19(demo: Demo) -> None:
     assert signed_out(client, demo)
 
 
+def test_mismatched_nonce_is_refused_R19(demo: Demo) -> None:
+    """The stored flow's nonce no longer matches the one the id token carries (as when a
+    token minted for another sign-in is injected): MSAL refuses it."""
+    from cryptography.fernet import Fernet, MultiFernet
+
+    client, authorize, state = begin(demo)
+    box = MultiFernet([Fernet(k) for k in env(demo)["S5SYNC_SECRET_KEYS"].split(",")])
+    database = sqlite3.connect(demo.data_dir / "calendarevent.db", timeout=30)
+    try:
+        [(sealed,)] = database.execute("SELECT flow_enc FROM auth_flow WHERE state = ?", (state,))
+        flow = json.loads(box.decrypt(sealed))
+        assert flow["nonce"]
+        flow["nonce"] = "attacker-chosen-nonce"
+        database.execute(
+            "UPDATE auth_flow SET flow_enc = ? WHERE state = ?",
+            (box.encrypt(json.dumps(flow).encode()), state),
+        )
+        database.commit()
+    finally:
+        database.close()
+    callback, fields = consent(authorize, "dave@contoso.example")
+    answer = client.post(callback, data=fields)
+    assert answer.status_code == 403, answer.text[:300]
+    assert signed_out(client, demo)
+
+
 def test_code_from_another_sign_in_is_refused_nonce_and_pkce_differ_R19(demo: Demo) -> None:
     _victim, victim_authorize, _ = begin(demo)
     attacker, _, attacker_state = begin(demo)
