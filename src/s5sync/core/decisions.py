@@ -63,6 +63,8 @@ class Reason(StrEnum):
     # Adaptations (R23), listed in `adapted`
     ADAPTED_TOO_LONG = "adapted_too_long"
     NO_TITLE = "no_title"
+    CONTROL_CHARACTERS = "control_characters"
+    NO_ALARM = "no_alarm"
 
 
 PHRASES: dict[Reason, str] = {
@@ -87,6 +89,8 @@ PHRASES: dict[Reason, str] = {
     Reason.BAD_TIME: "its times cannot be used",
     Reason.ADAPTED_TOO_LONG: "text cut to fit System Five",
     Reason.NO_TITLE: "no title, named (no title)",
+    Reason.CONTROL_CHARACTERS: "control characters removed",
+    Reason.NO_ALARM: "a negative reminder cannot be an alarm: no alarm",
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from s5sync.core.characters import printable
 from s5sync.core.decisions import Direction, Reason, Skip
 from s5sync.core.hashing import event_hash
 from s5sync.core.payloads import ImportDraft, import_draft
@@ -29,13 +30,13 @@ PUSHED_KINDS = frozenset({TaskKind.CUSTOMER, TaskKind.DELIVERY})
 
 
 def event_label(event: EventSnapshot) -> str:
-    """The event as the activity log names it."""
-    return (event.subject or "").strip() or "(no subject)"
+    """The event as the activity log names it (no control characters, R23)."""
+    return printable(event.subject or "", lines=False).strip() or "(no subject)"
 
 
 def task_label(task: TaskSnapshot) -> str:
-    """The task as the activity log names it."""
-    return task.title.strip() or "(no title)"
+    """The task as the activity log names it (no control characters, R23)."""
+    return printable(task.title, lines=False).strip() or "(no title)"
 
 
 def push_blocker(task: TaskSnapshot, employee_id: int) -> Reason | None:

@@ -120,7 +120,16 @@ def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | s
     if end < start:
         return "ends before it starts"
     adapted: list[Reason] = []
-    title = printable(remove_tag(event.subject or "", options.sync_tag), lines=False).strip()
+    raw_title = remove_tag(event.subject or "", options.sync_tag)
+    raw_notes = body_text(event)
+    title = printable(raw_title, lines=False).strip()
+    notes = strip_block(printable(raw_notes, lines=True))
+    if (
+        printable(raw_title, lines=True) != raw_title
+        or printable(raw_notes, lines=True) != raw_notes
+    ):
+        adapted.append(Reason.CONTROL_CHARACTERS)
+        notes_adapted.append("control characters removed")
     if not title:
         title = NO_TITLE
         adapted.append(Reason.NO_TITLE)
@@ -129,19 +138,23 @@ def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | s
         title = title[: TITLE_LIMIT - len(TITLE_CUT)] + TITLE_CUT
         adapted.append(Reason.ADAPTED_TOO_LONG)
         notes_adapted.append(f"title cut to {TITLE_LIMIT} characters")
-    notes = strip_block(printable(body_text(event), lines=True))
     if len(notes) > NOTES_LIMIT:
         notes = notes[: NOTES_LIMIT - len(NOTES_CUT)] + NOTES_CUT
         if Reason.ADAPTED_TOO_LONG not in adapted:
             adapted.append(Reason.ADAPTED_TOO_LONG)
         notes_adapted.append(f"notes cut to {NOTES_LIMIT} characters")
+    alarm = event.reminder_minutes
+    if alarm is not None and alarm < 0:
+        alarm = None
+        adapted.append(Reason.NO_ALARM)
+        notes_adapted.append("a negative reminder cannot be an alarm: no alarm")
     draft = TaskDraft(
         title=title,
         notes=notes,
         # System Five keeps whole seconds.
         start=start.replace(microsecond=0),
         end=end.replace(microsecond=0),
-        alarm_minutes=event.reminder_minutes,
+        alarm_minutes=alarm,
         adaptations=tuple(notes_adapted),
     )
     return ImportDraft(draft, tuple(adapted))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from s5sync.core.adoption import adopt
+from s5sync.core.characters import printable
 from s5sync.core.decisions import (
     AdoptEvent,
     AdoptTask,
@@ -237,7 +238,7 @@ class _Cycle:
                 Reason.IMPORTED_TASK_NOW_SYNCED
                 if link.origin is Origin.OUTLOOK
                 else Reason.TASK_CHANGED,
-                task.time_notes,
+                push_notes(task),
             )
         )
         return True
@@ -308,7 +309,7 @@ class _Cycle:
                 task_hash(task),
                 predicted_event_hash(payload),
                 None if pending is None else pending.transaction_id,
-                notes=task.time_notes,
+                notes=push_notes(task),
             )
         )
 
@@ -378,6 +379,15 @@ class _Cycle:
                 d.direction is Direction.IMPORT,
             ),
         )
+
+
+def push_notes(task: TaskSnapshot) -> tuple[str, ...]:
+    """R23: how a pushed task's values were adapted, for its activity entry."""
+    changed = (printable(task.title, lines=True), printable(task.notes, lines=True)) != (
+        task.title,
+        task.notes,
+    )
+    return task.time_notes + (("control characters removed",) if changed else ())
 
 
 def decide_cycle(
