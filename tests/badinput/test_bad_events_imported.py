@@ -105,11 +105,14 @@ CASES: dict[str, Case] = {
         event("O'Brien's ' or 1 eq 1 [sync]"), "Imported 'O'Brien", "O'Brien's ' or 1 eq 1"
     ),
     "nul_and_control_characters_are_removed_from_the_subject_R23": Case(
-        event("Fix\x00 the\x07 door\x1b [sync]"), "Imported 'Fix", "Fix the door"
+        event("Fix\x00 the\x07 door\x1b [sync]"),
+        "carries the sync tag; control characters removed",
+        "Fix the door",
     ),
     "control_characters_are_removed_from_the_body_lines_kept_R23": Case(
         event("Control body [sync]", body={"contentType": "text", "content": "a\x00b\x0bc\nd\te"}),
-        "Imported 'Control body [sync]'",
+        "Imported 'Control body [sync]' from Outlook as a new task flagged for review: "
+        "the event carries the sync tag; control characters removed",
         "Control body",
         notes_check="controls_removed",
     ),

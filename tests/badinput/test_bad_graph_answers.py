@@ -138,13 +138,13 @@ ITEM_CASES: dict[str, tuple[str, Change, str, str | None]] = {
     "negative_reminder_imports_with_no_alarm_R23": (
         "Negative alarm [sync]",
         put(isReminderOn=True, reminderMinutesBeforeStart=-5),
-        "Imported 'Negative alarm [sync]'",
+        "carries the sync tag; a negative reminder cannot be an alarm: no alarm",
         "Negative alarm",
     ),
     "lone_surrogate_in_the_subject_is_replaced_R23": (
         "Surrogate \ud800 [sync]",
         lambda item: None,
-        "Imported 'Surrogate",
+        "Imported 'Surrogate \ufffd [sync]'",
         "Surrogate \ufffd",
     ),
 }
