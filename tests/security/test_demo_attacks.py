@@ -13,6 +13,8 @@ import base64
 import json
 import sqlite3
 import ssl
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -456,3 +458,94 @@ def test_unused_path_is_a_plain_404_R22(demo: Demo) -> None:
         answer = browser().get(demo.url(0, path))
         assert answer.status_code == 404, (path, answer.status_code)
         assert "S5SYNC_" not in answer.text
+
+
+# -- the administrator's pages ---------------------------------------------------------
+
+
+def administrator(demo: Demo, email: str) -> httpx.Client:
+    """A user with a payload for a name, made administrator from the command line."""
+    httpx.post(
+        demo.url(1, "/_emulator/users"),
+        json={"tenant_id": DEMO_TENANT_ID, "email": email, "display_name": XSS},
+        timeout=30,
+    ).raise_for_status()
+    client = sign_in(demo, email)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s5sync",
+            "--env-file",
+            str(demo.data_dir / "s5sync.env"),
+            "user",
+            "admin",
+            "grant",
+            email,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return client
+
+
+def test_xss_and_sql_in_the_admin_forms_are_inert_R21_R22(demo: Demo) -> None:
+    admin = administrator(demo, "oscar@contoso.example")
+    token = csrf(admin, demo, "/admin/options")
+    fields = {
+        "csrf_token": token,
+        "category_name": XSS,
+        "category_color": "preset4",
+        "sync_tag": "[sync]",
+        "import_window_days": "14",
+        "interval_minutes": "10",
+        "retention_days": "30",
+        "time_zone": "America/New_York",
+    }
+    saved = admin.post(demo.url(0, "/admin/options"), data=fields)
+    assert saved.status_code in (200, 303), saved.text[:300]
+    for path in ("/admin", "/admin/options", "/admin/users", "/dashboard", "/onboarding"):
+        page = admin.get(demo.url(0, path))
+        assert page.status_code in (200, 303), (path, page.status_code)
+        assert_inert(page.text)
+    assert "&lt;script&gt;" in admin.get(demo.url(0, "/admin/options")).text
+    assert "&lt;script&gt;" in admin.get(demo.url(0, "/admin/users")).text  # the name
+    answers = [
+        admin.post(
+            demo.url(0, "/admin/options"), data={k: SQL for k in fields} | {"csrf_token": token}
+        ),
+        admin.post(demo.url(0, "/admin/options"), data=fields | {"time_zone": SQL}),
+        admin.post(demo.url(0, "/admin/options"), data=fields | {"interval_minutes": SQL}),
+        admin.post(
+            demo.url(0, "/admin/users/1/map"), data={"csrf_token": token, "employee_id": SQL}
+        ),
+        admin.post(
+            demo.url(0, f"/admin/users/{SQL}/map"), data={"csrf_token": token, "employee_id": "1"}
+        ),
+        admin.post(demo.url(0, f"/admin/users/{SQL}/unmap"), data={"csrf_token": token}),
+        admin.post(demo.url(0, f"/admin/users/{SQL}/remove"), data={"csrf_token": token}),
+        admin.get(demo.url(0, "/admin/options?" + urlencode({"saved": SQL}))),
+    ]
+    assert [a.status_code < 500 for a in answers] == [True] * len(answers), [
+        a.status_code for a in answers
+    ]
+    for answer in answers:
+        assert_inert(answer.text)
+    restored = admin.post(
+        demo.url(0, "/admin/options"), data=fields | {"category_name": "Received From System5"}
+    )
+    assert restored.status_code in (200, 303)
+    healthy(demo)
+
+
+def test_a_staff_member_cannot_reach_the_admin_pages_R21c_R22(demo: Demo) -> None:
+    staff = sign_in(demo, "bob@contoso.example")
+    for path in ("/admin", "/admin/options", "/admin/users"):
+        answer = staff.get(demo.url(0, path))
+        assert answer.status_code in (303, 403), (path, answer.status_code)
+    token = csrf(staff, demo, "/onboarding")
+    posted = staff.post(
+        demo.url(0, "/admin/options"), data={"csrf_token": token, "category_name": "x"}
+    )
+    assert posted.status_code in (303, 403, 422)
