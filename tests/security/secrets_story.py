@@ -36,6 +36,7 @@ CLIENT_ID = "5a1b2c3d-0000-4e6a-8b3c-5f1d2e3a4b5c"
 CLIENT_SECRET = "canary-client-secret-Q7v2"
 REDIRECT = "http://127.0.0.1:8000/auth/callback"
 PG_PASSWORD = "canary-pg-pass-Z9k4"
+SESSION_SECRET = "canary-session-secret-M3x8"
 FOREIGN_S5 = f"postgresql://s5user:{PG_PASSWORD}@127.0.0.1:1/systemfive"
 NOTES = "CANARY-NOTES-door-code-4471"
 BODY = "CANARY-BODY-alarm-code-8812"
@@ -129,10 +130,39 @@ def settings_for(data_dir: Path, running: RunningEmulator, keys: list[str]) -> S
         authority=running.urls.authority(DEMO_TENANT_ID),
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,  # type: ignore[arg-type]
+        session_secret=SESSION_SECRET,  # type: ignore[arg-type]
         redirect_uri=REDIRECT,
         graph_base_url=running.urls.graph,
         ca_bundle=running.urls.ca_cert,
     )
+
+
+async def web_leg(services: Services, running: RunningEmulator, canaries: dict[str, str]) -> None:
+    """The staff web app in-process: sign-in through MSAL's form_post callback, the
+    dashboard, Sync now, a forged callback, /healthz and /metrics."""
+    from s5sync.web.app import web_app
+
+    app = web_app(services, run_scheduler=False)
+    transport = httpx.ASGITransport(app=app)
+    # https: the session cookie is Secure unless the app is served over plain http.
+    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1:8000") as web:
+        login = await web.get("/auth/login")
+        authorize = login.headers["location"]
+        callback, fields = await anyio.to_thread.run_sync(
+            lambda: sign_in_with_form_posts(authorize, ALICE, running.ssl_context())
+        )
+        canaries["web_authorization_code"] = fields["code"]
+        signed = await web.post(urlsplit(callback).path, data=fields)
+        assert signed.status_code == 303, signed.text[:300]
+        canaries["session_cookie"] = signed.cookies.get("s5sync_session") or "missing"
+        page = await web.get("/dashboard")
+        assert page.status_code == 200, (page.status_code, signed.headers)
+        token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        assert (await web.post("/dashboard/sync-now", headers={"X-CSRF-Token": token})).is_success
+        forged = await web.post("/auth/callback", data={**fields, "state": "forged"})
+        assert forged.status_code == 403
+        await web.get("/healthz")
+        await web.get("/metrics")
 
 
 def graph_as(running: RunningEmulator, email: str) -> httpx.Client:
@@ -173,7 +203,8 @@ def prepare_emulator(running: RunningEmulator) -> None:
 async def story(
     data_dir: Path, running: RunningEmulator, start_recording: Callable[[], None]
 ) -> AsyncIterator[Story]:
-    """Sign-in, push, import, edit, a Graph fault, a store whose System Five is down.
+    """Sign-in, push, import, edit, a Graph fault, a store whose System Five is down, and
+    the web app: sign-in through its callback, the dashboard, Sync now, a forged callback.
 
     `start_recording` is called once System Five's own desk has written the task: what
     the System Five emulator logs is System Five's business; from then on, s5sync's."""
@@ -188,6 +219,7 @@ async def story(
     told.canaries.update(
         client_secret=CLIENT_SECRET,
         secret_key=keys[0],
+        session_secret=SESSION_SECRET,
         pg_password=PG_PASSWORD,
         notes=NOTES,
         body=BODY,
@@ -255,6 +287,7 @@ async def story(
         arm_throttle(running)
         results.append(await engine.run_user_cycle(user, NOW + timedelta(minutes=10)))
         results.append(await engine.run_user_cycle(stranger, NOW + timedelta(minutes=10)))
+        await web_leg(services, running, told.canaries)
         async with services.scope(tenant.id).begin(write=False) as unit:
             cache = await unit.users.token_cache(user.id)
             delta = await unit.cache.delta(user.id)
