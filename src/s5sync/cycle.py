@@ -287,9 +287,13 @@ class CycleEngine:
                 user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
             )
         self._use_cache(user, merged, seen)
-        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion. Only
+        # events the window held are confirmed: Graph also reports changes of events it
+        # never showed in the window (our own writes beyond it), which would cost every
+        # such echo a GET (R17); a deletion beyond the window shows as 404 on the next
+        # update instead.
         linked = {link.event_id for link in links if link.event_id is not None}
-        for event_id in sorted(set(read.removed) & linked):
+        for event_id in sorted(set(read.removed) & linked & cached.keys()):
             if await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
         meter.close("confirm")
