@@ -200,7 +200,8 @@ class CycleEngine:
         meter.close("writes")
         outcome = "ok"
         if not (seen.tasks_readable and seen.events_readable) or applied.failures:
-            outcome = "throttled" if seen.retry_at is not None else "partial"
+            throttled = seen.retry_at is not None or applied.retry_at is not None
+            outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
             outcome,

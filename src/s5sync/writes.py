@@ -397,6 +397,9 @@ def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     reason = result.error or result.status.value
     if result.status is WriteStatus.NOT_DONE:
         reason = "Microsoft Graph is busy; it will be tried again on the next sync"
+    if result.retry_at is not None:
+        # R23b: a long throttle sets when the user's next cycle runs.
+        done.retry_at = max(done.retry_at or result.retry_at, result.retry_at)
     done.failures.append(f"'{d.label}' {what} ({reason})")
     done.entries.append(entry(d, f"'{d.label}' {what}: {reason}"))
 
