@@ -187,3 +187,28 @@ async def test_a_revoked_user_stops_alone_and_must_sign_in_again_R19b(world: Sta
     assert status == "needs_sign_in"
     due = await world.services.directory.due_users(NOW + timedelta(hours=1))
     assert ALICE not in {u.email for u in due}
+
+
+async def test_writes_throttled_long_end_the_cycle_with_the_retry_time_R23b(
+    world: Stack,
+) -> None:
+    await pushed_and_imported(world)
+    world.control(
+        "POST",
+        "/faults",
+        {"method": "POST", "path": "/$batch", "kind": "throttle", "retry_after": 300},
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    throttled = await cycle(world, now)
+    assert throttled.outcome == "throttled"
+    assert throttled.next_run_at is not None
+    assert timedelta(seconds=280) < throttled.next_run_at - now < timedelta(seconds=320)
+    # The import (System Five only) went on; the pushes wait, their pending rows kept.
+    assert sorted(t.title for t in all_tasks(world)) == ["Measure", "New delivery", "Visit, moved"]
+    retried = await cycle(world, throttled.next_run_at)
+    assert retried.outcome == "ok", retried.error
+    assert sorted(e["subject"] for e in world.events(ALICE)) == [
+        "Measure [sync]",
+        "New delivery",
+        "Visit, moved",
+    ]
