@@ -104,6 +104,8 @@ class Gathered:
     window_end: datetime | None = None
     # R23: what Outlook sent that could not be read as it was, said once, when it came.
     bad_input: list[ActivityEntry] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)  # linked events reported '@removed'
+    was_cached: set[str] = field(default_factory=set)  # … of them, those the cache held
 
 
 class CycleEngine:
@@ -178,6 +180,8 @@ class CycleEngine:
                 await unit.users.mark_category_ready(user.id, options.category_name)
             meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
+        if seen.tasks_readable and seen.removed:
+            await self._confirm_removals(ports, links, seen, meter)
         if seen.tasks_readable and seen.events_readable:
             await self._recover(user, now, seen.window_end, options, ports, links, seen)
             meter.close("recovery")
@@ -198,7 +202,8 @@ class CycleEngine:
         meter.close("writes")
         outcome = "ok"
         if not (seen.tasks_readable and seen.events_readable) or applied.failures:
-            outcome = "throttled" if seen.retry_at is not None else "partial"
+            throttled = seen.retry_at is not None or applied.retry_at is not None
+            outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
             outcome,
@@ -290,10 +295,28 @@ class CycleEngine:
                 user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
             )
         self._use_cache(user, merged, seen)
-        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
         linked = {link.event_id for link in links if link.event_id is not None}
-        for event_id in sorted(set(read.removed) & linked):
-            if await ports.calendar.get_event(event_id) is None:
+        seen.removed = set(read.removed) & linked
+        seen.was_cached = seen.removed & cached.keys()
+
+    async def _confirm_removals(
+        self, ports: UserPorts, links: Sequence[Link], seen: Gathered, meter: PhaseMeter
+    ) -> None:
+        """R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+
+        Only events that were in the window are confirmed — cached, or their task starts
+        inside it: Graph also reports changes of events it never showed in the window
+        (our own writes beyond it), which would cost every such echo a GET (R17). A
+        deletion beyond the window shows as a 404 on the task's next update instead.
+        """
+        tasks_of = {link.event_id: link.task_id for link in links if link.event_id is not None}
+        for event_id in sorted(seen.removed):
+            task_id = tasks_of.get(event_id)
+            task = seen.tasks.get(task_id) if task_id is not None else None
+            in_window = event_id in seen.was_cached or (
+                task is not None and seen.window_end is not None and task.start < seen.window_end
+            )
+            if in_window and await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
         meter.close("confirm")
 

@@ -122,8 +122,9 @@ def cancel() -> None:
 
 FAILURES = [
     *[("exception", at, after) for at in range(1, BUSY_WRITES + 1) for after in (True, False)],
-    # A cancelled task runs its `finally`s but not the cycle's own recording.
-    *[("cancelled", at, True) for at in range(1, BUSY_WRITES + 1)],
+    # A cancelled task runs its `finally`s but not the cycle's own recording: at the
+    # first create, the update, and the last task write.
+    *[("cancelled", at, True) for at in (1, 3, 5)],
 ]
 
 
