@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from badinput_world import World, messages, utc
@@ -243,3 +244,56 @@ async def test_recurring_tagged_series_is_skipped_with_its_reason_R8_R23(world: 
     assert "Skipped 'Weekly stand-up [sync]': recurring event" in messages(result)
     world.assert_good_items_synced(result)
     assert set(world.imported()) == {"Good visit"}
+
+
+def all_day(subject: str, first: str, after_last: str) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "isAllDay": True,
+        "start": {"dateTime": f"{first}T00:00:00", "timeZone": "Eastern Standard Time"},
+        "end": {"dateTime": f"{after_last}T00:00:00", "timeZone": "Eastern Standard Time"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "now", "first", "after_last", "hours"),
+    [
+        (
+            "all_day_on_the_spring_forward_day_lasts_23_hours_R12c_R23",
+            "2027-03-10",
+            "2027-03-14",
+            "2027-03-15",
+            23,
+        ),
+        (
+            "all_day_on_the_fall_back_day_lasts_25_hours_R12c_R23",
+            "2027-11-03",
+            "2027-11-07",
+            "2027-11-08",
+            25,
+        ),
+        (
+            "three_day_all_day_event_across_dst_spans_whole_days_R12c_R23",
+            "2027-03-10",
+            "2027-03-13",
+            "2027-03-16",
+            71,
+        ),
+    ],
+)
+async def test_all_day_event_across_dst_becomes_whole_store_days_R12c_R23(
+    world: World, name: str, now: str, first: str, after_last: str, hours: int
+) -> None:
+    moment = datetime.fromisoformat(f"{now}T15:00:00+00:00")
+    day = (moment.date().replace(day=moment.day + 2)).isoformat()
+    world.with_good_items(f"{day}T10:00:00", f"{day}T11:00:00")
+    world.post_event(all_day("Stocktake [sync]", first, after_last))
+    result = await world.cycle(moment)
+    assert "Imported 'Stocktake [sync]'" in messages(result), messages(result)
+    world.assert_good_items_synced(result)
+    task = world.imported()["Stocktake"]
+    assert (task.starts_at, task.ends_at) == (f"{first}T00:00:00", f"{after_last}T00:00:00")
+    start = datetime.fromisoformat(task.starts_at).replace(tzinfo=ZoneInfo("America/New_York"))
+    end = datetime.fromisoformat(task.ends_at).replace(tzinfo=ZoneInfo("America/New_York"))
+    # Aware datetimes of one zone subtract as wall times: compare the instants.
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == hours * 3600

@@ -139,6 +139,31 @@ def _address(row: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
     return Address(id=int(row[f"{prefix}_id"]), kind=kind, **fields)
 
 
+def snapshot_or_unreadable(row: Mapping[str, Any], zone_name: str) -> TaskSnapshot:
+    """`snapshot`, or — for a row whose times or kind cannot be read — a snapshot saying
+    why (`unreadable`), with placeholder times and kind. R23: such a row is neither synced
+    nor taken as deleted (R6, R11b would stop its link for good)."""
+    try:
+        return snapshot(row, zone_name)
+    except UnreadableTask as error:
+        placeholder = datetime(1970, 1, 1, tzinfo=UTC)
+        return TaskSnapshot(
+            id=int(row["id"]),
+            employee_id=int(row["employee_id"]),
+            kind=TaskKind.INTERNAL,
+            title=row["title"] or "",
+            notes=row["notes"] or "",
+            start=placeholder,
+            end=placeholder,
+            alarm_minutes=None,
+            sync=bool(row["sync"]),
+            needs_review=bool(row["needs_review"]),
+            external_ref=row["external_ref"],
+            updated_at=row["updated_at"] or "",
+            unreadable=str(error).partition(": ")[2] or str(error),
+        )
+
+
 def snapshot(
     row: Mapping[str, Any], zone_name: str, adaptations: tuple[str, ...] = ()
 ) -> TaskSnapshot:
@@ -153,6 +178,12 @@ def snapshot(
         kind = TaskKind(row["kind"])
     except ValueError:
         raise UnreadableTask(f"task {task_id}: unknown kind {row['kind']!r}") from None
+    alarm = None if row["alarm_minutes"] is None else int(row["alarm_minutes"])
+    alarm_note = None
+    if alarm is not None and alarm < 0:
+        # R23: Graph refuses a negative reminder (400); another tool may have written one.
+        alarm_note = f"alarm of {alarm} minutes is not possible: no reminder"
+        alarm = None
     return TaskSnapshot(
         id=task_id,
         employee_id=int(row["employee_id"]),
@@ -161,7 +192,7 @@ def snapshot(
         notes=row["notes"] or "",
         start=start,
         end=end,
-        alarm_minutes=None if row["alarm_minutes"] is None else int(row["alarm_minutes"]),
+        alarm_minutes=alarm,
         sync=bool(row["sync"]),
         needs_review=bool(row["needs_review"]),
         external_ref=row["external_ref"],
@@ -169,5 +200,5 @@ def snapshot(
         customer_name=row["customer_name"],
         bill_to=_address(row, "bill", "bill_to"),
         ship_to=_address(row, "ship", "ship_to"),
-        time_notes=adaptations + tuple(note for note in (start_note, end_note) if note),
+        time_notes=adaptations + tuple(note for note in (start_note, end_note, alarm_note) if note),
     )
