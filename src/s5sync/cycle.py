@@ -147,7 +147,7 @@ class CycleEngine:
                 await unit.users.mark_category_ready(user.id, options.category_name)
         await self._read_system_five(user.employee_id, ports, links, seen)
         if seen.tasks_readable and seen.events_readable:
-            await self._recover(user, seen.window_end, options, ports, links, seen)
+            await self._recover(user, now, seen.window_end, options, ports, links, seen)
         decisions = decide_cycle(
             seen.tasks.values(),
             seen.events.values(),
@@ -282,6 +282,7 @@ class CycleEngine:
     async def _recover(
         self,
         user: UserRecord,
+        now: datetime,
         window_end: datetime | None,
         options: StoreOptions,
         ports: UserPorts,
@@ -300,16 +301,26 @@ class CycleEngine:
         linked_tasks = {link.task_id for link in links if link.task_id is not None}
         linked_events = {link.event_id for link in links if link.event_id is not None}
         in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        # R23b: only a task that may still be pushed (R2) needs its event found; a
+        # pending row of a task that started or was deleted would cost every cycle a
+        # request, and nothing is ever pushed for it again.
         pending_push = {
             link.task_id
             for link in links
-            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+            if link.state is LinkState.PENDING
+            and link.task_id is not None
+            and not link.event_id
+            and (task := seen.tasks.get(link.task_id)) is not None
+            and task.start > now
         }
         mapping_lost = not links and user.last_run_at is not None
+        # R23b: a task whose start has passed is never pushed (R2), so there is nothing
+        # to find for it — looking it up would cost every idle cycle a request.
         unlinked = {
             task.id
             for task in seen.tasks.values()
             if task.id not in linked_tasks
+            and task.start > now
             and (mapping_lost or window_end is None or task.start >= window_end)
         }
         refs = sorted((pending_push | unlinked) - in_cache)
