@@ -78,6 +78,7 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
     first_read: bool = False
+    deferred: bool = False  # some items wait for the next cycle (R17b)
     window_end: datetime | None = None
 
 
@@ -163,7 +164,7 @@ class CycleEngine:
             scope, user, lease, now, options, ports, decisions, links, seen.events
         )
         outcome = "ok"
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
             outcome = "throttled" if seen.retry_at is not None else "partial"
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
@@ -325,7 +326,20 @@ class CycleEngine:
         }
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            try:
+                found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                # R16, R17b: a task whose event cannot be looked up is not pushed this
+                # cycle (it might exist); everything else goes on.
+                for task_id in refs:
+                    seen.tasks.pop(task_id, None)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be searched: {error}")
+                if isinstance(error, Throttled):
+                    seen.retry_at = error.retry_at
+                found = {}
             for event in found.values():
                 seen.events.setdefault(event.id, with_identity(event, user))
         wanted = {
