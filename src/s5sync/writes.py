@@ -321,6 +321,17 @@ async def _update_events(
             categories = kept if d.payload.category in kept else (*kept, d.payload.category)
         change_key = cached.change_key if cached is not None else None
         batch.append((d, EventUpdate(d.event_id, change_key, _write_of(d, categories, None))))
+    if batch:
+        # R17: a crash after the PATCH must not make our own write look like an Outlook
+        # edit (R12b would then flag the task and "replace" its values with themselves).
+        # The hash the event is expected to read as is recorded first; the change key is
+        # kept, so an update that never happens is not taken for a change either.
+        async with scope.begin(lease=lease) as unit:
+            for d, _ in batch:
+                link = index.find(d.task_id, d.event_id)
+                if link is not None:
+                    intent = replace(link, event_hash=d.predicted_event_hash)
+                    await index.save(unit, user.id, intent, now)
     results = await ports.calendar.update_events([u for _, u in batch]) if batch else []
     async with scope.begin(lease=lease) as unit:
         for d in gone:
