@@ -546,7 +546,12 @@ def graph_time(instant: datetime) -> dict[str, str]:
     return {"dateTime": instant.astimezone(UTC).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
 
 
-ARTIFACT = Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json"
+ARTIFACT = Path(
+    os.environ.get(
+        "S5SYNC_RELIABILITY_ARTIFACT",
+        Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json",
+    )
+)
 
 
 def write_tally() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from crashing import Crash
 from reliability_stack import Templates
-from reliability_story import Step, When, Who
+from reliability_story import Pick, Step, When, Who
 from test_reliability_machine import Reliability
 
 ALICE = Who(0)
@@ -48,3 +48,16 @@ def test_pending_row_of_a_task_that_started_is_not_looked_up_every_cycle_R23b_R1
     machine.run(machine.stack.free_lease(machine.account(ALICE)))
     machine.clock_moves(Step("by", 60))  # the task has started: it is never pushed (R2)
     machine.sync_cycle(ALICE)
+
+
+def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after_a_crash_R17_R12b(
+    machine: Reliability,
+) -> None:
+    machine.staff_create_task(
+        ALICE, "delivery", "Deliver sofa", "", When(2 * 24 * 60), 60, None, True
+    )
+    machine.sync_cycle(ALICE)
+    machine.user_retitle_event(ALICE, Pick(0), "Lunch [sync]")
+    machine.sync_cycle(ALICE)  # R12: the tag makes the event update its task
+    machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
+    machine.sync_cycle_killed_at_write(ALICE, 1, True)  # killed after the PATCH
