@@ -197,7 +197,7 @@ class Reliability(RuleBasedStateMachine):
         if task is not None:
             self.save(user, task, title=title)
 
-    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 30, 24 * 60]))
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 30, 24 * 60, 20 * 24 * 60]))
     def staff_move_task(self, user: Who, which: Pick, minutes: int) -> None:
         task = self.task_at(user, which)
         if task is not None:
@@ -274,7 +274,7 @@ class Reliability(RuleBasedStateMachine):
             event.subject = subject
             TALLY.counts["outlook_edits"] += 1
 
-    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60]))
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60, 20 * 24 * 60]))
     def user_move_event(self, user: Who, which: Pick, minutes: int) -> None:
         event = self.event_at(user, which)
         if event is not None:
@@ -339,6 +339,21 @@ class Reliability(RuleBasedStateMachine):
     @rule(user=users)
     def sync_cycle(self, user: Who) -> None:
         self.settle(user)
+
+    @rule(user=users)
+    def two_cycles_started_at_once(self, user: Who) -> None:
+        """R16: the lease lets one run; the other says busy and writes nothing."""
+        account = self.account(user)
+
+        async def both() -> list[CycleResult]:
+            return list(await asyncio.gather(self.stack.cycle(account), self.stack.cycle(account)))
+
+        outcomes = sorted(r.outcome for r in self.run(both()))
+        TALLY.counts["concurrent_cycle_pairs"] += 1
+        assert outcomes in (["busy", "ok"], ["ok", "ok"]), outcomes
+        self.models[user].sync(self.now)
+        self.bind(user)
+        self.check_all()
 
     @rule(user=users, fault=faults())
     def sync_cycle_with_fault(self, user: Who, fault: FaultPlan) -> None:
