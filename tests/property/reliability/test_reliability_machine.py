@@ -388,6 +388,19 @@ class Reliability(RuleBasedStateMachine):
         self.settle(user, recovering=True)
 
     @rule(user=users)
+    def system_five_down_for_a_cycle(self, user: Who) -> None:
+        """R17b: without System Five nothing is decided, nothing written on either side."""
+        self.stack.plan.system_five_down = True
+        try:
+            result = self.run(self.stack.cycle(self.account(user)))
+        finally:
+            self.stack.plan.system_five_down = False
+        TALLY.outcomes[f"System Five down: {result.outcome}"] += 1
+        assert result.outcome == "partial", result
+        assert result.wrote == 0, result.decisions
+        self.check_all()
+
+    @rule(user=users)
     def mapping_rows_lost(self, user: Who) -> None:
         """R16b: a lost CALENDAREVENT database never produces a duplicate."""
         self.run(self.unit_call(user, lambda unit, uid: unit.links.delete_all(uid)))
@@ -409,6 +422,7 @@ class Reliability(RuleBasedStateMachine):
         assert result.outcome == "needs_sign_in", result
         TALLY.counts["revocations"] += 1
         self.check_all()
+        self.settle(Who(1 - user))  # nobody else is affected
         sign_in_again(self.stack, account)
 
     async def unit_call(self, user: Who, call: Any) -> None:
