@@ -52,11 +52,13 @@ from reliability_story import (
     USERS,
     AtFold,
     FaultPlan,
+    Kill,
     Pick,
     Step,
     Tally,
     When,
     Who,
+    disturbances,
     faults,
     steps,
     when,
@@ -101,6 +103,7 @@ class Reliability(RuleBasedStateMachine):
         self.stack: Stack = self.runner.run(self.stack_cm.__aenter__())
         self.models = [UserModel() for _ in self.stack.accounts]
         self.now = START
+        self.dirty: set[int] = set()  # users with changes no clean cycle has seen yet
 
     def teardown(self) -> None:
         try:
@@ -149,6 +152,7 @@ class Reliability(RuleBasedStateMachine):
         )
         assert self.stack.desk.save_task(task.id, form)
         TALLY.counts["system_five_edits"] += 1
+        self.dirty.add(who)
 
     @rule(
         user=users,
@@ -190,6 +194,7 @@ class Reliability(RuleBasedStateMachine):
             task_id, kind, title, note, from_wall(start_wall), from_wall(end_wall), alarm, sync
         )
         TALLY.counts["system_five_creates"] += 1
+        self.dirty.add(user)
 
     @rule(user=users, which=picks, title=titles)
     def staff_rename_task(self, user: Who, which: Pick, title: str) -> None:
@@ -231,6 +236,7 @@ class Reliability(RuleBasedStateMachine):
             assert self.stack.desk.delete_task(task.id)
             del self.models[user].tasks[task.id]
             TALLY.counts["system_five_deletes"] += 1
+            self.dirty.add(user)
 
     # -- Outlook ----------------------------------------------------------------------
 
@@ -265,6 +271,7 @@ class Reliability(RuleBasedStateMachine):
         )
         self.models[user].events[event_id] = MEvent(event_id, subject, body, start, end, reminder)
         TALLY.counts["outlook_creates"] += 1
+        self.dirty.add(user)
 
     @rule(user=users, which=picks, subject=subjects)
     def user_retitle_event(self, user: Who, which: Pick, subject: str) -> None:
@@ -273,6 +280,7 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.edits(event.id, subject=subject))
             event.subject = subject
             TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
 
     @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60, 20 * 24 * 60]))
     def user_move_event(self, user: Who, which: Pick, minutes: int) -> None:
@@ -286,6 +294,7 @@ class Reliability(RuleBasedStateMachine):
                 )
             )
             TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
 
     @rule(user=users, which=picks)
     def user_delete_event(self, user: Who, which: Pick) -> None:
@@ -294,6 +303,7 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.deletes(event.id))
             del self.models[user].events[event.id]
             TALLY.counts["outlook_deletes"] += 1
+            self.dirty.add(user)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -336,9 +346,14 @@ class Reliability(RuleBasedStateMachine):
 
     # -- cycles -------------------------------------------------------------------------
 
-    @rule(user=users)
-    def sync_cycle(self, user: Who) -> None:
-        self.settle(user)
+    @rule(user=users, disturbance=disturbances())
+    def sync_cycle(self, user: Who, disturbance: FaultPlan | Kill | None) -> None:
+        if isinstance(disturbance, FaultPlan):
+            self.sync_cycle_with_fault(user, disturbance)
+        elif isinstance(disturbance, Kill):
+            self.sync_cycle_killed_at_write(user, disturbance.nth, disturbance.after)
+        else:
+            self.settle(user)
 
     @rule(user=users)
     def two_cycles_started_at_once(self, user: Who) -> None:
@@ -355,9 +370,14 @@ class Reliability(RuleBasedStateMachine):
         self.bind(user)
         self.check_all()
 
+    def busy_user(self, user: Who) -> Who:
+        """A user with changes to sync, when there is one: faults and crashes bite there."""
+        return Who(min(self.dirty)) if self.dirty and user not in self.dirty else user
+
     @rule(user=users, fault=faults())
     def sync_cycle_with_fault(self, user: Who, fault: FaultPlan) -> None:
         """R17b, R23b: Graph fails as told; the next clean cycle converges."""
+        user = self.busy_user(user)
         self.stack.emulator.faults.add(fault.fault(FAULT_HOLD))
         TALLY.faults_armed[fault.kind] += 1
         result = self.run(self.stack.cycle(self.account(user)))
@@ -374,9 +394,10 @@ class Reliability(RuleBasedStateMachine):
         self.stack.parts.state.expire_delta(self.account(user).mailbox_key, kind)
         TALLY.faults_armed[f"delta_{kind}"] += 1
 
-    @rule(user=users, nth=st.integers(1, 3), after=st.booleans())
+    @rule(user=users, nth=st.integers(1, 2), after=st.booleans())
     def sync_cycle_killed_at_write(self, user: Who, nth: int, after: bool) -> None:
         """R16: a crash at any write point, then the next cycle, never duplicates."""
+        user = self.busy_user(user)
         self.stack.plan.arm(nth, after=after)
         try:
             result: CycleResult = self.run(self.stack.cycle(self.account(user)))
@@ -441,6 +462,7 @@ class Reliability(RuleBasedStateMachine):
         TALLY.outcomes[result.outcome] += 1
         TALLY.counts["recoveries" if recovering else "clean_cycles"] += 1
         assert result.outcome == "ok", (result.outcome, result.error)
+        self.dirty.discard(user)
         model = self.models[user]
         model.sync(self.now)
         self.bind(user)

@@ -32,22 +32,22 @@ def test_idle_cycle_of_a_user_with_no_links_and_a_started_task_costs_one_request
     machine: Reliability,
 ) -> None:
     machine.staff_create_task(ALICE, "customer", "Visit Smith", "", When(-60), 30, None, True)
-    machine.sync_cycle(ALICE)  # checks the following idle cycle costs one request
+    machine.sync_cycle(ALICE, None)  # checks the following idle cycle costs one request
     machine.clock_moves(Step("by", 10))
-    machine.sync_cycle(ALICE)
+    machine.sync_cycle(ALICE, None)
 
 
 def test_pending_row_of_a_task_that_started_is_not_looked_up_every_cycle_R23b_R16(
     machine: Reliability,
 ) -> None:
-    machine.sync_cycle(ALICE)
+    machine.sync_cycle(ALICE, None)
     machine.staff_create_task(ALICE, "customer", "Visit Smith", "", When(30), 30, None, True)
     machine.stack.plan.arm(1, after=False)  # killed before the event is sent
     with pytest.raises(Crash):
         machine.run(machine.stack.cycle(machine.account(ALICE)))
     machine.run(machine.stack.free_lease(machine.account(ALICE)))
     machine.clock_moves(Step("by", 60))  # the task has started: it is never pushed (R2)
-    machine.sync_cycle(ALICE)
+    machine.sync_cycle(ALICE, None)
 
 
 def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after_a_crash_R17_R12b(
@@ -56,8 +56,8 @@ def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after
     machine.staff_create_task(
         ALICE, "delivery", "Deliver sofa", "", When(2 * 24 * 60), 60, None, True
     )
-    machine.sync_cycle(ALICE)
+    machine.sync_cycle(ALICE, None)
     machine.user_retitle_event(ALICE, Pick(0), "Lunch [sync]")
-    machine.sync_cycle(ALICE)  # R12: the tag makes the event update its task
+    machine.sync_cycle(ALICE, None)  # R12: the tag makes the event update its task
     machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
     machine.sync_cycle_killed_at_write(ALICE, 1, True)  # killed after the PATCH
