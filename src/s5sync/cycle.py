@@ -101,6 +101,7 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
     first_read: bool = False
+    deferred: bool = False  # some items wait for the next cycle (R17b)
     window_end: datetime | None = None
     # R23: what Outlook sent that could not be read as it was, said once, when it came.
     bad_input: list[ActivityEntry] = field(default_factory=list)
@@ -201,7 +202,7 @@ class CycleEngine:
         )
         meter.close("writes")
         outcome = "ok"
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
             throttled = seen.retry_at is not None or applied.retry_at is not None
             outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
@@ -367,10 +368,17 @@ class CycleEngine:
         linked_tasks = {link.task_id for link in links if link.task_id is not None}
         linked_events = {link.event_id for link in links if link.event_id is not None}
         in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        # R23b: only a task that may still be pushed (R2) needs its event found; a
+        # pending row of a task that started or was deleted would cost every cycle a
+        # request, and nothing is ever pushed for it again.
         pending_push = {
             link.task_id
             for link in links
-            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+            if link.state is LinkState.PENDING
+            and link.task_id is not None
+            and not link.event_id
+            and (task := seen.tasks.get(link.task_id)) is not None
+            and task.start > now
         }
         # Links were lost (emptied, restored, half-written) when the window holds an event
         # of ours that no link names; only then can an unlinked task in the window have an
@@ -388,7 +396,20 @@ class CycleEngine:
         }
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            try:
+                found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                # R16, R17b: a task whose event cannot be looked up is not pushed this
+                # cycle (it might exist); everything else goes on.
+                for task_id in refs:
+                    seen.tasks.pop(task_id, None)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be searched: {error}")
+                if isinstance(error, Throttled):
+                    seen.retry_at = error.retry_at
+                found = {}
             for event in found.values():
                 seen.events.setdefault(event.id, with_identity(event, user))
         wanted = {
