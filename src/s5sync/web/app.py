@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -47,6 +47,7 @@ from s5sync.web.metrics import CONTENT_TYPE, Metrics
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+SCHEDULER_STALE = timedelta(minutes=2)
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -329,7 +330,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             database = True
         except Exception:  # the answer is the report, never a crash
             database = False
-        alive = scheduler.alive or not run_scheduler
+        # Alive = its loop runs and has looked for work lately (a hung tick counts as dead).
+        ticked = scheduler.last_tick
+        fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
+        alive = (scheduler.alive and fresh) or not run_scheduler
         return {"ok": database and alive, "database": database, "scheduler": alive}
 
     async def metrics() -> bytes:
