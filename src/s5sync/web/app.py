@@ -14,6 +14,7 @@ throttles), and times shown in the store's time zone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -271,7 +272,8 @@ def create_app(
 
 
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
-    """The staff web app on `services`, with the local scheduler in its lifespan (R14)."""
+    """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
+    lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.cycle import CycleEngine, CycleResult
     from s5sync.scheduling.local import LocalScheduler
 
@@ -296,7 +298,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         started = time.monotonic()
         try:
             result: CycleResult = await engine.run_user_cycle(user, utc_now())
-        except BaseException:
+        except asyncio.CancelledError:  # stopped at shutdown after the grace period
+            counters.record_cycle("cancelled", time.monotonic() - started)
+            raise
+        except Exception:
             counters.record_cycle("crashed", time.monotonic() - started)
             raise
         seconds = time.monotonic() - started
