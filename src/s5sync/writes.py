@@ -272,12 +272,11 @@ async def _write_events(
         # (R12b would then flag the task and "replace" its values with themselves). The
         # hash the event is expected to read as is recorded first; the change key is kept,
         # so an update that never happens is not taken for a change either.
-        for d, _ in batch:
-            link = index.find(d.task_id, d.event_id)
+        for update, _ in batch:
+            link = index.find(update.task_id, update.event_id)
             if link is not None:
-                await index.save(
-                    unit, user.id, replace(link, event_hash=d.predicted_event_hash), now
-                )
+                intent = replace(link, event_hash=update.predicted_event_hash)
+                await index.save(unit, user.id, intent, now)
     writes = [
         _write_of(d, d.payload.categories or (d.payload.category,), txid)
         for d, txid in zip(creates, txids, strict=True)
