@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -183,6 +184,7 @@ class EmulatorProcess:
         self.process: subprocess.Popen[str] | None = None
         self.urls: dict[str, str] = {}
         self.control: httpx.Client | None = None
+        self.drain: threading.Thread | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -198,6 +200,10 @@ class EmulatorProcess:
                 raise RuntimeError("m365emu serve stopped before printing its URLs")
             key, _, value = line.strip().partition(": ")
             self.urls[key] = value
+        # Keep draining its output so a chatty server never blocks on a full pipe.
+        stdout = self.process.stdout
+        self.drain = threading.Thread(target=stdout.read, daemon=True)
+        self.drain.start()
         self.control = httpx.Client(base_url=self.urls["control"].rstrip("/") + "/", timeout=60)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
@@ -233,6 +239,10 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            if self.drain is not None:
+                self.drain.join(timeout=10)  # the pipe ends with the process
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
 
 class StaticToken:
