@@ -148,6 +148,9 @@ async def apply_decisions(
     return done
 
 
+LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
+
+
 async def _link_only(
     scope: TenantScope,
     user: UserRecord,
@@ -158,6 +161,8 @@ async def _link_only(
     done: Applied,
 ) -> None:
     """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
+    if not any(isinstance(d, LINK_ONLY) for d in decisions):
+        return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
     async with scope.begin(lease=lease) as unit:
         for d in decisions:
             if isinstance(d, AdoptEvent):
@@ -222,9 +227,7 @@ async def _link_only(
                         ),
                         now,
                     )
-            if isinstance(
-                d, AdoptEvent | AdoptTask | MarkDeletedInOutlook | MarkTaskDeleted | Skip
-            ):
+            if isinstance(d, LINK_ONLY):
                 done.entries.append(entry(d))
 
 
