@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from s5sync import commands
+from s5sync.scheduling import commands as scheduling_commands
 from s5sync.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -80,16 +81,26 @@ def serve(
         raise typer.Exit(2) from None
 
 
-@app.command()
-def worker() -> None:
-    """Run a worker of the distributed scheduler (PostgreSQL)."""
-    not_built("worker", 12)
+scheduling_commands.install(app, settings_or_exit)  # worker, bench (issue 12)
 
 
 @app.command()
-def sync() -> None:
-    """Run one cycle for one user now."""
-    not_built("sync", 9)
+def sync(
+    user: Annotated[str, typer.Option("--user", help="The user's e-mail address.")],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Store id or Microsoft tenant id.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="The cycle's time, ISO 8601 (UTC if no offset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run one cycle for one user now and print what it did (exit 0), or why not."""
+    from s5sync.sync_command import sync_now
+
+    code = sync_now(settings_or_exit(), user, tenant, now, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 commands.install(app, settings_or_exit)

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from s5sync.bootstrap import Services
 from s5sync.core.decisions import Decision, Skip, writes
+from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.rules import decide_cycle
@@ -60,10 +61,32 @@ class CycleResult:
     requests: Mapping[str, int] = field(default_factory=dict)
     next_run_at: datetime | None = None
     error: str | None = None
+    # Graph requests by phase (DESIGN.md "Requests per cycle"): `delta` and `writes` are
+    # the minimum's; `first_read`, `confirm`, `category` and `recovery` are reported apart.
+    phases: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def wrote(self) -> int:
         return len(writes(list(self.decisions)))
+
+
+class PhaseMeter:
+    """Splits a cycle's Graph requests by phase, from the ports' running count."""
+
+    def __init__(self, ports: UserPorts) -> None:
+        self.ports = ports
+        self.phases: dict[str, int] = {}
+        self.last = self.total()
+
+    def total(self) -> int:
+        return sum(self.ports.requests().values())
+
+    def close(self, phase: str) -> None:
+        """Charge the requests sent since the last close to `phase`."""
+        total = self.total()
+        if total > self.last:
+            self.phases[phase] = self.phases.get(phase, 0) + total - self.last
+        self.last = total
 
 
 @dataclass
@@ -78,7 +101,12 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
     first_read: bool = False
+    deferred: bool = False  # some items wait for the next cycle (R17b)
     window_end: datetime | None = None
+    # R23: what Outlook sent that could not be read as it was, said once, when it came.
+    bad_input: list[ActivityEntry] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)  # linked events reported '@removed'
+    was_cached: set[str] = field(default_factory=set)  # … of them, those the cache held
 
 
 class CycleEngine:
@@ -111,8 +139,10 @@ class CycleEngine:
                 return CycleResult("busy", error="a cycle of this user is already running")
             run_id = await unit.runs.start(user.id, now, now, lease.fence)
             previous_skips = await unit.runs.previous_skip_keys(user.id)
+        spent: list[UserPorts] = []
         try:
             async with self.ports_for(fresh, tenant) as ports:
+                spent.append(ports)
                 result = await self._cycle(scope, fresh, tenant, lease, run_id, now, ports)
         except NeedsSignIn as error:
             # R19b: this user stops until they sign in again; nobody else is affected.
@@ -120,6 +150,9 @@ class CycleEngine:
         except Exception as error:  # R23: a cycle never crashes the scheduler
             log.exception("cycle.failed", extra={"user_id": user.id})
             result = CycleResult("failed", run_id, error=f"{type(error).__name__}: {error}")
+        if spent and not result.requests:
+            # A cycle that stopped early still reports what it cost (R18).
+            result = replace(result, requests=dict(spent[0].requests()))
         return await self._record(
             scope, fresh, tenant, lease, run_id, now, result, previous_skips, started
         )
@@ -140,14 +173,19 @@ class CycleEngine:
             links = await unit.links.all(user.id)
             category_ready = await unit.users.category_ready(user.id)
         seen = Gathered()
-        await self._read_outlook(scope, user, lease, now, options, ports, links, seen)
+        meter = PhaseMeter(ports)
+        await self._read_outlook(scope, user, lease, now, options, ports, links, seen, meter)
         if seen.events_readable and category_ready != options.category_name:
             await ports.calendar.ensure_category(options.category_name, options.category_color)
             async with scope.begin(lease=lease) as unit:
                 await unit.users.mark_category_ready(user.id, options.category_name)
+            meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
+        if seen.tasks_readable and seen.removed:
+            await self._confirm_removals(ports, links, seen, meter)
         if seen.tasks_readable and seen.events_readable:
-            await self._recover(user, seen.window_end, options, ports, links, seen)
+            await self._recover(user, now, seen.window_end, options, ports, links, seen)
+            meter.close("recovery")
         decisions = decide_cycle(
             seen.tasks.values(),
             seen.events.values(),
@@ -162,18 +200,21 @@ class CycleEngine:
         applied = await apply_decisions(
             scope, user, lease, now, options, ports, decisions, links, seen.events
         )
+        meter.close("writes")
         outcome = "ok"
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
-            outcome = "throttled" if seen.retry_at is not None else "partial"
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
+            throttled = seen.retry_at is not None or applied.retry_at is not None
+            outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
             outcome,
             run_id,
             tuple(decisions),
-            tuple(applied.entries),
+            (*seen.bad_input, *applied.entries),
             dict(ports.requests()),
             next_run_at=seen.retry_at or applied.retry_at,
             error="; ".join(problems) or None,
+            phases=meter.phases,
         )
 
     async def _read_system_five(
@@ -208,6 +249,7 @@ class CycleEngine:
         ports: UserPorts,
         links: Sequence[Link],
         seen: Gathered,
+        meter: PhaseMeter,
     ) -> None:
         async with scope.begin(write=False) as unit:
             delta = await unit.cache.delta(user.id)
@@ -226,17 +268,21 @@ class CycleEngine:
         except NeedsSignIn:
             raise
         except Throttled as error:
+            meter.close("delta")
             seen.events_readable = False
             seen.retry_at = error.retry_at
             seen.problems.append(str(error))
             self._use_cache(user, cached, seen)
             return
         except OutlookError as error:
+            meter.close("delta")
             seen.events_readable = False
             seen.problems.append(f"Outlook could not be read: {error}")
             self._use_cache(user, cached, seen)
             return
         seen.first_read = read.rebaselined
+        meter.close("first_read" if read.rebaselined else "delta")
+        seen.bad_input.extend(bad_input_entries(read))
         seen.window_end = read.window_end
         merged = self._merge(cached, read)
         async with scope.begin(lease=lease) as unit:
@@ -250,11 +296,30 @@ class CycleEngine:
                 user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
             )
         self._use_cache(user, merged, seen)
-        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
         linked = {link.event_id for link in links if link.event_id is not None}
-        for event_id in sorted(set(read.removed) & linked):
-            if await ports.calendar.get_event(event_id) is None:
+        seen.removed = set(read.removed) & linked
+        seen.was_cached = seen.removed & cached.keys()
+
+    async def _confirm_removals(
+        self, ports: UserPorts, links: Sequence[Link], seen: Gathered, meter: PhaseMeter
+    ) -> None:
+        """R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+
+        Only events that were in the window are confirmed — cached, or their task starts
+        inside it: Graph also reports changes of events it never showed in the window
+        (our own writes beyond it), which would cost every such echo a GET (R17). A
+        deletion beyond the window shows as a 404 on the task's next update instead.
+        """
+        tasks_of = {link.event_id: link.task_id for link in links if link.event_id is not None}
+        for event_id in sorted(seen.removed):
+            task_id = tasks_of.get(event_id)
+            task = seen.tasks.get(task_id) if task_id is not None else None
+            in_window = event_id in seen.was_cached or (
+                task is not None and seen.window_end is not None and task.start < seen.window_end
+            )
+            if in_window and await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
+        meter.close("confirm")
 
     @staticmethod
     def _merge(cached: Mapping[str, CachedEvent], read: WindowRead) -> dict[str, CachedEvent]:
@@ -282,6 +347,7 @@ class CycleEngine:
     async def _recover(
         self,
         user: UserRecord,
+        now: datetime,
         window_end: datetime | None,
         options: StoreOptions,
         ports: UserPorts,
@@ -291,30 +357,59 @@ class CycleEngine:
         """R16b: resolve pending rows and lost links before anything new is created.
 
         - events: pending push rows, and unlinked tasks whose event could not be in the
-          window cache (mapping lost entirely, or the task lies beyond the window), are
+          window cache (links lost, or the task lies beyond the window), are
           looked up by the identity their event carries — one batched request, only when
-          there is such a task; inside the window the cache's own identities suffice;
+          there is such a task that the rules would push now (R1, R2: a task whose start
+          has passed is never sent, so it is never looked up, and an idle cycle stays one
+          request, R17); inside the window the cache's own identities suffice;
         - tasks: pending import rows and unlinked tagged events are looked up by
           `external_ref` (cheap SQL, so a half-restored database never imports twice).
         """
         linked_tasks = {link.task_id for link in links if link.task_id is not None}
         linked_events = {link.event_id for link in links if link.event_id is not None}
         in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        # R23b: only a task that may still be pushed (R2) needs its event found; a
+        # pending row of a task that started or was deleted would cost every cycle a
+        # request, and nothing is ever pushed for it again.
         pending_push = {
             link.task_id
             for link in links
-            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+            if link.state is LinkState.PENDING
+            and link.task_id is not None
+            and not link.event_id
+            and (task := seen.tasks.get(link.task_id)) is not None
+            and task.start > now
         }
-        mapping_lost = not links and user.last_run_at is not None
+        # Links were lost (emptied, restored, half-written) when the window holds an event
+        # of ours that no link names; only then can an unlinked task in the window have an
+        # event outside the cache. A user who never had a link pays no lookup (R23b).
+        mapping_lost = any(
+            e.task_ref is not None and e.id not in linked_events for e in seen.events.values()
+        )
         unlinked = {
             task.id
             for task in seen.tasks.values()
             if task.id not in linked_tasks
+            and task.start > now
+            and push_blocker(task, user.employee_id or 0) is None
             and (mapping_lost or window_end is None or task.start >= window_end)
         }
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            try:
+                found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                # R16, R17b: a task whose event cannot be looked up is not pushed this
+                # cycle (it might exist); everything else goes on.
+                for task_id in refs:
+                    seen.tasks.pop(task_id, None)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be searched: {error}")
+                if isinstance(error, Throttled):
+                    seen.retry_at = error.retry_at
+                found = {}
             for event in found.values():
                 seen.events.setdefault(event.id, with_identity(event, user))
         wanted = {
@@ -381,6 +476,8 @@ class CycleEngine:
             "writes": result.wrote,
             "skips": len(skips),
             "graph_requests": sum(result.requests.values()),
+            # DESIGN.md "Requests per cycle": what the minimum counts, and what is apart.
+            **{f"requests_{phase}": n for phase, n in result.phases.items()},
         }
         status = "needs_sign_in" if result.outcome == "needs_sign_in" else "active"
         async with scope.begin() as unit:
@@ -419,6 +516,33 @@ def with_identity(event: EventSnapshot, user: UserRecord) -> EventSnapshot:
         if digits.isascii() and digits.isdigit():
             return replace(event, task_ref=task_ref(int(digits)))
     return event
+
+
+def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:
+    """R18, R23: malformed values of delta items (the item is still used, its bad field
+    left out) and items that could not be read at all, in words for the activity log."""
+    entries = []
+    for change in read.changed:
+        if change.problems:
+            subject = change.fields.get("subject")
+            label = subject if isinstance(subject, str) and subject.strip() else change.event_id
+            entries.append(
+                ActivityEntry(
+                    "import",
+                    "bad_input",
+                    "bad_input",
+                    None,
+                    change.event_id,
+                    label[:120],
+                    f"Outlook sent '{label}' with values s5sync cannot use: "
+                    + "; ".join(change.problems),
+                )
+            )
+    entries += [
+        ActivityEntry("import", "bad_input", "bad_input", None, None, "", f"Outlook: {text}")
+        for text in read.unreadable
+    ]
+    return entries
 
 
 def skip_entry(skip: Skip) -> ActivityEntry:

@@ -109,6 +109,8 @@ class WindowRead:
     rebaselined: bool
     window_start: datetime
     window_end: datetime
+    # R23: items that could not be read at all (no id…), each a sentence for the log.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,13 @@ class CalendarGateway(Protocol):
 
     async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
         """PATCH the owned fields with If-Match; one result per update, in order."""
+        ...
+
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        """`create_events` and `update_events` together, in the same `$batch`es, so k
+        writes of either kind cost ceil(k/20) requests (DESIGN.md "Requests per cycle")."""
         ...
 
     async def ensure_category(self, name: str, color: str) -> bool:

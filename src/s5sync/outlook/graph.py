@@ -95,7 +95,7 @@ class GraphCalendar:
         url = fresh if rebaselined or delta_link is None else delta_link
         for _ in range(2):
             try:
-                changed, removed, link = await self._follow(url)
+                changed, removed, link, unreadable = await self._follow(url)
             except _DeltaExpired:
                 if rebaselined:
                     raise GraphUnavailable(
@@ -104,11 +104,14 @@ class GraphCalendar:
                 log.info("graph.delta_rebaseline reason=expired")
                 rebaselined, url = True, fresh
                 continue
-            return WindowRead(changed, removed, link, rebaselined, window_start, window_end)
+            return WindowRead(
+                changed, removed, link, rebaselined, window_start, window_end, tuple(unreadable)
+            )
         raise GraphUnavailable("Microsoft Graph refused a fresh calendar delta query")
 
-    async def _follow(self, url: str) -> tuple[list[EventChange], list[str], str]:
+    async def _follow(self, url: str) -> tuple[list[EventChange], list[str], str, list[str]]:
         items: dict[str, EventChange | None] = {}  # None: removed; later pages win
+        unreadable: list[str] = []  # R23: items that could not be read at all, said why
         for _ in range(MAX_PAGES):
             answer = await self.session.request(
                 "GET", url, prefer=(f"odata.maxpagesize={self.page_size}",)
@@ -122,24 +125,31 @@ class GraphCalendar:
                     status=answer.status,
                     code=answer.error_code,
                 )
-            for raw in answer.body.get("value") or ():
-                self._take(raw, items)
+            page = answer.body.get("value", [])
+            if not isinstance(page, list):
+                # R23: an answer of the wrong shape is refused whole, never half-read.
+                raise GraphRejected("a calendar delta page had no list of events")
+            for raw in page:
+                self._take(raw, items, unreadable)
             next_link = answer.body.get("@odata.nextLink")
             delta_link = answer.body.get("@odata.deltaLink")
             if isinstance(delta_link, str):
                 changed = [c for c in items.values() if c is not None]
                 removed = [k for k, c in items.items() if c is None]
-                return changed, removed, delta_link
+                return changed, removed, delta_link, unreadable
             if not isinstance(next_link, str):
                 raise GraphRejected("a calendar delta page had neither a next nor a delta link")
             url = next_link
         raise GraphRejected("the calendar delta did not end")
 
-    def _take(self, raw: object, items: dict[str, EventChange | None]) -> None:
+    def _take(
+        self, raw: object, items: dict[str, EventChange | None], unreadable: list[str]
+    ) -> None:
         try:
             event, problems = parse_event(raw)
         except Malformed as error:
             log.info("graph.bad_item reason=%s", error)
+            unreadable.append(str(error))
             return
         earlier = items.pop(event.id, None)  # keep Graph's order of the last word on each id
         if event.removed is not None:
@@ -214,8 +224,36 @@ class GraphCalendar:
     # -- writing ---------------------------------------------------------------------
 
     async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        requests = [SubRequest("POST", "/me/events", event_body(w, create=True)) for w in writes]
-        outcomes = await run_batches(self.session, requests)
+        return (await self.write_events(writes, []))[0]
+
+    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        return (await self.write_events([], updates))[1]
+
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        """Creates and updates in the same `$batch`es (20 a request, R23b)."""
+        requests = [SubRequest("POST", "/me/events", event_body(w, create=True)) for w in creates]
+        requests += [
+            SubRequest(
+                "PATCH",
+                f"/me/events/{quote(u.event_id, safe='')}",
+                event_body(u.write, create=False),
+                if_match=etag(u.change_key) if u.change_key else None,
+            )
+            for u in updates
+        ]
+        outcomes = await run_batches(self.session, requests) if requests else []
+        made, patched = outcomes[: len(creates)], outcomes[len(creates) :]
+        created = await self._settle_creates(creates, made)
+        updated = await self._settle_updates(
+            updates, patched, [self._updated(u, o) for u, o in zip(updates, patched, strict=True)]
+        )
+        return created, updated
+
+    async def _settle_creates(
+        self, writes: Sequence[EventWrite], outcomes: Sequence[SubOutcome]
+    ) -> list[WriteResult]:
         results = [self._created(w, o) for w, o in zip(writes, outcomes, strict=True)]
         doubtful = [
             w.task_ref
@@ -258,20 +296,6 @@ class GraphCalendar:
             WriteStatus.FAILED,
             error=f"Microsoft Graph refused the event ({answer.status} {answer.error_code})",
         )
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        requests = [
-            SubRequest(
-                "PATCH",
-                f"/me/events/{quote(u.event_id, safe='')}",
-                event_body(u.write, create=False),
-                if_match=etag(u.change_key) if u.change_key else None,
-            )
-            for u in updates
-        ]
-        outcomes = await run_batches(self.session, requests)
-        results = [self._updated(u, o) for u, o in zip(updates, outcomes, strict=True)]
-        return await self._settle_updates(updates, outcomes, results)
 
     async def _settle_updates(
         self,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fake_world import NOW, World
 
-from s5sync.bootstrap import Services, build_services
-from s5sync.cycle import CycleEngine, CycleResult
+from s5sync.bootstrap import build_services
+from s5sync.cycle import CycleEngine
 from s5sync.ports import UserPorts
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
@@ -19,30 +19,6 @@ from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.tasks import FakeTaskStore
-
-NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
-
-
-@dataclass
-class World:
-    services: Services
-    engine: CycleEngine
-    tasks: FakeTaskStore
-    calendar: FakeCalendarGateway
-    user: UserRecord
-    employee_id: int
-    clock: Callable[[], datetime]
-    now: datetime = NOW
-
-    async def cycle(self) -> CycleResult:
-        return await self.engine.run_user_cycle(self.user, self.now)
-
-    def requests(self) -> int:
-        return self.calendar.counter.total
-
-    async def links(self) -> list[object]:
-        async with self.services.scope(self.user.tenant_id).begin(write=False) as unit:
-            return list(await unit.links.all(self.user.id))
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import World
+from fake_world import World
+
 from s5sync.core.snapshots import LinkState
 
 

@@ -1,0 +1,203 @@
+"""Ports that fail on their n-th write, for crash-safety tests (R16, issue 9).
+
+`CrashingTaskStore` and `CrashingCalendar` wrap any `TaskStore` / `CalendarGateway` (the
+real connectors or the fakes) and share one `WritePlan`, which numbers every write the
+cycle makes on either side, one per item: each event of a `create_events` or
+`update_events` batch, each System Five task written, the category ensured. At the
+plan's `at`-th write the plan *fails*:
+
+- `after=True`: the write reaches the system first and only its answer is lost (the
+  worst case for duplicates: it happened, and the cycle does not know it);
+- `after=False`: it fails before the write is sent (a batch is cut at that item: the
+  items before it are sent).
+
+What failing means is the plan's `fail` callable: by default it raises `InjectedCrash`
+(an ordinary exception, which the cycle's own handlers see); a test may raise
+`asyncio.CancelledError` (a cancelled task) or kill the process with SIGKILL from a
+subprocess (`kill_now`), so that no cleanup code runs at all. A `fail` that returns lets
+the cycle go on (e.g. it arms an emulator fault for the planned write, which is then
+sent alone). Reads pass through.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
+from s5sync.ports import (
+    CalendarGateway,
+    Employee,
+    EventUpdate,
+    EventWrite,
+    TaskStore,
+    WindowRead,
+    WriteConflict,
+    WriteResult,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class InjectedCrash(Exception):
+    """The failure a `WritePlan` raises by default at its write."""
+
+
+def raise_crash() -> None:
+    raise InjectedCrash("injected failure at a write")
+
+
+def kill_now() -> None:
+    """Die at once: no `finally`, no rollback, no lease release (a crashed process)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class WritePlan:
+    """Which write fails (1-based; None: none) and how; `done` lists every write seen."""
+
+    at: int | None = None
+    after: bool = True
+    fail: Callable[[], None] = raise_crash
+    done: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.done)
+
+    def cut(self, names: Sequence[str]) -> int | None:
+        """The index in a batch of `names` where the plan's write falls, or None."""
+        if self.at is None:
+            return None
+        index = self.at - self.count - 1
+        return index if 0 <= index < len(names) else None
+
+    async def run(
+        self,
+        names: Sequence[str],
+        items: Sequence[T],
+        send: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+    ) -> list[R]:
+        """Send `items` (one write each) through `send`, failing at the planned one."""
+        index = self.cut(names)
+        results: list[R] = []
+        if index is None:
+            results += await send(items)
+            self.done.extend(names)
+            return results
+        upto = index + 1 if self.after else index
+        if upto:
+            results += await send(items[:upto])
+        self.done.extend(names[:upto])
+        self.fail()
+        # `fail` returned: the cycle goes on. The planned write, when not sent yet, goes
+        # alone (so a fault armed by `fail` meets exactly that write), then the rest.
+        rest = upto
+        if not self.after:
+            results += await send(items[rest : rest + 1])
+            rest += 1
+        if rest < len(items):
+            results += await send(items[rest:])
+        self.done.extend(names[upto:])
+        return results
+
+
+class CrashingTaskStore:
+    """A `TaskStore` whose writes follow a `WritePlan`."""
+
+    def __init__(self, inner: TaskStore, plan: WritePlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
+        return await self.inner.push_candidates(employee_id)
+
+    async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        return await self.inner.tasks_by_id(task_ids)
+
+    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
+        return await self.inner.task_by_external_ref(external_ref)
+
+    async def create_imported_task(
+        self, employee_id: int, draft: TaskDraft, external_ref: str
+    ) -> TaskSnapshot:
+        async def send(_: Sequence[str]) -> list[TaskSnapshot]:
+            return [await self.inner.create_imported_task(employee_id, draft, external_ref)]
+
+        name = f"create task for {external_ref[-8:]}"
+        [task] = await self.plan.run([name], [name], send)
+        return task
+
+    async def update_task_from_event(
+        self, task_id: int, seen_updated_at: str, draft: TaskDraft
+    ) -> TaskSnapshot | WriteConflict:
+        async def send(_: Sequence[str]) -> list[TaskSnapshot | WriteConflict]:
+            return [await self.inner.update_task_from_event(task_id, seen_updated_at, draft)]
+
+        name = f"update task {task_id}"
+        [result] = await self.plan.run([name], [name], send)
+        return result
+
+    async def employees(self) -> list[Employee]:
+        return await self.inner.employees()
+
+    async def employee_by_email(self, email: str) -> Employee | None:
+        return await self.inner.employee_by_email(email)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class CrashingCalendar:
+    """A `CalendarGateway` whose writes follow a `WritePlan`, one write per batch item."""
+
+    def __init__(self, inner: CalendarGateway, plan: WritePlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def read_window(
+        self, delta_link: str | None, window_start: datetime, window_end: datetime
+    ) -> WindowRead:
+        return await self.inner.read_window(delta_link, window_start, window_end)
+
+    async def get_event(self, event_id: str) -> EventSnapshot | None:
+        return await self.inner.get_event(event_id)
+
+    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
+        return await self.inner.find_by_task_refs(task_refs)
+
+    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
+        names = [f"create event for {w.task_ref}" for w in writes]
+        return await self.plan.run(names, writes, self.inner.create_events)
+
+    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        names = [f"update event for {u.write.task_ref}" for u in updates]
+        return await self.plan.run(names, updates, self.inner.update_events)
+
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        items: list[EventWrite | EventUpdate] = [*creates, *updates]
+        names = [f"create event for {w.task_ref}" for w in creates]
+        names += [f"update event for {u.write.task_ref}" for u in updates]
+
+        async def send(part: Sequence[EventWrite | EventUpdate]) -> list[WriteResult]:
+            made = [w for w in part if isinstance(w, EventWrite)]
+            patched = [u for u in part if isinstance(u, EventUpdate)]
+            created, updated = await self.inner.write_events(made, patched)
+            return [*created, *updated]
+
+        results = await self.plan.run(names, items, send)
+        return results[: len(creates)], results[len(creates) :]
+
+    async def ensure_category(self, name: str, color: str) -> bool:
+        async def send(_: Sequence[str]) -> list[bool]:
+            return [await self.inner.ensure_category(name, color)]
+
+        [created] = await self.plan.run(["ensure category"], ["ensure category"], send)
+        return created
