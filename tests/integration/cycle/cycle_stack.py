@@ -117,10 +117,14 @@ def emulator_running() -> Iterator[RunningEmulator]:
 
 
 @asynccontextmanager
-async def stack(tmp_path: Path, running: RunningEmulator) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, running: RunningEmulator, database_url: str | None = None
+) -> AsyncIterator[Stack]:
+    """The stack on SQLite files under `tmp_path`, or with the CALENDAREVENT database at
+    `database_url` (an empty PostgreSQL database)."""
     s5_url = f"sqlite:///{tmp_path / 'systemfive.db'}"
     create_schema(s5_url)
-    ce_url = f"sqlite:///{tmp_path / 'calendarevent.db'}"
+    ce_url = database_url or f"sqlite:///{tmp_path / 'calendarevent.db'}"
     upgrade(ce_url)
     settings = Settings(
         database_url=ce_url,
