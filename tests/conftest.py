@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from browser_support import CHROMIUM_ARGS as CHROMIUM_ARGS
+from browser_support import install_axe
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("S5SYNC_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -74,3 +75,9 @@ def artifacts_dir() -> Path:
     """Where tests keep screenshots (kept by CI as the run's evidence)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core for accessibility checks (pages with a strict CSP need `bypass_csp=True`)."""
+    return install_axe()

@@ -67,6 +67,10 @@ class Emulator:
         self.graph_routers: list[APIRouter] = []
         self.browser_routers: list[APIRouter] = []
         self.reset_hooks: list[Callable[[], None]] = []
+        # Where browsers sign in, when set (`m365emu serve`, the demo): the plain-HTTP
+        # port, so a real browser sees no certificate warning; None keeps /authorize on
+        # the TLS port only.
+        self.browser_root: str | None = None
         # The Graph calendar state, once `m365emu.parts.install_graph` has run.
         self.graph_state: Any = None
 
@@ -176,7 +180,11 @@ def create_tls_app(emulator: Emulator) -> FastAPI:
     app = FastAPI(title="m365emu identity and Graph", docs_url=None, redoc_url=None)
     for router in emulator.graph_routers:
         app.include_router(router, prefix=GRAPH_PREFIX)
-    app.include_router(build_identity_router(emulator.identity, emulator.session_secret))
+    app.include_router(
+        build_identity_router(
+            emulator.identity, emulator.session_secret, lambda: emulator.browser_root
+        )
+    )
     app.add_middleware(IdentityFaultMiddleware, emulator=emulator)
     return app
 
@@ -187,4 +195,10 @@ def create_browser_app(emulator: Emulator) -> FastAPI:
     app.include_router(build_control_router(emulator), prefix=CONTROL_PREFIX)
     for router in emulator.browser_routers:
         app.include_router(router)
+    # The sign-in pages too, for browsers sent here by `emulator.browser_root`.
+    app.include_router(
+        build_identity_router(
+            emulator.identity, emulator.session_secret, lambda: emulator.browser_root
+        )
+    )
     return app

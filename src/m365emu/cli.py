@@ -58,6 +58,7 @@ def serve(
         browser_root=f"http://{host}:{browser_sock.getsockname()[1]}",
         ca_cert=files.ca_cert,
     )
+    emulator.browser_root = urls.browser_root  # browsers sign in on the plain-HTTP port
     tls = BackgroundServer(
         make_server(create_tls_app(emulator), certfile=files.server_cert, keyfile=files.server_key),
         tls_sock,

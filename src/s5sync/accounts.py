@@ -1,5 +1,6 @@
-"""Staff accounts: sign-in (R19, R19b), onboarding (R20), and what the dashboard shows
-(R14, R18). The web routes call these and render the result; no SQL in routes.
+"""Staff accounts: sign-in (R19, R19b), onboarding (R20) with its self-test, and what
+the dashboard shows (R14, R18). The web routes call these and render the result; no SQL
+in routes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 
 from s5sync.bootstrap import Services
 from s5sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
+from s5sync.selftest import Check, outlook_checks
 from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 
 AUTH_FLOW_LIFETIME = timedelta(minutes=10)
@@ -30,6 +32,7 @@ class Onboarding:
     proposed: Employee | None
     employees_reachable: bool
     problem: str | None = None
+    checks: tuple[Check, ...] = ()  # the self-test, one line each (R20)
 
 
 @dataclass(frozen=True)
@@ -101,19 +104,33 @@ class Accounts:
         async with self.services.scope(tenant_id).begin(write=False) as unit:
             return await unit.users.find(user_id)
 
-    async def onboarding(self, user: UserRecord) -> Onboarding:
-        """Propose the System Five employee with the same e-mail (R20)."""
+    async def onboarding(self, user: UserRecord, *, self_test: bool = True) -> Onboarding:
+        """Propose the System Five employee with the same e-mail (R20) and run the
+        self-test: System Five, Microsoft sign-in and scopes, the Outlook category."""
         store = await self.task_store_for(user.tenant_id)
         try:
             proposed = await store.employee_by_email(user.email)
         except Exception as error:  # shown as a failed self-test, never a crash
             problem = f"System Five is not reachable ({type(error).__name__})."
-            return Onboarding(user, None, False, problem)
-        return Onboarding(user, proposed, True)
+            found = Onboarding(user, None, False, problem)
+        else:
+            found = Onboarding(user, proposed, True)
+        if not self_test:
+            return found
+        checks = [
+            Check(True, "System Five database reachable")
+            if found.employees_reachable
+            else Check(False, "System Five database not reachable")
+        ]
+        tenant = await self.services.directory.tenant(user.tenant_id)
+        checks += await outlook_checks(self.services, user, tenant)
+        return Onboarding(
+            user, found.proposed, found.employees_reachable, found.problem, tuple(checks)
+        )
 
     async def confirm_employee(self, user: UserRecord, employee_id: int) -> UserRecord:
         """The user confirms the proposed employee; only that one can be confirmed."""
-        found = await self.onboarding(user)
+        found = await self.onboarding(user, self_test=False)
         if found.proposed is None or found.proposed.id != employee_id:
             raise Refused(
                 "That System Five employee cannot be confirmed here; ask your administrator."

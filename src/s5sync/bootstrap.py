@@ -168,7 +168,7 @@ class MsalSignIn:
             email=who.username,
             display_name=who.name,
             token_cache=who.token_cache,
-            scopes=frozenset(),
+            scopes=frozenset(who.scopes),
         )
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from s5sync import commands
+from s5sync.scheduling import commands as scheduling_commands
 from s5sync.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -50,28 +51,37 @@ def not_built(what: str, issue: int) -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="The web app's port; the demo also uses the next three.")
+    ] = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the demo keeps its data (default: per user).")
+    ] = None,
+) -> None:
     """Run the whole product on this machine with no account anywhere."""
-    not_built("demo", 10)
+    from s5sync.demo import run_demo
+
+    run_demo(host, port, data_dir)
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
     """Serve the web app against real Microsoft 365 and System Five."""
-    from s5sync.settings import require_for_serve
+    from s5sync.serving import serve as run_serve
 
     try:
-        require_for_serve(settings_or_exit())
+        run_serve(settings_or_exit(), host, port)
     except SettingsError as error:
         typer.echo(f"s5sync: {error}", err=True)
         raise typer.Exit(2) from None
-    not_built("serve", 11)
 
 
-@app.command()
-def worker() -> None:
-    """Run a worker of the distributed scheduler (PostgreSQL)."""
-    not_built("worker", 12)
+scheduling_commands.install(app, settings_or_exit)  # worker, bench (issue 12)
 
 
 @app.command()

@@ -78,6 +78,14 @@ def db_upgrade() -> None:
     settings = _loader[0]()
     upgrade(settings.database_url)
     console.print("database is at the newest schema")
+    if settings.scheduler == "procrastinate":
+        from s5sync.scheduling.distributed import apply_schema
+
+        try:
+            made = asyncio.run(apply_schema(settings))
+        except ValueError as error:
+            raise fail(str(error), 2) from None
+        console.print("job queue " + ("created" if made else "already present"))
 
 
 @keys_app.command("generate")

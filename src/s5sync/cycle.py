@@ -101,7 +101,10 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
     first_read: bool = False
+    deferred: bool = False  # some items wait for the next cycle (R17b)
     window_end: datetime | None = None
+    # R23: what Outlook sent that could not be read as it was, said once, when it came.
+    bad_input: list[ActivityEntry] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)  # linked events reported '@removed'
     was_cached: set[str] = field(default_factory=set)  # … of them, those the cache held
 
@@ -199,7 +202,7 @@ class CycleEngine:
         )
         meter.close("writes")
         outcome = "ok"
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
             throttled = seen.retry_at is not None or applied.retry_at is not None
             outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
@@ -207,7 +210,7 @@ class CycleEngine:
             outcome,
             run_id,
             tuple(decisions),
-            tuple(applied.entries),
+            (*seen.bad_input, *applied.entries),
             dict(ports.requests()),
             next_run_at=seen.retry_at or applied.retry_at,
             error="; ".join(problems) or None,
@@ -279,6 +282,7 @@ class CycleEngine:
             return
         seen.first_read = read.rebaselined
         meter.close("first_read" if read.rebaselined else "delta")
+        seen.bad_input.extend(bad_input_entries(read))
         seen.window_end = read.window_end
         merged = self._merge(cached, read)
         async with scope.begin(lease=lease) as unit:
@@ -364,10 +368,17 @@ class CycleEngine:
         linked_tasks = {link.task_id for link in links if link.task_id is not None}
         linked_events = {link.event_id for link in links if link.event_id is not None}
         in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        # R23b: only a task that may still be pushed (R2) needs its event found; a
+        # pending row of a task that started or was deleted would cost every cycle a
+        # request, and nothing is ever pushed for it again.
         pending_push = {
             link.task_id
             for link in links
-            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+            if link.state is LinkState.PENDING
+            and link.task_id is not None
+            and not link.event_id
+            and (task := seen.tasks.get(link.task_id)) is not None
+            and task.start > now
         }
         # Links were lost (emptied, restored, half-written) when the window holds an event
         # of ours that no link names; only then can an unlinked task in the window have an
@@ -385,7 +396,20 @@ class CycleEngine:
         }
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            try:
+                found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                # R16, R17b: a task whose event cannot be looked up is not pushed this
+                # cycle (it might exist); everything else goes on.
+                for task_id in refs:
+                    seen.tasks.pop(task_id, None)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be searched: {error}")
+                if isinstance(error, Throttled):
+                    seen.retry_at = error.retry_at
+                found = {}
             for event in found.values():
                 seen.events.setdefault(event.id, with_identity(event))
         wanted = {
@@ -492,6 +516,33 @@ def with_identity(event: EventSnapshot) -> EventSnapshot:
         return event
     task_id = task_of_transaction(event.transaction_id)
     return event if task_id is None else replace(event, task_ref=task_ref(task_id))
+
+
+def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:
+    """R18, R23: malformed values of delta items (the item is still used, its bad field
+    left out) and items that could not be read at all, in words for the activity log."""
+    entries = []
+    for change in read.changed:
+        if change.problems:
+            subject = change.fields.get("subject")
+            label = subject if isinstance(subject, str) and subject.strip() else change.event_id
+            entries.append(
+                ActivityEntry(
+                    "import",
+                    "bad_input",
+                    "bad_input",
+                    None,
+                    change.event_id,
+                    label[:120],
+                    f"Outlook sent '{label}' with values s5sync cannot use: "
+                    + "; ".join(change.problems),
+                )
+            )
+    entries += [
+        ActivityEntry("import", "bad_input", "bad_input", None, None, "", f"Outlook: {text}")
+        for text in read.unreadable
+    ]
+    return entries
 
 
 def skip_entry(skip: Skip) -> ActivityEntry:

@@ -109,6 +109,8 @@ class WindowRead:
     rebaselined: bool
     window_start: datetime
     window_end: datetime
+    # R23: items that could not be read at all (no id…), each a sentence for the log.
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,9 @@ async def apply_decisions(
     return done
 
 
+LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
+
+
 async def _link_only(
     scope: TenantScope,
     user: UserRecord,
@@ -168,6 +171,8 @@ async def _link_only(
     done: Applied,
 ) -> None:
     """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
+    if not any(isinstance(d, LINK_ONLY) for d in decisions):
+        return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
     async with scope.begin(lease=lease) as unit:
         for d in decisions:
             if isinstance(d, AdoptEvent):
@@ -232,9 +237,7 @@ async def _link_only(
                         ),
                         now,
                     )
-            if isinstance(
-                d, AdoptEvent | AdoptTask | MarkDeletedInOutlook | MarkTaskDeleted | Skip
-            ):
+            if isinstance(d, LINK_ONLY):
                 done.entries.append(entry(d))
 
 
@@ -270,18 +273,27 @@ async def _write_events(
     """Creates and updates go out in the same `$batch`es (k writes: ceil(k/20) requests,
     DESIGN.md "Requests per cycle"), after the creates' pending rows are committed."""
     txids = [d.transaction_id or transaction_id_for(user, d.task_id) for d in creates]
-    # R16: the pending rows are committed before anything is sent.
+    batch, gone = await _update_batch(ports, updates, events)
     async with scope.begin(lease=lease) as unit:
+        # R16: the pending rows are committed before anything is sent.
         for d, txid in zip(creates, txids, strict=True):
             old = index.find(d.task_id, None)
             if old is None or old.state is not LinkState.PENDING:
                 pending = Link(d.task_id, None, Origin.S5, LinkState.PENDING, transaction_id=txid)
                 await index.save(unit, user.id, pending, now)
+        # R17: a crash after a PATCH must not make our own write look like an Outlook edit
+        # (R12b would then flag the task and "replace" its values with themselves). The
+        # hash the event is expected to read as is recorded first; the change key is kept,
+        # so an update that never happens is not taken for a change either.
+        for update, _ in batch:
+            link = index.find(update.task_id, update.event_id)
+            if link is not None:
+                intent = replace(link, event_hash=update.predicted_event_hash)
+                await index.save(unit, user.id, intent, now)
     writes = [
         _write_of(d, d.payload.categories or (d.payload.category,), txid)
         for d, txid in zip(creates, txids, strict=True)
     ]
-    batch, gone = await _update_batch(ports, updates, events)
     created, updated = await ports.calendar.write_events(writes, [u for _, u in batch])
     await _record_creates(scope, user, lease, now, creates, created, index, done)
     await _record_updates(scope, user, lease, now, batch, gone, updated, index, done)

@@ -1,14 +1,17 @@
 """The implementations the CalendarGateway contract runs on, each behind one harness:
 the in-memory fake, the Graph adapter on the emulator in-process (ASGITransport), the Graph
 adapter on the emulator over a real TLS socket with MSAL sign-in, and the Graph adapter
-on a real Microsoft 365 mailbox (S5SYNC_TEST_GRAPH_ACCESS_TOKEN)."""
+on a real Microsoft 365 mailbox (S5SYNC_TEST_GRAPH_ACCESS_TOKEN, or an MSAL cache file
+with S5SYNC_TEST_GRAPH_TOKEN_CACHE, _CLIENT_ID, _CLIENT_SECRET, _AUTHORITY)."""
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,36 +19,44 @@ import pytest
 
 from m365emu.app import Emulator
 from s5sync.outlook.graph import GraphCalendar
+from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.metering import RequestCounter
+from s5sync.outlook.tokens import UserTokens
 from s5sync.ports import CalendarGateway
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.graph_emulator import GraphParts, UserActions, expire_delta, graph_calendar
 
 REAL_TOKEN_ENV = "S5SYNC_TEST_GRAPH_ACCESS_TOKEN"
 REAL_BASE_ENV = "S5SYNC_TEST_GRAPH_BASE_URL"
+# Or, to refresh through MSAL: an Entra app and a serialized MSAL cache from one sign-in.
+REAL_CACHE_ENV = "S5SYNC_TEST_GRAPH_TOKEN_CACHE"  # a file; refreshed tokens are written back
+REAL_CLIENT_ENV = "S5SYNC_TEST_GRAPH_CLIENT_ID"
+REAL_SECRET_ENV = "S5SYNC_TEST_GRAPH_CLIENT_SECRET"
+REAL_AUTHORITY_ENV = "S5SYNC_TEST_GRAPH_AUTHORITY"
 
 
-class CalendarHarness:
+class CalendarHarness(ABC):
     """What the contract needs besides the gateway: act as the user, count, expire."""
 
     gateway: CalendarGateway
     counter: RequestCounter
 
+    @abstractmethod
     def new_cycle(self) -> CalendarGateway:
         """A new gateway object for the same mailbox (a later cycle)."""
-        raise NotImplementedError
+        ...
 
-    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_creates(self, subject: str, start: datetime, end: datetime) -> str: ...
 
-    async def user_edits(self, event_id: str, subject: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_edits(self, event_id: str, subject: str) -> None: ...
 
-    async def user_deletes(self, event_id: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def user_deletes(self, event_id: str) -> None: ...
 
-    def expire_delta(self, kind: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def expire_delta(self, kind: str) -> None: ...
 
 
 class FakeHarness(CalendarHarness):
@@ -119,14 +130,42 @@ class StaticTokens:
         return self._token
 
 
-def real_tenant_token() -> str:
+class FileCache:
+    """A serialized MSAL cache in a file (the real-tenant run only)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def load(self) -> str | None:
+        return self.path.read_text() if self.path.exists() else None
+
+    async def save(self, serialized: str) -> None:
+        self.path.write_text(serialized)
+
+
+def real_tenant_tokens() -> Any:
+    """MSAL over a cache file when one is configured, else a given access token, else skip."""
+    cache = os.environ.get(REAL_CACHE_ENV, "")
+    if cache:
+        identity = MsalIdentity(
+            IdentityConfig(
+                os.environ[REAL_CLIENT_ENV],
+                os.environ[REAL_SECRET_ENV],
+                os.environ.get(
+                    REAL_AUTHORITY_ENV, "https://login.microsoftonline.com/organizations"
+                ),
+            )
+        )
+        return UserTokens(identity, FileCache(Path(cache)))
     token = os.environ.get(REAL_TOKEN_ENV, "")
     if not token:
         pytest.skip(
             f"no real Microsoft 365 mailbox: set {REAL_TOKEN_ENV} to a delegated access token "
-            "(Calendars.ReadWrite, MailboxSettings.ReadWrite) to run the contract against Graph"
+            f"(Calendars.ReadWrite, MailboxSettings.ReadWrite), or {REAL_CACHE_ENV} with "
+            f"{REAL_CLIENT_ENV}/{REAL_SECRET_ENV}/{REAL_AUTHORITY_ENV}, to run the contract "
+            "against Microsoft Graph"
         )
-    return token
+    return StaticTokens(token)
 
 
 Factory = Callable[[], CalendarHarness]

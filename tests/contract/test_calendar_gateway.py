@@ -20,8 +20,7 @@ from calendar_harness import (
     CalendarHarness,
     FakeHarness,
     GraphHarness,
-    StaticTokens,
-    real_tenant_token,
+    real_tenant_tokens,
 )
 
 from m365emu.app import build_emulator
@@ -34,7 +33,7 @@ from m365emu.testing import (
     run_emulator,
     sign_in_with_form_posts,
 )
-from s5sync.outlook.graph import ensure_category_once
+from s5sync.outlook.categories import ensure_category_once
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
 from s5sync.ports import EventUpdate, EventWrite, WriteStatus
@@ -370,9 +369,8 @@ class TestGraphAdapterOnRealMicrosoft365(CalendarGatewayContract):
 
     @pytest.fixture
     async def harness(self, run: str) -> AsyncIterator[CalendarHarness]:
-        token = real_tenant_token()
+        tokens = real_tenant_tokens()
         base = os.environ.get(REAL_BASE_ENV, "https://graph.microsoft.com/v1.0")
-        tokens = StaticTokens(token)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             harness = GraphHarness(http, tokens, UserActions(http, tokens))
             yield harness
@@ -383,5 +381,5 @@ class TestGraphAdapterOnRealMicrosoft365(CalendarGatewayContract):
             for event_id in {*harness.made, *(e.id for e in found.values())}:
                 await http.delete(
                     f"/me/events/{quote(event_id, safe='')}",
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers={"Authorization": f"Bearer {await tokens.token()}"},
                 )

@@ -9,24 +9,20 @@ as in the demo. axe-core is installed with npm into a cache folder outside the r
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import update
 
-from browser_support import CHROMIUM_ARGS
+from browser_support import CHROMIUM_ARGS, serious_violations
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
@@ -35,44 +31,7 @@ from s5emu.web import create_app
 pytestmark = pytest.mark.browser
 
 TODAY = date(2026, 11, 25)
-AXE_DIR = Path(os.environ.get("S5SYNC_AXE_DIR", Path.home() / ".cache" / "s5sync-tests" / "axe"))
 LIGHT_GREEN = "rgb(212, 245, 212)"
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """axe-core's axe.min.js, installed with npm outside the repository when missing."""
-    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    if script.exists():
-        return script
-    npm = shutil.which("npm")
-    if npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("npm is needed in CI to install axe-core for the accessibility check")
-        pytest.skip("npm is not installed: cannot install axe-core for the accessibility check")
-    AXE_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [
-            npm,
-            "install",
-            "--no-save",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(AXE_DIR),
-            "axe-core@4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    if done.returncode != 0 or not script.exists():
-        message = f"npm could not install axe-core: {done.stderr.strip()[-300:]}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return script
 
 
 def free_port() -> int:
@@ -140,16 +99,6 @@ def browser(chromium_path: str) -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
-
-
-def serious_violations(page: Page, axe: Path) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(axe))
-    result: dict[str, Any] = page.evaluate("async () => await axe.run(document)")
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_green_row_is_cleared_by_opening_and_saving_the_task_by_keyboard_R13(

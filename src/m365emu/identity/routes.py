@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -57,8 +58,14 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def discovery_document(base: str, segment: str, tenant_id: str | None) -> dict[str, Any]:
+def discovery_document(
+    base: str, segment: str, tenant_id: str | None, browser_base: str | None = None
+) -> dict[str, Any]:
+    """The OpenID configuration. `browser_base`, when set, is where browsers are sent to
+    sign in (the plain-HTTP port: no certificate warning in a real browser); MSAL checks
+    only that the authority and the token endpoint are https (graph.md §9)."""
     path = tenant_id or segment
+    front = browser_base or base
     issuer_tenant = tenant_id or "{tenantid}"
     return {
         "token_endpoint": f"{base}/{path}/oauth2/v2.0/token",
@@ -71,10 +78,10 @@ def discovery_document(base: str, segment: str, tenant_id: str | None) -> dict[s
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": f"{base}/{issuer_tenant}/v2.0",
         "request_uri_parameter_supported": False,
-        "authorization_endpoint": f"{base}/{path}/oauth2/v2.0/authorize",
+        "authorization_endpoint": f"{front}/{path}/oauth2/v2.0/authorize",
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
-        "end_session_endpoint": f"{base}/{path}/oauth2/v2.0/logout",
+        "end_session_endpoint": f"{front}/{path}/oauth2/v2.0/logout",
         "claims_supported": [
             "sub",
             "iss",
@@ -118,7 +125,11 @@ def _error_answer(request: AuthorizeRequest, err: IdentityError) -> Response:
     )
 
 
-def build_identity_router(platform: IdentityPlatform, session_secret: str) -> APIRouter:
+def build_identity_router(
+    platform: IdentityPlatform,
+    session_secret: str,
+    browser_base: Callable[[], str | None] = lambda: None,
+) -> APIRouter:
     router = APIRouter()
     signer = URLSafeSerializer(session_secret, salt="m365emu-session")
 
@@ -143,7 +154,10 @@ def build_identity_router(platform: IdentityPlatform, session_secret: str) -> AP
             found = platform.resolve_tenant(tenant)
         except IdentityError as err:
             return fail(request, err)
-        return JSONResponse(discovery_document(_base(request), tenant, found.id if found else None))
+        document = discovery_document(
+            _base(request), tenant, found.id if found else None, browser_base()
+        )
+        return JSONResponse(document)
 
     @router.get("/{tenant}/discovery/v2.0/keys")
     async def keys(tenant: str, request: Request) -> Response:

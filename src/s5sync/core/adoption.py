@@ -50,8 +50,14 @@ def adopt(
     events: Mapping[str, EventSnapshot],
     links: tuple[Link, ...],
     sync_tag: str,
+    employee_id: int | None = None,
 ) -> Adoption:
-    """R16b: adopt every pair whose identities match and whose link is missing."""
+    """R16b: adopt every pair whose identities match and whose link is missing.
+
+    R22: with `employee_id`, only that employee's tasks are adopted: an identity naming
+    another employee's task (forged over Graph, or copied by another tool) never links
+    this user's calendar to it.
+    """
     by_task = {link.task_id: link for link in links if link.task_id is not None}
     by_event = {link.event_id: link for link in links if link.event_id is not None}
     replaced: dict[int, Link] = {}  # id() of the old row → its replacement
@@ -75,6 +81,19 @@ def adopt(
         if not _open_for_event(link):
             continue  # the task has its own event: this one is a copy, a plain event
         task = tasks.get(task_id)
+        if task is not None and employee_id is not None and task.employee_id != employee_id:
+            orphaned.add(event.id)
+            if has_tag(event.subject, sync_tag):
+                decisions.append(
+                    Skip(
+                        Reason.OTHER_EMPLOYEE,
+                        Direction.IMPORT,
+                        event_label(event),
+                        event_id=event.id,
+                        detail="the event names a task of another employee",
+                    )
+                )
+            continue
         if task is None:
             orphaned.add(event.id)
             if has_tag(event.subject, sync_tag):
@@ -111,6 +130,8 @@ def adopt(
         ref = task.external_ref
         if ref is None or task.id in by_task:
             continue
+        if employee_id is not None and task.employee_id != employee_id:
+            continue  # R22: another employee's task is never adopted
         link = by_event.get(ref)
         if not _open_for_task(link):
             continue

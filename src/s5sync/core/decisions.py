@@ -125,6 +125,11 @@ def _adapted(adapted: tuple[Reason, ...]) -> str:
     return "".join(f"; {PHRASES[reason]}" for reason in adapted)
 
 
+def _notes(notes: tuple[str, ...]) -> str:
+    """R23: how the task's values were adapted (a DST gap or fold, an impossible alarm)."""
+    return "".join(f"; {note}" for note in notes)
+
+
 @dataclass(frozen=True)
 class CreateEvent:
     """R1, R2: send a task to Outlook as a new event.
@@ -144,7 +149,10 @@ class CreateEvent:
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
-        return f"Sent '{self.label}' to Outlook as a new event: {PHRASES[self.reason]}"
+        return (
+            f"Sent '{self.label}' to Outlook as a new event: {PHRASES[self.reason]}"
+            f"{_notes(self.notes)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -162,7 +170,7 @@ class UpdateEvent:
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
-        return f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}"
+        return f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}{_notes(self.notes)}"
 
 
 @dataclass(frozen=True)

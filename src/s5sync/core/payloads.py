@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from s5sync.core.characters import printable
 from s5sync.core.decisions import EventPayload, Reason
 from s5sync.core.hashing import body_text, event_hash
 from s5sync.core.mapslink import build_html, strip_block, task_maps_url
@@ -57,7 +58,8 @@ def event_payload(
     `previous` is the event as cached (None when new or beyond the cache window): its
     tag is kept in the subject and its own categories are kept beside s5sync's (R3).
     """
-    title = task.title.strip() or NO_TITLE
+    # R23: control characters never reach Exchange (XML cannot carry them).
+    title = printable(task.title, lines=False).strip() or NO_TITLE
     subject = keep_tag(title, None if previous is None else previous.subject, options.sync_tag)
     if previous is not None:
         kept = previous.categories
@@ -68,7 +70,7 @@ def event_payload(
         categories = (options.category_name,) if new else None
     return EventPayload(
         subject=subject,
-        body_html=build_html(task.notes, task_maps_url(task)),
+        body_html=build_html(printable(task.notes, lines=True), task_maps_url(task)),
         start=task.start,
         end=task.end,
         reminder_minutes=task.alarm_minutes,
@@ -118,7 +120,7 @@ def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | s
     if end < start:
         return "ends before it starts"
     adapted: list[Reason] = []
-    title = remove_tag(event.subject or "", options.sync_tag)
+    title = printable(remove_tag(event.subject or "", options.sync_tag), lines=False).strip()
     if not title:
         title = NO_TITLE
         adapted.append(Reason.NO_TITLE)
@@ -127,7 +129,7 @@ def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | s
         title = title[: TITLE_LIMIT - len(TITLE_CUT)] + TITLE_CUT
         adapted.append(Reason.ADAPTED_TOO_LONG)
         notes_adapted.append(f"title cut to {TITLE_LIMIT} characters")
-    notes = strip_block(body_text(event))
+    notes = strip_block(printable(body_text(event), lines=True))
     if len(notes) > NOTES_LIMIT:
         notes = notes[: NOTES_LIMIT - len(NOTES_CUT)] + NOTES_CUT
         if Reason.ADAPTED_TOO_LONG not in adapted:

@@ -143,6 +143,19 @@ class _Cycle:
                     )
                 )
             return
+        if task.unreadable is not None:
+            # R23: an unreadable row is not a deleted one; nothing is written either way.
+            self.out.append(
+                Skip(
+                    Reason.BAD_TIME,
+                    Direction.PUSH,
+                    task_label(task),
+                    task.id,
+                    event_id,
+                    detail=task.unreadable,
+                )
+            )
+            return
         if event_id in self.gone:
             self.out.append(
                 MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
@@ -266,8 +279,19 @@ class _Cycle:
         """R1, R2: a task with no event yet."""
         if not task.sync or task.employee_id != self.employee_id:
             return  # not a push candidate at all (R1): nothing to say
-        blocker = push_blocker(task, self.employee_id)
         label = task_label(task)
+        if task.unreadable is not None:
+            self.out.append(
+                Skip(
+                    Reason.BAD_TIME,
+                    Direction.PUSH,
+                    label,
+                    task_id=task.id,
+                    detail=task.unreadable,
+                )
+            )
+            return
+        blocker = push_blocker(task, self.employee_id)
         if blocker is None and task.start <= self.now:
             blocker = Reason.START_PASSED
         if blocker is None and task.end < task.start:
@@ -292,6 +316,22 @@ class _Cycle:
         """R8, R9: a tagged event with no task yet."""
         if not has_tag(event.subject, self.options.sync_tag):
             return
+        if any(
+            task.external_ref == event.id and task.employee_id != self.employee_id
+            for task in self.tasks.values()
+        ):
+            # R22, R16: System Five keeps external_ref unique, and another employee's
+            # task holds this one; it is never taken over.
+            self.out.append(
+                Skip(
+                    Reason.OTHER_EMPLOYEE,
+                    Direction.IMPORT,
+                    event_label(event),
+                    event_id=event.id,
+                    detail="a task of another employee already names this event",
+                )
+            )
+            return
         checked = importable(event, self.options, self.now)
         if isinstance(checked, Skip):
             self.out.append(checked)
@@ -311,7 +351,9 @@ class _Cycle:
         )
 
     def decide(self) -> list[Decision]:
-        adoption = adopt(self.tasks, self.events, tuple(self.links), self.options.sync_tag)
+        adoption = adopt(
+            self.tasks, self.events, tuple(self.links), self.options.sync_tag, self.employee_id
+        )
         self.out.extend(adoption.decisions)
         self.links = list(adoption.links)
         self.orphaned = adoption.orphaned

@@ -85,6 +85,9 @@ class TaskSnapshot:
     bill_to: Address | None = None
     ship_to: Address | None = None
     time_notes: tuple[str, ...] = ()
+    # R23: why the row could not be read (a time or kind System Five's format cannot
+    # hold); its times and kind are then placeholders and nothing is written for it.
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)

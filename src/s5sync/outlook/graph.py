@@ -12,9 +12,7 @@ be (R23b, DESIGN.md "Requests per cycle"):
   client is right whether a repeated `transactionId` returns the original id or not.
 - updates PATCH the owned fields only (R5) with `If-Match` (412 → CONFLICT).
 - writes and lookups go in `$batch`es of 20 (batch.py).
-- `ensure_category` lists the master categories and creates the store's one with its
-  colour when missing (R3); on a refused create it re-lists and matches by name in any
-  letter case (graph.md §3: the duplicate answer is undocumented).
+- `ensure_category` is categories.py's (R3).
 """
 
 from __future__ import annotations
@@ -28,7 +26,8 @@ from urllib.parse import quote, urlencode
 
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.batch import SubOutcome, SubRequest, run_batches
-from s5sync.outlook.errors import GraphRejected, GraphUnavailable
+from s5sync.outlook.categories import MasterCategories
+from s5sync.outlook.errors import GraphRejected, GraphUnavailable, Throttled
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import Answer, GraphSession
 from s5sync.outlook.wire import (
@@ -41,7 +40,6 @@ from s5sync.outlook.wire import (
     task_filter,
 )
 from s5sync.ports import (
-    CalendarGateway,
     EventChange,
     EventUpdate,
     EventWrite,
@@ -53,7 +51,6 @@ from s5sync.ports import (
 log = logging.getLogger("s5sync.outlook.graph")
 
 DELTA_PATH = "/me/calendarView/delta"
-CATEGORIES_PATH = "/me/outlook/masterCategories"
 EXPIRED_CODES = ("syncstatenotfound", "resyncrequired")
 MAX_PAGES = 10_000  # a safety stop against a link that loops
 
@@ -77,7 +74,7 @@ class GraphCalendar:
     def __init__(self, session: GraphSession, *, page_size: int = 100) -> None:
         self.session = session
         self.page_size = page_size
-        self._categories_ok: set[str] = set()
+        self._categories = MasterCategories(session)
 
     @property
     def counter(self) -> RequestCounter:
@@ -98,7 +95,7 @@ class GraphCalendar:
         url = fresh if rebaselined or delta_link is None else delta_link
         for _ in range(2):
             try:
-                changed, removed, link = await self._follow(url)
+                changed, removed, link, unreadable = await self._follow(url)
             except _DeltaExpired:
                 if rebaselined:
                     raise GraphUnavailable(
@@ -107,11 +104,14 @@ class GraphCalendar:
                 log.info("graph.delta_rebaseline reason=expired")
                 rebaselined, url = True, fresh
                 continue
-            return WindowRead(changed, removed, link, rebaselined, window_start, window_end)
+            return WindowRead(
+                changed, removed, link, rebaselined, window_start, window_end, tuple(unreadable)
+            )
         raise GraphUnavailable("Microsoft Graph refused a fresh calendar delta query")
 
-    async def _follow(self, url: str) -> tuple[list[EventChange], list[str], str]:
+    async def _follow(self, url: str) -> tuple[list[EventChange], list[str], str, list[str]]:
         items: dict[str, EventChange | None] = {}  # None: removed; later pages win
+        unreadable: list[str] = []  # R23: items that could not be read at all, said why
         for _ in range(MAX_PAGES):
             answer = await self.session.request(
                 "GET", url, prefer=(f"odata.maxpagesize={self.page_size}",)
@@ -125,24 +125,31 @@ class GraphCalendar:
                     status=answer.status,
                     code=answer.error_code,
                 )
-            for raw in answer.body.get("value") or ():
-                self._take(raw, items)
+            page = answer.body.get("value", [])
+            if not isinstance(page, list):
+                # R23: an answer of the wrong shape is refused whole, never half-read.
+                raise GraphRejected("a calendar delta page had no list of events")
+            for raw in page:
+                self._take(raw, items, unreadable)
             next_link = answer.body.get("@odata.nextLink")
             delta_link = answer.body.get("@odata.deltaLink")
             if isinstance(delta_link, str):
                 changed = [c for c in items.values() if c is not None]
                 removed = [k for k, c in items.items() if c is None]
-                return changed, removed, delta_link
+                return changed, removed, delta_link, unreadable
             if not isinstance(next_link, str):
                 raise GraphRejected("a calendar delta page had neither a next nor a delta link")
             url = next_link
         raise GraphRejected("the calendar delta did not end")
 
-    def _take(self, raw: object, items: dict[str, EventChange | None]) -> None:
+    def _take(
+        self, raw: object, items: dict[str, EventChange | None], unreadable: list[str]
+    ) -> None:
         try:
             event, problems = parse_event(raw)
         except Malformed as error:
             log.info("graph.bad_item reason=%s", error)
+            unreadable.append(str(error))
             return
         earlier = items.pop(event.id, None)  # keep Graph's order of the last word on each id
         if event.removed is not None:
@@ -192,6 +199,8 @@ class GraphCalendar:
 
     def _required(self, outcome: SubOutcome, what: str) -> Answer:
         answer = outcome.answer
+        if answer is None and outcome.retry_at is not None:
+            raise Throttled(outcome.retry_at)
         if answer is None:
             raise GraphUnavailable(f"Microsoft Graph could not {what}: {outcome.reason}")
         if answer.status != 200:
@@ -237,7 +246,9 @@ class GraphCalendar:
         outcomes = await run_batches(self.session, requests) if requests else []
         made, patched = outcomes[: len(creates)], outcomes[len(creates) :]
         created = await self._settle_creates(creates, made)
-        updated = [self._updated(u, o) for u, o in zip(updates, patched, strict=True)]
+        updated = await self._settle_updates(
+            updates, patched, [self._updated(u, o) for u, o in zip(updates, patched, strict=True)]
+        )
         return created, updated
 
     async def _settle_creates(
@@ -286,6 +297,42 @@ class GraphCalendar:
             error=f"Microsoft Graph refused the event ({answer.status} {answer.error_code})",
         )
 
+    async def _settle_updates(
+        self,
+        updates: Sequence[EventUpdate],
+        outcomes: Sequence[SubOutcome],
+        results: list[WriteResult],
+    ) -> list[WriteResult]:
+        """A PATCH applied whose answer was lost is answered 412 when sent again (its
+        change key moved): read those events, and when they carry exactly what was
+        written, the write was ours."""
+        doubtful = [
+            i
+            for i, (o, r) in enumerate(zip(outcomes, results, strict=True))
+            if o.maybe_applied and r.status is WriteStatus.CONFLICT
+        ]
+        if not doubtful:
+            return results
+        reads = [
+            SubRequest(
+                "GET",
+                f"/me/events/{quote(updates[i].event_id, safe='')}?"
+                + urlencode({"$expand": TASK_EXPAND}),
+            )
+            for i in doubtful
+        ]
+        try:
+            answers = await run_batches(self.session, reads)
+        except GraphRejected:
+            return results
+        for i, outcome in zip(doubtful, answers, strict=True):
+            if outcome.answer is None or outcome.answer.status != 200:
+                continue
+            snap = self._snapshot(outcome.answer.body)
+            if snap is not None and _carries(snap, updates[i].write):
+                results[i] = WriteResult(WriteStatus.OK, snap)
+        return results
+
     def _updated(self, update: EventUpdate, outcome: SubOutcome) -> WriteResult:
         answer = outcome.answer
         if answer is None:
@@ -311,50 +358,19 @@ class GraphCalendar:
     # -- the store's category (R3) ---------------------------------------------------
 
     async def ensure_category(self, name: str, color: str) -> bool:
-        if name.casefold() in self._categories_ok:
-            return False
-        if await self._has_category(name):
-            self._categories_ok.add(name.casefold())
-            return False
-        answer = await self.session.request(
-            "POST", CATEGORIES_PATH, body={"displayName": name, "color": color}
-        )
-        if answer.status in (200, 201):
-            self._categories_ok.add(name.casefold())
-            return True
-        if 400 <= answer.status < 500 and await self._has_category(name):
-            self._categories_ok.add(name.casefold())
-            return False
-        raise GraphRejected(
-            f"Microsoft Graph refused to create the category ({answer.status} {answer.error_code})",
-            status=answer.status,
-            code=answer.error_code,
-        )
+        return await self._categories.ensure(name, color)
 
-    async def _has_category(self, name: str) -> bool:
-        answer = await self.session.request("GET", CATEGORIES_PATH)
-        if answer.status != 200 or not isinstance(answer.body, dict):
-            raise GraphRejected(
-                f"Microsoft Graph refused to list categories ({answer.status} {answer.error_code})",
-                status=answer.status,
-                code=answer.error_code,
-            )
-        names = [
-            c.get("displayName") for c in answer.body.get("value") or () if isinstance(c, dict)
-        ]
-        return any(isinstance(n, str) and n.casefold() == name.casefold() for n in names)
+
+def _carries(snap: EventSnapshot, write: EventWrite) -> bool:
+    """The owned fields Graph reads back unchanged (the body is rewritten by Outlook)."""
+    return (snap.subject, snap.start, snap.end, snap.reminder_minutes, snap.categories) == (
+        write.subject,
+        write.start,
+        write.end,
+        write.reminder_minutes,
+        tuple(write.categories),
+    )
 
 
 def _with(snap: EventSnapshot, **changes: Any) -> EventSnapshot:
     return replace(snap, **changes)
-
-
-async def ensure_category_once(
-    gateway: CalendarGateway, remembered: str | None, name: str, color: str
-) -> str:
-    """R3 at no cost after the first cycle: the caller stores the returned name
-    (`users.mark_category_ready`) and passes it back; a renamed category (R21b) is
-    ensured again."""
-    if remembered != name:
-        await gateway.ensure_category(name, color)
-    return name

@@ -24,9 +24,11 @@ so `SCOPES` lists the resource scopes of R19.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ SIGN_IN_AGAIN = frozenset(
 class CertificateCredential:
     """A certificate registered on the Entra application (instead of a client secret)."""
 
-    private_key_pem: str
+    private_key_pem: str = field(repr=False)  # R22: never printed
     thumbprint: str  # SHA-1, hex
     public_certificate: str | None = None  # sent as x5c (subject name/issuer auth)
 
@@ -80,6 +82,7 @@ class SignedIn:
     username: str
     name: str
     token_cache: str
+    scopes: frozenset[str] = frozenset()  # as granted by the authority (R19)
 
     def __repr__(self) -> str:
         return f"SignedIn(object_id={self.object_id!r}, tenant_id={self.tenant_id!r})"
@@ -98,6 +101,34 @@ class Acquired:
         return f"Acquired(expires_in={self.expires_in!r}, cache_changed={changed})"
 
 
+class _RedactMsalEvents(logging.Filter):
+    """MSAL's DEBUG dump of each token event masks tokens and the client secret but not
+    the authorization code nor the PKCE verifier; mask those too (R22)."""
+
+    HIDDEN = ("code", "code_verifier")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "event=%s" and isinstance(record.args, tuple) and record.args:
+            try:
+                event = json.loads(str(record.args[0]))
+            except ValueError:
+                record.args = ("(unreadable MSAL event withheld)",)
+                return True
+            data = event.get("data") if isinstance(event, dict) else None
+            if isinstance(data, dict):
+                for key in self.HIDDEN:
+                    if key in data:
+                        data[key] = "********"
+            record.args = (json.dumps(event, indent=4, sort_keys=True, default=str),)
+        return True
+
+
+def _redact_msal_logs() -> None:
+    cache_logger = logging.getLogger("msal.token_cache")
+    if not any(isinstance(f, _RedactMsalEvents) for f in cache_logger.filters):
+        cache_logger.addFilter(_RedactMsalEvents())
+
+
 class _TimeoutSession(requests.Session):
     """MSAL passes no timeout; a hung authority must not hold a worker thread forever."""
 
@@ -113,12 +144,17 @@ class _TimeoutSession(requests.Session):
 class MsalIdentity:
     """The process's one MSAL application; per-user caches are passed in and out."""
 
-    def __init__(self, config: IdentityConfig) -> None:
+    def __init__(self, config: IdentityConfig, *, http_client: Any = None) -> None:
+        """`http_client` replaces MSAL's HTTP (anything with requests' `get`/`post`)."""
         self.config = config
+        _redact_msal_logs()
         self.http_cache: dict[Any, Any] = {}
-        self.http_client = _TimeoutSession(config.timeout)
-        self.http_client.trust_env = False  # graph.md §9: env CA bundles override verify
-        self.http_client.verify = str(config.ca_bundle) if config.ca_bundle else True
+        if http_client is None:
+            http_client = _TimeoutSession(config.timeout)
+            http_client.trust_env = False  # graph.md §9: env CA bundles override verify
+            http_client.verify = str(config.ca_bundle) if config.ca_bundle else True
+        self.http_client = http_client
+        self._owns_http = isinstance(http_client, _TimeoutSession)
         self._cache = msal.SerializableTokenCache()
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
@@ -146,7 +182,8 @@ class MsalIdentity:
         return self._app
 
     def close(self) -> None:
-        self.http_client.close()
+        if self._owns_http:
+            self.http_client.close()
 
     # -- sign-in (R19) ---------------------------------------------------------------
 
@@ -196,6 +233,7 @@ class MsalIdentity:
                         username=str(claims.get("preferred_username") or ""),
                         name=str(claims.get("name") or ""),
                         token_cache=self._cache.serialize(),
+                        scopes=frozenset(str(result.get("scope") or "").split()),
                     )
                 finally:
                     self._cache.deserialize("")

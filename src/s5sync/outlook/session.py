@@ -57,6 +57,13 @@ class AccessTokens(Protocol):
     async def token(self, *, force_refresh: bool = False) -> str: ...
 
 
+def keep_http_logs_quiet() -> None:
+    """httpx logs every URL at INFO, and delta and next links carry sync-state tokens
+    (R22): its loggers stay at WARNING whatever the process's log level."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How patient one cycle is with Graph (R23b)."""
@@ -133,6 +140,9 @@ class GraphSession:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     pacing: Pacing = field(default_factory=Pacing)
     deadline: float | None = None  # in pacing.monotonic() time
+
+    def __post_init__(self) -> None:
+        keep_http_logs_quiet()
 
     def backoff(self, attempt: int) -> float:
         """Exponential, capped, with jitter (half fixed, half random)."""

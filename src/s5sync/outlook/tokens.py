@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from s5sync.outlook.errors import NeedsSignIn
 from s5sync.outlook.identity import Acquired
 from s5sync.store.scope import TenantScope
+from s5sync.store.secrets import SecretUnreadable
 
 
 class TokenCacheStore(Protocol):
@@ -46,7 +48,13 @@ class StoredTokenCache:
 
     async def load(self) -> str | None:
         async with self.scope.begin(write=False) as unit:
-            return await unit.users.token_cache(self.user_id)
+            try:
+                return await unit.users.token_cache(self.user_id)
+            except SecretUnreadable:
+                # R19b: a key removed from S5SYNC_SECRET_KEYS loses only this sign-in.
+                raise NeedsSignIn(
+                    "the stored sign-in cannot be decrypted with the configured keys"
+                ) from None
 
     async def save(self, serialized: str) -> None:
         async with self.scope.begin() as unit:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tzlocal.windows_tz import win_tz
 
+from s5sync.core.characters import without_surrogates
 from s5sync.core.snapshots import EventSnapshot, EventType
 from s5sync.ports import EventChange, EventWrite
 
@@ -77,8 +78,21 @@ class Malformed(Exception):
     """An item without a usable `id`: it cannot be placed anywhere (R23)."""
 
 
+def _encodable(value: Any) -> Any:
+    """R23: JSON may carry a lone surrogate (`\\ud800`), which no encoder writes (hashes,
+    databases): every string of the item gets U+FFFD in its place."""
+    if isinstance(value, str):
+        return without_surrogates(value)
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
 def parse_event(raw: object) -> tuple[GraphEvent, tuple[str, ...]]:
     """Validate one event, dropping each malformed field with a problem sentence."""
+    raw = _encodable(raw)
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
         raise Malformed("an event without an id was skipped")
     data: dict[str, Any] = dict(raw)

@@ -6,6 +6,8 @@ users are due (onboarded, signed in, heartbeat within 2 minutes or background sy
 through the one `run_user_cycle` every driver uses. A user already running here is not
 started twice; across processes the cycle's own lease is the guarantee. Sync now pressed
 during a cycle leaves `sync_now_requested` set, so one more cycle runs right after.
+Once an hour it also prunes each store's activity and cycle records older than the
+store's retention (R21b).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from s5sync.store.directory import Directory
 from s5sync.store.records import UserRecord
+from s5sync.store.scope import TenantScope
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ class LocalScheduler:
         *,
         tick_seconds: float = 5.0,
         concurrency: int = 3,
+        prune_every: timedelta = timedelta(hours=1),
     ) -> None:
         self.directory = directory
         self.run_cycle = run_cycle
@@ -43,6 +47,8 @@ class LocalScheduler:
         self.concurrency = concurrency
         self.running: dict[int, asyncio.Task[None]] = {}
         self.last_tick: datetime | None = None
+        self.prune_every = prune_every
+        self.last_prune: datetime | None = None
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -92,6 +98,18 @@ class LocalScheduler:
             started.append(user.id)
         return started
 
+    async def prune(self) -> int:
+        """R21b: drop each store's activity and cycle records older than its retention."""
+        now = self.last_prune = self.clock()
+        removed = 0
+        for tenant in await self.directory.tenants():
+            cutoff = now - timedelta(days=tenant.options.retention_days)
+            async with TenantScope(
+                self.directory.db, self.directory.box, tenant.id
+            ).begin() as unit:
+                removed += await unit.runs.prune(cutoff)
+        return removed
+
     async def _run(self, user: UserRecord) -> None:
         try:
             await self.run_cycle(user)
@@ -104,10 +122,14 @@ class LocalScheduler:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            # Cleared before the tick, not after: a wake (Sync now, stop) that arrives
+            # during the tick is kept and ends the next wait at once.
+            self._wake.clear()
             try:
                 await self.tick()
+                if self.last_prune is None or self.clock() - self.last_prune >= self.prune_every:
+                    await self.prune()
             except Exception:
                 log.exception("scheduler.tick_failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)

@@ -179,33 +179,46 @@ class Directory:
         wanted = email.strip().lower()
         return [u for u in await self.users(tenant_key) if u.email.lower() == wanted]
 
-    async def due_users(self, now: datetime, limit: int = 100) -> list[UserRecord]:
+    async def due_users(
+        self, now: datetime, limit: int = 100, *, horizon: timedelta = timedelta(0)
+    ) -> list[UserRecord]:
         """R14: onboarded, signed in, active (heartbeat within 2 minutes or background
-        sync on) and due (`next_run_at` passed, or Sync now pressed)."""
+        sync on), not leased, and due (`next_run_at` passed — or within `horizon`, for a
+        dispatcher that schedules ahead — or Sync now pressed)."""
         async with self.db.transaction(write=False) as session:
-            query = (
-                select(AppUser)
-                .join(Tenant, Tenant.id == AppUser.tenant_id)
-                .where(
-                    AppUser.onboarded_at.is_not(None),
-                    AppUser.employee_id.is_not(None),
-                    AppUser.status != "needs_sign_in",
-                    AppUser.token_cache_enc.is_not(None),
-                    or_(
-                        Tenant.background_sync.is_(True),
-                        AppUser.last_heartbeat_at >= now - HEARTBEAT_TIMEOUT,
-                    ),
-                    or_(
-                        AppUser.sync_now_requested.is_(True),
-                        AppUser.next_run_at.is_(None),
-                        AppUser.next_run_at <= now,
-                    ),
-                    or_(AppUser.lease_expires_at.is_(None), AppUser.lease_expires_at < now),
-                )
-                .order_by(AppUser.next_run_at)
-                .limit(limit)
-            )
+            query = self._due_query(now, horizon).order_by(AppUser.next_run_at).limit(limit)
             return [user_record(r) for r in await session.scalars(query)]
+
+    async def due_user(
+        self, user_id: int, now: datetime, *, horizon: timedelta = timedelta(0)
+    ) -> UserRecord | None:
+        """The user if still due (a queued job re-checks before running its cycle)."""
+        async with self.db.transaction(write=False) as session:
+            row = await session.scalar(self._due_query(now, horizon).where(AppUser.id == user_id))
+            return user_record(row) if row is not None else None
+
+    @staticmethod
+    def _due_query(now: datetime, horizon: timedelta) -> Any:
+        return (
+            select(AppUser)
+            .join(Tenant, Tenant.id == AppUser.tenant_id)
+            .where(
+                AppUser.onboarded_at.is_not(None),
+                AppUser.employee_id.is_not(None),
+                AppUser.status != "needs_sign_in",
+                AppUser.token_cache_enc.is_not(None),
+                or_(
+                    Tenant.background_sync.is_(True),
+                    AppUser.last_heartbeat_at >= now - HEARTBEAT_TIMEOUT,
+                ),
+                or_(
+                    AppUser.sync_now_requested.is_(True),
+                    AppUser.next_run_at.is_(None),
+                    AppUser.next_run_at <= now + horizon,
+                ),
+                or_(AppUser.lease_expires_at.is_(None), AppUser.lease_expires_at < now),
+            )
+        )
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every secret with the newest key (`s5sync keys rotate`)."""
@@ -259,3 +272,34 @@ class Directory:
                 .where(AppUser.id == user_id)
                 .values(lease_holder=None, lease_expires_at=None)
             )
+
+    async def set_first_runs(self, first: dict[int, tuple[datetime, datetime]]) -> int:
+        """Give users with no rhythm yet (never run, or not due since `stale_before`) the
+        time of their next cycle: `{user id: (at, stale_before)}`; a user whose cycle
+        set one meanwhile keeps it."""
+        if not first:
+            return 0
+        async with self.db.transaction() as session:
+            changed = 0
+            for user_id, (at, stale_before) in first.items():
+                result = await session.execute(
+                    update(AppUser)
+                    .where(
+                        AppUser.id == user_id,
+                        or_(AppUser.next_run_at.is_(None), AppUser.next_run_at < stale_before),
+                    )
+                    .values(next_run_at=at)
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+            return changed
+
+    async def clear_expired_lease(self, user_id: int, now: datetime) -> bool:
+        """Free the user's lease only if it has expired (the distributed reaper: a live
+        cycle keeps its lease; the fencing token is untouched, so nothing is reused)."""
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(AppUser)
+                .where(AppUser.id == user_id, AppUser.lease_expires_at < now)
+                .values(lease_holder=None, lease_expires_at=None)
+            )
+            return bool(getattr(result, "rowcount", 0))

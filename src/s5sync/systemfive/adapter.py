@@ -31,9 +31,8 @@ from s5sync.systemfive.errors import (
     SystemFiveRefused,
     SystemFiveUnavailable,
     UnknownEmployee,
-    UnreadableTask,
 )
-from s5sync.systemfive.values import fit, snapshot, stamp
+from s5sync.systemfive.values import fit, snapshot_or_unreadable, stamp
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 1000
@@ -50,10 +49,23 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.engine.Engine")
+
+
+def keep_driver_logs_quiet() -> None:
+    """R22: at DEBUG, aiosqlite logs every statement *with its parameters* and SQLAlchemy's
+    engine every result row — task notes, event bodies, sealed secrets. These loggers stay
+    at WARNING whatever the process's log level (as httpx's do, outlook.session);
+    `echo=True` on an engine still turns its own logging on for a developer."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _engine(url: str) -> AsyncEngine:
     # pre-ping: a long-running service outlives the store's database restarts; the
     # PostgreSQL timeouts keep an unreachable System Five from hanging a cycle (R17b).
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a statement's values never reach an error message or a log (R22).
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": 10, "command_timeout": 60}
     return create_async_engine(url, **options)
@@ -75,6 +87,7 @@ class SqlTaskStore:
         engine: AsyncEngine | None = None,
     ) -> None:
         zone(time_zone)  # an unknown zone fails here, at construction, not mid-cycle
+        keep_driver_logs_quiet()
         self.time_zone = time_zone
         self.engine = engine if engine is not None else _engine(async_url(url))
         self._clock = clock
@@ -111,11 +124,12 @@ class SqlTaskStore:
     def _snapshots(self, rows: Sequence[Any]) -> list[TaskSnapshot]:
         result = []
         for row in rows:
-            try:
-                result.append(snapshot(row, self.time_zone))
-            except UnreadableTask as error:
-                # R23: one unreadable row never stops the cycle; the reason is logged.
-                log.warning("systemfive.task_unreadable", extra={"reason": str(error)})
+            task = snapshot_or_unreadable(row, self.time_zone)
+            if task.unreadable is not None:
+                # R23: one unreadable row never stops the cycle, and is never taken as a
+                # deleted one: the rules skip it with the reason.
+                log.warning("systemfive.task_unreadable", extra={"task_id": task.id})
+            result.append(task)
         return result
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
@@ -182,6 +196,12 @@ class SqlTaskStore:
             existing = await self.task_by_external_ref(external_ref)
             if existing is None:
                 raise
+            if existing.employee_id != employee_id:
+                # R22: another employee's task names this event; it is never taken over.
+                raise SystemFiveRefused(
+                    "System Five refused the values (create_imported_task): a task of "
+                    "another employee already names this event"
+                ) from None
             return existing
         if task_id is None or created is None:
             raise UnknownEmployee(

@@ -2,11 +2,11 @@
 
 System Five keeps wall-clock text in the store's zone, titles of at most 100 and notes of
 at most 4000 characters. Values it cannot hold are adapted, never rejected silently:
-too-long text is cut with a visible marker, an end before the start is moved to the
-start, a wall time in a DST gap moves forward and one in a fold is read as the first
-occurrence (core.timezones). Every adaptation is a sentence returned with the values, so
-the activity log can say what happened (R23). Shared by the SQL adapter and the fake so
-that both adapt identically.
+control characters are removed (core.characters), too-long text is cut with a visible
+marker, an end before the start is moved to the start, a wall time in a DST gap moves
+forward and one in a fold is read as the first occurrence (core.timezones). Every
+adaptation is a sentence returned with the values, so the activity log can say what
+happened (R23). Shared by the SQL adapter and the fake so that both adapt identically.
 
 `updated_at` written by s5sync is UTC with microseconds (`2026-11-25T19:30:00.123456Z`):
 two saves within one second still differ.
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from s5sync.core.characters import printable
 from s5sync.core.snapshots import Address, TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import utc_to_wall, wall_to_utc
 from s5sync.systemfive.errors import UnreadableTask
@@ -73,13 +74,18 @@ def wall_text(instant: datetime, zone_name: str, what: str) -> tuple[str, str | 
 def fit(draft: TaskDraft, zone_name: str) -> TaskValues:
     """Adapt a draft to what System Five can hold, saying what was adapted (R23)."""
     notes: list[str] = []
-    title = draft.title
+    # R23: NUL, control characters and lone surrogates cannot be stored (PostgreSQL
+    # refuses NUL; no driver encodes a lone surrogate).
+    title = printable(draft.title, lines=False)
+    body = printable(draft.notes, lines=True)
+    if (title, body) != (draft.title, draft.notes):
+        notes.append("control characters removed")
     if not title.strip():
         title = NO_TITLE
         notes.append(f"no title: saved as {NO_TITLE!r}")
     title, note = cut(title, TITLE_MAX, "title")
     notes += [note] if note else []
-    body, note = cut(draft.notes, NOTES_MAX, "notes")
+    body, note = cut(body, NOTES_MAX, "notes")
     notes += [note] if note else []
     start, end = draft.start, draft.end
     if end < start:
@@ -133,6 +139,31 @@ def _address(row: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
     return Address(id=int(row[f"{prefix}_id"]), kind=kind, **fields)
 
 
+def snapshot_or_unreadable(row: Mapping[str, Any], zone_name: str) -> TaskSnapshot:
+    """`snapshot`, or — for a row whose times or kind cannot be read — a snapshot saying
+    why (`unreadable`), with placeholder times and kind. R23: such a row is neither synced
+    nor taken as deleted (R6, R11b would stop its link for good)."""
+    try:
+        return snapshot(row, zone_name)
+    except UnreadableTask as error:
+        placeholder = datetime(1970, 1, 1, tzinfo=UTC)
+        return TaskSnapshot(
+            id=int(row["id"]),
+            employee_id=int(row["employee_id"]),
+            kind=TaskKind.INTERNAL,
+            title=row["title"] or "",
+            notes=row["notes"] or "",
+            start=placeholder,
+            end=placeholder,
+            alarm_minutes=None,
+            sync=bool(row["sync"]),
+            needs_review=bool(row["needs_review"]),
+            external_ref=row["external_ref"],
+            updated_at=row["updated_at"] or "",
+            unreadable=str(error).partition(": ")[2] or str(error),
+        )
+
+
 def snapshot(
     row: Mapping[str, Any], zone_name: str, adaptations: tuple[str, ...] = ()
 ) -> TaskSnapshot:
@@ -147,6 +178,12 @@ def snapshot(
         kind = TaskKind(row["kind"])
     except ValueError:
         raise UnreadableTask(f"task {task_id}: unknown kind {row['kind']!r}") from None
+    alarm = None if row["alarm_minutes"] is None else int(row["alarm_minutes"])
+    alarm_note = None
+    if alarm is not None and alarm < 0:
+        # R23: Graph refuses a negative reminder (400); another tool may have written one.
+        alarm_note = f"alarm of {alarm} minutes is not possible: no reminder"
+        alarm = None
     return TaskSnapshot(
         id=task_id,
         employee_id=int(row["employee_id"]),
@@ -155,7 +192,7 @@ def snapshot(
         notes=row["notes"] or "",
         start=start,
         end=end,
-        alarm_minutes=None if row["alarm_minutes"] is None else int(row["alarm_minutes"]),
+        alarm_minutes=alarm,
         sync=bool(row["sync"]),
         needs_review=bool(row["needs_review"]),
         external_ref=row["external_ref"],
@@ -163,5 +200,5 @@ def snapshot(
         customer_name=row["customer_name"],
         bill_to=_address(row, "bill", "bill_to"),
         ship_to=_address(row, "ship", "ship_to"),
-        time_notes=adaptations + tuple(note for note in (start_note, end_note) if note),
+        time_notes=adaptations + tuple(note for note in (start_note, end_note, alarm_note) if note),
     )

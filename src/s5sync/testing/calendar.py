@@ -168,9 +168,10 @@ class FakeCalendarGateway:
     def _create(self, write: EventWrite) -> WriteResult:
         if self._throttled():
             return self._throttle_result()
-        known = self._transactions.get(write.transaction_id or "")
-        if known is not None:  # Graph: a repeated transactionId creates nothing new
-            return WriteResult(WriteStatus.OK, self._events[known].event)
+        known = self._events.get(self._transactions.get(write.transaction_id or "", ""))
+        if known is not None and not known.deleted:
+            # Graph: a repeated transactionId creates nothing new (while it exists)
+            return WriteResult(WriteStatus.OK, known.event)
         event = EventSnapshot(
             id=self._new_id(),
             subject=write.subject,

@@ -1,11 +1,14 @@
 """The Graph adapter wired to the Microsoft 365 emulator, for tests of any package.
 
-`install_graph_api(emulator)` mounts the emulator's Graph calendar API on its TLS app and
-keeps the handles a test needs (the Graph state for delta expiry, the runtime for
-latency). `in_process_graph(emulator, email)` gives a `GraphCalendar` for one demo user
-whose HTTP goes through `httpx.ASGITransport` (the transport is the seam, STYLE.md habit
-7), with tokens minted by the emulator's identity platform. `UserActions` plays the
-user in Outlook: creates, edits and deletes events over Graph without being counted.
+- `install_graph_api(emulator)`: handles on the emulator's Graph calendar API (its state
+  for delta expiry, its latency), installing it if it is not yet;
+- `in_process_client(emulator)`: an `httpx.AsyncClient` reaching the emulator's TLS app
+  through `httpx.ASGITransport` (the transport is the seam, STYLE.md habit 7);
+- `EmulatorTokens(emulator, email)`: access tokens minted by the emulator's identity
+  platform for one user, no sign-in needed;
+- `graph_calendar(http, tokens, …)`: a `GraphCalendar` with its session;
+- `UserActions`: the user in Outlook, creating, editing and deleting events over Graph
+  outside the adapter's request count.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import httpx
 
 from m365emu.app import Emulator, create_tls_app
 from m365emu.control import CONTROL_CLIENT_ID
-from m365emu.graph import DeltaExpiry, GraphRuntime, GraphState, create_graph_router
+from m365emu.graph import DeltaExpiry, GraphState
 from m365emu.identity.models import AppRegistration
+from m365emu.parts import install_graph
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
@@ -33,23 +37,21 @@ SCOPES = ["Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"]
 
 @dataclass(frozen=True)
 class GraphParts:
+    """Handles on the emulator's Graph calendar API that tests turn."""
+
+    emulator: Emulator
     state: GraphState
-    runtime: GraphRuntime
+
+    def set_latency(self, ms: int) -> None:
+        """A fixed delay on every Graph answer (what `POST /_emulator/latency` sets)."""
+        self.emulator.latency_ms = ms
 
 
 def install_graph_api(emulator: Emulator) -> GraphParts:
-    """Mount the Graph API on `emulator` (replacing any router installed before, so the
-    handles returned are the ones serving)."""
-    state = GraphState(emulator.persistence)
-    runtime = GraphRuntime(reraise_unexpected=True)
-    emulator.graph_routers.clear()
-    emulator.graph_routers.append(
-        create_graph_router(
-            state, emulator.verifier, emulator.clock, emulator.faults, emulator.stats, runtime
-        )
-    )
-    emulator.reset_hooks.append(state.reset)
-    return GraphParts(state, runtime)
+    """The emulator's Graph calendar API (m365emu.parts), installed if it is not yet."""
+    if emulator.graph_state is None:
+        install_graph(emulator)
+    return GraphParts(emulator, emulator.graph_state)
 
 
 class EmulatorTokens:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from graph_adapter_harness import FIXED_NOW, WINDOW, Emu, a_write
 
 from s5sync.outlook.errors import DeadlineReached, GraphRejected, Throttled
 from s5sync.outlook.session import RetryPolicy
-from s5sync.ports import WriteStatus
+from s5sync.ports import EventUpdate, WriteStatus
 
 FAST = RetryPolicy(request_timeout=0.5, max_attempts=4)
 
@@ -105,10 +106,9 @@ async def test_an_applied_then_timed_out_batch_creates_each_event_once_R16(emu: 
     assert emu.counter.batch_items[("GET", "events", "200")] == 4  # verified by lookup
 
 
-async def test_an_applied_then_timed_out_create_item_is_not_duplicated_R16(emu: Emu) -> None:
-    await emu.fault(
-        method="POST", path="/me/events", kind="applied_then_timeout", timeout_seconds=0.01
-    )
+@pytest.mark.parametrize("kind", ["timeout", "applied_then_timeout"])
+async def test_a_create_item_that_timed_out_is_not_duplicated_R16(emu: Emu, kind: str) -> None:
+    await emu.fault(method="POST", path="/me/events", kind=kind, timeout_seconds=0.01)
     results = await emu.calendar().create_events([a_write(n) for n in range(3)])
     assert [r.status for r in results] == [WriteStatus.OK] * 3
     one_event_per_write(emu, 3)
@@ -136,7 +136,7 @@ async def test_a_per_cycle_deadline_stops_a_hanging_request(emu: Emu) -> None:
 
 
 async def test_never_more_than_four_requests_in_flight_per_mailbox_R23b(emu: Emu) -> None:
-    emu.parts.runtime.latency_ms = 20
+    emu.parts.set_latency(20)
     calendar = emu.calendar()
     created = await calendar.create_events([a_write(n) for n in range(30)])
     ids = [r.event.id for r in created if r.event]
@@ -182,3 +182,45 @@ async def test_a_token_refused_after_its_refresh_gives_up_R19b(emu: Emu) -> None
         await emu.calendar(tokens=AlwaysBad()).read_window(None, *WINDOW)
     assert raised.value.status == 401
     assert emu.counter.count("GET", "calendarView/delta") == 2
+
+
+async def test_a_lookup_throttled_past_patience_ends_the_cycle_with_retry_at_R23b(
+    emu: Emu,
+) -> None:
+    await emu.fault(method="GET", path="/me/events", kind="throttle", retry_after=90)
+    with pytest.raises(Throttled) as raised:
+        await emu.calendar().find_by_task_refs(["r:1"])
+    assert raised.value.retry_at == FIXED_NOW + timedelta(seconds=90)
+
+
+async def test_an_applied_then_timed_out_update_is_recognised_as_ours_not_a_conflict_R17(
+    emu: Emu,
+) -> None:
+    calendar = emu.calendar()
+    created = await calendar.create_events([a_write(n) for n in range(2)])
+    await emu.fault(
+        method="PATCH", path="/me/events/*", kind="applied_then_timeout", timeout_seconds=0.01
+    )
+    moved = [a_write(n, "r") for n in range(2)]
+    moved = [replace(w, subject=f"Moved {n}") for n, w in enumerate(moved)]
+    results = await calendar.update_events(
+        [
+            EventUpdate(r.event.id, r.event.change_key, w)
+            for r, w in zip(created, moved, strict=True)
+            if r.event
+        ]
+    )
+    assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK]
+    assert sorted(e.subject for e in emu.events()) == ["Moved 0", "Moved 1"]
+    assert emu.counter.batch_items[("PATCH", "events/{id}", "412")] == 1  # the resend
+
+
+async def test_an_update_after_a_real_user_edit_stays_a_conflict_R12b(emu: Emu) -> None:
+    calendar = emu.calendar()
+    (created,) = await calendar.create_events([a_write(0)])
+    assert created.event
+    await emu.user.edits(created.event.id, subject="Edited by the user")
+    (result,) = await calendar.update_events(
+        [EventUpdate(created.event.id, created.event.change_key, a_write(0))]
+    )
+    assert result.status is WriteStatus.CONFLICT

@@ -170,3 +170,15 @@ async def test_the_emulator_ca_is_trusted_whatever_requests_ca_bundle_says(
     signed = await sign_in(running, identity, "alice@contoso.example")
     assert signed.tenant_id
     assert signed.username == "alice@contoso.example"
+    assert {"Calendars.ReadWrite", "MailboxSettings.ReadWrite"} <= signed.scopes
+
+
+async def test_a_cache_sealed_with_a_removed_key_needs_sign_in_R19b(
+    db: Database, box: SecretBox
+) -> None:
+    stored = await stored_user(db, box, "oid-lost", "lost@contoso.example")
+    await stored.save('{"AccessToken": {}}')
+    other = SecretBox([SecretBox.generate_key()])
+    unreadable = StoredTokenCache(TenantScope(db, other, stored.scope.tenant_id), stored.user_id)
+    with pytest.raises(NeedsSignIn):
+        await unreadable.load()

@@ -293,3 +293,29 @@ def test_retry_after_reads_seconds_fractions_and_http_dates_R23b() -> None:
     assert retry_after({"Retry-After": later}, NOW) == 45
     assert retry_after({}, NOW) is None
     assert retry_after({"Retry-After": "soon"}, NOW) is None
+
+
+async def test_a_failed_dependency_item_is_retried_alone_and_a_permanent_error_fails_R23() -> None:
+    rounds: list[list[str]] = []
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)["requests"]
+        if items[0]["method"] == "GET":  # the lookup of the refused create: nothing there
+            return batch_answer(request, lambda i: {"status": 200, "body": {"value": []}})
+        rounds.append([i["id"] for i in items])
+
+        def answer(item: dict[str, Any]) -> dict[str, Any]:
+            subject = item["body"]["subject"]
+            if subject == "Task 1" and len(rounds) == 1:
+                return {"status": 424, "body": {"error": {"code": "failedDependency"}}}
+            if subject == "Task 2":
+                return {"status": 400, "body": {"error": {"code": "ErrorInvalidRequest"}}}
+            return {"status": 201, "body": event(f"id-{subject[-1]}", subject)}
+
+        return batch_answer(request, answer)
+
+    recorder = Recorder(graph)
+    results = await calendar(recorder).create_events([a_write(n) for n in range(3)])
+    assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK, WriteStatus.FAILED]
+    assert rounds == [["0", "1", "2"], ["1"]]
+    assert recorder.sleeps == [0.5]  # the 424 waited a backoff, not a Retry-After

@@ -113,9 +113,11 @@ async def test_push_candidates_is_one_statement_however_many_tasks_R1(
         await store.close()
 
 
-async def test_an_unreadable_task_is_skipped_and_logged_not_fatal_R23(
+async def test_an_unreadable_task_is_returned_marked_and_logged_not_fatal_R23(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """R23: the row comes back marked `unreadable` (never absent: absent means deleted,
+    R6/R11b, and would stop its link for good); the log names the task, not its values."""
     alice = seed(database_url, 3)
     engine = engine_for(database_url)
     with engine.begin() as conn:
@@ -124,11 +126,16 @@ async def test_an_unreadable_task_is_skipped_and_logged_not_fatal_R23(
     store = SqlTaskStore(database_url, "America/New_York")
     try:
         with caplog.at_level(logging.WARNING, logger="s5sync.systemfive.adapter"):
-            tasks = await store.push_candidates(alice)
-        assert [task.id for task in tasks] == [1, 3]
+            tasks = sorted(await store.push_candidates(alice), key=lambda task: task.id)
+        assert [task.id for task in tasks] == [1, 2, 3]
+        assert [task.unreadable for task in tasks] == [
+            None,
+            "start 'next tuesday' is not a date and time",
+            None,
+        ]
         assert [record.msg for record in caplog.records] == ["systemfive.task_unreadable"]
-        assert "task 2" in caplog.records[0].__dict__["reason"]
-        assert "next tuesday" in caplog.records[0].__dict__["reason"]
+        assert caplog.records[0].__dict__["task_id"] == 2
+        assert (await store.tasks_by_id([2]))[2].unreadable is not None
     finally:
         await store.close()
 

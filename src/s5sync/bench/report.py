@@ -1,0 +1,90 @@
+"""The benchmark's figures as rich tables (`s5sync bench`; docs/performance.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def render(figures: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console(width=120)
+    fakes, emu = figures["engine_on_fakes"], figures["worker_on_emulator"]
+
+    ratios = Table(title="Graph requests per cycle vs the physical minimum (on fakes)")
+    for column in ("cycle", "writes k", "inbound m", "requests", "minimum", "ratio"):
+        ratios.add_column(column, justify="right")
+    for name, row in fakes["ratios"].items():
+        ratios.add_row(
+            name,
+            str(row["writes"]),
+            str(row["inbound"]),
+            str(row["requests"]),
+            str(row["minimum"]),
+            f"{row['ratio']:.2f}",
+        )
+    ratios.add_row("idle (emulator)", "0", "0", "", "1", f"{_last(emu)['idle_ratio']:.2f}")
+    ratios.add_row("mixed (emulator)", "", "2", "", "", f"{emu['mixed_ratio']:.2f}")
+    console.print(ratios)
+
+    cpu = Table(title="CPU of the worker process per cycle (measured)")
+    cpu.add_column("where")
+    cpu.add_column("idle cycle", justify="right")
+    cpu.add_column("5-change cycle", justify="right")
+    cpu.add_row(
+        f"engine alone, fakes ({fakes['users']} users, {figures['database']})",
+        f"{fakes['cpu_ms_idle_cycle']:.2f} ms",
+        f"{fakes['cpu_ms_5_change_cycle']:.2f} ms",
+    )
+    cpu.add_row(
+        "worker vs emulator process + databases",
+        f"{emu['cpu_ms_idle_cycle']:.2f} ms",
+        f"{emu['cpu_ms_5_change_cycle']:.2f} ms",
+    )
+    for size, row in fakes["by_events_in_window"].items():
+        cpu.add_row(
+            f"engine alone, {size} events in the window",
+            f"{row['cpu_ms_idle_cycle']:.2f} ms",
+            f"{row['cpu_ms_5_change_cycle']:.2f} ms",
+        )
+    console.print(cpu)
+
+    through = Table(title="Throughput of one worker process (emulator latency set)")
+    for column in (
+        "users",
+        "wall s / pass",
+        "CPU ms / idle cycle",
+        "user-cycles / 10 min",
+        "CPU-bound / 10 min",
+        "requests / idle cycle",
+    ):
+        through.add_column(column, justify="right")
+    for row in emu["throughput"].values():
+        through.add_row(
+            f"{row['users']:,}",
+            f"{row['wall_s']}",
+            f"{row['cpu_ms_idle_cycle']:.2f}",
+            f"{row['user_cycles_per_10_min_measured']:,} (measured)",
+            f"{row['user_cycles_per_10_min_cpu_bound']:,}",
+            f"{row['requests_per_idle_cycle']}",
+        )
+    through.add_row(
+        "100,000",
+        "",
+        "",
+        f"{emu['user_cycles_per_10_min_100000_extrapolated']:,} (extrapolated)",
+        "",
+        "",
+    )
+    console.print(through)
+    console.print(
+        f"peak worker memory: {figures['peak_memory_mb']} MB · "
+        f"latency {figures['config']['latency_ms']} ms · elapsed {figures['elapsed_s']} s"
+    )
+    for note in figures["notes"]:
+        console.print(f"· {note}", highlight=False)
+
+
+def _last(emu: dict[str, Any]) -> dict[str, Any]:
+    return dict(list(emu["throughput"].values())[-1])

@@ -1,0 +1,37 @@
+"""The real stack for the bad-input catalogue (issue 14, R23): the emulator over TLS with
+MSAL sign-in, System Five on SQLite, services built from settings (cycle_stack.Stack)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+# cycle_stack lives beside the cycle tests; it is the one real-stack harness (issue 9).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "cycle"))
+
+from badinput_world import ALICE, World
+from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, emulator_running, stack
+
+from m365emu.demo import register_app, seed_demo
+from m365emu.testing import RunningEmulator
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[RunningEmulator]:
+    with emulator_running() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def world(tmp_path: Path, running: RunningEmulator) -> AsyncIterator[World]:
+    running.emulator.reset()
+    seed_demo(running.emulator)
+    register_app(
+        running.emulator, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uris=[REDIRECT]
+    )
+    async with stack(tmp_path, running) as built:
+        await built.sign_in(ALICE, "Alice Martin")
+        yield World(built)

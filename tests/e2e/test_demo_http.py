@@ -1,0 +1,147 @@
+"""The demo over plain HTTP (issue 10): a user of an unregistered tenant is refused with
+a clear page (R19); a revoked refresh token shows "sign in again" while other users'
+cycles go on (R19b); the session cookie and the security headers (R22)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from bs4 import BeautifulSoup
+from demo_runner import Demo, free_base_port
+
+from m365emu.testing import hidden_form
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    running = Demo(tmp_path_factory.mktemp("demo") / "data", free_base_port())
+    running.start()
+    yield running
+    running.stop()
+
+
+OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_browsers() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def sign_in(demo: Demo, email: str) -> httpx.Client:
+    """A browser that signs in through the emulator's page with form posts."""
+    browser = httpx.Client(follow_redirects=False, timeout=30)
+    OPEN.append(browser)
+    login = browser.get(demo.url(0, "/auth/login"))
+    assert login.status_code == 303
+    page = browser.get(login.headers["location"])
+    action, fields = hidden_form(page.text)
+    fields.update({"login": email, "consent": "accept"})
+    posted = browser.post(httpx.URL(login.headers["location"]).join(action), data=fields)
+    callback, answer = hidden_form(posted.text)
+    browser.cookies.clear()  # the emulator's cookies are not ours to send back
+    done = browser.post(callback, data=answer)
+    browser.last = done  # type: ignore[attr-defined]
+    return browser
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    form = BeautifulSoup(html, "html.parser").find("form", attrs={"action": action})
+    assert form is not None, f"no form posting to {action}"
+    return {str(i["name"]): str(i.get("value", "")) for i in form.find_all("input")}
+
+
+def onboard(demo: Demo, browser: httpx.Client) -> None:
+    page = browser.get(demo.url(0, "/onboarding"))
+    fields = form_fields(page.text, "/onboarding")
+    assert browser.post(demo.url(0, "/onboarding"), data=fields).status_code == 303
+
+
+def test_a_user_of_an_unregistered_tenant_is_refused_with_a_clear_page_R19(demo: Demo) -> None:
+    browser = sign_in(demo, "erin@fabrikam.example")
+    answer = browser.last  # type: ignore[attr-defined]
+    assert answer.status_code == 403
+    assert "not registered with s5sync" in answer.text
+    assert "s5sync_session" not in browser.cookies or "uid" not in answer.text
+    assert browser.get(demo.url(0, "/dashboard")).status_code == 303
+
+
+def test_signed_in_session_cookie_is_httponly_lax_and_renewed_at_sign_in_R22(
+    demo: Demo,
+) -> None:
+    browser = httpx.Client(follow_redirects=False, timeout=30)
+    OPEN.append(browser)
+    browser.get(demo.url(0, "/"))
+    before = browser.cookies.get("s5sync_session")
+    signed = sign_in(demo, "carol@contoso.example")
+    header = signed.last.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert "s5sync_session=" in header
+    assert "httponly" in header.lower()
+    assert "samesite=lax" in header.lower()
+    assert signed.cookies.get("s5sync_session") != before
+
+
+def test_revoked_sign_in_shows_sign_in_again_and_others_go_on_R19b(
+    demo: Demo, tmp_path: Path
+) -> None:
+    alice = sign_in(demo, "alice@contoso.example")
+    onboard(demo, alice)
+    bob = sign_in(demo, "bob@contoso.example")
+    onboard(demo, bob)
+    control = httpx.Client(base_url=demo.url(1, "/_emulator"), timeout=30)
+    OPEN.append(control)
+    control.post("/users/alice@contoso.example/revoke").raise_for_status()
+    # Two hours later by the emulator's clock, every access token has expired: Alice's
+    # refresh is refused, Bob's works.
+    import datetime as dt
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    control.put("/clock", json={"now": later.isoformat()}).raise_for_status()
+    try:
+        for browser in (alice, bob):
+            token = re.search(
+                r'name="csrf-token" content="([^"]+)"', browser.get(demo.url(0, "/dashboard")).text
+            )
+            assert token is not None
+            browser.post(
+                demo.url(0, "/dashboard/sync-now"), headers={"X-CSRF-Token": token.group(1)}
+            ).raise_for_status()
+        texts: dict[str, str] = {}
+        for _ in range(60):
+            texts = {
+                name: browser.get(demo.url(0, "/dashboard")).text
+                for name, browser in (("alice", alice), ("bob", bob))
+            }
+            if "Sign in again" in texts["alice"] and "— ok" in texts["bob"]:
+                break
+            import time
+
+            time.sleep(0.5)
+        assert "Sign in again" in texts["alice"]
+        assert "Sign in again" not in texts["bob"]
+        assert "— ok" in texts["bob"]
+    finally:
+        control.delete("/clock")
+
+
+def test_every_page_carries_the_security_headers_R22(demo: Demo) -> None:
+    for path in ("/", "/healthz", "/static/app.css", "/nowhere"):
+        answer = httpx.get(demo.url(0, path))
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_state_changing_requests_without_the_form_token_are_refused_R22(demo: Demo) -> None:
+    alice = sign_in(demo, "dave@contoso.example")
+    for path in ("/auth/logout", "/dashboard/sync-now", "/dashboard/heartbeat", "/onboarding"):
+        assert alice.post(demo.url(0, path), data={"employee_id": "1"}).status_code == 403
+        assert alice.post(demo.url(0, path), headers={"X-CSRF-Token": "forged"}).status_code == 403

@@ -1,0 +1,146 @@
+"""Ports that "kill the process" at the n-th write (R16: no duplicate after a crash at any
+point).
+
+`CrashPlan.arm(n, after=…)` makes the n-th write of the next cycle — a batch of event
+creates or updates, the category create, an imported task's insert or update — raise
+`Crash`, either before it reaches the other side (the pending row is committed, nothing
+sent) or after the other side applied it (the answer is lost, the link row not yet
+completed). `Crash` is a BaseException, so `CycleEngine`'s `except Exception` does not
+catch it: nothing after the crash point runs — no activity, no run record, the lease
+stays held — exactly as after a `kill -9`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
+from s5sync.ports import (
+    CalendarGateway,
+    Employee,
+    EventUpdate,
+    EventWrite,
+    TaskStore,
+    WindowRead,
+    WriteConflict,
+    WriteResult,
+)
+from s5sync.systemfive.errors import SystemFiveUnavailable
+
+T = TypeVar("T")
+
+
+class Crash(BaseException):
+    """The process died at a write point."""
+
+
+@dataclass
+class CrashPlan:
+    """When the next crash happens, and every crash point hit so far."""
+
+    countdown: int | None = None
+    after: bool = False
+    hits: list[str] = field(default_factory=list)
+    # System Five's database is down: every read fails as the connector reports it.
+    system_five_down: bool = False
+
+    def reading(self) -> None:
+        if self.system_five_down:
+            raise SystemFiveUnavailable("System Five database unavailable (test)")
+
+    def arm(self, nth_write: int, *, after: bool) -> None:
+        self.countdown, self.after = nth_write, after
+
+    def disarm(self) -> None:
+        self.countdown = None
+
+    async def write(self, point: str, call: Callable[[], Awaitable[T]]) -> T:
+        if self.countdown is None:
+            return await call()
+        self.countdown -= 1
+        if self.countdown > 0:
+            return await call()
+        self.countdown = None
+        if self.after:
+            await call()
+            self.hits.append(f"after {point}")
+            raise Crash(f"killed after {point} was applied")
+        self.hits.append(f"before {point}")
+        raise Crash(f"killed before {point}")
+
+
+class CrashingCalendar:
+    """A CalendarGateway whose writes go through a CrashPlan; reads pass through."""
+
+    def __init__(self, inner: CalendarGateway, plan: CrashPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def read_window(
+        self, delta_link: str | None, window_start: datetime, window_end: datetime
+    ) -> WindowRead:
+        return await self.inner.read_window(delta_link, window_start, window_end)
+
+    async def get_event(self, event_id: str) -> EventSnapshot | None:
+        return await self.inner.get_event(event_id)
+
+    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
+        return await self.inner.find_by_task_refs(task_refs)
+
+    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
+        return await self.plan.write("create_events", lambda: self.inner.create_events(writes))
+
+    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        return await self.plan.write("update_events", lambda: self.inner.update_events(updates))
+
+    async def ensure_category(self, name: str, color: str) -> bool:
+        return await self.plan.write(
+            "ensure_category", lambda: self.inner.ensure_category(name, color)
+        )
+
+
+class CrashingTasks:
+    """A TaskStore whose writes go through a CrashPlan; reads pass through."""
+
+    def __init__(self, inner: TaskStore, plan: CrashPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
+        self.plan.reading()
+        return await self.inner.push_candidates(employee_id)
+
+    async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        self.plan.reading()
+        return await self.inner.tasks_by_id(task_ids)
+
+    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
+        return await self.inner.task_by_external_ref(external_ref)
+
+    async def create_imported_task(
+        self, employee_id: int, draft: TaskDraft, external_ref: str
+    ) -> TaskSnapshot:
+        return await self.plan.write(
+            "create_imported_task",
+            lambda: self.inner.create_imported_task(employee_id, draft, external_ref),
+        )
+
+    async def update_task_from_event(
+        self, task_id: int, seen_updated_at: str, draft: TaskDraft
+    ) -> TaskSnapshot | WriteConflict:
+        return await self.plan.write(
+            "update_task_from_event",
+            lambda: self.inner.update_task_from_event(task_id, seen_updated_at, draft),
+        )
+
+    async def employees(self) -> list[Employee]:
+        return await self.inner.employees()
+
+    async def employee_by_email(self, email: str) -> Employee | None:
+        return await self.inner.employee_by_email(email)
+
+    async def close(self) -> None:
+        """The store is shared by every cycle: closed by its owner, not here."""

@@ -1,0 +1,625 @@
+"""Both sides, several users, faults and crashes, against a model of what must be true
+(issue 13; R1–R12b, R16, R16b, R17, R17b, R19b, R23b).
+
+A Hypothesis state machine plays staff in System Five (s5emu's Desk on SQLite) and in
+Outlook (Graph calls to the m365emu emulator, in-process), moves the clock across
+midnight, the clocks going back in New York, tasks' starts and the 14-day window's edge,
+and runs the real `CycleEngine` over the real System Five connector and Graph adapter:
+cleanly, with faults armed on the emulator (429 with Retry-After, 5xx, timeouts, applied
+then timed out, delta expiry), with the process killed at its n-th write, after the
+mapping rows were lost or the window cache dropped, and with the sign-in revoked.
+
+After every step both sides equal the model (`reliability_model`), nothing is deleted
+on the other side (R6, R11) and no task has two events (R16). A cycle disturbed by a
+fault or a crash is followed by a clean one at the same `now`; after every clean cycle
+both sides equal what the model's rules say, and a further cycle writes nothing on
+either side (R17) and, when nothing changed, costs one Graph request (R23b).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crashing import Crash
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from reliability_model import ZONE, MEvent, MTask, UserModel
+from reliability_stack import (
+    FAULT_HOLD,
+    Account,
+    Stack,
+    Templates,
+    built_stack,
+    event_body_text,
+    event_task_ref,
+    sign_in_again,
+)
+from reliability_story import (
+    START,
+    USERS,
+    AtFold,
+    FaultPlan,
+    Kill,
+    Pick,
+    Step,
+    Tally,
+    When,
+    Who,
+    disturbances,
+    faults,
+    steps,
+    when,
+)
+
+from s5emu.desk import TaskForm
+from s5sync.cycle import CycleResult
+
+PROFILE = os.environ.get("S5SYNC_HYPOTHESIS_PROFILE", "ci")
+# ci: ≥ 2,000 steps in a few minutes; long: 50,000 steps for a night.
+EXAMPLES, STEPS = {"ci": (60, 40), "long": (1250, 40)}.get(PROFILE, (60, 40))
+if os.environ.get("RELIABILITY_DEBUG"):
+    EXAMPLES, STEPS = (int(n) for n in os.environ["RELIABILITY_DEBUG"].split("x"))
+TALLY = Tally()
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+WRITE_ROUTES = ("POST", "PATCH", "DELETE", "PUT")
+
+users = st.integers(0, 1).map(Who)
+picks = st.integers(0, 9).map(Pick)
+kinds = st.sampled_from(["delivery", "customer", "customer", "service"])
+titles = st.sampled_from(["Deliver sofa", "Visit Smith", "Measure kitchen", "Fit blinds"])
+notes = st.sampled_from(["", "Bring samples", "Gate code 1234"])
+alarms = st.sampled_from([None, 15])
+subjects = st.sampled_from(
+    ["Lunch", "Lunch [sync]", "[SYNC] Fitting", "Survey [Sync]", "Site visit"]
+)
+bodies = st.sampled_from(["", "Agenda", "Call first"])
+lengths = st.sampled_from([30, 60, 90])
+
+
+class Reliability(RuleBasedStateMachine):
+    """Staff on both sides of several users, and the cycles between them."""
+
+    templates: Templates
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner = asyncio.Runner()
+        self.stack_cm = built_stack(
+            self.templates, [f"{u}@reliability.example" for u in USERS[:2]], START
+        )
+        self.stack: Stack = self.runner.run(self.stack_cm.__aenter__())
+        self.models = [UserModel() for _ in self.stack.accounts]
+        self.now = START
+        self.dirty: set[int] = set()  # users with changes no clean cycle has seen yet
+
+    def teardown(self) -> None:
+        try:
+            for kind, n in self.stack.emulator.faults.fired.items():
+                TALLY.faults_fired[str(kind)] += n
+            for point in self.stack.plan.hits:
+                TALLY.crash_points[point] += 1
+            TALLY.counts["retry_after_waits_skipped"] += len(self.stack.sleeps.seconds)
+            TALLY.counts["examples"] += 1
+            self.runner.run(self.stack_cm.__aexit__(None, None, None))
+        finally:
+            self.runner.close()
+            write_tally()
+
+    def run(self, coro: Any) -> Any:
+        return self.runner.run(coro)
+
+    def account(self, who: Who) -> Account:
+        return self.stack.accounts[who]
+
+    # -- System Five's screens ----------------------------------------------------------
+
+    def task_at(self, who: Who, pick: Pick) -> MTask | None:
+        tasks = sorted(self.models[who].tasks.values(), key=lambda t: t.id)
+        return tasks[pick % len(tasks)] if tasks else None
+
+    def event_at(self, who: Who, pick: Pick) -> MEvent | None:
+        events = sorted(self.models[who].events.values(), key=lambda e: e.id)
+        return events[pick % len(events)] if events else None
+
+    def save(self, who: Who, task: MTask, **changes: Any) -> None:
+        """System Five's editor saves the task (R13: the review flag clears)."""
+        for name, value in changes.items():
+            setattr(task, name, value)
+        task.needs_review = False
+        form = TaskForm(
+            task.kind,
+            self.account(who).employee_id,
+            None,
+            task.title,
+            task.notes,
+            wall(task.start),
+            wall(task.end),
+            task.alarm,
+            task.sync,
+        )
+        assert self.stack.desk.save_task(task.id, form)
+        TALLY.counts["system_five_edits"] += 1
+        self.dirty.add(who)
+
+    @rule(
+        user=users,
+        kind=kinds,
+        title=titles,
+        note=notes,
+        starts=when(),
+        minutes=lengths,
+        alarm=alarms,
+        sync=st.booleans(),
+    )
+    def staff_create_task(
+        self,
+        user: Who,
+        kind: str,
+        title: str,
+        note: str,
+        starts: When | AtFold,
+        minutes: int,
+        alarm: int | None,
+        sync: bool,
+    ) -> None:
+        instant = starts.instant() if isinstance(starts, AtFold) else self.at(starts)
+        start_wall = wall(instant)
+        end_wall = start_wall + timedelta(minutes=minutes)
+        form = TaskForm(
+            kind,
+            self.account(user).employee_id,
+            None,
+            title,
+            note,
+            start_wall,
+            end_wall,
+            alarm,
+            sync,
+        )
+        task_id = self.stack.desk.create_task(form)
+        self.models[user].tasks[task_id] = MTask(
+            task_id, kind, title, note, from_wall(start_wall), from_wall(end_wall), alarm, sync
+        )
+        TALLY.counts["system_five_creates"] += 1
+        self.dirty.add(user)
+
+    @rule(user=users, which=picks, title=titles)
+    def staff_rename_task(self, user: Who, which: Pick, title: str) -> None:
+        task = self.task_at(user, which)
+        if task is not None:
+            self.save(user, task, title=title)
+
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 30, 24 * 60, 20 * 24 * 60]))
+    def staff_move_task(self, user: Who, which: Pick, minutes: int) -> None:
+        task = self.task_at(user, which)
+        if task is not None:
+            shift = timedelta(minutes=minutes)
+            start, end = wall(task.start) + shift, wall(task.end) + shift
+            self.save(user, task, start=from_wall(start), end=from_wall(end))
+
+    @rule(user=users, which=picks, sync=st.booleans())
+    def staff_tick_or_untick_sync(self, user: Who, which: Pick, sync: bool) -> None:
+        task = self.task_at(user, which)
+        if task is not None:
+            self.save(user, task, sync=sync)
+
+    @rule(user=users, which=picks, kind=st.sampled_from(["delivery", "customer"]))
+    def staff_make_task_a_synced_visit(self, user: Who, which: Pick, kind: str) -> None:
+        """R12d: an imported task turned into a Customer or Delivery task with Sync."""
+        task = self.task_at(user, which)
+        if task is not None:
+            self.save(user, task, kind=kind, sync=True)
+
+    @rule(user=users, which=picks)
+    def staff_open_and_save_task(self, user: Who, which: Pick) -> None:
+        task = self.task_at(user, which)
+        if task is not None:
+            self.save(user, task)
+
+    @rule(user=users, which=picks)
+    def staff_delete_task(self, user: Who, which: Pick) -> None:
+        task = self.task_at(user, which)
+        if task is not None:
+            assert self.stack.desk.delete_task(task.id)
+            del self.models[user].tasks[task.id]
+            TALLY.counts["system_five_deletes"] += 1
+            self.dirty.add(user)
+
+    # -- Outlook ----------------------------------------------------------------------
+
+    @rule(
+        user=users,
+        subject=subjects,
+        body=bodies,
+        starts=when(),
+        minutes=lengths,
+        reminder=alarms,
+    )
+    def user_create_event(
+        self,
+        user: Who,
+        subject: str,
+        body: str,
+        starts: When | AtFold,
+        minutes: int,
+        reminder: int | None,
+    ) -> None:
+        start = starts.instant() if isinstance(starts, AtFold) else self.at(starts)
+        end = start + timedelta(minutes=minutes)
+        event_id = self.run(
+            self.account(user).outlook.creates(
+                subject,
+                start,
+                end,
+                body=body,
+                isReminderOn=reminder is not None,
+                reminderMinutesBeforeStart=reminder or 0,
+            )
+        )
+        self.models[user].events[event_id] = MEvent(event_id, subject, body, start, end, reminder)
+        TALLY.counts["outlook_creates"] += 1
+        self.dirty.add(user)
+
+    @rule(user=users, which=picks, subject=subjects)
+    def user_retitle_event(self, user: Who, which: Pick, subject: str) -> None:
+        event = self.event_at(user, which)
+        if event is not None:
+            self.run(self.account(user).outlook.edits(event.id, subject=subject))
+            event.subject = subject
+            TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
+
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60, 20 * 24 * 60]))
+    def user_move_event(self, user: Who, which: Pick, minutes: int) -> None:
+        event = self.event_at(user, which)
+        if event is not None:
+            event.start += timedelta(minutes=minutes)
+            event.end += timedelta(minutes=minutes)
+            self.run(
+                self.account(user).outlook.edits(
+                    event.id, start=graph_time(event.start), end=graph_time(event.end)
+                )
+            )
+            TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
+
+    @rule(user=users, which=picks)
+    def user_delete_event(self, user: Who, which: Pick) -> None:
+        event = self.event_at(user, which)
+        if event is not None:
+            self.run(self.account(user).outlook.deletes(event.id))
+            del self.models[user].events[event.id]
+            TALLY.counts["outlook_deletes"] += 1
+            self.dirty.add(user)
+
+    # -- time ---------------------------------------------------------------------------
+
+    def at(self, starts: When) -> datetime:
+        return (self.now + timedelta(minutes=starts.minutes)).replace(second=0, microsecond=0)
+
+    @rule(step=steps())
+    def clock_moves(self, step: Step) -> None:
+        target = self.target_time(step)
+        if target is None or target <= self.now:
+            target = self.now + timedelta(minutes=10)
+        before = self.now
+        self.now = target
+        self.stack.set_now(target)
+        TALLY.counts[f"clock_step_{step.kind}"] += 1
+        if wall(before).date() != wall(target).date():
+            TALLY.counts["midnights_crossed"] += 1
+        if before < START.replace(day=1, month=11, hour=6) <= target:
+            TALLY.counts["dst_changes_crossed"] += 1
+
+    def target_time(self, step: Step) -> datetime | None:
+        if step.kind == "by":
+            return self.now + timedelta(minutes=step.minutes)
+        if step.kind == "midnight":
+            local = self.now.astimezone(ZONE)
+            tomorrow = (local + timedelta(days=1)).replace(hour=0, minute=1, second=0)
+            return from_wall(tomorrow.replace(tzinfo=None))
+        if step.kind == "dst":
+            return START.replace(day=1, month=11, hour=6) + timedelta(minutes=step.minutes)
+        items: list[datetime] = []
+        for model in self.models:
+            if step.kind == "task_start":
+                items += [t.start for t in model.tasks.values()]
+            else:
+                items += [e.end - timedelta(days=14) for e in model.events.values()]
+        if not items:
+            return None
+        items.sort()
+        return items[step.target % len(items)] + timedelta(minutes=step.minutes)
+
+    # -- cycles -------------------------------------------------------------------------
+
+    @rule(user=users, disturbance=disturbances())
+    def sync_cycle(self, user: Who, disturbance: FaultPlan | Kill | None) -> None:
+        if isinstance(disturbance, FaultPlan):
+            self.sync_cycle_with_fault(user, disturbance)
+        elif isinstance(disturbance, Kill):
+            self.sync_cycle_killed_at_write(user, disturbance.nth, disturbance.after)
+        else:
+            self.settle(user)
+
+    @rule(user=users)
+    def two_cycles_started_at_once(self, user: Who) -> None:
+        """R16: the lease lets one run; the other says busy and writes nothing."""
+        account = self.account(user)
+
+        async def both() -> list[CycleResult]:
+            return list(await asyncio.gather(self.stack.cycle(account), self.stack.cycle(account)))
+
+        outcomes = sorted(r.outcome for r in self.run(both()))
+        TALLY.counts["concurrent_cycle_pairs"] += 1
+        assert outcomes in (["busy", "ok"], ["ok", "ok"]), outcomes
+        self.models[user].sync(self.now)
+        self.bind(user)
+        self.check_all()
+
+    def busy_user(self, user: Who) -> Who:
+        """A user with changes to sync, when there is one: faults and crashes bite there."""
+        return Who(min(self.dirty)) if self.dirty and user not in self.dirty else user
+
+    @rule(user=users, fault=faults())
+    def sync_cycle_with_fault(self, user: Who, fault: FaultPlan) -> None:
+        """R17b, R23b: Graph fails as told; the next clean cycle converges."""
+        user = self.busy_user(user)
+        self.stack.emulator.faults.add(fault.fault(FAULT_HOLD))
+        TALLY.faults_armed[fault.kind] += 1
+        result = self.run(self.stack.cycle(self.account(user)))
+        TALLY.outcomes[f"with fault: {result.outcome}"] += 1
+        self.stack.emulator.faults.clear()
+        self.settle(user, recovering=True)
+
+    @rule(
+        user=users,
+        kind=st.sampled_from(["gone410", "syncStateNotFound", "resyncRequired"]),
+    )
+    def delta_link_expires(self, user: Who, kind: str) -> None:
+        """DESIGN 'Reading Outlook': 410 Gone and friends mean a full re-read."""
+        self.stack.parts.state.expire_delta(self.account(user).mailbox_key, kind)
+        TALLY.faults_armed[f"delta_{kind}"] += 1
+
+    @rule(user=users, nth=st.integers(1, 2), after=st.booleans())
+    def sync_cycle_killed_at_write(self, user: Who, nth: int, after: bool) -> None:
+        """R16: a crash at any write point, then the next cycle, never duplicates."""
+        user = self.busy_user(user)
+        self.stack.plan.arm(nth, after=after)
+        try:
+            result: CycleResult = self.run(self.stack.cycle(self.account(user)))
+            TALLY.outcomes[f"crash armed, not reached: {result.outcome}"] += 1
+        except Crash:
+            TALLY.counts["crashes"] += 1
+            self.run(self.stack.free_lease(self.account(user)))
+        self.stack.plan.disarm()
+        self.settle(user, recovering=True)
+
+    @rule(user=users)
+    def system_five_down_for_a_cycle(self, user: Who) -> None:
+        """R17b: without System Five nothing is decided, nothing written on either side."""
+        self.stack.plan.system_five_down = True
+        try:
+            result = self.run(self.stack.cycle(self.account(user)))
+        finally:
+            self.stack.plan.system_five_down = False
+        TALLY.outcomes[f"System Five down: {result.outcome}"] += 1
+        assert result.outcome == "partial", result
+        assert result.wrote == 0, result.decisions
+        self.check_all()
+
+    @rule(user=users)
+    def mapping_rows_lost(self, user: Who) -> None:
+        """R16b: a lost CALENDAREVENT database never produces a duplicate."""
+        self.run(self.unit_call(user, lambda unit, uid: unit.links.delete_all(uid)))
+        self.models[user].forget_pairs()
+        TALLY.counts["mappings_lost"] += 1
+
+    @rule(user=users)
+    def window_cache_dropped(self, user: Who) -> None:
+        """After a re-baseline, absence is not deletion."""
+        self.run(self.unit_call(user, lambda unit, uid: unit.cache.drop(uid)))
+        TALLY.counts["caches_dropped"] += 1
+
+    @rule(user=users)
+    def sign_in_revoked(self, user: Who) -> None:
+        """R19b: that user's cycle stops with nothing written; nobody else is affected."""
+        account = self.account(user)
+        self.stack.emulator.directory.revoke(account.emu_user, self.now)
+        result = self.run(self.stack.cycle(account))
+        assert result.outcome == "needs_sign_in", result
+        TALLY.counts["revocations"] += 1
+        self.check_all()
+        self.settle(Who(1 - user))  # nobody else is affected
+        sign_in_again(self.stack, account)
+
+    async def unit_call(self, user: Who, call: Any) -> None:
+        scope = self.stack.services.scope(self.stack.tenant.id)
+        async with scope.begin() as unit:
+            await call(unit, self.account(user).record.id)
+
+    # -- the oracle -----------------------------------------------------------------------
+
+    def settle(self, user: Who, *, recovering: bool = False) -> None:
+        """A clean cycle: both sides become what the model says; then an idle cycle."""
+        account = self.account(user)
+        before = self.mailbox_requests(account)
+        result = self.run(self.stack.cycle(account))
+        sent = self.mailbox_requests(account) - before
+        TALLY.outcomes[result.outcome] += 1
+        TALLY.counts["recoveries" if recovering else "clean_cycles"] += 1
+        assert result.outcome == "ok", (result.outcome, result.error)
+        self.dirty.discard(user)
+        model = self.models[user]
+        model.sync(self.now)
+        self.bind(user)
+        self.check_all()
+        self.idle(user, wrote_to_outlook=any(is_write(route) for route in sent))
+
+    def idle(self, user: Who, *, wrote_to_outlook: bool) -> None:
+        """R17: our own writes are not changes; an idle cycle writes nothing (R23b: and
+        costs one request when nothing at all changed)."""
+        account = self.account(user)
+        stamps = {i: r.updated_at for i, r in self.stack.real_tasks(account).items()}
+        before = self.mailbox_requests(account)
+        result = self.run(self.stack.cycle(account))
+        TALLY.counts["idle_cycles"] += 1
+        assert result.outcome == "ok", (result.outcome, result.error)
+        assert result.wrote == 0, [type(d).__name__ for d in result.decisions]
+        sent = self.mailbox_requests(account) - before
+        writes = {k: n for k, n in sent.items() if is_write(k)}
+        assert not writes, f"an idle cycle wrote to Outlook: {writes}"
+        after = {i: r.updated_at for i, r in self.stack.real_tasks(account).items()}
+        assert after == stamps, "an idle cycle saved tasks in System Five"
+        if not wrote_to_outlook:
+            trips = sum(result.requests.values())
+            assert trips == 1, f"an idle cycle cost {trips} Graph requests: {result.requests}"
+        self.check_all()
+
+    def mailbox_requests(self, account: Account) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for (mailbox, route), n in self.stack.emulator.stats.requests.items():
+            if mailbox == account.mailbox_key:
+                counts[route] += n
+        return counts
+
+    def bind(self, user: Who) -> None:
+        """Name what the cycle had to create: exactly one of each (R16)."""
+        model, account = self.models[user], self.account(user)
+        events = self.stack.real_events(account)
+        for placeholder, task_id in sorted(model.new_events.items()):
+            made = [e.id for e in events.values() if event_task_ref(e) == task_id]
+            made = [i for i in made if i not in model.events]
+            assert len(made) == 1, f"task {task_id} should have one new event, has {made}"
+            model.bind_event(placeholder, made[0])
+        tasks = self.stack.real_tasks(account)
+        for placeholder, event_id in sorted(model.new_tasks.items()):
+            made_tasks = [i for i, r in tasks.items() if r.external_ref == event_id]
+            made_tasks = [i for i in made_tasks if i not in model.tasks]
+            assert len(made_tasks) == 1, f"event should have one new task, has {made_tasks}"
+            model.bind_task(placeholder, made_tasks[0])
+
+    @invariant()
+    def both_sides_equal_the_model(self) -> None:
+        TALLY.counts["steps"] += 1
+        self.check_all()
+
+    def check_all(self) -> None:
+        for who, model in enumerate(self.models):
+            self.check(Who(who), model)
+
+    def check(self, user: Who, model: UserModel) -> None:
+        """R6, R11: nothing deleted; R16: nothing twice; every field as the rules say."""
+        account = self.account(user)
+        events = self.stack.real_events(account)
+        tasks = self.stack.real_tasks(account)
+        assert set(events) == set(model.events), (
+            f"{USERS[user]}'s calendar: extra {sorted(set(events) - set(model.events))}, "
+            f"missing {sorted(set(model.events) - set(events))}"
+        )
+        assert set(tasks) == set(model.tasks), (
+            f"{USERS[user]}'s tasks: extra {sorted(set(tasks) - set(model.tasks))}, "
+            f"missing {sorted(set(model.tasks) - set(tasks))}"
+        )
+        refs = Counter(r for e in events.values() if (r := event_task_ref(e)) is not None)
+        assert all(n == 1 for n in refs.values()), f"a task has two events (R16): {refs}"
+        for event_id, expected in model.events.items():
+            real = events[event_id]
+            seen = (
+                real.subject,
+                event_body_text(real),
+                real.start,
+                real.end,
+                real.reminder_minutes if real.is_reminder_on else None,
+            )
+            want = (
+                expected.subject,
+                " ".join(expected.body.split()),
+                expected.start,
+                expected.end,
+                expected.reminder,
+            )
+            assert seen == want, f"event {event_id}: is {seen}, should be {want}"
+        for task_id, expected in model.tasks.items():
+            row = tasks[task_id]
+            seen_task = (
+                row.kind,
+                row.title,
+                row.notes or "",
+                from_wall(datetime.fromisoformat(row.starts_at)),
+                from_wall(datetime.fromisoformat(row.ends_at)),
+                row.alarm_minutes,
+                bool(row.sync),
+                bool(row.needs_review),
+                row.external_ref,
+            )
+            want_task = (
+                expected.kind,
+                expected.title,
+                expected.notes,
+                expected.start,
+                expected.end,
+                expected.alarm,
+                expected.sync,
+                expected.needs_review,
+                expected.external_ref,
+            )
+            assert seen_task == want_task, f"task {task_id}: is {seen_task}, should be {want_task}"
+
+
+def is_write(route: str) -> bool:
+    """A write request or batch item ("POST /$batch" itself only carries items)."""
+    return route.split()[0] in WRITE_ROUTES and not route.endswith("/$batch")
+
+
+def wall(instant: datetime) -> datetime:
+    return instant.astimezone(ZONE).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def from_wall(local: datetime) -> datetime:
+    return local.replace(tzinfo=ZONE, fold=0).astimezone(UTC)
+
+
+def graph_time(instant: datetime) -> dict[str, str]:
+    return {"dateTime": instant.astimezone(UTC).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
+
+
+ARTIFACT = Path(
+    os.environ.get(
+        "S5SYNC_RELIABILITY_ARTIFACT",
+        Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json",
+    )
+)
+
+
+def write_tally() -> None:
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.write_text(json.dumps({"profile": PROFILE, **TALLY.as_json()}, indent=2) + "\n")
+
+
+def test_both_sides_stay_as_the_model_says_through_faults_and_crashes_R16_R17(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    Reliability.templates = Templates(tmp_path_factory.mktemp("reliability"))
+    run_state_machine_as_test(
+        Reliability,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            phases=NO_SHRINK if os.environ.get("RELIABILITY_NO_SHRINK") else tuple(Phase),
+        ),
+    )
+    write_tally()

@@ -1,0 +1,30 @@
+"""The demo as a subprocess for the HTTP security tests (issue 14, R19, R22)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# demo_runner lives beside the end-to-end tests; it is the one way to start the demo.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+
+from demo_runner import Demo, free_base_port
+from security_browser import OPEN
+
+
+@pytest.fixture(autouse=True)
+def _close_browsers() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    running = Demo(tmp_path_factory.mktemp("demo") / "data", free_base_port())
+    running.start()
+    yield running
+    running.stop()
