@@ -42,7 +42,7 @@ from s5sync.store.records import Lease, TenantRecord, UserRecord
 from s5sync.store.repositories import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.store.scope import TenantScope
 from s5sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
-from s5sync.writes import apply_decisions, transaction_prefix
+from s5sync.writes import apply_decisions, task_of_transaction
 
 log = logging.getLogger(__name__)
 
@@ -272,13 +272,13 @@ class CycleEngine:
             seen.events_readable = False
             seen.retry_at = error.retry_at
             seen.problems.append(str(error))
-            self._use_cache(user, cached, seen)
+            self._use_cache(cached, seen)
             return
         except OutlookError as error:
             meter.close("delta")
             seen.events_readable = False
             seen.problems.append(f"Outlook could not be read: {error}")
-            self._use_cache(user, cached, seen)
+            self._use_cache(cached, seen)
             return
         seen.first_read = read.rebaselined
         meter.close("first_read" if read.rebaselined else "delta")
@@ -295,7 +295,7 @@ class CycleEngine:
             await unit.cache.save_delta(
                 user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
             )
-        self._use_cache(user, merged, seen)
+        self._use_cache(merged, seen)
         linked = {link.event_id for link in links if link.event_id is not None}
         seen.removed = set(read.removed) & linked
         seen.was_cached = seen.removed & cached.keys()
@@ -337,11 +337,11 @@ class CycleEngine:
         return merged
 
     @staticmethod
-    def _use_cache(user: UserRecord, cached: Mapping[str, CachedEvent], seen: Gathered) -> None:
+    def _use_cache(cached: Mapping[str, CachedEvent], seen: Gathered) -> None:
         events = {}
         for event_id, item in cached.items():
             snapshot = decode_snapshot(event_id, item.data)
-            events[event_id] = with_identity(snapshot, user)
+            events[event_id] = with_identity(snapshot)
         seen.events = events
 
     async def _recover(
@@ -411,7 +411,7 @@ class CycleEngine:
                     seen.retry_at = error.retry_at
                 found = {}
             for event in found.values():
-                seen.events.setdefault(event.id, with_identity(event, user))
+                seen.events.setdefault(event.id, with_identity(event))
         wanted = {
             link.event_id
             for link in links
@@ -505,17 +505,17 @@ class CycleEngine:
 _EMPTY = CachedEvent("", {}, "", "")
 
 
-def with_identity(event: EventSnapshot, user: UserRecord) -> EventSnapshot:
+def with_identity(event: EventSnapshot) -> EventSnapshot:
     """R16b: delta items carry no extended property, but our own `transactionId` names
-    the task too — use it when the property is not there."""
+    the task too — use it when the property is not there.
+
+    Any s5sync transaction id counts, not only this user row's: after a lost or restored
+    CALENDAREVENT database the user comes back with another row id, and their events
+    must still be found (the calendar is theirs alone, and task ids are the store's)."""
     if event.task_ref is not None or not event.transaction_id:
         return event
-    prefix = transaction_prefix(user)
-    if event.transaction_id.startswith(prefix):
-        digits = event.transaction_id[len(prefix) :]
-        if digits.isascii() and digits.isdigit():
-            return replace(event, task_ref=task_ref(int(digits)))
-    return event
+    task_id = task_of_transaction(event.transaction_id)
+    return event if task_id is None else replace(event, task_ref=task_ref(task_id))
 
 
 def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:

@@ -65,6 +65,16 @@ def transaction_id_for(user: UserRecord, task_id: int) -> str:
     return f"{transaction_prefix(user)}{task_id}"
 
 
+def task_of_transaction(transaction_id: str) -> int | None:
+    """R16b: the task id in a `transactionId` s5sync sent (for any user row), or None."""
+    parts = transaction_id.split("-")
+    if len(parts) != 4 or parts[0] != "s5sync":
+        return None
+    if not all(p.isascii() and p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[3])
+
+
 @dataclass
 class Applied:
     """What applying produced: the activity, the items that failed, when to come back."""

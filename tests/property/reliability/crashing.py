@@ -96,6 +96,13 @@ class CrashingCalendar:
     async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
         return await self.plan.write("update_events", lambda: self.inner.update_events(updates))
 
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        return await self.plan.write(
+            "write_events", lambda: self.inner.write_events(creates, updates)
+        )
+
     async def ensure_category(self, name: str, color: str) -> bool:
         return await self.plan.write(
             "ensure_category", lambda: self.inner.ensure_category(name, color)

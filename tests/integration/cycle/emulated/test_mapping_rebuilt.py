@@ -84,3 +84,28 @@ async def test_a_pushed_task_beyond_the_window_costs_one_request_per_idle_cycle_
         idle = await world.cycle(ALICE, NOW + n * LATER)
         assert idle.wrote == 0, idle.entries
         assert idle.phases == {"delta": 1}
+
+
+async def test_a_user_whose_records_were_lost_and_who_signs_in_again_gets_no_duplicate_R16b(
+    world: Stack,
+) -> None:
+    """The user's rows are gone (a lost or restored database: they come back with a new
+    id); their events still name their tasks, so nothing is created twice."""
+    from emulated_world import BOB
+
+    await world.sign_in(BOB, "Bob Nguyen")  # so Alice's new row gets another id
+    world.add_task(ALICE, "customer", "Visit", "2026-11-27T10:00:00", "2026-11-27T11:00:00")
+    world.add_task(ALICE, "delivery", "Far delivery", "2026-12-25T10:00:00", "2026-12-25T11:00:00")
+    await world.cycle(ALICE, NOW)
+    events = sorted(e["id"] for e in world.events(ALICE))
+    old = world.users[ALICE]
+    async with world.services.scope(world.tenant.id).begin() as unit:
+        await unit.users.remove(old.id)
+    employee = world.employees[ALICE]
+    await world.sign_in(ALICE, "Alice Martin", employee_id=employee)
+    assert world.users[ALICE].id != old.id
+    again = await world.cycle(ALICE, NOW + LATER)
+    assert again.outcome == "ok", again.error
+    assert "create_event" not in {e.action for e in again.entries}
+    assert sorted(e["id"] for e in world.events(ALICE)) == events
+    assert len(await links(world, ALICE)) == 2

@@ -12,39 +12,15 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from busy_cycles import SCRIPT, assert_no_duplicates, busy_world
 from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, all_tasks, create_event, env_file, links
+from emulated_world import ALICE, LATER, NOW, env_file, links
 
 from s5sync.core.snapshots import TaskSnapshot
 from s5sync.cycle import CycleEngine
 from s5sync.ports import TaskStore, UserPorts
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.testing.crashing import CrashingTaskStore, WritePlan
-
-SCRIPT = Path(__file__).with_name("crash_cycle.py")
-
-
-def busy_world(world: Stack) -> None:
-    for day in (26, 27, 28):
-        world.add_task(
-            ALICE, "customer", f"Visit {day}", f"2026-11-{day}T10:00:00", f"2026-11-{day}T11:00:00"
-        )
-    create_event(world, ALICE, "Measure [sync]", NOW + timedelta(days=2))
-
-
-def assert_no_duplicates(world: Stack) -> None:
-    assert sorted(e["subject"] for e in world.events(ALICE)) == [
-        "Measure [sync]",
-        "Visit 26",
-        "Visit 27",
-        "Visit 28",
-    ]
-    assert sorted(t.title for t in all_tasks(world)) == [
-        "Measure",
-        "Visit 26",
-        "Visit 27",
-        "Visit 28",
-    ]
 
 
 async def test_two_cycles_started_at_once_one_runs_R16(world: Stack) -> None:
