@@ -80,7 +80,9 @@ def install_throttled_graph(emulator: Emulator) -> GraphParts:
 
     emulator.graph_routers.clear()
     emulator.graph_routers.append(router)
-    return GraphParts(state, runtime)
+    emulator.graph_state = state
+    emulator.latency_ms = runtime.latency_ms
+    return GraphParts(emulator, state)
 
 
 async def seed(stack: Stack, account: Account, who: int) -> tuple[set[int], set[str]]:
