@@ -42,7 +42,7 @@ from s5sync.store.records import Lease, TenantRecord, UserRecord
 from s5sync.store.repositories import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.store.scope import TenantScope
 from s5sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
-from s5sync.writes import apply_decisions, transaction_prefix
+from s5sync.writes import apply_decisions, task_of_transaction
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,12 @@ class Gathered:
     problems: list[str] = field(default_factory=list)
     retry_at: datetime | None = None
     first_read: bool = False
+    deferred: bool = False  # some items wait for the next cycle (R17b)
     window_end: datetime | None = None
     # R23: what Outlook sent that could not be read as it was, said once, when it came.
     bad_input: list[ActivityEntry] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)  # linked events reported '@removed'
+    was_cached: set[str] = field(default_factory=set)  # … of them, those the cache held
 
 
 class CycleEngine:
@@ -178,6 +181,8 @@ class CycleEngine:
                 await unit.users.mark_category_ready(user.id, options.category_name)
             meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
+        if seen.tasks_readable and seen.removed:
+            await self._confirm_removals(ports, links, seen, meter)
         if seen.tasks_readable and seen.events_readable:
             await self._recover(user, now, seen.window_end, options, ports, links, seen)
             meter.close("recovery")
@@ -197,8 +202,9 @@ class CycleEngine:
         )
         meter.close("writes")
         outcome = "ok"
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures:
-            outcome = "throttled" if seen.retry_at is not None else "partial"
+        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
+            throttled = seen.retry_at is not None or applied.retry_at is not None
+            outcome = "throttled" if throttled else "partial"
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
             outcome,
@@ -266,13 +272,13 @@ class CycleEngine:
             seen.events_readable = False
             seen.retry_at = error.retry_at
             seen.problems.append(str(error))
-            self._use_cache(user, cached, seen)
+            self._use_cache(cached, seen)
             return
         except OutlookError as error:
             meter.close("delta")
             seen.events_readable = False
             seen.problems.append(f"Outlook could not be read: {error}")
-            self._use_cache(user, cached, seen)
+            self._use_cache(cached, seen)
             return
         seen.first_read = read.rebaselined
         meter.close("first_read" if read.rebaselined else "delta")
@@ -289,11 +295,29 @@ class CycleEngine:
             await unit.cache.save_delta(
                 user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
             )
-        self._use_cache(user, merged, seen)
-        # R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+        self._use_cache(merged, seen)
         linked = {link.event_id for link in links if link.event_id is not None}
-        for event_id in sorted(set(read.removed) & linked):
-            if await ports.calendar.get_event(event_id) is None:
+        seen.removed = set(read.removed) & linked
+        seen.was_cached = seen.removed & cached.keys()
+
+    async def _confirm_removals(
+        self, ports: UserPorts, links: Sequence[Link], seen: Gathered, meter: PhaseMeter
+    ) -> None:
+        """R7b: '@removed' may mean "left the window": only a 404 proves a deletion.
+
+        Only events that were in the window are confirmed — cached, or their task starts
+        inside it: Graph also reports changes of events it never showed in the window
+        (our own writes beyond it), which would cost every such echo a GET (R17). A
+        deletion beyond the window shows as a 404 on the task's next update instead.
+        """
+        tasks_of = {link.event_id: link.task_id for link in links if link.event_id is not None}
+        for event_id in sorted(seen.removed):
+            task_id = tasks_of.get(event_id)
+            task = seen.tasks.get(task_id) if task_id is not None else None
+            in_window = event_id in seen.was_cached or (
+                task is not None and seen.window_end is not None and task.start < seen.window_end
+            )
+            if in_window and await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
         meter.close("confirm")
 
@@ -313,11 +337,11 @@ class CycleEngine:
         return merged
 
     @staticmethod
-    def _use_cache(user: UserRecord, cached: Mapping[str, CachedEvent], seen: Gathered) -> None:
+    def _use_cache(cached: Mapping[str, CachedEvent], seen: Gathered) -> None:
         events = {}
         for event_id, item in cached.items():
             snapshot = decode_snapshot(event_id, item.data)
-            events[event_id] = with_identity(snapshot, user)
+            events[event_id] = with_identity(snapshot)
         seen.events = events
 
     async def _recover(
@@ -344,10 +368,17 @@ class CycleEngine:
         linked_tasks = {link.task_id for link in links if link.task_id is not None}
         linked_events = {link.event_id for link in links if link.event_id is not None}
         in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
+        # R23b: only a task that may still be pushed (R2) needs its event found; a
+        # pending row of a task that started or was deleted would cost every cycle a
+        # request, and nothing is ever pushed for it again.
         pending_push = {
             link.task_id
             for link in links
-            if link.state is LinkState.PENDING and link.task_id is not None and not link.event_id
+            if link.state is LinkState.PENDING
+            and link.task_id is not None
+            and not link.event_id
+            and (task := seen.tasks.get(link.task_id)) is not None
+            and task.start > now
         }
         # Links were lost (emptied, restored, half-written) when the window holds an event
         # of ours that no link names; only then can an unlinked task in the window have an
@@ -365,9 +396,22 @@ class CycleEngine:
         }
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            try:
+                found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                # R16, R17b: a task whose event cannot be looked up is not pushed this
+                # cycle (it might exist); everything else goes on.
+                for task_id in refs:
+                    seen.tasks.pop(task_id, None)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be searched: {error}")
+                if isinstance(error, Throttled):
+                    seen.retry_at = error.retry_at
+                found = {}
             for event in found.values():
-                seen.events.setdefault(event.id, with_identity(event, user))
+                seen.events.setdefault(event.id, with_identity(event))
         wanted = {
             link.event_id
             for link in links
@@ -461,17 +505,17 @@ class CycleEngine:
 _EMPTY = CachedEvent("", {}, "", "")
 
 
-def with_identity(event: EventSnapshot, user: UserRecord) -> EventSnapshot:
+def with_identity(event: EventSnapshot) -> EventSnapshot:
     """R16b: delta items carry no extended property, but our own `transactionId` names
-    the task too — use it when the property is not there."""
+    the task too — use it when the property is not there.
+
+    Any s5sync transaction id counts, not only this user row's: after a lost or restored
+    CALENDAREVENT database the user comes back with another row id, and their events
+    must still be found (the calendar is theirs alone, and task ids are the store's)."""
     if event.task_ref is not None or not event.transaction_id:
         return event
-    prefix = transaction_prefix(user)
-    if event.transaction_id.startswith(prefix):
-        digits = event.transaction_id[len(prefix) :]
-        if digits.isascii() and digits.isdigit():
-            return replace(event, task_ref=task_ref(int(digits)))
-    return event
+    task_id = task_of_transaction(event.transaction_id)
+    return event if task_id is None else replace(event, task_ref=task_ref(task_id))
 
 
 def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:

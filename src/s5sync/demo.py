@@ -43,8 +43,9 @@ from s5sync.store.secrets import SecretBox
 
 DEMO_ZONE = "America/New_York"
 DEMO_CLIENT_ID = "8f3c2d1e-5b4a-4c6d-9e8f-0a1b2c3d4e5f"
+DEMO_ADMIN = "alice@contoso.example"
 DEMO_USERS = (
-    ("alice@contoso.example", "Alice Martin", "sales"),
+    ("alice@contoso.example", "Alice Martin", "sales; the store's administrator"),
     ("bob@contoso.example", "Bob Nguyen", "deliveries"),
     ("carol@contoso.example", "Carol Diaz", "sales"),
     ("dave@contoso.example", "Dave Okafor", "technician"),
@@ -146,6 +147,7 @@ s5sync demo — everything runs on this machine; no account anywhere.
        and a Google Maps link to the Ship To address.
     4. In Outlook, create "Measure kitchen [sync]" next week; Sync now; it appears in
        Today's Tasks in light green until it is opened and saved.
+    5. As Alice, open {web}/admin: every user's health, the store's options, staff.
 
   Other commands act on this demo:  s5sync --env-file {env} sync --user alice@contoso.example
   Ctrl-C stops the demo; running it again on the same data dir keeps everything.
@@ -190,14 +192,19 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
     async def register_store() -> None:
         services = build_services(settings)
         try:
-            if await services.directory.find_tenant(DEMO_TENANT_ID) is None:
-                await services.directory.create_tenant(
+            store = await services.directory.find_tenant(DEMO_TENANT_ID)
+            if store is None:
+                store = await services.directory.create_tenant(
                     DEMO_TENANT_ID,
                     "Contoso Home & Furniture",
                     s5_url,
                     datetime.now(UTC),
                     time_zone=DEMO_ZONE,
                 )
+                # R21c: the operator names the store's administrator (Alice, in the demo).
+                async with services.scope(store.id).begin() as unit:
+                    admin = await unit.users.invite(DEMO_ADMIN, datetime.now(UTC))
+                    await unit.users.set_admin(admin.id, True)
         finally:
             await services.aclose()
 

@@ -19,7 +19,8 @@ from typing import Any
 
 # Attributes every LogRecord has; anything else came from `extra=` and is a field.
 STANDARD = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}  # uvicorn's ANSI copy of the message
 )
 QUIET = ("httpx", "httpcore", "hpack", "msal", "urllib3", "sqlalchemy.engine", "aiosqlite")
 

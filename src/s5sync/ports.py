@@ -189,6 +189,13 @@ class CalendarGateway(Protocol):
         """PATCH the owned fields with If-Match; one result per update, in order."""
         ...
 
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        """`create_events` and `update_events` together, in the same `$batch`es, so k
+        writes of either kind cost ceil(k/20) requests (DESIGN.md "Requests per cycle")."""
+        ...
+
     async def ensure_category(self, name: str, color: str) -> bool:
         """R3: the category exists in the master list; True if it had to be created."""
         ...

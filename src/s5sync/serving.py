@@ -17,7 +17,12 @@ resolved by the next one, R16/R16b). Only then are the connection pools closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from s5sync.settings import Settings, SettingsError, require_for_serve
@@ -50,6 +55,18 @@ def check_for_serve(settings: Settings) -> None:
         raise SettingsError("S5SYNC_SESSION_SECRET is invalid: use at least 32 random characters")
 
 
+def check_database_file(settings: Settings) -> None:
+    """An SQLite database must exist: connecting would create an empty file (and
+    aiosqlite leaves a thread behind when its directory does not exist)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    name = url.database
+    is_file = url.get_backend_name() == "sqlite" and name and name != ":memory:"
+    if is_file and not Path(str(name)).is_file():
+        raise SettingsError(f"S5SYNC_DATABASE_URL: no database at {name} (run `s5sync db upgrade`)")
+
+
 async def check_database(settings: Settings) -> None:
     """The CALENDAREVENT database answers and has the schema (`s5sync db upgrade`)."""
     from s5sync.bootstrap import build_services
@@ -75,6 +92,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     from s5sync.web.app import web_app
 
     check_for_serve(settings)
+    check_database_file(settings)
     asyncio.run(check_database(settings))
     configure_logging(settings.log_level, as_json=settings.log_json)
     services = build_services(settings)
@@ -92,5 +110,26 @@ def serve(settings: Settings, host: str, port: int) -> None:
     log.info(
         "serve.starting", extra={"host": host, "port": port, "public_url": settings.public_url}
     )
-    uvicorn.Server(config).run()
+    _server_class()(config).run()
     log.info("serve.stopped")
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises SIGTERM once it has shut down, so the process dies by the
+        signal (exit -15) before our last log line; here a graceful stop exits 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {
+                sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server

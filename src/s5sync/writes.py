@@ -65,6 +65,16 @@ def transaction_id_for(user: UserRecord, task_id: int) -> str:
     return f"{transaction_prefix(user)}{task_id}"
 
 
+def task_of_transaction(transaction_id: str) -> int | None:
+    """R16b: the task id in a `transactionId` s5sync sent (for any user row), or None."""
+    parts = transaction_id.split("-")
+    if len(parts) != 4 or parts[0] != "s5sync":
+        return None
+    if not all(p.isascii() and p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[3])
+
+
 @dataclass
 class Applied:
     """What applying produced: the activity, the items that failed, when to come back."""
@@ -137,17 +147,18 @@ async def apply_decisions(
     done = Applied()
     await _link_only(scope, user, lease, now, decisions, index, done)
     creates = [d for d in decisions if isinstance(d, CreateEvent)]
-    if creates:
-        await _create_events(scope, user, lease, now, ports, creates, index, done)
     updates = [d for d in decisions if isinstance(d, UpdateEvent)]
-    if updates:
-        await _update_events(scope, user, lease, now, options, ports, updates, index, events, done)
+    if creates or updates:
+        await _write_events(scope, user, lease, now, ports, creates, updates, index, events, done)
     for decision in decisions:
         if isinstance(decision, CreateTask):
             await _create_task(scope, user, lease, now, ports, decision, index, done)
         elif isinstance(decision, UpdateTask):
             await _update_task(scope, user, lease, now, ports, decision, index, done)
     return done
+
+
+LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
 
 
 async def _link_only(
@@ -160,6 +171,8 @@ async def _link_only(
     done: Applied,
 ) -> None:
     """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
+    if not any(isinstance(d, LINK_ONLY) for d in decisions):
+        return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
     async with scope.begin(lease=lease) as unit:
         for d in decisions:
             if isinstance(d, AdoptEvent):
@@ -224,9 +237,7 @@ async def _link_only(
                         ),
                         now,
                     )
-            if isinstance(
-                d, AdoptEvent | AdoptTask | MarkDeletedInOutlook | MarkTaskDeleted | Skip
-            ):
+            if isinstance(d, LINK_ONLY):
                 done.entries.append(entry(d))
 
 
@@ -247,29 +258,59 @@ def _write_of(
     )
 
 
-async def _create_events(
+async def _write_events(
     scope: TenantScope,
     user: UserRecord,
     lease: Lease,
     now: datetime,
     ports: UserPorts,
     creates: Sequence[CreateEvent],
+    updates: Sequence[UpdateEvent],
     index: LinkIndex,
+    events: Mapping[str, EventSnapshot],
     done: Applied,
 ) -> None:
+    """Creates and updates go out in the same `$batch`es (k writes: ceil(k/20) requests,
+    DESIGN.md "Requests per cycle"), after the creates' pending rows are committed."""
     txids = [d.transaction_id or transaction_id_for(user, d.task_id) for d in creates]
-    # R16: the pending rows are committed before anything is sent.
+    batch, gone = await _update_batch(ports, updates, events)
     async with scope.begin(lease=lease) as unit:
+        # R16: the pending rows are committed before anything is sent.
         for d, txid in zip(creates, txids, strict=True):
             old = index.find(d.task_id, None)
             if old is None or old.state is not LinkState.PENDING:
                 pending = Link(d.task_id, None, Origin.S5, LinkState.PENDING, transaction_id=txid)
                 await index.save(unit, user.id, pending, now)
+        # R17: a crash after a PATCH must not make our own write look like an Outlook edit
+        # (R12b would then flag the task and "replace" its values with themselves). The
+        # hash the event is expected to read as is recorded first; the change key is kept,
+        # so an update that never happens is not taken for a change either.
+        for update, _ in batch:
+            link = index.find(update.task_id, update.event_id)
+            if link is not None:
+                intent = replace(link, event_hash=update.predicted_event_hash)
+                await index.save(unit, user.id, intent, now)
     writes = [
         _write_of(d, d.payload.categories or (d.payload.category,), txid)
         for d, txid in zip(creates, txids, strict=True)
     ]
-    results = await ports.calendar.create_events(writes)
+    created, updated = await ports.calendar.write_events(writes, [u for _, u in batch])
+    await _record_creates(scope, user, lease, now, creates, created, index, done)
+    await _record_updates(scope, user, lease, now, batch, gone, updated, index, done)
+
+
+async def _record_creates(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    creates: Sequence[CreateEvent],
+    results: Sequence[WriteResult],
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    if not creates:
+        return
     async with scope.begin(lease=lease) as unit:
         for d, result in zip(creates, results, strict=True):
             link = index.find(d.task_id, None)
@@ -294,18 +335,10 @@ async def _create_events(
                     await index.drop(unit, user.id, link)
 
 
-async def _update_events(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    options: StoreOptions,
-    ports: UserPorts,
-    updates: Sequence[UpdateEvent],
-    index: LinkIndex,
-    events: Mapping[str, EventSnapshot],
-    done: Applied,
-) -> None:
+async def _update_batch(
+    ports: UserPorts, updates: Sequence[UpdateEvent], events: Mapping[str, EventSnapshot]
+) -> tuple[list[tuple[UpdateEvent, EventUpdate]], list[UpdateEvent]]:
+    """The PATCHes to send, and the updates whose event is already known to be gone."""
     batch: list[tuple[UpdateEvent, EventUpdate]] = []
     gone: list[UpdateEvent] = []
     for d in updates:
@@ -321,7 +354,22 @@ async def _update_events(
             categories = kept if d.payload.category in kept else (*kept, d.payload.category)
         change_key = cached.change_key if cached is not None else None
         batch.append((d, EventUpdate(d.event_id, change_key, _write_of(d, categories, None))))
-    results = await ports.calendar.update_events([u for _, u in batch]) if batch else []
+    return batch, gone
+
+
+async def _record_updates(
+    scope: TenantScope,
+    user: UserRecord,
+    lease: Lease,
+    now: datetime,
+    batch: Sequence[tuple[UpdateEvent, EventUpdate]],
+    gone: Sequence[UpdateEvent],
+    results: Sequence[WriteResult],
+    index: LinkIndex,
+    done: Applied,
+) -> None:
+    if not batch and not gone:
+        return
     async with scope.begin(lease=lease) as unit:
         for d in gone:
             await _mark_gone(unit, user, now, d, index, done)
@@ -371,6 +419,9 @@ def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     reason = result.error or result.status.value
     if result.status is WriteStatus.NOT_DONE:
         reason = "Microsoft Graph is busy; it will be tried again on the next sync"
+    if result.retry_at is not None:
+        # R23b: a long throttle sets when the user's next cycle runs.
+        done.retry_at = max(done.retry_at or result.retry_at, result.retry_at)
     done.failures.append(f"'{d.label}' {what} ({reason})")
     done.entries.append(entry(d, f"'{d.label}' {what}: {reason}"))
 

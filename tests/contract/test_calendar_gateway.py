@@ -171,6 +171,26 @@ class CalendarGatewayContract:
         assert "new notes" in now.body
         assert now.task_ref == f"task:{run}:1"  # the identity stays (R16b)
 
+    async def test_creates_and_updates_share_one_batch_in_order_R23b(
+        self, harness: CalendarHarness, run: str
+    ) -> None:
+        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        assert created.event
+        before = harness.counter.count("POST", "$batch")
+        made, patched = await harness.gateway.write_events(
+            [write(2, run=run), write(3, run=run)],
+            [EventUpdate(created.event.id, created.event.change_key, write(4, run=run))],
+        )
+        assert harness.counter.count("POST", "$batch") - before == 1
+        assert [r.status for r in (*made, *patched)] == [WriteStatus.OK] * 3
+        assert [r.event.subject for r in made if r.event] == [
+            f"Delivery 2 {run}",
+            f"Delivery 3 {run}",
+        ]
+        assert patched[0].event
+        assert patched[0].event.id == created.event.id
+        assert patched[0].event.subject == f"Delivery 4 {run}"
+
     async def test_update_after_a_user_edit_is_a_conflict_R12b(
         self, harness: CalendarHarness, run: str
     ) -> None:

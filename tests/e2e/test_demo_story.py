@@ -145,6 +145,11 @@ def test_the_whole_story_in_chromium_R1_R3_R4_R8_R9_R13_R18(
                 raise AssertionError("Sync now is not reachable with the keyboard")
             page.keyboard.press("Enter")
             expect(page.get_by_text("queued — runs right away")).to_be_visible()
+
+            # 7. Alice is the demo store's administrator (R21c): the health view lists her.
+            page.goto(demo.url(0, "/admin"))
+            assert page.locator("main").inner_text().count(ALICE) >= 1
+            shot(page, artifacts_dir, "9b-admin-health")
         finally:
             browser.close()
 

@@ -43,6 +43,7 @@ from s5sync.store.records import UserRecord
 from s5sync.testing.tasks import FakeTaskStore
 
 TEN_MINUTES = 600.0
+SAMPLE = 50  # users measured with 5 changes against the emulator
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ async def run_fakes(config: BenchConfig, url: str, now: datetime) -> dict[str, A
         for index, size in enumerate(sizes):
             for user in by_size[index * per_size : (index + 1) * per_size]:
                 bench.inbound(user, now - timedelta(days=1), size, tag="")
-        for user in users:  # first cycles: read the window, make the category
+        for user in users:  # first cycles: read the window, make the category, and
+            bench.push(user, now, 1)  # one linked task each, as every synced user has
             await engine.run_user_cycle(user, now)
 
         figures: dict[str, Any] = {"ratios": await ratios(engine, bench, scenario_users, now)}
@@ -232,7 +234,7 @@ async def ratios(
 
 
 async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime) -> dict[str, Any]:
-    from s5emu.desk import Desk, TaskForm
+    from s5emu.desk import Desk
     from s5emu.schema import create_schema, engine_for
     from s5sync.systemfive.adapter import SqlTaskStore
 
@@ -255,6 +257,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
     engine = fleet.engine()
     users: list[UserRecord] = []
     figures: dict[str, Any] = {"throughput": {}}
+    serial = 0
     try:
         for size in config.emulator_users:
             start = len(users)
@@ -264,7 +267,12 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
                 await asyncio.to_thread(emulator.add_mailboxes, "bench-tenant", emails)
             )
             employees = [desk.add_employee(e.split("@")[0], e, e) for e in emails]
-            users += await add_users(services, tenant_id, employees, now, start)
+            # The sample measured with 5 changes has one linked task each, as synced
+            # users have (a user with no link at all pays one look-up, cycle._recover).
+            for employee in employees[: SAMPLE if start == 0 else 0]:
+                serial += 1
+                desk.create_task(delivery(employee, now + timedelta(days=2), serial))
+            users += await add_users(services, tenant_id, employees, now, start, category=True)
             await in_parallel(
                 config.concurrency, users[start:], lambda u: engine.run_user_cycle(u, now)
             )
@@ -292,27 +300,13 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
             }
 
         # CPU per cycle with 5 changes (3 pushes, 2 imports) on a sample of users
-        sample = users[: min(50, len(users))]
+        sample = users[: min(SAMPLE, config.emulator_users[0])]
         at = later(now, 50)
-        serial = 0
         token_http = httpx.AsyncClient(base_url=emulator.urls["graph"], verify=verify)
         for user in sample:
             for _ in range(3):
                 serial += 1
-                begin = (at + timedelta(days=2, minutes=serial)).replace(tzinfo=None)
-                desk.create_task(
-                    TaskForm(
-                        kind="delivery",
-                        employee_id=user.employee_id or 0,
-                        customer_id=None,
-                        title=f"Delivery {serial}",
-                        notes="",
-                        starts_at=begin,
-                        ends_at=begin + timedelta(hours=1),
-                        alarm_minutes=None,
-                        sync=True,
-                    )
-                )
+                desk.create_task(delivery(user.employee_id or 0, at + timedelta(days=2), serial))
             for _ in range(2):
                 serial += 1
                 begin = at + timedelta(days=3, minutes=serial)
@@ -351,6 +345,24 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
         await services.aclose()
         desk.engine.dispose()
         emulator.stop()
+
+
+def delivery(employee_id: int, day: datetime, serial: int) -> Any:
+    """A System Five delivery task on `day` (sync on), as the appointment editor saves it."""
+    from s5emu.desk import TaskForm
+
+    begin = (day + timedelta(minutes=serial % 600)).replace(tzinfo=None)
+    return TaskForm(
+        kind="delivery",
+        employee_id=employee_id,
+        customer_id=None,
+        title=f"Delivery {serial}",
+        notes="",
+        starts_at=begin,
+        ends_at=begin + timedelta(hours=1),
+        alarm_minutes=None,
+        sync=True,
+    )
 
 
 async def first(engine: CycleEngine, user: UserRecord, now: datetime) -> CycleResult:

@@ -224,8 +224,36 @@ class GraphCalendar:
     # -- writing ---------------------------------------------------------------------
 
     async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        requests = [SubRequest("POST", "/me/events", event_body(w, create=True)) for w in writes]
-        outcomes = await run_batches(self.session, requests)
+        return (await self.write_events(writes, []))[0]
+
+    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        return (await self.write_events([], updates))[1]
+
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        """Creates and updates in the same `$batch`es (20 a request, R23b)."""
+        requests = [SubRequest("POST", "/me/events", event_body(w, create=True)) for w in creates]
+        requests += [
+            SubRequest(
+                "PATCH",
+                f"/me/events/{quote(u.event_id, safe='')}",
+                event_body(u.write, create=False),
+                if_match=etag(u.change_key) if u.change_key else None,
+            )
+            for u in updates
+        ]
+        outcomes = await run_batches(self.session, requests) if requests else []
+        made, patched = outcomes[: len(creates)], outcomes[len(creates) :]
+        created = await self._settle_creates(creates, made)
+        updated = await self._settle_updates(
+            updates, patched, [self._updated(u, o) for u, o in zip(updates, patched, strict=True)]
+        )
+        return created, updated
+
+    async def _settle_creates(
+        self, writes: Sequence[EventWrite], outcomes: Sequence[SubOutcome]
+    ) -> list[WriteResult]:
         results = [self._created(w, o) for w, o in zip(writes, outcomes, strict=True)]
         doubtful = [
             w.task_ref
@@ -268,20 +296,6 @@ class GraphCalendar:
             WriteStatus.FAILED,
             error=f"Microsoft Graph refused the event ({answer.status} {answer.error_code})",
         )
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        requests = [
-            SubRequest(
-                "PATCH",
-                f"/me/events/{quote(u.event_id, safe='')}",
-                event_body(u.write, create=False),
-                if_match=etag(u.change_key) if u.change_key else None,
-            )
-            for u in updates
-        ]
-        outcomes = await run_batches(self.session, requests)
-        results = [self._updated(u, o) for u, o in zip(updates, outcomes, strict=True)]
-        return await self._settle_updates(updates, outcomes, results)
 
     async def _settle_updates(
         self,

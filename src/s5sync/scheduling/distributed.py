@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 CYCLE_TASK = "s5sync.run_cycle"
 CYCLE_QUEUE = "cycles"
 CONTROL_QUEUE = "control"
+CONTROL_PRIORITY = 10  # dispatcher and reaper go before waiting cycles
 DISPATCH_SECONDS = 30
 REAP_SECONDS = 30
 GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interval
@@ -163,6 +164,7 @@ class DistributedScheduler:
             queue=CONTROL_QUEUE,
             lock="s5sync-dispatch",
             queueing_lock="s5sync-dispatch",
+            priority=CONTROL_PRIORITY,
             retry=False,
         )
         async def dispatch(timestamp: int) -> None:
@@ -174,6 +176,7 @@ class DistributedScheduler:
             queue=CONTROL_QUEUE,
             lock="s5sync-reap",
             queueing_lock="s5sync-reap",
+            priority=CONTROL_PRIORITY,
             retry=False,
         )
         async def reap(timestamp: int) -> None:
@@ -191,19 +194,19 @@ class DistributedScheduler:
         """Users due before the dispatcher's next tick are queued now."""
         return timedelta(seconds=self.dispatch_seconds * self.speed)
 
-    def start_at(self, user: UserRecord, now: datetime, interval: timedelta) -> datetime | None:
-        """When the user's cycle should start, or None if not within this tick."""
+    def start_at(self, user: UserRecord, now: datetime, interval: timedelta) -> datetime:
+        """When the user's cycle should start.
+
+        Sync now: at once. A user with a rhythm: at `next_run_at`. A user without one
+        (never run, or left waiting more than an interval while no worker ran): at the
+        user's fixed phase within the interval, so a cold start spreads evenly."""
         if user.sync_now_requested:
             return now
         if user.next_run_at is not None and user.next_run_at >= now - interval:
             return max(user.next_run_at, now)
-        # No rhythm yet: a fixed phase within the interval, so many users spread evenly.
         span = interval.total_seconds()
         phase = (user.id * GOLDEN) % 1.0 * span
-        wait = (phase - now.timestamp()) % span
-        if wait >= self.horizon().total_seconds():
-            return None
-        return now + timedelta(seconds=wait)
+        return now + timedelta(seconds=(phase - now.timestamp()) % span)
 
     # -- tasks -----------------------------------------------------------------------
 
@@ -216,12 +219,22 @@ class DistributedScheduler:
             t.id: timedelta(minutes=t.options.interval_minutes)
             for t in await self.directory.tenants()
         }
+        first: dict[int, tuple[datetime, datetime]] = {}
+        queued = await self.queued_users()
         for user in due:
-            at = self.start_at(user, now, intervals.get(user.tenant_id, timedelta(minutes=10)))
-            if at is None:
+            interval = intervals.get(user.tenant_id, timedelta(minutes=10))
+            at = self.start_at(user, now, interval)
+            if user.next_run_at is None or user.next_run_at < now - interval:
+                # Written down, so a later tick finds the user due at that time however
+                # late the tick runs.
+                first[user.id] = (at, now - interval)
+            if at >= now + self.horizon():
                 report.later += 1
                 continue
             key = user_key(user.id)
+            if key in queued and not user.sync_now_requested:
+                report.already += 1  # one look-up for all, not a refused insert each
+                continue
             try:
                 await self.cycle_task.configure(
                     lock=key, queueing_lock=key, schedule_at=self.real_time(at, now)
@@ -231,11 +244,26 @@ class DistributedScheduler:
                 report.already += 1
                 if user.sync_now_requested:
                     await self._bring_forward(user.id, now)
+        await self.directory.set_first_runs(first)
         log.info(
             "scheduler.dispatched",
-            extra={"due": report.due, "deferred": report.deferred, "already": report.already},
+            extra={
+                "due": report.due,
+                "deferred": report.deferred,
+                "already": report.already,
+                "later": report.later,
+            },
         )
         return report
+
+    async def queued_users(self) -> set[str]:
+        """The queueing locks of the cycle jobs waiting in the queue."""
+        rows = await self.app.connector.execute_query_all_async(
+            "SELECT queueing_lock FROM procrastinate_jobs "
+            "WHERE status = 'todo' AND task_name = %(task)s",
+            task=CYCLE_TASK,
+        )
+        return {str(row["queueing_lock"]) for row in rows}
 
     async def _bring_forward(self, user_id: int, now: datetime) -> None:
         """Sync now on a user whose job waits for later: replace it with one for now."""

@@ -122,12 +122,14 @@ class LocalScheduler:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            # Cleared before the tick, not after: a wake (Sync now, stop) that arrives
+            # during the tick is kept and ends the next wait at once.
+            self._wake.clear()
             try:
                 await self.tick()
                 if self.last_prune is None or self.clock() - self.last_prune >= self.prune_every:
                     await self.prune()
             except Exception:
                 log.exception("scheduler.tick_failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick_seconds)

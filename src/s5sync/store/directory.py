@@ -273,6 +273,26 @@ class Directory:
                 .values(lease_holder=None, lease_expires_at=None)
             )
 
+    async def set_first_runs(self, first: dict[int, tuple[datetime, datetime]]) -> int:
+        """Give users with no rhythm yet (never run, or not due since `stale_before`) the
+        time of their next cycle: `{user id: (at, stale_before)}`; a user whose cycle
+        set one meanwhile keeps it."""
+        if not first:
+            return 0
+        async with self.db.transaction() as session:
+            changed = 0
+            for user_id, (at, stale_before) in first.items():
+                result = await session.execute(
+                    update(AppUser)
+                    .where(
+                        AppUser.id == user_id,
+                        or_(AppUser.next_run_at.is_(None), AppUser.next_run_at < stale_before),
+                    )
+                    .values(next_run_at=at)
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+            return changed
+
     async def clear_expired_lease(self, user_id: int, now: datetime) -> bool:
         """Free the user's lease only if it has expired (the distributed reaper: a live
         cycle keeps its lease; the fencing token is untouched, so nothing is reused)."""

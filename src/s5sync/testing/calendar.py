@@ -153,63 +153,63 @@ class FakeCalendarGateway:
         return found
 
     async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        self._call()
-        self._batches(len(writes))
-        results = []
-        for write in writes:
-            if self._throttled():
-                results.append(self._throttle_result())
-                continue
-            known = self._events.get(self._transactions.get(write.transaction_id or "", ""))
-            if known is not None and not known.deleted:
-                # Graph: a repeated transactionId creates nothing new (while it exists)
-                results.append(WriteResult(WriteStatus.OK, known.event))
-                continue
-            event = EventSnapshot(
-                id=self._new_id(),
-                subject=write.subject,
-                body=_text(write.body_html),
-                start=write.start.astimezone(UTC),
-                end=write.end.astimezone(UTC),
-                reminder_minutes=write.reminder_minutes,
-                categories=write.categories,
-                change_key="ck0",
-                task_ref=write.task_ref,
-                transaction_id=write.transaction_id,
-            )
-            self._put(event)
-            if write.transaction_id:
-                self._transactions[write.transaction_id] = event.id
-            results.append(WriteResult(WriteStatus.OK, self._events[event.id].event))
-        return results
+        return (await self.write_events(writes, []))[0]
 
     async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
+        return (await self.write_events([], updates))[1]
+
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
         self._call()
-        self._batches(len(updates))
-        results = []
-        for update in updates:
-            stored = self._events.get(update.event_id)
-            if self._throttled():
-                results.append(self._throttle_result())
-            elif stored is None or stored.deleted:
-                results.append(WriteResult(WriteStatus.GONE, error="deleted in Outlook"))
-            elif update.change_key and update.change_key != stored.event.change_key:
-                results.append(WriteResult(WriteStatus.CONFLICT, error="changed in Outlook"))
-            else:
-                w = update.write
-                self._put(
-                    replace(
-                        stored.event,
-                        subject=w.subject,
-                        body=_text(w.body_html),
-                        start=w.start.astimezone(UTC),
-                        end=w.end.astimezone(UTC),
-                        reminder_minutes=w.reminder_minutes,
-                        categories=w.categories,
-                    )
-                )
-                results.append(WriteResult(WriteStatus.OK, self._events[update.event_id].event))
-        return results
+        self._batches(len(creates) + len(updates))
+        return [self._create(w) for w in creates], [self._update(u) for u in updates]
+
+    def _create(self, write: EventWrite) -> WriteResult:
+        if self._throttled():
+            return self._throttle_result()
+        known = self._events.get(self._transactions.get(write.transaction_id or "", ""))
+        if known is not None and not known.deleted:
+            # Graph: a repeated transactionId creates nothing new (while it exists)
+            return WriteResult(WriteStatus.OK, known.event)
+        event = EventSnapshot(
+            id=self._new_id(),
+            subject=write.subject,
+            body=_text(write.body_html),
+            start=write.start.astimezone(UTC),
+            end=write.end.astimezone(UTC),
+            reminder_minutes=write.reminder_minutes,
+            categories=write.categories,
+            change_key="ck0",
+            task_ref=write.task_ref,
+            transaction_id=write.transaction_id,
+        )
+        self._put(event)
+        if write.transaction_id:
+            self._transactions[write.transaction_id] = event.id
+        return WriteResult(WriteStatus.OK, self._events[event.id].event)
+
+    def _update(self, update: EventUpdate) -> WriteResult:
+        stored = self._events.get(update.event_id)
+        if self._throttled():
+            return self._throttle_result()
+        if stored is None or stored.deleted:
+            return WriteResult(WriteStatus.GONE, error="deleted in Outlook")
+        if update.change_key and update.change_key != stored.event.change_key:
+            return WriteResult(WriteStatus.CONFLICT, error="changed in Outlook")
+        w = update.write
+        self._put(
+            replace(
+                stored.event,
+                subject=w.subject,
+                body=_text(w.body_html),
+                start=w.start.astimezone(UTC),
+                end=w.end.astimezone(UTC),
+                reminder_minutes=w.reminder_minutes,
+                categories=w.categories,
+            )
+        )
+        return WriteResult(WriteStatus.OK, self._events[update.event_id].event)
 
     async def ensure_category(self, name: str, color: str) -> bool:
         self._call()

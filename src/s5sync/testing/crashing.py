@@ -179,6 +179,22 @@ class CrashingCalendar:
         names = [f"update event for {u.write.task_ref}" for u in updates]
         return await self.plan.run(names, updates, self.inner.update_events)
 
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        items: list[EventWrite | EventUpdate] = [*creates, *updates]
+        names = [f"create event for {w.task_ref}" for w in creates]
+        names += [f"update event for {u.write.task_ref}" for u in updates]
+
+        async def send(part: Sequence[EventWrite | EventUpdate]) -> list[WriteResult]:
+            made = [w for w in part if isinstance(w, EventWrite)]
+            patched = [u for u in part if isinstance(u, EventUpdate)]
+            created, updated = await self.inner.write_events(made, patched)
+            return [*created, *updated]
+
+        results = await self.plan.run(names, items, send)
+        return results[: len(creates)], results[len(creates) :]
+
     async def ensure_category(self, name: str, color: str) -> bool:
         async def send(_: Sequence[str]) -> list[bool]:
             return [await self.inner.ensure_category(name, color)]

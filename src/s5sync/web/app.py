@@ -14,6 +14,7 @@ throttles), and times shown in the store's time zone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -21,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -47,6 +48,7 @@ from s5sync.web.metrics import CONTENT_TYPE, Metrics
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+SCHEDULER_STALE = timedelta(minutes=2)
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -270,7 +272,8 @@ def create_app(
 
 
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
-    """The staff web app on `services`, with the local scheduler in its lifespan (R14)."""
+    """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
+    lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.cycle import CycleEngine, CycleResult
     from s5sync.scheduling.local import LocalScheduler
 
@@ -295,7 +298,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         started = time.monotonic()
         try:
             result: CycleResult = await engine.run_user_cycle(user, utc_now())
-        except BaseException:
+        except asyncio.CancelledError:  # stopped at shutdown after the grace period
+            counters.record_cycle("cancelled", time.monotonic() - started)
+            raise
+        except Exception:
             counters.record_cycle("crashed", time.monotonic() - started)
             raise
         seconds = time.monotonic() - started
@@ -329,7 +335,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             database = True
         except Exception:  # the answer is the report, never a crash
             database = False
-        alive = scheduler.alive or not run_scheduler
+        # Alive = its loop runs and has looked for work lately (a hung tick counts as dead).
+        ticked = scheduler.last_tick
+        fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
+        alive = (scheduler.alive and fresh) or not run_scheduler
         return {"ok": database and alive, "database": database, "scheduler": alive}
 
     async def metrics() -> bytes:

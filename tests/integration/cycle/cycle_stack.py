@@ -42,15 +42,16 @@ class Stack:
     employees: dict[str, int] = field(default_factory=dict)
     engine: CycleEngine | None = None
 
-    async def sign_in(self, email: str, name: str) -> UserRecord:
-        """MSAL's auth-code flow through the emulator's sign-in page; then onboarding."""
+    async def sign_in(self, email: str, name: str, employee_id: int | None = None) -> UserRecord:
+        """MSAL's auth-code flow through the emulator's sign-in page; then onboarding (to
+        a new System Five employee, or to `employee_id`)."""
         signin = self.services.signin()
         auth_uri, _state, flow = await signin.begin(REDIRECT)
         _, response = await anyio.to_thread.run_sync(
             lambda: sign_in_with_form_posts(auth_uri, email, self.running.ssl_context())
         )
         who = await signin.complete(flow, response)
-        employee = self.desk.add_employee(email.split("@")[0].upper(), name, email)
+        employee = employee_id or self.desk.add_employee(email.split("@")[0].upper(), name, email)
         now = datetime.now(UTC)
         async with self.services.scope(self.tenant.id).begin() as unit:
             user = await unit.users.signed_in(who.object_id, who.email, who.display_name, now)
@@ -116,10 +117,14 @@ def emulator_running() -> Iterator[RunningEmulator]:
 
 
 @asynccontextmanager
-async def stack(tmp_path: Path, running: RunningEmulator) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path: Path, running: RunningEmulator, database_url: str | None = None
+) -> AsyncIterator[Stack]:
+    """The stack on SQLite files under `tmp_path`, or with the CALENDAREVENT database at
+    `database_url` (an empty PostgreSQL database)."""
     s5_url = f"sqlite:///{tmp_path / 'systemfive.db'}"
     create_schema(s5_url)
-    ce_url = f"sqlite:///{tmp_path / 'calendarevent.db'}"
+    ce_url = database_url or f"sqlite:///{tmp_path / 'calendarevent.db'}"
     upgrade(ce_url)
     settings = Settings(
         database_url=ce_url,

@@ -7,6 +7,9 @@ one store can neither see nor change the other store's users, activity or option
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import httpx
 from web_world import WebWorld
 
@@ -93,6 +96,18 @@ async def test_each_administrator_sees_only_their_own_store_R22(people: WebWorld
         assert (ERIN in fabrikam, ALICE in fabrikam, BOB in fabrikam) == (True, False, False)
     assert "Contoso" in (await alice.get("/admin/options")).text
     assert "Fabrikam" in (await erin.get("/admin/options")).text
+
+
+async def test_activity_of_one_store_never_shows_in_the_other_R22(people: WebWorld) -> None:
+    employee = await people.employee(ERIN)
+    day = (datetime.now(ZoneInfo("America/New_York")) + timedelta(days=1)).date().isoformat()
+    people.add_task(ERIN, "Fabrikam private delivery", f"{day}T10:00", f"{day}T11:00", employee)
+    assert (await people.cycle(ERIN)).outcome == "ok"
+    erin_view = (await people.people[ERIN].browser.get("/admin")).text
+    assert "Fabrikam private delivery" in erin_view
+    for browser in (people.people[ALICE].browser, people.people[BOB].browser):
+        for path in ("/dashboard", "/admin", "/admin/users"):
+            assert "Fabrikam private delivery" not in (await browser.get(path)).text
 
 
 async def post(person_browser: httpx.AsyncClient, csrf: str, path: str, **data: str) -> int:

@@ -28,6 +28,7 @@ from s5sync.ports import (
     WriteConflict,
     WriteResult,
 )
+from s5sync.systemfive.errors import SystemFiveUnavailable
 
 T = TypeVar("T")
 
@@ -43,6 +44,12 @@ class CrashPlan:
     countdown: int | None = None
     after: bool = False
     hits: list[str] = field(default_factory=list)
+    # System Five's database is down: every read fails as the connector reports it.
+    system_five_down: bool = False
+
+    def reading(self) -> None:
+        if self.system_five_down:
+            raise SystemFiveUnavailable("System Five database unavailable (test)")
 
     def arm(self, nth_write: int, *, after: bool) -> None:
         self.countdown, self.after = nth_write, after
@@ -89,6 +96,13 @@ class CrashingCalendar:
     async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
         return await self.plan.write("update_events", lambda: self.inner.update_events(updates))
 
+    async def write_events(
+        self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
+    ) -> tuple[list[WriteResult], list[WriteResult]]:
+        return await self.plan.write(
+            "write_events", lambda: self.inner.write_events(creates, updates)
+        )
+
     async def ensure_category(self, name: str, color: str) -> bool:
         return await self.plan.write(
             "ensure_category", lambda: self.inner.ensure_category(name, color)
@@ -103,9 +117,11 @@ class CrashingTasks:
         self.plan = plan
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
+        self.plan.reading()
         return await self.inner.push_candidates(employee_id)
 
     async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        self.plan.reading()
         return await self.inner.tasks_by_id(task_ids)
 
     async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -250,12 +250,15 @@ class Templates:
 
 @asynccontextmanager
 async def built_stack(
-    templates: Templates, emails: list[str], now: datetime
+    templates: Templates,
+    emails: list[str],
+    now: datetime,
+    install: Callable[[Emulator], GraphParts] = install_graph_api,
 ) -> AsyncIterator[Stack]:
     """A fresh store with `emails` signed in and onboarded, on fresh emulators."""
     ce_url, s5_url = templates.fresh()
     emulator = build_emulator(None, parts=())
-    parts = install_graph_api(emulator)
+    parts = install(emulator)
     emulator.clock.set(now)
     emulator.directory.add_tenant(MS_TENANT, "Reliability Home")
     emulator.directory.add_app(MS_TENANT, CLIENT_ID, CLIENT_SECRET, [], "s5sync")

@@ -163,6 +163,25 @@ def faults() -> st.SearchStrategy[FaultPlan]:
     )
 
 
+@dataclass(frozen=True)
+class Kill:
+    """The process killed at the cycle's n-th write, before or after it was applied."""
+
+    nth: int
+    after: bool
+
+    def __repr__(self) -> str:
+        return f"killed {'after' if self.after else 'before'} write {self.nth}"
+
+
+def kills() -> st.SearchStrategy[Kill]:
+    return st.builds(Kill, st.integers(1, 2), st.booleans())
+
+
+def disturbances() -> st.SearchStrategy[FaultPlan | Kill | None]:
+    return st.one_of(st.none(), faults(), kills())
+
+
 class Tally:
     """What a run exercised, for test-artifacts/reliability.json and docs/reliability.md."""
 

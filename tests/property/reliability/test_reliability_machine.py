@@ -52,11 +52,13 @@ from reliability_story import (
     USERS,
     AtFold,
     FaultPlan,
+    Kill,
     Pick,
     Step,
     Tally,
     When,
     Who,
+    disturbances,
     faults,
     steps,
     when,
@@ -101,6 +103,7 @@ class Reliability(RuleBasedStateMachine):
         self.stack: Stack = self.runner.run(self.stack_cm.__aenter__())
         self.models = [UserModel() for _ in self.stack.accounts]
         self.now = START
+        self.dirty: set[int] = set()  # users with changes no clean cycle has seen yet
 
     def teardown(self) -> None:
         try:
@@ -149,6 +152,7 @@ class Reliability(RuleBasedStateMachine):
         )
         assert self.stack.desk.save_task(task.id, form)
         TALLY.counts["system_five_edits"] += 1
+        self.dirty.add(who)
 
     @rule(
         user=users,
@@ -190,6 +194,7 @@ class Reliability(RuleBasedStateMachine):
             task_id, kind, title, note, from_wall(start_wall), from_wall(end_wall), alarm, sync
         )
         TALLY.counts["system_five_creates"] += 1
+        self.dirty.add(user)
 
     @rule(user=users, which=picks, title=titles)
     def staff_rename_task(self, user: Who, which: Pick, title: str) -> None:
@@ -197,7 +202,7 @@ class Reliability(RuleBasedStateMachine):
         if task is not None:
             self.save(user, task, title=title)
 
-    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 30, 24 * 60]))
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 30, 24 * 60, 20 * 24 * 60]))
     def staff_move_task(self, user: Who, which: Pick, minutes: int) -> None:
         task = self.task_at(user, which)
         if task is not None:
@@ -231,6 +236,7 @@ class Reliability(RuleBasedStateMachine):
             assert self.stack.desk.delete_task(task.id)
             del self.models[user].tasks[task.id]
             TALLY.counts["system_five_deletes"] += 1
+            self.dirty.add(user)
 
     # -- Outlook ----------------------------------------------------------------------
 
@@ -265,6 +271,7 @@ class Reliability(RuleBasedStateMachine):
         )
         self.models[user].events[event_id] = MEvent(event_id, subject, body, start, end, reminder)
         TALLY.counts["outlook_creates"] += 1
+        self.dirty.add(user)
 
     @rule(user=users, which=picks, subject=subjects)
     def user_retitle_event(self, user: Who, which: Pick, subject: str) -> None:
@@ -273,8 +280,9 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.edits(event.id, subject=subject))
             event.subject = subject
             TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
 
-    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60]))
+    @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60, 20 * 24 * 60]))
     def user_move_event(self, user: Who, which: Pick, minutes: int) -> None:
         event = self.event_at(user, which)
         if event is not None:
@@ -286,6 +294,7 @@ class Reliability(RuleBasedStateMachine):
                 )
             )
             TALLY.counts["outlook_edits"] += 1
+            self.dirty.add(user)
 
     @rule(user=users, which=picks)
     def user_delete_event(self, user: Who, which: Pick) -> None:
@@ -294,6 +303,7 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.deletes(event.id))
             del self.models[user].events[event.id]
             TALLY.counts["outlook_deletes"] += 1
+            self.dirty.add(user)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -336,13 +346,38 @@ class Reliability(RuleBasedStateMachine):
 
     # -- cycles -------------------------------------------------------------------------
 
+    @rule(user=users, disturbance=disturbances())
+    def sync_cycle(self, user: Who, disturbance: FaultPlan | Kill | None) -> None:
+        if isinstance(disturbance, FaultPlan):
+            self.sync_cycle_with_fault(user, disturbance)
+        elif isinstance(disturbance, Kill):
+            self.sync_cycle_killed_at_write(user, disturbance.nth, disturbance.after)
+        else:
+            self.settle(user)
+
     @rule(user=users)
-    def sync_cycle(self, user: Who) -> None:
-        self.settle(user)
+    def two_cycles_started_at_once(self, user: Who) -> None:
+        """R16: the lease lets one run; the other says busy and writes nothing."""
+        account = self.account(user)
+
+        async def both() -> list[CycleResult]:
+            return list(await asyncio.gather(self.stack.cycle(account), self.stack.cycle(account)))
+
+        outcomes = sorted(r.outcome for r in self.run(both()))
+        TALLY.counts["concurrent_cycle_pairs"] += 1
+        assert outcomes in (["busy", "ok"], ["ok", "ok"]), outcomes
+        self.models[user].sync(self.now)
+        self.bind(user)
+        self.check_all()
+
+    def busy_user(self, user: Who) -> Who:
+        """A user with changes to sync, when there is one: faults and crashes bite there."""
+        return Who(min(self.dirty)) if self.dirty and user not in self.dirty else user
 
     @rule(user=users, fault=faults())
     def sync_cycle_with_fault(self, user: Who, fault: FaultPlan) -> None:
         """R17b, R23b: Graph fails as told; the next clean cycle converges."""
+        user = self.busy_user(user)
         self.stack.emulator.faults.add(fault.fault(FAULT_HOLD))
         TALLY.faults_armed[fault.kind] += 1
         result = self.run(self.stack.cycle(self.account(user)))
@@ -359,9 +394,10 @@ class Reliability(RuleBasedStateMachine):
         self.stack.parts.state.expire_delta(self.account(user).mailbox_key, kind)
         TALLY.faults_armed[f"delta_{kind}"] += 1
 
-    @rule(user=users, nth=st.integers(1, 3), after=st.booleans())
+    @rule(user=users, nth=st.integers(1, 2), after=st.booleans())
     def sync_cycle_killed_at_write(self, user: Who, nth: int, after: bool) -> None:
         """R16: a crash at any write point, then the next cycle, never duplicates."""
+        user = self.busy_user(user)
         self.stack.plan.arm(nth, after=after)
         try:
             result: CycleResult = self.run(self.stack.cycle(self.account(user)))
@@ -371,6 +407,19 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.stack.free_lease(self.account(user)))
         self.stack.plan.disarm()
         self.settle(user, recovering=True)
+
+    @rule(user=users)
+    def system_five_down_for_a_cycle(self, user: Who) -> None:
+        """R17b: without System Five nothing is decided, nothing written on either side."""
+        self.stack.plan.system_five_down = True
+        try:
+            result = self.run(self.stack.cycle(self.account(user)))
+        finally:
+            self.stack.plan.system_five_down = False
+        TALLY.outcomes[f"System Five down: {result.outcome}"] += 1
+        assert result.outcome == "partial", result
+        assert result.wrote == 0, result.decisions
+        self.check_all()
 
     @rule(user=users)
     def mapping_rows_lost(self, user: Who) -> None:
@@ -394,6 +443,7 @@ class Reliability(RuleBasedStateMachine):
         assert result.outcome == "needs_sign_in", result
         TALLY.counts["revocations"] += 1
         self.check_all()
+        self.settle(Who(1 - user))  # nobody else is affected
         sign_in_again(self.stack, account)
 
     async def unit_call(self, user: Who, call: Any) -> None:
@@ -406,19 +456,18 @@ class Reliability(RuleBasedStateMachine):
     def settle(self, user: Who, *, recovering: bool = False) -> None:
         """A clean cycle: both sides become what the model says; then an idle cycle."""
         account = self.account(user)
+        before = self.mailbox_requests(account)
         result = self.run(self.stack.cycle(account))
+        sent = self.mailbox_requests(account) - before
         TALLY.outcomes[result.outcome] += 1
         TALLY.counts["recoveries" if recovering else "clean_cycles"] += 1
         assert result.outcome == "ok", (result.outcome, result.error)
+        self.dirty.discard(user)
         model = self.models[user]
         model.sync(self.now)
         self.bind(user)
         self.check_all()
-        self.idle(user, wrote_to_outlook=self.wrote_to_outlook(result))
-
-    @staticmethod
-    def wrote_to_outlook(result: CycleResult) -> bool:
-        return any(key.split()[0] in WRITE_ROUTES for key in result.requests)
+        self.idle(user, wrote_to_outlook=any(is_write(route) for route in sent))
 
     def idle(self, user: Who, *, wrote_to_outlook: bool) -> None:
         """R17: our own writes are not changes; an idle cycle writes nothing (R23b: and
@@ -431,12 +480,13 @@ class Reliability(RuleBasedStateMachine):
         assert result.outcome == "ok", (result.outcome, result.error)
         assert result.wrote == 0, [type(d).__name__ for d in result.decisions]
         sent = self.mailbox_requests(account) - before
-        writes = {k: n for k, n in sent.items() if k.split()[0] in WRITE_ROUTES}
+        writes = {k: n for k, n in sent.items() if is_write(k)}
         assert not writes, f"an idle cycle wrote to Outlook: {writes}"
         after = {i: r.updated_at for i, r in self.stack.real_tasks(account).items()}
         assert after == stamps, "an idle cycle saved tasks in System Five"
         if not wrote_to_outlook:
-            assert sum(sent.values()) == 1, f"an idle cycle cost {dict(sent)}"
+            trips = sum(result.requests.values())
+            assert trips == 1, f"an idle cycle cost {trips} Graph requests: {result.requests}"
         self.check_all()
 
     def mailbox_requests(self, account: Account) -> Counter[str]:
@@ -530,6 +580,11 @@ class Reliability(RuleBasedStateMachine):
             assert seen_task == want_task, f"task {task_id}: is {seen_task}, should be {want_task}"
 
 
+def is_write(route: str) -> bool:
+    """A write request or batch item ("POST /$batch" itself only carries items)."""
+    return route.split()[0] in WRITE_ROUTES and not route.endswith("/$batch")
+
+
 def wall(instant: datetime) -> datetime:
     return instant.astimezone(ZONE).replace(tzinfo=None, second=0, microsecond=0)
 
@@ -542,7 +597,12 @@ def graph_time(instant: datetime) -> dict[str, str]:
     return {"dateTime": instant.astimezone(UTC).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
 
 
-ARTIFACT = Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json"
+ARTIFACT = Path(
+    os.environ.get(
+        "S5SYNC_RELIABILITY_ARTIFACT",
+        Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json",
+    )
+)
 
 
 def write_tally() -> None:

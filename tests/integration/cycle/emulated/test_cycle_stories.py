@@ -291,3 +291,27 @@ async def test_a_past_synced_task_costs_nothing_on_idle_cycles_R2_R17(world: Sta
     assert [(e.action, e.reason) for e in first.entries] == [("skip", "start_passed")]
     await assert_idle(world, NOW + LATER)
     await assert_idle(world, NOW + 2 * LATER)
+
+
+async def test_event_beyond_the_window_deleted_in_outlook_is_not_recreated_R7b(
+    world: Stack,
+) -> None:
+    task_id = world.add_task(
+        ALICE, "delivery", "Far delivery", "2026-12-25T10:00:00", "2026-12-25T11:00:00"
+    )
+    clock = Ticker()
+    await ok(world, clock.now)
+    [pushed] = world.events(ALICE)
+    delete_event(world, ALICE, pushed["id"])
+    await ok(world, clock.next())
+    save_task(world, task_id, title="Far delivery, two men")
+    changed = await ok(world, clock.next())
+    assert [(e.action, e.reason) for e in changed.entries] == [
+        ("mark_deleted_in_outlook", "deleted_in_outlook")
+    ]
+    assert world.events(ALICE) == []
+    await assert_idle(world, clock.next())
+    save_task(world, task_id, title="Far delivery, three men")
+    later = await ok(world, clock.next())
+    assert [(e.action, e.reason) for e in later.entries] == [("skip", "deleted_in_outlook")]
+    assert world.events(ALICE) == []

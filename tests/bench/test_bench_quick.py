@@ -1,0 +1,57 @@
+"""`s5sync bench --quick --json` runs in CI and prints its figures (issue 12; R17, R23b).
+
+No timing is asserted (the machine is shared); the request ratios are: an idle cycle
+costs one Graph request and writes go 20 to a `$batch`, so every ratio is 1.00.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+
+def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database: str) -> None:
+    env = {**os.environ, "S5SYNC_BENCH_DATABASE_URL": pg_database}
+    done = subprocess.run(
+        [sys.executable, "-m", "s5sync", "bench", "--quick", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout)
+    print(json.dumps(figures, indent=2))  # the table CI shows (pytest -s or on failure)
+
+    ratios = dict(find_ratios(figures))
+    assert {"idle", "push_only", "import_only", "mixed"} <= {k.split(".")[-2] for k in ratios}
+    assert ratios, "the JSON names every request ratio with 'ratio'"
+    assert all(value == 1.0 for value in ratios.values()), ratios
+    assert figures["database"] == "postgresql"
+    fakes, worker = figures["engine_on_fakes"], figures["worker_on_emulator"]
+    for where in (fakes, worker):
+        assert where["cpu_ms_idle_cycle"] > 0
+        assert where["cpu_ms_5_change_cycle"] > 0
+    assert set(fakes["by_events_in_window"]) == {"0", "100"}
+    assert all(r["outcomes"] == ["ok"] for r in worker["throughput"].values())
+    assert worker["user_cycles_per_10_min_100000_extrapolated"] > 0
+    assert figures["peak_memory_mb"] > 0
+
+
+def find_ratios(node: object, path: str = "") -> list[tuple[str, float]]:
+    """Every number under a key containing 'ratio', by its dotted path."""
+    found: list[tuple[str, float]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if "ratio" in key and isinstance(value, int | float):
+                found.append((here, float(value)))
+            else:
+                found += find_ratios(value, here)
+    return found

@@ -1,0 +1,95 @@
+"""One `s5sync worker` process for the scale-out test, on a faster clock.
+
+It is the production worker (`DistributedScheduler.run_worker` on procrastinate, the
+engine's lease and fence) with two test seams: the cycles' clock runs `SCALE_SPEED`
+times faster than the wall clock from a shared `SCALE_ANCHOR` (so a 1-minute interval
+takes seconds and every process agrees on the time), and Graph tokens come from the
+emulator's control plane instead of MSAL (the sign-in page is not under test here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from s5sync.bench.world import SCOPES, EmulatorFleet
+from s5sync.bootstrap import build_services
+from s5sync.cycle import CycleEngine
+from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
+from s5sync.settings import load_settings
+from s5sync.systemfive.adapter import SqlTaskStore
+
+log = logging.getLogger("scale_worker")
+
+
+def fast_clock(anchor: float, speed: float) -> datetime:
+    return datetime.fromtimestamp(anchor + (time.time() - anchor) * speed, UTC)
+
+
+async def main() -> None:
+    anchor, speed = float(os.environ["SCALE_ANCHOR"]), float(os.environ["SCALE_SPEED"])
+    settings = load_settings()
+    services = build_services(settings)
+    tokens: dict[str, str] = {}
+    control_url = os.environ["SCALE_CONTROL"].rstrip("/") + "/"
+    async with httpx.AsyncClient(base_url=control_url) as control:
+        for user in await services.directory.users():
+            answer = await control.post("token", json={"email": user.email, "scopes": SCOPES})
+            answer.raise_for_status()
+            tokens[user.email] = answer.json()["access_token"]
+    http = httpx.AsyncClient(
+        base_url=os.environ["SCALE_GRAPH"],
+        verify=ssl.create_default_context(cafile=os.environ["SCALE_CA"]),
+        timeout=30.0,
+        trust_env=False,
+    )
+    tasks = SqlTaskStore(os.environ["SCALE_S5"], "America/New_York")
+    fleet = EmulatorFleet(services, tasks, http, tokens)
+    engine = CycleEngine(services, fleet.ports_for, holder=holder_name())
+    scheduler = DistributedScheduler(
+        build_app(settings),
+        services.directory,
+        engine,
+        clock=lambda: fast_clock(anchor, speed),
+        speed=speed,
+        dispatch_seconds=2,
+        reap_seconds=2,
+        stalled_after=4.0,
+    )
+    dispatch, run_cycle = scheduler.dispatch, scheduler.run_cycle
+
+    async def dispatch_logged() -> Any:
+        started = time.time()
+        report = await dispatch()
+        log.warning("dispatch took %.2fs: %s", time.time() - started, report)
+        return report
+
+    async def cycle_logged(user_id: int) -> str:
+        started = time.time()
+        outcome = await run_cycle(user_id)
+        log.warning("cycle %s took %.2fs: %s", user_id, time.time() - started, outcome)
+        return outcome
+
+    scheduler.dispatch = dispatch_logged  # type: ignore[method-assign]
+    scheduler.run_cycle = cycle_logged  # type: ignore[method-assign]
+    try:
+        await scheduler.run_worker(20, heartbeat_seconds=1.0)
+    finally:
+        await http.aclose()
+        await tasks.close()
+        await services.aclose()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(process)d %(name)s %(message)s"
+    )
+    logging.getLogger("s5sync").setLevel(logging.INFO)
+    asyncio.run(main())

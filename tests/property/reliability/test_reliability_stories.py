@@ -1,0 +1,63 @@
+"""Stories the reliability machine found, kept as plain tests (issue 13).
+
+Each drives the same machine (`test_reliability_machine.Reliability`) through the steps
+of one found failure, so the model oracle and the idle-cycle checks (R17, R23b) judge
+them exactly as in the random runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from crashing import Crash
+from reliability_stack import Templates
+from reliability_story import Pick, Step, When, Who
+from test_reliability_machine import Reliability
+
+ALICE = Who(0)
+
+
+@pytest.fixture
+def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reliability]:
+    Reliability.templates = Templates(tmp_path_factory.mktemp("stories"))
+    built = Reliability()
+    try:
+        yield built
+    finally:
+        built.teardown()
+
+
+def test_idle_cycle_of_a_user_with_no_links_and_a_started_task_costs_one_request_R23b(
+    machine: Reliability,
+) -> None:
+    machine.staff_create_task(ALICE, "customer", "Visit Smith", "", When(-60), 30, None, True)
+    machine.sync_cycle(ALICE, None)  # checks the following idle cycle costs one request
+    machine.clock_moves(Step("by", 10))
+    machine.sync_cycle(ALICE, None)
+
+
+def test_pending_row_of_a_task_that_started_is_not_looked_up_every_cycle_R23b_R16(
+    machine: Reliability,
+) -> None:
+    machine.sync_cycle(ALICE, None)
+    machine.staff_create_task(ALICE, "customer", "Visit Smith", "", When(30), 30, None, True)
+    machine.stack.plan.arm(1, after=False)  # killed before the event is sent
+    with pytest.raises(Crash):
+        machine.run(machine.stack.cycle(machine.account(ALICE)))
+    machine.run(machine.stack.free_lease(machine.account(ALICE)))
+    machine.clock_moves(Step("by", 60))  # the task has started: it is never pushed (R2)
+    machine.sync_cycle(ALICE, None)
+
+
+def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after_a_crash_R17_R12b(
+    machine: Reliability,
+) -> None:
+    machine.staff_create_task(
+        ALICE, "delivery", "Deliver sofa", "", When(2 * 24 * 60), 60, None, True
+    )
+    machine.sync_cycle(ALICE, None)
+    machine.user_retitle_event(ALICE, Pick(0), "Lunch [sync]")
+    machine.sync_cycle(ALICE, None)  # R12: the tag makes the event update its task
+    machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
+    machine.sync_cycle_killed_at_write(ALICE, 1, True)  # killed after the PATCH
