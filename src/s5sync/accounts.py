@@ -138,6 +138,11 @@ class Accounts:
         async with self.services.scope(user.tenant_id).begin() as unit:
             return await unit.users.onboard(user.id, employee_id, self.clock())
 
+    async def end_sessions(self, user: UserRecord) -> None:
+        """Sign-out: every session cookie of this user stops working."""
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.end_sessions(user.id)
+
     async def heartbeat(self, user: UserRecord) -> None:
         async with self.services.scope(user.tenant_id).begin() as unit:
             await unit.users.heartbeat(user.id, self.clock())

@@ -69,6 +69,7 @@ def user_record(row: AppUser) -> UserRecord:
         last_outcome=row.last_outcome,
         sync_now_requested=row.sync_now_requested,
         has_token_cache=row.token_cache_enc is not None,
+        session_generation=row.session_generation,
     )
 
 

@@ -100,6 +100,9 @@ class AppUser(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(default=None)
     last_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
     sync_now_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Signed session cookies carry this number; signing out bumps it, so a cookie copied
+    # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
     # The lease serialising one user's cycles; the fence grows with every lease taken.
     lease_holder: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -39,6 +39,7 @@ class UserRecord:
     last_outcome: str | None
     sync_now_requested: bool
     has_token_cache: bool
+    session_generation: int = 0
 
     @property
     def onboarded(self) -> bool:

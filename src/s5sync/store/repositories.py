@@ -164,6 +164,11 @@ class UserRepository(_Scoped):
         await self.session.flush()
         return user_record(row)
 
+    async def end_sessions(self, user_id: int) -> None:
+        """Sign out everywhere: every session cookie issued so far stops working."""
+        row = await self._row(user_id)
+        row.session_generation += 1
+
     async def heartbeat(self, user_id: int, now: datetime) -> None:
         row = await self._row(user_id)
         row.last_heartbeat_at = now

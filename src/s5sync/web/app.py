@@ -143,7 +143,10 @@ def create_app(
         tid = request.session.get("tid")
         if uid is None or not isinstance(tid, int):
             return None
-        return await accounts.user(tid, uid)
+        user = await accounts.user(tid, uid)
+        if user is None or security.session_generation(request) != user.session_generation:
+            return None  # signed out since this cookie was issued (ASVS 3.3.1)
+        return user
 
     async def signed_in(user: UserRecord | None = Depends(current_user)) -> UserRecord:
         if user is None:
@@ -190,12 +193,14 @@ def create_app(
                 title="You cannot sign in to s5sync",
                 message=str(refusal),
             )
-        security.new_session(request, user.id)
+        security.new_session(request, user.id, user.session_generation)
         request.session["tid"] = user.tenant_id
         return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
 
     @app.post("/auth/logout", dependencies=[Depends(csrf)])
-    async def logout(request: Request) -> Response:
+    async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
+        if user is not None:
+            await accounts.end_sessions(user)
         security.end_session(request)
         return RedirectResponse("/", 303)
 

@@ -73,11 +73,18 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def new_session(request: Request, user_id: int) -> None:
-    """Sign in: a fresh session id, so a planted cookie is worth nothing (fixation)."""
+def new_session(request: Request, user_id: int, generation: int = 0) -> None:
+    """Sign in: a fresh session id, so a planted cookie is worth nothing (fixation), and
+    the user's session generation, so signing out ends every copy of the cookie."""
     request.session.clear()
     request.session["uid"] = user_id
+    request.session["gen"] = generation
     request.session["sid"] = secrets.token_urlsafe(24)
+
+
+def session_generation(request: Request) -> int | None:
+    generation = request.session.get("gen")
+    return generation if isinstance(generation, int) else None
 
 
 def end_session(request: Request) -> None:

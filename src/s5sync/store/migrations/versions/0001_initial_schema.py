@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("last_run_at", s5sync.store.types.UTCDateTime(), nullable=True),
         sa.Column("last_outcome", sa.String(length=20), nullable=True),
         sa.Column("sync_now_requested", sa.Boolean(), nullable=False),
+        sa.Column("session_generation", sa.Integer(), nullable=False),
         sa.Column("category_ready", sa.String(length=255), nullable=True),
         sa.Column("lease_holder", sa.String(length=100), nullable=True),
         sa.Column("lease_fence", sa.Integer(), nullable=False),
