@@ -61,3 +61,14 @@ def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after
     machine.sync_cycle(ALICE, None)  # R12: the tag makes the event update its task
     machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
     machine.sync_cycle_killed_at_write(ALICE, 1, True)  # killed after the PATCH
+
+
+def test_lost_mapping_of_an_imported_task_pushed_back_keeps_the_task_as_staff_saved_it_R16b_R12d(
+    machine: Reliability,
+) -> None:
+    machine.user_create_event(ALICE, "Survey [Sync]", "Call first", When(2 * 24 * 60), 30, 15)
+    machine.sync_cycle(ALICE, None)  # R9: imported, needs review
+    machine.staff_make_task_a_synced_visit(ALICE, Pick(0), "delivery")  # R12d, reviewed
+    machine.sync_cycle(ALICE, None)  # pushed back to the event it came from
+    machine.mapping_rows_lost(ALICE)
+    machine.sync_cycle(ALICE, None)  # found again by the event's identity: not re-flagged
