@@ -610,6 +610,8 @@ def write_tally() -> None:
     ARTIFACT.write_text(json.dumps({"profile": PROFILE, **TALLY.as_json()}, indent=2) + "\n")
 
 
+# The night profile runs for an hour: no per-test timeout then (pyproject's is 300 s).
+@pytest.mark.timeout(0 if PROFILE == "long" else 600)
 def test_both_sides_stay_as_the_model_says_through_faults_and_crashes_R16_R17(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
