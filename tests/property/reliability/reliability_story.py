@@ -109,10 +109,15 @@ class FaultPlan:
         )
 
 
+# The routes every cycle or write takes come twice: a fault there is likelier to fire.
 ROUTES = [
     "GET /me/calendarView/delta",
+    "GET /me/calendarView/delta",
+    "POST /$batch",
     "POST /$batch",
     "POST /me/events",
+    "POST /me/events",
+    "PATCH /me/events/*",
     "PATCH /me/events/*",
     "GET /me/events/*",
     "GET /me/events",
