@@ -22,8 +22,7 @@ import asyncio
 import json
 import os
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,14 +36,21 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from reliability_model import ZONE, MEvent, MTask, UserModel
+from reliability_oracle import (
+    ARTIFACT,
+    bind_new_items,
+    both_sides_equal,
+    from_wall,
+    graph_time,
+    is_write,
+    wall,
+)
 from reliability_stack import (
     FAULT_HOLD,
     Account,
     Stack,
     Templates,
     built_stack,
-    event_body_text,
-    event_task_ref,
     sign_in_again,
 )
 from reliability_story import (
@@ -73,7 +79,6 @@ if os.environ.get("RELIABILITY_DEBUG"):
     EXAMPLES, STEPS = (int(n) for n in os.environ["RELIABILITY_DEBUG"].split("x"))
 TALLY = Tally()
 NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
-WRITE_ROUTES = ("POST", "PATCH", "DELETE", "PUT")
 
 users = st.integers(0, 1).map(Who)
 picks = st.integers(0, 9).map(Pick)
@@ -510,20 +515,7 @@ class Reliability(RuleBasedStateMachine):
         return counts
 
     def bind(self, user: Who) -> None:
-        """Name what the cycle had to create: exactly one of each (R16)."""
-        model, account = self.models[user], self.account(user)
-        events = self.stack.real_events(account)
-        for placeholder, task_id in sorted(model.new_events.items()):
-            made = [e.id for e in events.values() if event_task_ref(e) == task_id]
-            made = [i for i in made if i not in model.events]
-            assert len(made) == 1, f"task {task_id} should have one new event, has {made}"
-            model.bind_event(placeholder, made[0])
-        tasks = self.stack.real_tasks(account)
-        for placeholder, event_id in sorted(model.new_tasks.items()):
-            made_tasks = [i for i, r in tasks.items() if r.external_ref == event_id]
-            made_tasks = [i for i in made_tasks if i not in model.tasks]
-            assert len(made_tasks) == 1, f"event should have one new task, has {made_tasks}"
-            model.bind_task(placeholder, made_tasks[0])
+        bind_new_items(self.stack, self.account(user), self.models[user])
 
     @invariant()
     def both_sides_equal_the_model(self) -> None:
@@ -535,87 +527,7 @@ class Reliability(RuleBasedStateMachine):
             self.check(Who(who), model)
 
     def check(self, user: Who, model: UserModel) -> None:
-        """R6, R11: nothing deleted; R16: nothing twice; every field as the rules say."""
-        account = self.account(user)
-        events = self.stack.real_events(account)
-        tasks = self.stack.real_tasks(account)
-        assert set(events) == set(model.events), (
-            f"{USERS[user]}'s calendar: extra {sorted(set(events) - set(model.events))}, "
-            f"missing {sorted(set(model.events) - set(events))}"
-        )
-        assert set(tasks) == set(model.tasks), (
-            f"{USERS[user]}'s tasks: extra {sorted(set(tasks) - set(model.tasks))}, "
-            f"missing {sorted(set(model.tasks) - set(tasks))}"
-        )
-        refs = Counter(r for e in events.values() if (r := event_task_ref(e)) is not None)
-        assert all(n == 1 for n in refs.values()), f"a task has two events (R16): {refs}"
-        for event_id, expected in model.events.items():
-            real = events[event_id]
-            seen = (
-                real.subject,
-                event_body_text(real),
-                real.start,
-                real.end,
-                real.reminder_minutes if real.is_reminder_on else None,
-            )
-            want = (
-                expected.subject,
-                " ".join(expected.body.split()),
-                expected.start,
-                expected.end,
-                expected.reminder,
-            )
-            assert seen == want, f"event {event_id}: is {seen}, should be {want}"
-        for task_id, expected in model.tasks.items():
-            row = tasks[task_id]
-            seen_task = (
-                row.kind,
-                row.title,
-                row.notes or "",
-                from_wall(datetime.fromisoformat(row.starts_at)),
-                from_wall(datetime.fromisoformat(row.ends_at)),
-                row.alarm_minutes,
-                bool(row.sync),
-                bool(row.needs_review),
-                row.external_ref,
-            )
-            want_task = (
-                expected.kind,
-                expected.title,
-                expected.notes,
-                expected.start,
-                expected.end,
-                expected.alarm,
-                expected.sync,
-                expected.needs_review,
-                expected.external_ref,
-            )
-            assert seen_task == want_task, f"task {task_id}: is {seen_task}, should be {want_task}"
-
-
-def is_write(route: str) -> bool:
-    """A write request or batch item ("POST /$batch" itself only carries items)."""
-    return route.split()[0] in WRITE_ROUTES and not route.endswith("/$batch")
-
-
-def wall(instant: datetime) -> datetime:
-    return instant.astimezone(ZONE).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def from_wall(local: datetime) -> datetime:
-    return local.replace(tzinfo=ZONE, fold=0).astimezone(UTC)
-
-
-def graph_time(instant: datetime) -> dict[str, str]:
-    return {"dateTime": instant.astimezone(UTC).replace(tzinfo=None).isoformat(), "timeZone": "UTC"}
-
-
-ARTIFACT = Path(
-    os.environ.get(
-        "S5SYNC_RELIABILITY_ARTIFACT",
-        Path(__file__).resolve().parents[3] / "test-artifacts" / "reliability.json",
-    )
-)
+        both_sides_equal(self.stack, self.account(user), model, USERS[user])
 
 
 def write_tally() -> None:

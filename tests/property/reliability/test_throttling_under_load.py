@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fastapi import APIRouter, Request, Response
+from reliability_oracle import ARTIFACT, wall
 from reliability_stack import (
     Account,
     Stack,
@@ -28,7 +29,6 @@ from reliability_stack import (
     event_task_ref,
 )
 from reliability_story import START
-from test_reliability_machine import ARTIFACT, wall
 
 from m365emu.app import Emulator
 from m365emu.faults import Fault, FaultKind
