@@ -19,6 +19,7 @@ either side (R17) and, when nothing changed, costs one Graph request (R23b).
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 from collections import Counter
@@ -65,6 +66,7 @@ from reliability_story import (
     When,
     Who,
     disturbances,
+    faults,
     steps,
     when,
 )
@@ -120,7 +122,6 @@ class Reliability(RuleBasedStateMachine):
         self.stack: Stack = self.runner.run(self.stack_cm.__aenter__())
         self.models = [UserModel() for _ in self.stack.accounts]
         self.now = START
-        self.dirty: set[int] = set()  # users with changes no clean cycle has seen yet
 
     counted = True
 
@@ -174,7 +175,6 @@ class Reliability(RuleBasedStateMachine):
         )
         assert self.stack.desk.save_task(task.id, form)
         TALLY.counts["system_five_edits"] += 1
-        self.dirty.add(who)
 
     @rule(
         user=users,
@@ -216,7 +216,6 @@ class Reliability(RuleBasedStateMachine):
             task_id, kind, title, note, from_wall(start_wall), from_wall(end_wall), alarm, sync
         )
         TALLY.counts["system_five_creates"] += 1
-        self.dirty.add(user)
 
     @rule(user=users, which=picks, title=titles)
     def staff_rename_task(self, user: Who, which: Pick, title: str) -> None:
@@ -258,7 +257,6 @@ class Reliability(RuleBasedStateMachine):
             assert self.stack.desk.delete_task(task.id)
             del self.models[user].tasks[task.id]
             TALLY.counts["system_five_deletes"] += 1
-            self.dirty.add(user)
 
     # -- Outlook ----------------------------------------------------------------------
 
@@ -293,7 +291,6 @@ class Reliability(RuleBasedStateMachine):
         )
         self.models[user].events[event_id] = MEvent(event_id, subject, body, start, end, reminder)
         TALLY.counts["outlook_creates"] += 1
-        self.dirty.add(user)
 
     @rule(user=users, which=picks, subject=subjects)
     def user_retitle_event(self, user: Who, which: Pick, subject: str) -> None:
@@ -302,7 +299,6 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.edits(event.id, subject=subject))
             event.subject = subject
             TALLY.counts["outlook_edits"] += 1
-            self.dirty.add(user)
 
     @rule(user=users, which=picks, minutes=st.sampled_from([-90, 45, 24 * 60, 20 * 24 * 60]))
     def user_move_event(self, user: Who, which: Pick, minutes: int) -> None:
@@ -316,7 +312,6 @@ class Reliability(RuleBasedStateMachine):
                 )
             )
             TALLY.counts["outlook_edits"] += 1
-            self.dirty.add(user)
 
     @rule(user=users, which=picks)
     def user_delete_event(self, user: Who, which: Pick) -> None:
@@ -325,7 +320,6 @@ class Reliability(RuleBasedStateMachine):
             self.run(self.account(user).outlook.deletes(event.id))
             del self.models[user].events[event.id]
             TALLY.counts["outlook_deletes"] += 1
-            self.dirty.add(user)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -399,9 +393,18 @@ class Reliability(RuleBasedStateMachine):
         self.check_all()
 
     def busy_user(self, user: Who) -> Who:
-        """A user with changes to sync, when there is one: faults and crashes bite there."""
-        return Who(min(self.dirty)) if self.dirty and user not in self.dirty else user
+        """A user whose next cycle must write, when there is one (the model says so):
+        faults and crashes bite there."""
+        writing = [Who(w) for w in range(len(self.models)) if self.must_write(Who(w))]
+        return user if user in writing or not writing else writing[0]
 
+    def must_write(self, user: Who) -> bool:
+        model = self.models[user]
+        after = copy.deepcopy(model)
+        after.sync(self.now)
+        return (after.tasks, after.events) != (model.tasks, model.events)
+
+    @rule(user=users, fault=faults())
     def sync_cycle_with_fault(self, user: Who, fault: FaultPlan) -> None:
         """R17b, R23b: Graph fails as told; the next clean cycle converges."""
         user = self.busy_user(user)
@@ -417,6 +420,7 @@ class Reliability(RuleBasedStateMachine):
         self.stack.parts.state.expire_delta(self.account(user).mailbox_key, kind)
         TALLY.faults_armed[f"delta_{kind}"] += 1
 
+    @rule(user=users, nth=st.integers(1, 2), after=st.booleans())
     def sync_cycle_killed_at_write(self, user: Who, nth: int, after: bool) -> None:
         """R16: a crash at any write point, then the next cycle, never duplicates."""
         user = self.busy_user(user)
@@ -480,7 +484,6 @@ class Reliability(RuleBasedStateMachine):
         TALLY.outcomes[result.outcome] += 1
         TALLY.counts["recoveries" if recovering else "clean_cycles"] += 1
         assert result.outcome == "ok", (result.outcome, result.error)
-        self.dirty.discard(user)
         model = self.models[user]
         model.sync(self.now)
         self.bind(user)
