@@ -411,7 +411,8 @@ class Reliability(RuleBasedStateMachine):
         self.stack.emulator.faults.add(fault.fault(FAULT_HOLD))
         TALLY.faults_armed[fault.kind] += 1
         result = self.run(self.stack.cycle(self.account(user)))
-        TALLY.outcomes[f"with fault: {result.outcome}"] += 1
+        why = f" ({(result.error or '')[:90]})" if result.outcome == "failed" else ""
+        TALLY.outcomes[f"with fault: {result.outcome}{why}"] += 1
         self.stack.emulator.faults.clear()
         self.settle(user, recovering=True)
 
