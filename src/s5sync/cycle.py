@@ -411,7 +411,12 @@ class CycleEngine:
                     seen.retry_at = error.retry_at
                 found = {}
             for event in found.values():
-                seen.events.setdefault(event.id, with_identity(event))
+                known = seen.events.get(event.id)
+                if known is None:
+                    seen.events[event.id] = with_identity(event)
+                elif known.task_ref is None:
+                    # R16b: delta items carry no extended property; the lookup does.
+                    seen.events[event.id] = replace(known, task_ref=event.task_ref)
         wanted = {
             link.event_id
             for link in links

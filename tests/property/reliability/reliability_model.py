@@ -134,7 +134,7 @@ class UserModel:
     # -- the rules ----------------------------------------------------------------------
 
     def sync(self, now: datetime) -> None:
-        self._adopt()
+        self._adopt(now)
         for pair in sorted(self.pairs, key=lambda p: p.task_id):
             if pair.state == "active":
                 self._pair(pair, now)
@@ -146,11 +146,17 @@ class UserModel:
             if self.pair_of_event(event.id) is None and not orphan and event.importable(now):
                 self._import_new(event)
 
-    def _adopt(self) -> None:
-        """R16b: pairs found again from the identities both sides carry."""
+    def _adopt(self, now: datetime) -> None:
+        """R16b: pairs found again from the identities both sides carry. A pair known from
+        both sides (an imported task later pushed, R12d) is taken from the event's side —
+        the task then pushes again (R5) — while the task is still pushed; otherwise from
+        the task's side, and a tagged event then updates it (R10)."""
         for event in sorted(self.events.values(), key=lambda e: e.id):
             ref = event.task_ref
             if ref is None or self.pair_of_event(event.id) or ref not in self.tasks:
+                continue
+            task = self.tasks[ref]
+            if task.external_ref == event.id and not task.pushable(now):
                 continue
             if self.pair_of_task(ref) is not None:
                 continue  # a copy: a plain event

@@ -1,6 +1,6 @@
-"""Values the reliability machine draws, with reprs that read as words, so that a failing
-example prints as a story: `state.staff_create_task(user=alice, kind='delivery',
-starts=in 2 days 3:00, …)`.
+"""Values the reliability machine draws, named so that a failing example prints as a
+story: `state.staff_create_task(user=alice, kind='delivery', starts=When(minutes=2940),
+…)`, `state.sync_cycle(user=bruno, disturbance=Kill(nth=1, after=True))`.
 """
 
 from __future__ import annotations
@@ -33,17 +33,9 @@ class Pick(int):
 
 @dataclass(frozen=True)
 class When:
-    """A start relative to the cycle clock."""
+    """A start `minutes` after the cycle clock (negative: already started)."""
 
     minutes: int
-
-    def __repr__(self) -> str:
-        sign = "in" if self.minutes >= 0 else "ago"
-        days, rest = divmod(abs(self.minutes), 24 * 60)
-        text = (
-            f"{days}d {rest // 60}h{rest % 60:02d}m" if days else f"{rest // 60}h{rest % 60:02d}m"
-        )
-        return f"{text} {sign}" if sign == "ago" else f"in {text}"
 
 
 @dataclass(frozen=True)
@@ -52,76 +44,63 @@ class AtFold:
 
     second: bool
 
-    def __repr__(self) -> str:
-        return "at 01:30 EST (the repeated hour)" if self.second else "at 01:30 EDT"
-
     def instant(self) -> datetime:
         return CLOCKS_GO_BACK + (timedelta(minutes=30) if self.second else -timedelta(minutes=30))
 
 
 @dataclass(frozen=True)
 class Step:
-    """A move of the cycle clock."""
+    """A move of the cycle clock: `by` minutes, to 00:01 next `midnight` in New York,
+    `minutes` around the clocks going back (`dst`), around the `target`-th task's start
+    (`task_start`, R2's edge) or event's entry into the 14-day window (`window_edge`)."""
 
     kind: str
     minutes: int = 0
     target: int = 0
 
-    def __repr__(self) -> str:
-        if self.kind == "by":
-            return f"forward {When(self.minutes)!r}".replace("forward in ", "forward ")
-        if self.kind == "midnight":
-            return "to 00:01 next night in New York"
-        if self.kind == "dst":
-            return f"to {self.minutes:+d} min around the clocks going back"
-        if self.kind == "task_start":
-            return f"to {self.minutes:+d} min around the start of task #{self.target}"
-        return f"to {self.minutes:+d} min around event #{self.target} entering the 14-day window"
-
 
 def when() -> st.SearchStrategy[When | AtFold]:
     return st.one_of(
-        st.builds(When, st.integers(-120, 240).map(lambda m: m - m % 5)),
-        st.builds(When, st.integers(1, 30).map(lambda d: d * 24 * 60 + 60)),
-        st.builds(When, st.integers(-40, 40).map(lambda m: 14 * 24 * 60 - 60 + m)),
-        st.builds(AtFold, st.booleans()),
+        st.builds(When, minutes=st.integers(-120, 240).map(lambda m: m - m % 5)),
+        st.builds(When, minutes=st.integers(1, 30).map(lambda d: d * 24 * 60 + 60)),
+        st.builds(When, minutes=st.integers(-40, 40).map(lambda m: 14 * 24 * 60 - 60 + m)),
+        st.builds(AtFold, second=st.booleans()),
     )
 
 
 def steps() -> st.SearchStrategy[Step]:
     return st.one_of(
-        st.builds(Step, st.just("by"), st.sampled_from([10, 60, 6 * 60, 24 * 60, 3 * 24 * 60])),
-        st.just(Step("midnight")),
-        st.builds(Step, st.just("dst"), st.sampled_from([-61, -1, 1, 59, 61])),
-        st.builds(Step, st.just("task_start"), st.sampled_from([-1, 1]), st.integers(0, 9)),
-        st.builds(Step, st.just("window_edge"), st.sampled_from([-1, 1]), st.integers(0, 9)),
+        st.builds(
+            Step,
+            kind=st.just("by"),
+            minutes=st.sampled_from([10, 60, 6 * 60, 24 * 60, 3 * 24 * 60]),
+        ),
+        st.builds(Step, kind=st.just("midnight")),
+        st.builds(Step, kind=st.just("dst"), minutes=st.sampled_from([-61, -1, 1, 59, 61])),
+        st.builds(
+            Step,
+            kind=st.sampled_from(["task_start", "window_edge"]),
+            minutes=st.sampled_from([-1, 1]),
+            target=st.integers(0, 9),
+        ),
     )
 
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """A fault armed on the emulator's FaultBook before a cycle."""
+    """A fault armed on the emulator's FaultBook before a cycle (`route`: "METHOD /path")."""
 
     kind: str
-    method: str
-    path: str
-    count: int
+    route: str
+    count: int = 1
     retry_after: int = 1
     status: int = 503
 
-    def __repr__(self) -> str:
-        what = {
-            "throttle": f"429 Retry-After {self.retry_after}s",
-            "error": f"{self.status}",
-            "timeout": "a timeout",
-            "applied_then_timeout": "applied then timed out",
-        }[self.kind]
-        return f"{what} ×{self.count} on {self.method} {self.path}"
-
     def fault(self, hold: float) -> Fault:
+        method, path = self.route.split(" ", 1)
         return Fault(
-            self.method,
-            self.path,
+            method,
+            path,
             FaultKind(self.kind),
             status=429 if self.kind == "throttle" else self.status,
             retry_after=self.retry_after,
@@ -130,14 +109,19 @@ class FaultPlan:
         )
 
 
+# The routes every cycle or write takes come twice: a fault there is likelier to fire.
 ROUTES = [
-    ("GET", "/me/calendarView/delta"),
-    ("POST", "/$batch"),
-    ("POST", "/me/events"),
-    ("PATCH", "/me/events/*"),
-    ("GET", "/me/events/*"),
-    ("GET", "/me/events"),
-    ("*", "/me/outlook/masterCategories"),
+    "GET /me/calendarView/delta",
+    "GET /me/calendarView/delta",
+    "POST /$batch",
+    "POST /$batch",
+    "POST /me/events",
+    "POST /me/events",
+    "PATCH /me/events/*",
+    "PATCH /me/events/*",
+    "GET /me/events/*",
+    "GET /me/events",
+    "* /me/outlook/masterCategories",
 ]
 
 
@@ -145,20 +129,25 @@ def faults() -> st.SearchStrategy[FaultPlan]:
     route = st.sampled_from(ROUTES)
     return st.one_of(
         st.builds(
-            lambda r, n, wait: FaultPlan("throttle", r[0], r[1], n, retry_after=wait),
-            route,
-            st.integers(1, 6),
-            st.sampled_from([1, 5, 120]),
+            FaultPlan,
+            kind=st.just("throttle"),
+            route=route,
+            count=st.integers(1, 6),
+            retry_after=st.sampled_from([1, 5, 120]),
         ),
         st.builds(
-            lambda r, n, s: FaultPlan("error", r[0], r[1], n, status=s),
-            route,
-            st.integers(1, 6),
-            st.sampled_from([500, 502, 503, 504]),
+            FaultPlan,
+            kind=st.just("error"),
+            route=route,
+            count=st.integers(1, 6),
+            status=st.sampled_from([500, 502, 503, 504]),
         ),
-        st.builds(lambda r: FaultPlan("timeout", r[0], r[1], 1), route),
+        st.builds(FaultPlan, kind=st.just("timeout"), route=route),
         st.builds(
-            lambda r, n: FaultPlan("applied_then_timeout", r[0], r[1], n), route, st.integers(1, 2)
+            FaultPlan,
+            kind=st.just("applied_then_timeout"),
+            route=route,
+            count=st.integers(1, 2),
         ),
     )
 
@@ -170,12 +159,9 @@ class Kill:
     nth: int
     after: bool
 
-    def __repr__(self) -> str:
-        return f"killed {'after' if self.after else 'before'} write {self.nth}"
-
 
 def kills() -> st.SearchStrategy[Kill]:
-    return st.builds(Kill, st.integers(1, 2), st.booleans())
+    return st.builds(Kill, nth=st.integers(1, 2), after=st.booleans())
 
 
 def disturbances() -> st.SearchStrategy[FaultPlan | Kill | None]:

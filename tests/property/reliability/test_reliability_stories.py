@@ -22,6 +22,7 @@ ALICE = Who(0)
 def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reliability]:
     Reliability.templates = Templates(tmp_path_factory.mktemp("stories"))
     built = Reliability()
+    built.counted = False  # stories are not part of the run's figures
     try:
         yield built
     finally:
@@ -61,3 +62,47 @@ def test_our_own_update_of_a_tagged_event_is_not_taken_for_an_outlook_edit_after
     machine.sync_cycle(ALICE, None)  # R12: the tag makes the event update its task
     machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
     machine.sync_cycle_killed_at_write(ALICE, 1, True)  # killed after the PATCH
+
+
+def test_lost_mapping_of_an_imported_task_pushed_back_keeps_the_task_as_staff_saved_it_R16b_R12d(
+    machine: Reliability,
+) -> None:
+    machine.user_create_event(ALICE, "Survey [Sync]", "Call first", When(2 * 24 * 60), 30, 15)
+    machine.sync_cycle(ALICE, None)  # R9: imported, needs review
+    machine.staff_make_task_a_synced_visit(ALICE, Pick(0), "delivery")  # R12d, reviewed
+    machine.sync_cycle(ALICE, None)  # pushed back to the event it came from
+    machine.mapping_rows_lost(ALICE)
+    machine.sync_cycle(ALICE, None)  # found again by the event's identity: not re-flagged
+
+
+async def reasons(machine: Reliability) -> list[str | None]:
+    scope = machine.stack.services.scope(machine.stack.tenant.id)
+    async with scope.begin(write=False) as unit:
+        rows = await unit.runs.activity(machine.account(ALICE).record.id, limit=200)
+    return [row.reason for row in rows]
+
+
+def test_deleted_event_is_not_recreated_and_the_activity_log_says_so_R7b_R18(
+    machine: Reliability,
+) -> None:
+    machine.staff_create_task(
+        ALICE, "delivery", "Deliver sofa", "", When(3 * 24 * 60), 60, 15, True
+    )
+    machine.sync_cycle(ALICE, None)
+    machine.user_delete_event(ALICE, Pick(0))
+    machine.sync_cycle(ALICE, None)
+    machine.staff_rename_task(ALICE, Pick(0), "Visit Smith")
+    machine.sync_cycle(ALICE, None)  # the model: no new event (R7b)
+    assert "deleted_in_outlook" in machine.run(reasons(machine))
+
+
+def test_deleted_imported_task_is_not_imported_again_and_the_activity_log_says_so_R11b_R18(
+    machine: Reliability,
+) -> None:
+    machine.user_create_event(ALICE, "Measure [sync]", "Tape", When(2 * 24 * 60), 60, None)
+    machine.sync_cycle(ALICE, None)
+    machine.staff_delete_task(ALICE, Pick(0))
+    machine.sync_cycle(ALICE, None)
+    machine.user_retitle_event(ALICE, Pick(0), "Lunch [sync]")
+    machine.sync_cycle(ALICE, None)  # the model: no new task (R11b)
+    assert "deleted_in_system_five" in machine.run(reasons(machine))
