@@ -31,27 +31,50 @@ def _admin_url() -> str:
     return os.environ.get("S5SYNC_TEST_DATABASE_URL", DEFAULT_PG)
 
 
+class PgDatabases:
+    """Creates fresh PostgreSQL databases for this run and drops them at its end."""
+
+    def __init__(self, admin: str) -> None:
+        self.admin = admin
+        self.names: list[str] = []
+
+    def create(self) -> str:
+        name = f"s5sync_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.names.append(name)
+        base, _, _ = self.admin.rpartition("/")
+        return f"{base}/{name}"
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            for name in self.names:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, as a plain `postgresql://` URL."""
+def pg_databases() -> Iterator[PgDatabases]:
+    """A factory of fresh PostgreSQL databases (one per suite that needs its own schema)."""
     admin = _admin_url()
     try:
-        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+        psycopg.connect(admin, autocommit=True, connect_timeout=3).close()
     except psycopg.OperationalError as error:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL not reachable at {admin}: {error}".splitlines()[0])
-    name = f"s5sync_test_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base, _, _ = admin.rpartition("/")
+    factory = PgDatabases(admin)
     try:
-        yield f"{base}/{name}"
+        yield factory
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_databases: PgDatabases) -> str:
+    """A fresh PostgreSQL database for this test run, as a plain `postgresql://` URL."""
+    return pg_databases.create()
 
 
 @pytest.fixture(scope="session")
