@@ -20,6 +20,7 @@ import functools
 import math
 import resource
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -43,6 +44,8 @@ from s5sync.store.records import UserRecord
 from s5sync.testing.tasks import FakeTaskStore
 
 TEN_MINUTES = 600.0
+# Cycles at once: below the database pool (5 + 10), and plenty at 50 ms a request.
+CONCURRENCY = 12
 SAMPLE = 50  # users measured with 5 changes against the emulator
 
 
@@ -59,8 +62,13 @@ class BenchConfig:
     @classmethod
     def sized(cls, *, quick: bool, latency_ms: int = 50) -> BenchConfig:
         if quick:
-            return cls(20, 2, (0, 100), (20, 60), latency_ms, 50, True)
-        return cls(200, 3, (0, 100, 1000), (1_000, 10_000), latency_ms, 200, False)
+            return cls(20, 2, (0, 100), (20, 60), latency_ms, CONCURRENCY, True)
+        return cls(200, 3, (0, 100, 1000), (1_000, 10_000), latency_ms, CONCURRENCY, False)
+
+
+def progress(what: str) -> None:
+    """One line on stderr, so a 10-minute run says where it is (stdout stays JSON)."""
+    print(f"bench: {what}", file=sys.stderr, flush=True)
 
 
 def graph_writes(result: CycleResult) -> int:
@@ -260,6 +268,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
     serial = 0
     try:
         for size in config.emulator_users:
+            progress(f"{size:,} users against the emulator: setting up")
             start = len(users)
             emails = [f"u{i}@bench.example" for i in range(start, size)]
             setup = time.monotonic()
@@ -277,6 +286,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
                 config.concurrency, users[start:], lambda u: engine.run_user_cycle(u, now)
             )
             setup = time.monotonic() - setup
+            progress(f"{size:,} users: one pass of idle cycles")
             at = later(now, len(figures["throughput"]) + 1)
             cpu0, wall0, emu0 = time.process_time(), time.monotonic(), emulator.cpu_seconds()
             results = await in_parallel(
@@ -386,6 +396,7 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     started = time.monotonic()
     async with scratch_databases(("fakes", "ce", "s5")) as urls:
         backend = "postgresql" if urls["ce"].startswith("postgresql") else "sqlite"
+        progress("the engine alone, on fakes")
         fakes = await run_fakes(config, urls["fakes"], now)
         emulator = await run_emulator(config, urls, now)
     return {

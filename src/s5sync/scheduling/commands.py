@@ -24,7 +24,7 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
     def worker(
         concurrency: Annotated[
             int, typer.Option("--concurrency", min=1, help="Cycles run at once.")
-        ] = 20,
+        ] = 10,
     ) -> None:
         """Run a worker of the distributed scheduler (PostgreSQL) until SIGTERM."""
         settings = load()

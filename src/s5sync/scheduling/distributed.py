@@ -140,7 +140,7 @@ class DistributedScheduler:
         speed: float = 1.0,
         dispatch_seconds: int = DISPATCH_SECONDS,
         reap_seconds: int = REAP_SECONDS,
-        stalled_after: float = 30.0,
+        stalled_after: float = 60.0,
         batch: int = 20_000,
     ) -> None:
         self.app = app

@@ -61,7 +61,7 @@ async def main() -> None:
         speed=speed,
         dispatch_seconds=2,
         reap_seconds=2,
-        stalled_after=4.0,
+        stalled_after=15.0,  # generous: a starved event loop must not look dead
     )
     dispatch, run_cycle = scheduler.dispatch, scheduler.run_cycle
 
