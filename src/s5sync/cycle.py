@@ -380,10 +380,30 @@ class CycleEngine:
             and (task := seen.tasks.get(link.task_id)) is not None
             and task.start > now
         }
+        # Tasks first (cheap SQL): pending import rows, and unlinked tagged events whose
+        # task exists already (found by `external_ref`).
+        pending_import = {
+            link.event_id
+            for link in links
+            if link.state is LinkState.PENDING and link.task_id is None and link.event_id
+        }
+        tagged = {
+            event.id
+            for event in seen.events.values()
+            if event.id not in linked_events and has_tag(event.subject, options.sync_tag)
+        }
+        known_again = False
+        for event_id in sorted(pending_import | tagged):
+            task = await ports.tasks.task_by_external_ref(event_id)
+            if task is not None:
+                seen.tasks.setdefault(task.id, task)
+                known_again = known_again or event_id not in pending_import
         # Links were lost (emptied, restored, half-written) when the window holds an event
-        # of ours that no link names; only then can an unlinked task in the window have an
-        # event outside the cache. A user who never had a link pays no lookup (R23b).
-        mapping_lost = any(
+        # of ours that no link names, or an unlinked event whose task exists; only then can
+        # an unlinked task in the window have an event outside the cache, or a cached event
+        # without the identity the lookup reads (R12d: an imported task pushed back). A
+        # user who never had a link pays no lookup (R23b).
+        mapping_lost = known_again or any(
             e.task_ref is not None and e.id not in linked_events for e in seen.events.values()
         )
         unlinked = {
@@ -417,20 +437,6 @@ class CycleEngine:
                 elif known.task_ref is None:
                     # R16b: delta items carry no extended property; the lookup does.
                     seen.events[event.id] = replace(known, task_ref=event.task_ref)
-        wanted = {
-            link.event_id
-            for link in links
-            if link.state is LinkState.PENDING and link.task_id is None and link.event_id
-        }
-        wanted |= {
-            event.id
-            for event in seen.events.values()
-            if event.id not in linked_events and has_tag(event.subject, options.sync_tag)
-        }
-        for event_id in sorted(wanted):
-            task = await ports.tasks.task_by_external_ref(event_id)
-            if task is not None:
-                seen.tasks.setdefault(task.id, task)
 
     async def _record(
         self,
