@@ -56,12 +56,23 @@ class Services:
     def identity(self) -> Any:
         """The process's one MSAL application (`MsalIdentity`)."""
         if self._identity is None:
-            from s5sync.outlook.identity import IdentityConfig, MsalIdentity
+            from s5sync.outlook.identity import (
+                CertificateCredential,
+                IdentityConfig,
+                MsalIdentity,
+            )
 
+            settings = self.settings
+            credential: str | CertificateCredential = settings.client_secret.get_secret_value()
+            if settings.client_certificate is not None:
+                credential = CertificateCredential(
+                    private_key_pem=settings.client_certificate.read_text(),
+                    thumbprint=settings.client_certificate_thumbprint,
+                )
             self._identity = MsalIdentity(
                 IdentityConfig(
                     client_id=self.settings.client_id,
-                    credential=self.settings.client_secret.get_secret_value(),
+                    credential=credential,
                     authority=self.settings.authority,
                     ca_bundle=self.settings.ca_bundle,
                 )

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     authority: str = "https://login.microsoftonline.com/organizations"
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
+    # Or a certificate registered on the Entra application instead of a secret: the PEM
+    # private key's file and the certificate's SHA-1 thumbprint (hex).
+    client_certificate: Path | None = None
+    client_certificate_thumbprint: str = ""
     redirect_uri: str = ""
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     ca_bundle: Path | None = None
@@ -97,7 +101,19 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def require_for_serve(settings: Settings) -> None:
     """`s5sync serve` needs the Entra application and a session secret (R19)."""
+    if settings.client_certificate is not None:
+        if not settings.client_certificate.is_file():
+            raise SettingsError(
+                f"S5SYNC_CLIENT_CERTIFICATE is invalid: no file {settings.client_certificate}"
+            )
+        if not settings.client_certificate_thumbprint:
+            raise SettingsError(
+                "S5SYNC_CLIENT_CERTIFICATE_THUMBPRINT is not set (needed with "
+                "S5SYNC_CLIENT_CERTIFICATE)"
+            )
     for field in REQUIRED_FOR_SERVE:
+        if field == "client_secret" and settings.client_certificate is not None:
+            continue  # the certificate stands in for the secret
         value = getattr(settings, field)
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         if not text:
