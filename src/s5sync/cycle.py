@@ -397,7 +397,10 @@ class CycleEngine:
             task = await ports.tasks.task_by_external_ref(event_id)
             if task is not None:
                 seen.tasks.setdefault(task.id, task)
-                known_again = known_again or event_id not in pending_import
+                # Only this user's own task says their links were lost (R16b); another
+                # employee's task with that `external_ref` is never adopted.
+                mine = task.employee_id == user.employee_id
+                known_again = known_again or (mine and event_id not in pending_import)
         # Links were lost (emptied, restored, half-written) when the window holds an event
         # of ours that no link names, or an unlinked event whose task exists; only then can
         # an unlinked task in the window have an event outside the cache, or a cached event
