@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -143,102 +144,21 @@ async def apply_decisions(
     events: Mapping[str, EventSnapshot],
 ) -> Applied:
     """Apply every decision; returns the activity and the failures."""
-    index = LinkIndex(links)
-    done = Applied()
-    await _link_only(scope, user, lease, now, decisions, index, done)
+    writer = _Writer(scope, user, lease, now, ports, LinkIndex(links))
+    await writer.link_only(decisions)
     creates = [d for d in decisions if isinstance(d, CreateEvent)]
     updates = [d for d in decisions if isinstance(d, UpdateEvent)]
     if creates or updates:
-        await _write_events(scope, user, lease, now, ports, creates, updates, index, events, done)
+        await writer.write_events(creates, updates, events)
     for decision in decisions:
         if isinstance(decision, CreateTask):
-            await _create_task(scope, user, lease, now, ports, decision, index, done)
+            await writer.create_task(decision)
         elif isinstance(decision, UpdateTask):
-            await _update_task(scope, user, lease, now, ports, decision, index, done)
-    return done
+            await writer.update_task(decision)
+    return writer.done
 
 
 LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
-
-
-async def _link_only(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    decisions: Sequence[Decision],
-    index: LinkIndex,
-    done: Applied,
-) -> None:
-    """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
-    if not any(isinstance(d, LINK_ONLY) for d in decisions):
-        return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
-    async with scope.begin(lease=lease) as unit:
-        for d in decisions:
-            if isinstance(d, AdoptEvent):
-                old = index.find(d.task_id, d.event_id)
-                await index.save(
-                    unit,
-                    user.id,
-                    Link(
-                        d.task_id,
-                        d.event_id,
-                        d.origin,
-                        LinkState.ACTIVE,
-                        transaction_id=old.transaction_id if old else None,
-                        event_hash=d.event_hash,
-                        change_key=d.change_key,
-                    ),
-                    now,
-                )
-            elif isinstance(d, AdoptTask):
-                await index.save(
-                    unit,
-                    user.id,
-                    Link(
-                        d.task_id,
-                        d.event_id,
-                        Origin.OUTLOOK,
-                        LinkState.ACTIVE,
-                        task_hash=d.task_hash,
-                    ),
-                    now,
-                )
-            elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
-                old = index.find(d.task_id, d.event_id)
-                if old is not None:
-                    # The hashes of this cycle, so a change seen now is not reported
-                    # again as a later change (R17).
-                    if isinstance(d, MarkDeletedInOutlook):
-                        new = replace(
-                            old,
-                            state=LinkState.OUTLOOK_DELETED,
-                            task_hash=d.task_hash or old.task_hash,
-                        )
-                    else:
-                        new = replace(
-                            old,
-                            state=LinkState.TASK_DELETED,
-                            event_hash=d.event_hash or old.event_hash,
-                            change_key=d.change_key or old.change_key,
-                        )
-                    await index.save(unit, user.id, new, now)
-            elif isinstance(d, Skip) and d.record is not None:
-                old = index.find(d.task_id, d.event_id)
-                if old is not None:
-                    await index.save(
-                        unit,
-                        user.id,
-                        replace(
-                            old,
-                            task_hash=d.record.task_hash or old.task_hash,
-                            event_hash=d.record.event_hash or old.event_hash,
-                            change_key=d.record.change_key or old.change_key,
-                        ),
-                        now,
-                    )
-            if isinstance(d, LINK_ONLY):
-                done.entries.append(entry(d))
 
 
 def _write_of(
@@ -256,83 +176,6 @@ def _write_of(
         transaction_id=txid,
         is_all_day=p.is_all_day,
     )
-
-
-async def _write_events(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    ports: UserPorts,
-    creates: Sequence[CreateEvent],
-    updates: Sequence[UpdateEvent],
-    index: LinkIndex,
-    events: Mapping[str, EventSnapshot],
-    done: Applied,
-) -> None:
-    """Creates and updates go out in the same `$batch`es (k writes: ceil(k/20) requests,
-    DESIGN.md "Requests per cycle"), after the creates' pending rows are committed."""
-    txids = [d.transaction_id or transaction_id_for(user, d.task_id) for d in creates]
-    batch, gone = await _update_batch(ports, updates, events)
-    async with scope.begin(lease=lease) as unit:
-        # R16: the pending rows are committed before anything is sent.
-        for d, txid in zip(creates, txids, strict=True):
-            old = index.find(d.task_id, None)
-            if old is None or old.state is not LinkState.PENDING:
-                pending = Link(d.task_id, None, Origin.S5, LinkState.PENDING, transaction_id=txid)
-                await index.save(unit, user.id, pending, now)
-        # R17: a crash after a PATCH must not make our own write look like an Outlook edit
-        # (R12b would then flag the task and "replace" its values with themselves). The
-        # hash the event is expected to read as is recorded first; the change key is kept,
-        # so an update that never happens is not taken for a change either.
-        for update, _ in batch:
-            link = index.find(update.task_id, update.event_id)
-            if link is not None:
-                intent = replace(link, event_hash=update.predicted_event_hash)
-                await index.save(unit, user.id, intent, now)
-    writes = [
-        _write_of(d, d.payload.categories or (d.payload.category,), txid)
-        for d, txid in zip(creates, txids, strict=True)
-    ]
-    created, updated = await ports.calendar.write_events(writes, [u for _, u in batch])
-    await _record_creates(scope, user, lease, now, creates, created, index, done)
-    await _record_updates(scope, user, lease, now, batch, gone, updated, index, done)
-
-
-async def _record_creates(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    creates: Sequence[CreateEvent],
-    results: Sequence[WriteResult],
-    index: LinkIndex,
-    done: Applied,
-) -> None:
-    if not creates:
-        return
-    async with scope.begin(lease=lease) as unit:
-        for d, result in zip(creates, results, strict=True):
-            link = index.find(d.task_id, None)
-            assert link is not None
-            if result.status is WriteStatus.OK and result.event is not None:
-                active = Link(
-                    d.task_id,
-                    result.event.id,
-                    link.origin,
-                    LinkState.ACTIVE,
-                    transaction_id=link.transaction_id,
-                    task_hash=d.task_hash,
-                    event_hash=event_hash(result.event),
-                    change_key=result.event.change_key,
-                )
-                await index.save(unit, user.id, active, now)
-                done.entries.append(entry(d))
-            else:
-                _failed(done, d, result, "could not be sent to Outlook")
-                if result.status is WriteStatus.FAILED:
-                    # Nothing was created: forget the pending row so it is tried afresh.
-                    await index.drop(unit, user.id, link)
 
 
 async def _update_batch(
@@ -357,64 +200,6 @@ async def _update_batch(
     return batch, gone
 
 
-async def _record_updates(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    batch: Sequence[tuple[UpdateEvent, EventUpdate]],
-    gone: Sequence[UpdateEvent],
-    results: Sequence[WriteResult],
-    index: LinkIndex,
-    done: Applied,
-) -> None:
-    if not batch and not gone:
-        return
-    async with scope.begin(lease=lease) as unit:
-        for d in gone:
-            await _mark_gone(unit, user, now, d, index, done)
-        for (d, _), result in zip(batch, results, strict=True):
-            link = index.find(d.task_id, d.event_id)
-            if result.status is WriteStatus.OK and result.event is not None and link is not None:
-                await index.save(
-                    unit,
-                    user.id,
-                    replace(
-                        link,
-                        task_hash=d.task_hash,
-                        event_hash=event_hash(result.event),
-                        change_key=result.event.change_key,
-                    ),
-                    now,
-                )
-                done.entries.append(entry(d))
-            elif result.status is WriteStatus.GONE:
-                await _mark_gone(unit, user, now, d, index, done)
-            elif result.status is WriteStatus.CONFLICT:
-                # 412: changed in Outlook since read; the next cycle reads it and decides.
-                done.entries.append(
-                    entry(
-                        d,
-                        f"'{d.label}' changed in Outlook while s5sync was updating it: "
-                        "it will be decided again on the next sync",
-                    )
-                )
-            else:
-                _failed(done, d, result, "could not be updated in Outlook")
-
-
-async def _mark_gone(
-    unit: Unit, user: UserRecord, now: datetime, d: UpdateEvent, index: LinkIndex, done: Applied
-) -> None:
-    """R7b: the event was deleted in Outlook; the task is never pushed to it again."""
-    link = index.find(d.task_id, d.event_id)
-    if link is not None:
-        gone = replace(link, state=LinkState.OUTLOOK_DELETED, task_hash=d.task_hash)
-        await index.save(unit, user.id, gone, now)
-    mark = MarkDeletedInOutlook(d.task_id, d.event_id, d.label, task_hash=d.task_hash)
-    done.entries.append(entry(mark))
-
-
 def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     reason = result.error or result.status.value
     if result.status is WriteStatus.NOT_DONE:
@@ -426,95 +211,279 @@ def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     done.entries.append(entry(d, f"'{d.label}' {what}: {reason}"))
 
 
-async def _create_task(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    ports: UserPorts,
-    d: CreateTask,
-    index: LinkIndex,
-    done: Applied,
-) -> None:
-    async with scope.begin(lease=lease) as unit:
-        if index.find(None, d.event_id) is None:
-            pending = Link(None, d.event_id, Origin.OUTLOOK, LinkState.PENDING)
-            await index.save(unit, user.id, pending, now)
-    try:
-        task = await ports.tasks.create_imported_task(d.employee_id, d.draft, d.event_id)
-    except IntegrityError:
-        # R16b: System Five already holds a task for this event (unique external_ref).
-        found = await ports.tasks.task_by_external_ref(d.event_id)
-        if found is None:
-            raise
-        task = found
-    except Exception as error:  # R23: one item never stops the cycle
-        done.failures.append(f"'{d.label}' could not be imported ({type(error).__name__})")
-        done.entries.append(
-            entry(
-                d,
-                f"'{d.label}' could not be imported into System Five: "
-                f"{type(error).__name__}; it will be tried again",
-            )
-        )
-        return
-    async with scope.begin(lease=lease) as unit:
-        active = Link(
-            task.id,
-            d.event_id,
-            Origin.OUTLOOK,
-            LinkState.ACTIVE,
-            task_hash=task_hash(task),
-            event_hash=d.event_hash,
-            change_key=d.change_key,
-        )
-        await index.save(unit, user.id, active, now)
-    done.entries.append(entry(d))
+class _Writer:
+    """One cycle's application: its store scope, user, lease, `now`, ports and links,
+    and what it has done so far. Every CALENDAREVENT write is fenced by the lease."""
 
+    def __init__(
+        self,
+        scope: TenantScope,
+        user: UserRecord,
+        lease: Lease,
+        now: datetime,
+        ports: UserPorts,
+        index: LinkIndex,
+    ) -> None:
+        self.scope, self.user, self.lease, self.now = scope, user, lease, now
+        self.ports, self.index = ports, index
+        self.done = Applied()
 
-async def _update_task(
-    scope: TenantScope,
-    user: UserRecord,
-    lease: Lease,
-    now: datetime,
-    ports: UserPorts,
-    d: UpdateTask,
-    index: LinkIndex,
-    done: Applied,
-) -> None:
-    try:
-        result = await ports.tasks.update_task_from_event(d.task_id, d.seen_updated_at, d.draft)
-    except Exception as error:  # R23
-        done.failures.append(f"'{d.label}' could not be updated ({type(error).__name__})")
-        done.entries.append(
-            entry(
-                d,
-                f"Task '{d.label}' could not be updated in System Five: "
-                f"{type(error).__name__}; it will be tried again",
-            )
-        )
-        return
-    if isinstance(result, WriteConflict):
-        done.entries.append(
-            entry(
-                d,
-                f"Task '{d.label}' was saved in System Five meanwhile: it will be "
-                "decided again on the next sync",
-            )
-        )
-        return
-    async with scope.begin(lease=lease) as unit:
-        link = index.find(d.task_id, d.event_id)
+    def begin(self) -> AbstractAsyncContextManager[Unit]:
+        return self.scope.begin(lease=self.lease)
+
+    async def save(self, unit: Unit, link: Link) -> None:
+        await self.index.save(unit, self.user.id, link, self.now)
+
+    async def link_only(self, decisions: Sequence[Decision]) -> None:
+        """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
+        if not any(isinstance(d, LINK_ONLY) for d in decisions):
+            return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
+        async with self.begin() as unit:
+            for d in decisions:
+                if isinstance(d, AdoptEvent):
+                    old = self.index.find(d.task_id, d.event_id)
+                    await self.save(
+                        unit,
+                        Link(
+                            d.task_id,
+                            d.event_id,
+                            d.origin,
+                            LinkState.ACTIVE,
+                            transaction_id=old.transaction_id if old else None,
+                            event_hash=d.event_hash,
+                            change_key=d.change_key,
+                        ),
+                    )
+                elif isinstance(d, AdoptTask):
+                    await self.save(
+                        unit,
+                        Link(
+                            d.task_id,
+                            d.event_id,
+                            Origin.OUTLOOK,
+                            LinkState.ACTIVE,
+                            task_hash=d.task_hash,
+                        ),
+                    )
+                elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
+                    old = self.index.find(d.task_id, d.event_id)
+                    if old is not None:
+                        # The hashes of this cycle, so a change seen now is not reported
+                        # again as a later change (R17).
+                        if isinstance(d, MarkDeletedInOutlook):
+                            new = replace(
+                                old,
+                                state=LinkState.OUTLOOK_DELETED,
+                                task_hash=d.task_hash or old.task_hash,
+                            )
+                        else:
+                            new = replace(
+                                old,
+                                state=LinkState.TASK_DELETED,
+                                event_hash=d.event_hash or old.event_hash,
+                                change_key=d.change_key or old.change_key,
+                            )
+                        await self.save(unit, new)
+                elif isinstance(d, Skip) and d.record is not None:
+                    old = self.index.find(d.task_id, d.event_id)
+                    if old is not None:
+                        await self.save(
+                            unit,
+                            replace(
+                                old,
+                                task_hash=d.record.task_hash or old.task_hash,
+                                event_hash=d.record.event_hash or old.event_hash,
+                                change_key=d.record.change_key or old.change_key,
+                            ),
+                        )
+                if isinstance(d, LINK_ONLY):
+                    self.done.entries.append(entry(d))
+
+    async def write_events(
+        self,
+        creates: Sequence[CreateEvent],
+        updates: Sequence[UpdateEvent],
+        events: Mapping[str, EventSnapshot],
+    ) -> None:
+        """Creates and updates go out in the same `$batch`es (k writes: ceil(k/20) requests,
+        DESIGN.md "Requests per cycle"), after the creates' pending rows are committed."""
+        txids = [d.transaction_id or transaction_id_for(self.user, d.task_id) for d in creates]
+        batch, gone = await _update_batch(self.ports, updates, events)
+        async with self.begin() as unit:
+            # R16: the pending rows are committed before anything is sent.
+            for d, txid in zip(creates, txids, strict=True):
+                old = self.index.find(d.task_id, None)
+                if old is None or old.state is not LinkState.PENDING:
+                    pending = Link(
+                        d.task_id, None, Origin.S5, LinkState.PENDING, transaction_id=txid
+                    )
+                    await self.save(unit, pending)
+            # R17: a crash after a PATCH must not make our own write look like an Outlook edit
+            # (R12b would then flag the task and "replace" its values with themselves). The
+            # hash the event is expected to read as is recorded first; the change key is kept,
+            # so an update that never happens is not taken for a change either.
+            for update, _ in batch:
+                link = self.index.find(update.task_id, update.event_id)
+                if link is not None:
+                    intent = replace(link, event_hash=update.predicted_event_hash)
+                    await self.save(unit, intent)
+        writes = [
+            _write_of(d, d.payload.categories or (d.payload.category,), txid)
+            for d, txid in zip(creates, txids, strict=True)
+        ]
+        created, updated = await self.ports.calendar.write_events(writes, [u for _, u in batch])
+        await self.record_creates(creates, created)
+        await self.record_updates(batch, gone, updated)
+
+    async def record_creates(
+        self, creates: Sequence[CreateEvent], results: Sequence[WriteResult]
+    ) -> None:
+        if not creates:
+            return
+        async with self.begin() as unit:
+            for d, result in zip(creates, results, strict=True):
+                link = self.index.find(d.task_id, None)
+                assert link is not None
+                if result.status is WriteStatus.OK and result.event is not None:
+                    active = Link(
+                        d.task_id,
+                        result.event.id,
+                        link.origin,
+                        LinkState.ACTIVE,
+                        transaction_id=link.transaction_id,
+                        task_hash=d.task_hash,
+                        event_hash=event_hash(result.event),
+                        change_key=result.event.change_key,
+                    )
+                    await self.save(unit, active)
+                    self.done.entries.append(entry(d))
+                else:
+                    _failed(self.done, d, result, "could not be sent to Outlook")
+                    if result.status is WriteStatus.FAILED:
+                        # Nothing was created: forget the pending row so it is tried afresh.
+                        await self.index.drop(unit, self.user.id, link)
+
+    async def record_updates(
+        self,
+        batch: Sequence[tuple[UpdateEvent, EventUpdate]],
+        gone: Sequence[UpdateEvent],
+        results: Sequence[WriteResult],
+    ) -> None:
+        if not batch and not gone:
+            return
+        async with self.begin() as unit:
+            for d in gone:
+                await self.mark_gone(unit, d)
+            for (d, _), result in zip(batch, results, strict=True):
+                link = self.index.find(d.task_id, d.event_id)
+                if (
+                    result.status is WriteStatus.OK
+                    and result.event is not None
+                    and link is not None
+                ):
+                    await self.save(
+                        unit,
+                        replace(
+                            link,
+                            task_hash=d.task_hash,
+                            event_hash=event_hash(result.event),
+                            change_key=result.event.change_key,
+                        ),
+                    )
+                    self.done.entries.append(entry(d))
+                elif result.status is WriteStatus.GONE:
+                    await self.mark_gone(unit, d)
+                elif result.status is WriteStatus.CONFLICT:
+                    # 412: changed in Outlook since read; the next cycle reads it and decides.
+                    self.done.entries.append(
+                        entry(
+                            d,
+                            f"'{d.label}' changed in Outlook while s5sync was updating it: "
+                            "it will be decided again on the next sync",
+                        )
+                    )
+                else:
+                    _failed(self.done, d, result, "could not be updated in Outlook")
+
+    async def mark_gone(self, unit: Unit, d: UpdateEvent) -> None:
+        """R7b: the event was deleted in Outlook; the task is never pushed to it again."""
+        link = self.index.find(d.task_id, d.event_id)
         if link is not None:
-            await index.save(
-                unit,
-                user.id,
-                replace(
-                    link,
-                    task_hash=task_hash(result),
-                    event_hash=d.event_hash,
-                    change_key=d.change_key,
-                ),
-                now,
+            gone = replace(link, state=LinkState.OUTLOOK_DELETED, task_hash=d.task_hash)
+            await self.save(unit, gone)
+        mark = MarkDeletedInOutlook(d.task_id, d.event_id, d.label, task_hash=d.task_hash)
+        self.done.entries.append(entry(mark))
+
+    async def create_task(self, d: CreateTask) -> None:
+        async with self.begin() as unit:
+            if self.index.find(None, d.event_id) is None:
+                pending = Link(None, d.event_id, Origin.OUTLOOK, LinkState.PENDING)
+                await self.save(unit, pending)
+        try:
+            task = await self.ports.tasks.create_imported_task(d.employee_id, d.draft, d.event_id)
+        except IntegrityError:
+            # R16b: System Five already holds a task for this event (unique external_ref).
+            found = await self.ports.tasks.task_by_external_ref(d.event_id)
+            if found is None:
+                raise
+            task = found
+        except Exception as error:  # R23: one item never stops the cycle
+            self.done.failures.append(f"'{d.label}' could not be imported ({type(error).__name__})")
+            self.done.entries.append(
+                entry(
+                    d,
+                    f"'{d.label}' could not be imported into System Five: "
+                    f"{type(error).__name__}; it will be tried again",
+                )
             )
-    done.entries.append(entry(d))
+            return
+        async with self.begin() as unit:
+            active = Link(
+                task.id,
+                d.event_id,
+                Origin.OUTLOOK,
+                LinkState.ACTIVE,
+                task_hash=task_hash(task),
+                event_hash=d.event_hash,
+                change_key=d.change_key,
+            )
+            await self.save(unit, active)
+        self.done.entries.append(entry(d))
+
+    async def update_task(self, d: UpdateTask) -> None:
+        try:
+            result = await self.ports.tasks.update_task_from_event(
+                d.task_id, d.seen_updated_at, d.draft
+            )
+        except Exception as error:  # R23
+            self.done.failures.append(f"'{d.label}' could not be updated ({type(error).__name__})")
+            self.done.entries.append(
+                entry(
+                    d,
+                    f"Task '{d.label}' could not be updated in System Five: "
+                    f"{type(error).__name__}; it will be tried again",
+                )
+            )
+            return
+        if isinstance(result, WriteConflict):
+            self.done.entries.append(
+                entry(
+                    d,
+                    f"Task '{d.label}' was saved in System Five meanwhile: it will be "
+                    "decided again on the next sync",
+                )
+            )
+            return
+        async with self.begin() as unit:
+            link = self.index.find(d.task_id, d.event_id)
+            if link is not None:
+                await self.save(
+                    unit,
+                    replace(
+                        link,
+                        task_hash=task_hash(result),
+                        event_hash=d.event_hash,
+                        change_key=d.change_key,
+                    ),
+                )
+        self.done.entries.append(entry(d))
