@@ -52,8 +52,11 @@ INTERVAL = timedelta(minutes=1)  # the store's option; 20 s of wall clock at SPE
 REAL_INTERVAL = INTERVAL.total_seconds() / SPEED
 LEASE = INTERVAL * 0.9
 # Scheduling delay allowed on top of the interval: the dispatch tick, the queue's pick-up
-# and, mostly, CPU on a 2-core machine shared with other test runs.
-SLACK = INTERVAL * 0.75
+# and, mostly, CPU on a 2-core machine shared with other test runs (the cycles' clock runs
+# 3x fast, so a second of load is three here). 0.75 of an interval was seen to be missed
+# by under a second of wall time on a loaded CI run; a whole interval keeps the liveness
+# check meaningful (never two intervals without a cycle) without timing flakiness.
+SLACK = INTERVAL * 1.0
 
 
 def worker_env(
