@@ -17,10 +17,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from psycopg import sql
 
 from browser_support import CHROMIUM_ARGS as CHROMIUM_ARGS
 from browser_support import install_axe
+
+# Every Hypothesis test outside tests/property (which loads its own profiles): no
+# deadline and no too_slow health check — CI shares 2 cores, and a slow example is not a
+# failure; no example database left in the tree.
+settings.register_profile(
+    "s5sync-suite",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
+settings.load_profile("s5sync-suite")
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("S5SYNC_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -22,6 +22,7 @@ import httpx
 
 from s5sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
 from s5sync.settings import Settings
+from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
 from s5sync.store.records import TenantRecord, UserRecord
@@ -50,6 +51,10 @@ class Services:
     def scope(self, tenant_id: int) -> TenantScope:
         """Transactions bound to one store (R22)."""
         return TenantScope(self.db, self.box, tenant_id)
+
+    def cycle_store(self, tenant_id: int) -> SqlCycleStore:
+        """One store's CALENDAREVENT rows as a cycle reads and writes them (R16, R18)."""
+        return SqlCycleStore(self.db, self.box, tenant_id)
 
     # -- Outlook -----------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from s5sync.bootstrap import Services
 from s5sync.core.decisions import Decision, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash
@@ -37,12 +37,10 @@ from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.core.tag import has_tag
 from s5sync.outlook.errors import NeedsSignIn, OutlookError, Throttled
-from s5sync.ports import UserPorts, WindowRead
-from s5sync.store.records import Lease, TenantRecord, UserRecord
-from s5sync.store.repositories import ActivityEntry, CachedEvent, DeltaRecord
-from s5sync.store.scope import TenantScope
+from s5sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
+from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
-from s5sync.writes import apply_decisions, task_of_transaction
+from s5sync.writes import apply_decisions, task_of_transaction, touches_anything
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +104,14 @@ class Gathered:
     # R23: what Outlook sent that could not be read as it was, said once, when it came.
     bad_input: list[ActivityEntry] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)  # linked events reported '@removed'
+    window: WindowSave | None = None  # the merged window, until it is saved
     was_cached: set[str] = field(default_factory=set)  # … of them, those the cache held
+
+
+class CycleStores(Protocol):
+    """Where a cycle's CALENDAREVENT rows live: `Services` (SQL) or an in-memory fake."""
+
+    def cycle_store(self, tenant_id: int) -> CycleStore: ...
 
 
 class CycleEngine:
@@ -114,71 +119,57 @@ class CycleEngine:
 
     def __init__(
         self,
-        services: Services,
+        stores: CycleStores,
         ports_for: PortsFactory,
         *,
         holder: str,
         lease_ttl: timedelta = timedelta(minutes=8),
     ) -> None:
-        self.services = services
+        self.stores = stores
         self.ports_for = ports_for
         self.holder = holder
         self.lease_ttl = lease_ttl
 
     async def run_user_cycle(self, user: UserRecord, now: datetime) -> CycleResult:
-        scope = self.services.scope(user.tenant_id)
+        store = self.stores.cycle_store(user.tenant_id)
         started = time.monotonic()
-        async with scope.begin() as unit:
-            tenant = await unit.tenant.get()
-            fresh = await unit.users.get(user.id)
-            if not fresh.onboarded or fresh.employee_id is None:
-                return CycleResult("not_onboarded", error="the user is not onboarded (R20)")
-            ttl = min(self.lease_ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
-            lease = await unit.users.acquire_lease(user.id, self.holder, now, ttl)
-            if lease is None:
-                return CycleResult("busy", error="a cycle of this user is already running")
-            run_id = await unit.runs.start(user.id, now, now, lease.fence)
-            previous_skips = await unit.runs.previous_skip_keys(user.id)
+        begun = await store.start(user.id, self.holder, now, self.lease_ttl)
+        if begun == "not_onboarded":
+            return CycleResult("not_onboarded", error="the user is not onboarded (R20)")
+        if not isinstance(begun, CycleStart):
+            return CycleResult("busy", error="a cycle of this user is already running")
+        seen = Gathered()
         spent: list[UserPorts] = []
         try:
-            async with self.ports_for(fresh, tenant) as ports:
+            async with self.ports_for(begun.user, begun.tenant) as ports:
                 spent.append(ports)
-                result = await self._cycle(scope, fresh, tenant, lease, run_id, now, ports)
+                result = await self._cycle(store, begun, now, ports, seen)
         except NeedsSignIn as error:
             # R19b: this user stops until they sign in again; nobody else is affected.
-            result = CycleResult("needs_sign_in", run_id, error=str(error))
+            result = CycleResult("needs_sign_in", begun.run_id, error=str(error))
         except Exception as error:  # R23: a cycle never crashes the scheduler
             log.exception("cycle.failed", extra={"user_id": user.id})
-            result = CycleResult("failed", run_id, error=f"{type(error).__name__}: {error}")
+            result = CycleResult("failed", begun.run_id, error=f"{type(error).__name__}: {error}")
         if spent and not result.requests:
             # A cycle that stopped early still reports what it cost (R18).
             result = replace(result, requests=dict(spent[0].requests()))
-        return await self._record(
-            scope, fresh, tenant, lease, run_id, now, result, previous_skips, started
-        )
+        return await self._record(store, begun, now, result, started, seen.window)
 
     async def _cycle(
         self,
-        scope: TenantScope,
-        user: UserRecord,
-        tenant: TenantRecord,
-        lease: Lease,
-        run_id: int,
+        store: CycleStore,
+        begun: CycleStart,
         now: datetime,
         ports: UserPorts,
+        seen: Gathered,
     ) -> CycleResult:
-        options = tenant.options
+        options, user, lease, links = begun.tenant.options, begun.user, begun.lease, begun.links
         assert user.employee_id is not None
-        async with scope.begin(write=False) as unit:
-            links = await unit.links.all(user.id)
-            category_ready = await unit.users.category_ready(user.id)
-        seen = Gathered()
         meter = PhaseMeter(ports)
-        await self._read_outlook(scope, user, lease, now, options, ports, links, seen, meter)
-        if seen.events_readable and category_ready != options.category_name:
+        await self._read_outlook(store, begun, now, ports, seen, meter)
+        if seen.events_readable and begun.category_ready != options.category_name:
             await ports.calendar.ensure_category(options.category_name, options.category_color)
-            async with scope.begin(lease=lease) as unit:
-                await unit.users.mark_category_ready(user.id, options.category_name)
+            await store.mark_category_ready(lease, options.category_name)
             meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
         if seen.tasks_readable and seen.removed:
@@ -197,8 +188,13 @@ class CycleEngine:
             tasks_readable=seen.tasks_readable,
             events_readable=seen.events_readable,
         )
+        if seen.window is not None and touches_anything(decisions):
+            # The cache and its delta link are saved before anything is written (a cycle
+            # that writes nothing saves them with its run record instead: one transaction).
+            await store.save_window(lease, seen.window)
+            seen.window = None
         applied = await apply_decisions(
-            scope, user, lease, now, options, ports, decisions, links, seen.events
+            store, user, lease, now, options, ports, decisions, links, seen.events
         )
         meter.close("writes")
         outcome = "ok"
@@ -208,7 +204,7 @@ class CycleEngine:
         problems = [*seen.problems, *applied.failures]
         return CycleResult(
             outcome,
-            run_id,
+            begun.run_id,
             tuple(decisions),
             (*seen.bad_input, *applied.entries),
             dict(ports.requests()),
@@ -241,19 +237,14 @@ class CycleEngine:
 
     async def _read_outlook(
         self,
-        scope: TenantScope,
-        user: UserRecord,
-        lease: Lease,
+        store: CycleStore,
+        begun: CycleStart,
         now: datetime,
-        options: StoreOptions,
         ports: UserPorts,
-        links: Sequence[Link],
         seen: Gathered,
         meter: PhaseMeter,
     ) -> None:
-        async with scope.begin(write=False) as unit:
-            delta = await unit.cache.delta(user.id)
-            cached = await unit.cache.events(user.id)
+        options, delta, user_id = begun.tenant.options, begun.delta, begun.user.id
         if (
             delta is None
             or delta.delta_link is None
@@ -272,31 +263,42 @@ class CycleEngine:
             seen.events_readable = False
             seen.retry_at = error.retry_at
             seen.problems.append(str(error))
-            self._use_cache(cached, seen)
+            self._use_cache(begun.cached, seen)
             return
         except OutlookError as error:
             meter.close("delta")
             seen.events_readable = False
             seen.problems.append(f"Outlook could not be read: {error}")
-            self._use_cache(cached, seen)
+            self._use_cache(begun.cached, seen)
             return
         seen.first_read = read.rebaselined
         meter.close("first_read" if read.rebaselined else "delta")
         seen.bad_input.extend(bad_input_entries(read))
         seen.window_end = read.window_end
-        merged = self._merge(cached, read)
-        async with scope.begin(lease=lease) as unit:
-            if read.rebaselined:
-                await unit.cache.remove(user.id, [i for i in cached if i not in merged])
-            else:
-                await unit.cache.remove(user.id, read.removed)
-            changed_ids = {change.event_id for change in read.changed}
-            await unit.cache.upsert(user.id, [merged[i] for i in sorted(changed_ids)], now)
-            await unit.cache.save_delta(
-                user.id, DeltaRecord(read.delta_link, read.window_start, read.window_end, now)
-            )
+        tag = options.sync_tag
+        cached: dict[str, CachedEvent] = dict(begun.cached)
+        rejudge = not read.rebaselined and (delta is None or delta.relevance_tag != tag)
+        if rejudge:
+            # Another sync tag (R21), or a cache from before relevance was kept: every
+            # cached event is judged again under this one, once.
+            cached = await store.cached(user_id, None)
+        elif not read.rebaselined:
+            # Delta items may carry only some properties: what the cache held of them.
+            unseen = sorted({c.event_id for c in read.changed} - cached.keys())
+            cached.update(await store.cached(user_id, unseen))
+        merged = self._merge(cached, read, tag, rejudge=rejudge)
+        if read.rebaselined or rejudge:
+            upserts = tuple(merged[i] for i in sorted(merged))
+        else:
+            upserts = tuple(merged[i] for i in sorted({c.event_id for c in read.changed}))
+        seen.window = WindowSave(
+            DeltaRecord(read.delta_link, read.window_start, read.window_end, now, tag),
+            upserts,
+            tuple(read.removed),
+            rebaselined=read.rebaselined,
+        )
         self._use_cache(merged, seen)
-        linked = {link.event_id for link in links if link.event_id is not None}
+        linked = {link.event_id for link in begun.links if link.event_id is not None}
         seen.removed = set(read.removed) & linked
         seen.was_cached = seen.removed & cached.keys()
 
@@ -322,18 +324,31 @@ class CycleEngine:
         meter.close("confirm")
 
     @staticmethod
-    def _merge(cached: Mapping[str, CachedEvent], read: WindowRead) -> dict[str, CachedEvent]:
-        """Delta items may carry only some properties: merge them into what we had."""
+    def _merge(
+        cached: Mapping[str, CachedEvent], read: WindowRead, tag: str, *, rejudge: bool = False
+    ) -> dict[str, CachedEvent]:
+        """Delta items may carry only some properties: merge them into what we had.
+        `rejudge`: every other cached event's relevance is judged again under `tag`."""
         merged = {} if read.rebaselined else dict(cached)
         for event_id in read.removed:
             merged.pop(event_id, None)
+        changed = {change.event_id for change in read.changed}
         for change in read.changed:
             base = {} if read.rebaselined else dict(merged.get(change.event_id, _EMPTY).data)
             data = {**base, **encode_fields(change.fields)}
             snapshot = decode_snapshot(change.event_id, data)
             merged[change.event_id] = CachedEvent(
-                change.event_id, data, snapshot.change_key, event_hash(snapshot)
+                change.event_id,
+                data,
+                snapshot.change_key,
+                event_hash(snapshot),
+                relevant(snapshot, tag),
             )
+        for event_id, item in merged.items():
+            if rejudge and event_id not in changed:
+                snapshot = decode_snapshot(event_id, item.data)
+                if item.relevant != relevant(snapshot, tag):
+                    merged[event_id] = replace(item, relevant=not item.relevant)
         return merged
 
     @staticmethod
@@ -443,22 +458,19 @@ class CycleEngine:
 
     async def _record(
         self,
-        scope: TenantScope,
-        user: UserRecord,
-        tenant: TenantRecord,
-        lease: Lease,
-        run_id: int,
+        store: CycleStore,
+        begun: CycleStart,
         now: datetime,
         result: CycleResult,
-        previous_skips: set[tuple[object, ...]],
         started: float,
+        window: WindowSave | None,
     ) -> CycleResult:
         """R18: one sync_run row, the activity, and when the user is due next."""
-        interval = timedelta(minutes=tenant.options.interval_minutes)
+        interval = timedelta(minutes=begun.tenant.options.interval_minutes)
         next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
         skips = [d for d in result.decisions if isinstance(d, Skip)]
         entries = [e for e in result.entries if e.action != "skip"]
-        entries += [skip_entry(d) for d in skips if tuple(d.key) not in previous_skips]
+        entries += [skip_entry(d) for d in skips if tuple(d.key) not in begun.previous_skips]
         if result.outcome == "needs_sign_in":
             entries.append(
                 ActivityEntry(
@@ -494,25 +506,23 @@ class CycleEngine:
             **{f"requests_{phase}": n for phase, n in result.phases.items()},
         }
         status = "needs_sign_in" if result.outcome == "needs_sign_in" else "active"
-        async with scope.begin() as unit:
-            await unit.runs.log(user.id, run_id, now, entries)
-            await unit.runs.finish(
-                run_id,
+        await store.finish(
+            begun.lease,
+            CycleEnd(
+                run_id=begun.run_id,
+                now=now,
                 finished_at=finished,
                 outcome=result.outcome,
+                status=status,
+                next_run_at=next_run,
                 counts=counts,
                 graph_requests=result.requests,
                 skip_keys=[list(d.key) for d in skips],
+                entries=entries,
                 error=result.error,
-            )
-            await unit.users.release_lease(
-                lease,
-                next_run_at=next_run,
-                outcome=result.outcome,
-                finished_at=finished,
-                status=status,
-                error=result.error,
-            )
+                window=window,
+            ),
+        )
         return replace(result, entries=tuple(entries), next_run_at=next_run)
 
 
@@ -530,6 +540,13 @@ def with_identity(event: EventSnapshot) -> EventSnapshot:
         return event
     task_id = task_of_transaction(event.transaction_id)
     return event if task_id is None else replace(event, task_ref=task_ref(task_id))
+
+
+def relevant(event: EventSnapshot, tag: str) -> bool:
+    """Whether an unlinked cached event can matter to the rules: it carries the sync tag
+    (R8) or an identity of ours (R16b). The rules ignore every other unlinked event, so a
+    cycle never reads them (issue 12: cost grows with changes, not the window's size)."""
+    return has_tag(event.subject, tag) or with_identity(event).task_ref is not None
 
 
 def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:

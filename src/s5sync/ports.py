@@ -8,12 +8,21 @@ Each has an in-memory fake in `s5sync.testing` and one contract suite in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
+from s5sync.core.snapshots import EventSnapshot, Link, TaskDraft, TaskSnapshot
+from s5sync.store.records import (
+    ActivityEntry,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    TenantRecord,
+    UserRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -237,3 +246,96 @@ class UserPorts:
     tasks: TaskStore
     calendar: CalendarGateway
     requests: Callable[[], Mapping[str, int]] = dict
+
+
+# -- the CALENDAREVENT database as one cycle sees it -------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleStart:
+    """What a cycle starts from, read with its lease in one transaction (R16, R18)."""
+
+    tenant: TenantRecord
+    user: UserRecord
+    lease: Lease
+    run_id: int
+    previous_skips: frozenset[tuple[object, ...]]  # the last finished cycle's (R18)
+    links: tuple[Link, ...]
+    category_ready: str | None
+    delta: DeltaRecord | None
+    # The cached events that can matter: linked, tagged or carrying our identity (the
+    # rules ignore every other unlinked event, so an idle cycle never reads them).
+    cached: Mapping[str, CachedEvent]
+
+
+@dataclass(frozen=True)
+class WindowSave:
+    """A delta read merged into the window cache, saved with its new delta link in one
+    transaction (DESIGN.md "Reading Outlook"). `rebaselined`: the cache becomes exactly
+    `upserts`."""
+
+    delta: DeltaRecord
+    upserts: tuple[CachedEvent, ...] = ()
+    removed: tuple[str, ...] = ()
+    rebaselined: bool = False
+
+
+@dataclass(frozen=True)
+class CycleEnd:
+    """How a cycle ended (R18): its run row, its activity, when the user is due next, and
+    the window when it was not saved before (a cycle that wrote nothing saves it here)."""
+
+    run_id: int
+    now: datetime  # the cycle's `now`: its activity is logged at it
+    finished_at: datetime
+    outcome: str
+    status: str
+    next_run_at: datetime
+    counts: Mapping[str, int]
+    graph_requests: Mapping[str, int]
+    skip_keys: Sequence[Sequence[object]]
+    entries: Sequence[ActivityEntry]
+    error: str | None = None
+    window: WindowSave | None = None
+
+
+class LinkWrites(Protocol):
+    """Mapping rows written inside one fenced transaction (R16)."""
+
+    async def add(self, user_id: int, link: Link, now: datetime) -> None: ...
+
+    async def replace(self, user_id: int, old: Link, new: Link, now: datetime) -> None: ...
+
+    async def delete(self, user_id: int, link: Link) -> None: ...
+
+
+class CycleStore(Protocol):
+    """One store's CALENDAREVENT rows as the cycle reads and writes them.
+
+    Every write after `start` is fenced by the lease: a cycle whose lease was taken over
+    writes nothing (`LeaseLost`), except its own run row and activity at `finish`."""
+
+    async def start(
+        self, user_id: int, holder: str, now: datetime, ttl: timedelta
+    ) -> CycleStart | str:
+        """Take the lease (for at most `ttl`, and less than the store's interval), open
+        the run row, read what the cycle starts from. Refused: `"not_onboarded"` (R20)
+        or `"busy"` (another cycle of this user holds the lease)."""
+        ...
+
+    async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:
+        """Cached events by id (None: the whole window, relevant or not)."""
+        ...
+
+    async def save_window(self, lease: Lease, window: WindowSave) -> None: ...
+
+    async def mark_category_ready(self, lease: Lease, name: str) -> None: ...
+
+    def link_writes(self, lease: Lease) -> AbstractAsyncContextManager[LinkWrites]:
+        """One fenced transaction for mapping rows."""
+        ...
+
+    async def finish(self, lease: Lease, end: CycleEnd) -> None:
+        """Record the run and its activity; release the lease (and save `end.window`)
+        only if the lease is still ours."""
+        ...

@@ -41,16 +41,16 @@ from s5sync.core.decisions import (
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
 from s5sync.ports import (
+    CycleStore,
     EventUpdate,
     EventWrite,
+    LinkWrites,
     UserPorts,
     WriteConflict,
     WriteResult,
     WriteStatus,
 )
-from s5sync.store.records import Lease, UserRecord
-from s5sync.store.repositories import ActivityEntry
-from s5sync.store.scope import TenantScope, Unit
+from s5sync.store.records import ActivityEntry, Lease, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +118,22 @@ class LinkIndex:
                 return link
         return None
 
-    async def save(self, unit: Unit, user_id: int, new: Link, now: datetime) -> None:
+    async def save(self, rows: LinkWrites, user_id: int, new: Link, now: datetime) -> None:
         old = self.find(new.task_id, new.event_id)
         if old is None:
-            await unit.links.add(user_id, new, now)
+            await rows.add(user_id, new, now)
             self.links.append(new)
         else:
-            await unit.links.replace(user_id, old, new, now)
+            await rows.replace(user_id, old, new, now)
             self.links[self.links.index(old)] = new
 
-    async def drop(self, unit: Unit, user_id: int, link: Link) -> None:
-        await unit.links.delete(user_id, link)
+    async def drop(self, rows: LinkWrites, user_id: int, link: Link) -> None:
+        await rows.delete(user_id, link)
         self.links.remove(link)
 
 
 async def apply_decisions(
-    scope: TenantScope,
+    store: CycleStore,
     user: UserRecord,
     lease: Lease,
     now: datetime,
@@ -144,7 +144,7 @@ async def apply_decisions(
     events: Mapping[str, EventSnapshot],
 ) -> Applied:
     """Apply every decision; returns the activity and the failures."""
-    writer = _Writer(scope, user, lease, now, ports, LinkIndex(links))
+    writer = _Writer(store, user, lease, now, ports, LinkIndex(links))
     await writer.link_only(decisions)
     creates = [d for d in decisions if isinstance(d, CreateEvent)]
     updates = [d for d in decisions if isinstance(d, UpdateEvent)]
@@ -159,6 +159,16 @@ async def apply_decisions(
 
 
 LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
+
+
+def writes_rows(decision: Decision) -> bool:
+    """Whether applying `decision` writes anything (a skip that records nothing does not)."""
+    return not isinstance(decision, Skip) or decision.record is not None
+
+
+def touches_anything(decisions: Sequence[Decision]) -> bool:
+    """Whether applying the decisions writes to any side or to the mapping."""
+    return any(writes_rows(d) for d in decisions)
 
 
 def _write_of(
@@ -212,92 +222,94 @@ def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
 
 
 class _Writer:
-    """One cycle's application: its store scope, user, lease, `now`, ports and links,
-    and what it has done so far. Every CALENDAREVENT write is fenced by the lease."""
+    """One cycle's application: its store, user, lease, `now`, ports and links, and what
+    it has done so far. Every CALENDAREVENT write is fenced by the lease."""
 
     def __init__(
         self,
-        scope: TenantScope,
+        store: CycleStore,
         user: UserRecord,
         lease: Lease,
         now: datetime,
         ports: UserPorts,
         index: LinkIndex,
     ) -> None:
-        self.scope, self.user, self.lease, self.now = scope, user, lease, now
+        self.store, self.user, self.lease, self.now = store, user, lease, now
         self.ports, self.index = ports, index
         self.done = Applied()
 
-    def begin(self) -> AbstractAsyncContextManager[Unit]:
-        return self.scope.begin(lease=self.lease)
+    def begin(self) -> AbstractAsyncContextManager[LinkWrites]:
+        return self.store.link_writes(self.lease)
 
-    async def save(self, unit: Unit, link: Link) -> None:
-        await self.index.save(unit, self.user.id, link, self.now)
+    async def save(self, rows: LinkWrites, link: Link) -> None:
+        await self.index.save(rows, self.user.id, link, self.now)
 
     async def link_only(self, decisions: Sequence[Decision]) -> None:
         """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
-        if not any(isinstance(d, LINK_ONLY) for d in decisions):
-            return  # an idle cycle opens no transaction here (issue 12: CPU per idle cycle)
-        async with self.begin() as unit:
-            for d in decisions:
-                if isinstance(d, AdoptEvent):
-                    old = self.index.find(d.task_id, d.event_id)
-                    await self.save(
-                        unit,
-                        Link(
-                            d.task_id,
-                            d.event_id,
-                            d.origin,
-                            LinkState.ACTIVE,
-                            transaction_id=old.transaction_id if old else None,
-                            event_hash=d.event_hash,
-                            change_key=d.change_key,
-                        ),
-                    )
-                elif isinstance(d, AdoptTask):
-                    await self.save(
-                        unit,
-                        Link(
-                            d.task_id,
-                            d.event_id,
-                            Origin.OUTLOOK,
-                            LinkState.ACTIVE,
-                            task_hash=d.task_hash,
-                        ),
-                    )
-                elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
-                    old = self.index.find(d.task_id, d.event_id)
-                    if old is not None:
-                        # The hashes of this cycle, so a change seen now is not reported
-                        # again as a later change (R17).
-                        if isinstance(d, MarkDeletedInOutlook):
-                            new = replace(
-                                old,
-                                state=LinkState.OUTLOOK_DELETED,
-                                task_hash=d.task_hash or old.task_hash,
-                            )
-                        else:
-                            new = replace(
-                                old,
-                                state=LinkState.TASK_DELETED,
-                                event_hash=d.event_hash or old.event_hash,
-                                change_key=d.change_key or old.change_key,
-                            )
-                        await self.save(unit, new)
-                elif isinstance(d, Skip) and d.record is not None:
-                    old = self.index.find(d.task_id, d.event_id)
-                    if old is not None:
-                        await self.save(
-                            unit,
-                            replace(
-                                old,
-                                task_hash=d.record.task_hash or old.task_hash,
-                                event_hash=d.record.event_hash or old.event_hash,
-                                change_key=d.record.change_key or old.change_key,
-                            ),
+        if any(isinstance(d, LINK_ONLY) and writes_rows(d) for d in decisions):
+            async with self.begin() as rows:
+                await self.save_link_only(rows, decisions)
+        # A standing skip writes nothing: no transaction (issue 12: CPU per idle cycle).
+        self.done.entries += [entry(d) for d in decisions if isinstance(d, LINK_ONLY)]
+
+    async def save_link_only(self, unit: LinkWrites, decisions: Sequence[Decision]) -> None:
+        for d in decisions:
+            if isinstance(d, AdoptEvent):
+                old = self.index.find(d.task_id, d.event_id)
+                await self.save(
+                    unit,
+                    Link(
+                        d.task_id,
+                        d.event_id,
+                        d.origin,
+                        LinkState.ACTIVE,
+                        transaction_id=old.transaction_id if old else None,
+                        event_hash=d.event_hash,
+                        change_key=d.change_key,
+                    ),
+                )
+            elif isinstance(d, AdoptTask):
+                await self.save(
+                    unit,
+                    Link(
+                        d.task_id,
+                        d.event_id,
+                        Origin.OUTLOOK,
+                        LinkState.ACTIVE,
+                        task_hash=d.task_hash,
+                    ),
+                )
+            elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
+                old = self.index.find(d.task_id, d.event_id)
+                if old is not None:
+                    # The hashes of this cycle, so a change seen now is not reported
+                    # again as a later change (R17).
+                    if isinstance(d, MarkDeletedInOutlook):
+                        new = replace(
+                            old,
+                            state=LinkState.OUTLOOK_DELETED,
+                            task_hash=d.task_hash or old.task_hash,
                         )
-                if isinstance(d, LINK_ONLY):
-                    self.done.entries.append(entry(d))
+                    else:
+                        new = replace(
+                            old,
+                            state=LinkState.TASK_DELETED,
+                            event_hash=d.event_hash or old.event_hash,
+                            change_key=d.change_key or old.change_key,
+                        )
+                    await self.save(unit, new)
+            elif isinstance(d, Skip) and d.record is not None:
+                old = self.index.find(d.task_id, d.event_id)
+                if old is not None:
+                    await self.save(
+                        unit,
+                        replace(
+                            old,
+                            task_hash=d.record.task_hash or old.task_hash,
+                            event_hash=d.record.event_hash or old.event_hash,
+                            change_key=d.record.change_key or old.change_key,
+                        ),
+                    )
 
     async def write_events(
         self,
@@ -405,7 +417,7 @@ class _Writer:
                 else:
                     _failed(self.done, d, result, "could not be updated in Outlook")
 
-    async def mark_gone(self, unit: Unit, d: UpdateEvent) -> None:
+    async def mark_gone(self, unit: LinkWrites, d: UpdateEvent) -> None:
         """R7b: the event was deleted in Outlook; the task is never pushed to it again."""
         link = self.index.find(d.task_id, d.event_id)
         if link is not None:

@@ -35,10 +35,12 @@ def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database:
     assert all(value == 1.0 for value in ratios.values()), ratios
     assert figures["database"] == "postgresql"
     fakes, worker = figures["engine_on_fakes"], figures["worker_on_emulator"]
-    for where in (fakes, worker):
+    stored = figures["engine_with_database"]
+    for where in (fakes, stored, worker):
         assert where["cpu_ms_idle_cycle"] > 0
         assert where["cpu_ms_5_change_cycle"] > 0
     assert set(fakes["by_events_in_window"]) == {"0", "100"}
+    assert set(stored["by_events_in_window"]) == {"0", "100"}
     assert all(r["outcomes"] == ["ok"] for r in worker["throughput"].values())
     assert worker["user_cycles_per_10_min_100000_extrapolated"] > 0
     assert figures["peak_memory_mb"] > 0

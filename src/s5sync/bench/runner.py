@@ -31,6 +31,7 @@ import httpx
 
 from s5sync.bench.world import (
     PAGE,
+    ZONE,
     EmulatorFleet,
     EmulatorProcess,
     FakeFleet,
@@ -39,8 +40,10 @@ from s5sync.bench.world import (
     scratch_databases,
 )
 from s5sync.core.decisions import CreateEvent, UpdateEvent
-from s5sync.cycle import CycleEngine, CycleResult
+from s5sync.core.snapshots import StoreOptions
+from s5sync.cycle import CycleEngine, CycleResult, CycleStores
 from s5sync.store.records import UserRecord
+from s5sync.testing.cyclestore import MemoryCycleStores
 from s5sync.testing.tasks import FakeTaskStore
 
 TEN_MINUTES = 600.0
@@ -151,23 +154,45 @@ class FakeBench:
         return self.inbound(user, at, inbound)
 
 
-async def run_fakes(config: BenchConfig, url: str, now: datetime) -> dict[str, Any]:
+async def fake_users(
+    url: str | None, employee_ids: list[int], now: datetime
+) -> tuple[CycleStores, list[UserRecord], Callable[[], Awaitable[None]]]:
+    """The users' CALENDAREVENT rows: in memory (`url` None: the engine alone) or in the
+    database at `url`; returns the stores, the users and how to close them."""
+    if url is None:
+        world = MemoryCycleStores()
+        tenant = world.add_tenant("Bench store", StoreOptions(time_zone=ZONE, background_sync=True))
+        users = [
+            world.add_user(tenant.id, f"u{i}@bench.example", employee, now)
+            for i, employee in enumerate(employee_ids)
+        ]
+
+        async def nothing() -> None:
+            return None
+
+        return world, users, nothing
+    services, tenant_id = await open_services(url, "sqlite://", now)
+    return services, await add_users(services, tenant_id, employee_ids, now), services.aclose
+
+
+async def run_fakes(config: BenchConfig, url: str | None, now: datetime) -> dict[str, Any]:
+    """Cycles over in-memory System Five and Outlook; the CALENDAREVENT rows in memory
+    (`url` None: the engine alone) or in the database at `url`."""
     holder = {"now": now}
     tasks = FakeTaskStore("America/New_York", clock=lambda: holder["now"])
     fleet = FakeFleet(tasks)
-    services, tenant_id = await open_services(url, "sqlite://", now)
+    sizes = config.calendar_sizes
+    per_size = max(4, config.fake_users // 10)
+    count = config.fake_users + 4 + per_size * len(sizes)
+    employee_ids = [
+        tasks.desk.add_employee(f"E{i}", f"Employee {i}", f"u{i}@bench.example")
+        for i in range(count)
+    ]
+    stores, users, close = await fake_users(url, employee_ids, now)
     try:
-        sizes = config.calendar_sizes
-        per_size = max(4, config.fake_users // 10)
-        count = config.fake_users + 4 + per_size * len(sizes)
-        employee_ids = [
-            tasks.desk.add_employee(f"E{i}", f"Employee {i}", f"u{i}@bench.example")
-            for i in range(count)
-        ]
-        users = await add_users(services, tenant_id, employee_ids, now)
         employees = {u.id: u.employee_id or 0 for u in users}
         bench = FakeBench(fleet, tasks.desk, employees)
-        engine = fleet.engine(services)
+        engine = fleet.engine(stores)
         main, scenario_users = users[: config.fake_users], users[config.fake_users :][:4]
         by_size = users[config.fake_users + 4 :]
         for index, size in enumerate(sizes):
@@ -213,7 +238,7 @@ async def run_fakes(config: BenchConfig, url: str, now: datetime) -> dict[str, A
         figures["by_events_in_window"] = growth
         return figures
     finally:
-        await services.aclose()
+        await close()
 
 
 async def ratios(
@@ -397,17 +422,25 @@ async def run_bench(config: BenchConfig) -> dict[str, Any]:
     async with scratch_databases(("fakes", "ce", "s5")) as urls:
         backend = "postgresql" if urls["ce"].startswith("postgresql") else "sqlite"
         progress("the engine alone, on fakes")
-        fakes = await run_fakes(config, urls["fakes"], now)
+        fakes = await run_fakes(config, None, now)
+        progress("the engine on fakes, CALENDAREVENT in the database")
+        stored = await run_fakes(config, urls["fakes"], now)
         emulator = await run_emulator(config, urls, now)
     return {
         "config": asdict(config),
         "database": backend,
         "engine_on_fakes": fakes,
+        "engine_with_database": stored,
         "worker_on_emulator": emulator,
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "elapsed_s": round(time.monotonic() - started, 1),
         "notes": [
             "measured: every figure except the one named *_extrapolated",
+            "engine alone: System Five, Outlook and the CALENDAREVENT rows in memory "
+            "(s5sync.testing); engine with database: the same with CALENDAREVENT in "
+            "the database named",
+            "events in the window: events of the user's own (untagged, unlinked), which "
+            "an idle cycle must not pay for",
             "extrapolated: 100,000 users = 10 minutes of CPU / measured CPU per idle cycle "
             "at the largest measured size",
             "worker CPU = time.process_time() of this process; the emulator and the "

@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from s5sync.bootstrap import Services, build_services
 from s5sync.core.snapshots import StoreOptions
-from s5sync.cycle import CycleEngine
+from s5sync.cycle import CycleEngine, CycleStores
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
@@ -183,8 +183,8 @@ class FakeFleet:
 
         yield UserPorts(self.tasks, calendar, counts)
 
-    def engine(self, services: Services) -> CycleEngine:
-        return CycleEngine(services, self.ports_for, holder="bench")
+    def engine(self, stores: CycleStores) -> CycleEngine:
+        return CycleEngine(stores, self.ports_for, holder="bench")
 
 
 class EmulatorProcess:

@@ -19,12 +19,16 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+# R22: the tenant a PostgreSQL transaction may see, for the row-level security policies.
+SET_TENANT = text("SELECT set_config('s5sync.tenant_id', :tenant, true)")
 
 
 def async_url(url: str) -> str:
@@ -83,11 +87,19 @@ class Database:
         maker = self._writes if write else self._reads
         async with maker() as session, session.begin():
             if tenant_id is not None and not self.is_sqlite:
-                await session.execute(
-                    text("SELECT set_config('s5sync.tenant_id', :tenant, true)"),
-                    {"tenant": str(tenant_id)},
-                )
+                await session.execute(SET_TENANT, {"tenant": str(tenant_id)})
             yield session
+
+    @asynccontextmanager
+    async def connection(
+        self, tenant_id: int | None = None, *, write: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
+        """One transaction on a Core connection (no ORM session: the cycle's hot path)."""
+        engine = self.write_engine if write else self.read_engine
+        async with engine.begin() as conn:
+            if tenant_id is not None and not self.is_sqlite:
+                await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+            yield conn
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -198,6 +199,9 @@ class EventCache(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     change_key: Mapped[str] = mapped_column(String(255), default="")
     server_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Tagged (under `DeltaState.relevance_tag`) or carrying our identity: what a cycle
+    # reads besides the linked events (issue 12; migration 0002).
+    relevant: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime]
 
 
@@ -214,6 +218,8 @@ class DeltaState(Base):
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
     baselined_at: Mapped[datetime]
+    # The sync tag `EventCache.relevant` was judged with; another tag judges again.
+    relevance_tag: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class AuthFlow(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from s5sync.core.snapshots import StoreOptions
 
@@ -85,3 +86,42 @@ class RunRecord:
     counts: dict[str, int]
     graph_requests: dict[str, int]
     error: str | None
+
+
+@dataclass(frozen=True)
+class ActivityEntry:
+    """An activity row to write (R18)."""
+
+    direction: str
+    action: str
+    reason: str | None
+    task_id: int | None
+    event_id: str | None
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CachedEvent:
+    """One row of the window cache: the event's data as our snapshot fields.
+
+    `relevant`: it carries the sync tag or an identity of ours, so a cycle must see it
+    even when no link names it (the rules ignore every other unlinked event)."""
+
+    event_id: str
+    data: dict[str, Any]
+    change_key: str
+    server_hash: str
+    relevant: bool = True
+
+
+@dataclass(frozen=True)
+class DeltaRecord:
+    """The user's delta link, the window it was opened on, and the sync tag the cached
+    events' relevance was judged with."""
+
+    delta_link: str | None
+    window_start: datetime
+    window_end: datetime
+    baselined_at: datetime
+    relevance_tag: str | None = None

@@ -7,7 +7,6 @@ records and core snapshots, never ORM rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,16 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import ActivityRecord, Lease, RunRecord, TenantRecord, UserRecord
+from s5sync.store.records import (
+    ActivityEntry,
+    ActivityRecord,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    RunRecord,
+    TenantRecord,
+    UserRecord,
+)
 from s5sync.store.secrets import SecretBox
 
 
@@ -329,19 +337,6 @@ class LinkRepository(_Scoped):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-@dataclass(frozen=True)
-class ActivityEntry:
-    """An activity row to write (R18)."""
-
-    direction: str
-    action: str
-    reason: str | None
-    task_id: int | None
-    event_id: str | None
-    subject: str
-    message: str
-
-
 class RunRepository(_Scoped):
     """Cycle records and the activity log (R18), pruned by retention (R21b)."""
 
@@ -485,24 +480,6 @@ class RunRepository(_Scoped):
         return int(getattr(first, "rowcount", 0) or 0) + int(getattr(second, "rowcount", 0) or 0)
 
 
-@dataclass(frozen=True)
-class CachedEvent:
-    """One row of the window cache: the event's data as our snapshot fields."""
-
-    event_id: str
-    data: dict[str, Any]
-    change_key: str
-    server_hash: str
-
-
-@dataclass(frozen=True)
-class DeltaRecord:
-    delta_link: str | None
-    window_start: datetime
-    window_end: datetime
-    baselined_at: datetime
-
-
 class CacheRepository(_Scoped):
     """The window cache and the delta link (DESIGN.md "Reading Outlook")."""
 
@@ -515,12 +492,16 @@ class CacheRepository(_Scoped):
         # every cycle (issue 12: CPU per idle cycle grows less with the window's size).
         rows = await self.session.execute(
             select(
-                EventCache.event_id, EventCache.data, EventCache.change_key, EventCache.server_hash
+                EventCache.event_id,
+                EventCache.data,
+                EventCache.change_key,
+                EventCache.server_hash,
+                EventCache.relevant,
             ).where(EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id)
         )
         return {
-            event_id: CachedEvent(event_id, dict(data), change_key, server_hash)
-            for event_id, data, change_key, server_hash in rows
+            event_id: CachedEvent(event_id, dict(data), change_key, server_hash, relevant)
+            for event_id, data, change_key, server_hash, relevant in rows
         }
 
     async def upsert(self, user_id: int, items: Sequence[CachedEvent], now: datetime) -> None:
@@ -547,6 +528,7 @@ class CacheRepository(_Scoped):
                         data=item.data,
                         change_key=item.change_key,
                         server_hash=item.server_hash,
+                        relevant=item.relevant,
                         updated_at=now,
                     )
                 )
@@ -556,6 +538,7 @@ class CacheRepository(_Scoped):
                     item.change_key,
                     item.server_hash,
                 )
+                row.relevant = item.relevant
                 row.updated_at = now
         await self.session.flush()
 
@@ -592,7 +575,9 @@ class CacheRepository(_Scoped):
         if row is None:
             return None
         link = self.box.open(row.delta_link_enc) if row.delta_link_enc is not None else None
-        return DeltaRecord(link, row.window_start, row.window_end, row.baselined_at)
+        return DeltaRecord(
+            link, row.window_start, row.window_end, row.baselined_at, row.relevance_tag
+        )
 
     async def save_delta(self, user_id: int, record: DeltaRecord) -> None:
         row = await self.session.scalar(
@@ -610,10 +595,12 @@ class CacheRepository(_Scoped):
                     window_start=record.window_start,
                     window_end=record.window_end,
                     baselined_at=record.baselined_at,
+                    relevance_tag=record.relevance_tag,
                 )
             )
         else:
             row.delta_link_enc = sealed
             row.window_start, row.window_end = record.window_start, record.window_end
             row.baselined_at = record.baselined_at
+            row.relevance_tag = record.relevance_tag
         await self.session.flush()

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from s5sync.store.database import Database
 from s5sync.store.directory import LeaseLost
@@ -66,11 +66,18 @@ class TenantScope:
             )
 
     async def _check_fence(self, session: AsyncSession, lease: Lease) -> None:
-        query = select(AppUser.lease_fence).where(
-            AppUser.id == lease.user_id, AppUser.tenant_id == self.tenant_id
-        )
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
-        fence = await session.scalar(query)
-        if fence != lease.fence:
-            raise LeaseLost(f"user {lease.user_id}: lease {lease.fence} superseded by {fence}")
+        await check_fence(session, self.db, self.tenant_id, lease)
+
+
+async def check_fence(
+    executor: AsyncSession | AsyncConnection, db: Database, tenant_id: int, lease: Lease
+) -> None:
+    """R16: go on only while the lease is ours; its row stays locked to the commit."""
+    query = select(AppUser.lease_fence).where(
+        AppUser.id == lease.user_id, AppUser.tenant_id == tenant_id
+    )
+    if not db.is_sqlite:
+        query = query.with_for_update()
+    fence = await executor.scalar(query)
+    if fence != lease.fence:
+        raise LeaseLost(f"user {lease.user_id}: lease {lease.fence} superseded by {fence}")

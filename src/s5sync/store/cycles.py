@@ -1,0 +1,410 @@
+"""The CALENDAREVENT database as one cycle sees it: `SqlCycleStore` (ports.CycleStore).
+
+The cycle is the hot path of a worker (issue 12: an idle cycle's CPU is the product's
+throughput), so this store speaks SQLAlchemy Core on one connection per transaction —
+no ORM session, no identity map — and an idle cycle costs two transactions: `start`
+(tenant options, the lease, the run row, the user's links, delta link and the cached
+events that can matter) and `finish` (lease released, run row and activity written, the
+new delta link saved). Every statement names the tenant (R22) and, on PostgreSQL, runs
+in a transaction bound to it for row-level security.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from s5sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
+from s5sync.store.database import Database
+from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record
+from s5sync.store.models import (
+    Activity,
+    AppUser,
+    DeltaState,
+    EventCache,
+    EventLink,
+    SyncRun,
+    Tenant,
+)
+from s5sync.store.records import CachedEvent, DeltaRecord, Lease, UserRecord
+from s5sync.store.repositories import link_snapshot
+from s5sync.store.scope import TenantScope, check_fence
+from s5sync.store.secrets import SecretBox
+
+_TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
+_USER = (
+    AppUser.id,
+    AppUser.tenant_id,
+    AppUser.object_id,
+    AppUser.email,
+    AppUser.display_name,
+    AppUser.employee_id,
+    AppUser.onboarded_at,
+    AppUser.is_admin,
+    AppUser.status,
+    AppUser.last_error,
+    AppUser.last_heartbeat_at,
+    AppUser.next_run_at,
+    AppUser.last_run_at,
+    AppUser.last_outcome,
+    AppUser.sync_now_requested,
+    AppUser.token_cache_enc.is_not(None).label("has_token_cache"),
+    AppUser.session_generation,
+    AppUser.category_ready,
+    AppUser.lease_fence,
+)
+_LINK = (
+    EventLink.task_id,
+    EventLink.event_id,
+    EventLink.origin,
+    EventLink.state,
+    EventLink.transaction_id,
+    EventLink.task_hash,
+    EventLink.event_hash,
+    EventLink.change_key,
+)
+_CACHE = (
+    EventCache.event_id,
+    EventCache.data,
+    EventCache.change_key,
+    EventCache.server_hash,
+    EventCache.relevant,
+)
+_DELTA = (
+    DeltaState.delta_link_enc,
+    DeltaState.window_start,
+    DeltaState.window_end,
+    DeltaState.baselined_at,
+    DeltaState.relevance_tag,
+)
+
+
+_DELTA_VALUES = ("delta_link_enc", "window_start", "window_end", "baselined_at", "relevance_tag")
+
+# The statements are built once: building SQLAlchemy constructs costs more CPU than
+# running them (issue 12), and a built statement keeps its cache key.
+_tid: BindParameter[int] = bindparam("tid", type_=Integer)
+_uid: BindParameter[int] = bindparam("uid", type_=Integer)
+_MINE_CACHE = (EventCache.tenant_id == _tid, EventCache.user_id == _uid)
+_MINE_DELTA = (DeltaState.tenant_id == _tid, DeltaState.user_id == _uid)
+_GET_TENANT = select(*_TENANT).where(Tenant.id == _tid)
+_TAKE_LEASE = (
+    update(AppUser)
+    .where(
+        AppUser.tenant_id == _tid,
+        AppUser.id == _uid,
+        AppUser.employee_id.is_not(None),
+        AppUser.onboarded_at.is_not(None),
+        AppUser.lease_expires_at.is_(None) | (AppUser.lease_expires_at < bindparam("now")),
+    )
+    .values(
+        lease_holder=bindparam("holder"),
+        lease_fence=AppUser.lease_fence + 1,
+        lease_expires_at=bindparam("expires"),
+        sync_now_requested=False,
+    )
+    .returning(*_USER)
+)
+_REFUSED = select(AppUser.employee_id, AppUser.onboarded_at).where(
+    AppUser.tenant_id == _tid, AppUser.id == _uid
+)
+_OPEN_RUN = insert(SyncRun).returning(SyncRun.id)
+_LAST_SKIPS = (
+    select(SyncRun.skip_keys)
+    .where(SyncRun.tenant_id == _tid, SyncRun.user_id == _uid, SyncRun.finished_at.is_not(None))
+    .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+    .limit(1)
+)
+_LINKS = (
+    select(*_LINK)
+    .where(EventLink.tenant_id == _tid, EventLink.user_id == _uid)
+    .order_by(EventLink.id)
+)
+_DELTA_ROW = select(*_DELTA).where(*_MINE_DELTA)
+_LINKED = exists().where(
+    EventLink.tenant_id == EventCache.tenant_id,
+    EventLink.user_id == EventCache.user_id,
+    EventLink.event_id == EventCache.event_id,
+)
+_CACHE_THAT_MATTERS = select(*_CACHE).where(*_MINE_CACHE, or_(EventCache.relevant, _LINKED))
+_CACHE_ALL = select(*_CACHE).where(*_MINE_CACHE)
+_CACHE_BY_ID = _CACHE_ALL.where(EventCache.event_id.in_(bindparam("ids", expanding=True)))
+_DROP_CACHE = delete(EventCache).where(*_MINE_CACHE)
+_DROP_CACHED = _DROP_CACHE.where(EventCache.event_id.in_(bindparam("ids", expanding=True)))
+_ADD_CACHED = insert(EventCache)
+_SET_DELTA = (
+    update(DeltaState)
+    .where(*_MINE_DELTA)
+    .values({column: bindparam(f"new_{column}") for column in _DELTA_VALUES})
+)
+_ADD_DELTA = insert(DeltaState)
+_CATEGORY_READY = (
+    update(AppUser)
+    .where(AppUser.tenant_id == _tid, AppUser.id == _uid)
+    .values(category_ready=bindparam("name"))
+)
+_RELEASE = (
+    update(AppUser)
+    .where(
+        AppUser.tenant_id == _tid,
+        AppUser.id == _uid,
+        AppUser.lease_fence == bindparam("fence"),
+    )
+    .values(
+        lease_holder=None,
+        lease_expires_at=None,
+        next_run_at=bindparam("next_run_at"),
+        last_run_at=bindparam("finished_at"),
+        last_outcome=bindparam("outcome"),
+        status=bindparam("status"),
+        last_error=bindparam("error"),
+    )
+)
+_LOG = insert(Activity)
+_CLOSE_RUN = (
+    update(SyncRun)
+    .where(SyncRun.tenant_id == _tid, SyncRun.id == bindparam("run_id"))
+    .values(
+        finished_at=bindparam("finished_at"),
+        outcome=bindparam("outcome"),
+        counts=bindparam("counts"),
+        graph_requests=bindparam("graph_requests"),
+        skip_keys=bindparam("skip_keys"),
+        error=bindparam("error"),
+    )
+)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        object_id=row.object_id,
+        email=row.email,
+        display_name=row.display_name,
+        employee_id=row.employee_id,
+        onboarded_at=row.onboarded_at,
+        is_admin=row.is_admin,
+        status=row.status,
+        last_error=row.last_error,
+        last_heartbeat_at=row.last_heartbeat_at,
+        next_run_at=row.next_run_at,
+        last_run_at=row.last_run_at,
+        last_outcome=row.last_outcome,
+        sync_now_requested=row.sync_now_requested,
+        has_token_cache=bool(row.has_token_cache),
+        session_generation=row.session_generation,
+    )
+
+
+def _cached(row: Any) -> CachedEvent:
+    return CachedEvent(row.event_id, dict(row.data), row.change_key, row.server_hash, row.relevant)
+
+
+class SqlCycleStore:
+    """`ports.CycleStore` on the CALENDAREVENT database, for one tenant."""
+
+    def __init__(self, db: Database, box: SecretBox, tenant_id: int) -> None:
+        self.db, self.box, self.tenant_id = db, box, tenant_id
+        self.scope = TenantScope(db, box, tenant_id)
+
+    async def start(
+        self, user_id: int, holder: str, now: datetime, ttl: timedelta
+    ) -> CycleStart | str:
+        mine = {"tid": self.tenant_id, "uid": user_id}
+        async with self.db.connection(self.tenant_id) as conn:
+            row = (await conn.execute(_GET_TENANT, mine)).one_or_none()
+            if row is None:
+                raise NotFound(f"store {self.tenant_id} no longer exists")
+            tenant = tenant_record(row)  # type: ignore[arg-type]  # a Row has the attributes
+            # The lease lasts less than the interval, so a lost worker delays one cycle.
+            expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
+            taken = (
+                await conn.execute(
+                    _TAKE_LEASE, {**mine, "now": now, "holder": holder, "expires": expires}
+                )
+            ).one_or_none()
+            if taken is None:
+                return await self._refusal(conn, mine)
+            lease = Lease(user_id, holder, taken.lease_fence, expires)
+            run_id = await conn.scalar(
+                _OPEN_RUN,
+                {
+                    "tenant_id": self.tenant_id,
+                    "user_id": user_id,
+                    "now": now,
+                    "started_at": now,
+                    "fence": lease.fence,
+                    "counts": {},
+                    "graph_requests": {},
+                    "skip_keys": [],
+                },
+            )
+            assert run_id is not None
+            skips = await conn.scalar(_LAST_SKIPS, mine)
+            links = tuple(link_snapshot(r) for r in await conn.execute(_LINKS, mine))  # type: ignore[arg-type]
+            delta = (await conn.execute(_DELTA_ROW, mine)).one_or_none()
+            cached = await conn.execute(_CACHE_THAT_MATTERS, mine)
+            return CycleStart(
+                tenant=tenant,
+                user=_user(taken),
+                lease=lease,
+                run_id=run_id,
+                previous_skips=frozenset(tuple(key) for key in skips or []),
+                links=links,
+                category_ready=taken.category_ready,
+                delta=self._delta(delta),
+                cached={row.event_id: _cached(row) for row in cached},
+            )
+
+    async def _refusal(self, conn: AsyncConnection, mine: dict[str, int]) -> str:
+        row = (await conn.execute(_REFUSED, mine)).one_or_none()
+        if row is None:
+            raise NotFound(f"no user {mine['uid']} in this store")
+        return "busy" if row.employee_id is not None and row.onboarded_at else "not_onboarded"
+
+    def _delta(self, row: Any) -> DeltaRecord | None:
+        if row is None:
+            return None
+        link = self.box.open(row.delta_link_enc) if row.delta_link_enc is not None else None
+        return DeltaRecord(
+            link, row.window_start, row.window_end, row.baselined_at, row.relevance_tag
+        )
+
+    async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:
+        if event_ids is not None and not event_ids:
+            return {}
+        mine: dict[str, Any] = {"tid": self.tenant_id, "uid": user_id}
+        query = _CACHE_ALL
+        if event_ids is not None:
+            query, mine["ids"] = _CACHE_BY_ID, list(event_ids)
+        async with self.db.connection(self.tenant_id, write=False) as conn:
+            return {row.event_id: _cached(row) for row in await conn.execute(query, mine)}
+
+    async def save_window(self, lease: Lease, window: WindowSave) -> None:
+        async with self.db.connection(self.tenant_id) as conn:
+            await check_fence(conn, self.db, self.tenant_id, lease)
+            await self._save_window(conn, lease.user_id, window)
+
+    async def _save_window(self, conn: AsyncConnection, user_id: int, window: WindowSave) -> None:
+        mine: dict[str, Any] = {"tid": self.tenant_id, "uid": user_id}
+        if window.rebaselined:
+            await conn.execute(_DROP_CACHE, mine)
+        else:
+            stale = sorted({*window.removed, *(item.event_id for item in window.upserts)})
+            if stale:
+                await conn.execute(_DROP_CACHED, {**mine, "ids": stale})
+        if window.upserts:
+            at = window.delta.baselined_at
+            await conn.execute(
+                _ADD_CACHED,
+                [
+                    {
+                        "tenant_id": self.tenant_id,
+                        "user_id": user_id,
+                        "event_id": item.event_id,
+                        "data": item.data,
+                        "change_key": item.change_key,
+                        "server_hash": item.server_hash,
+                        "relevant": item.relevant,
+                        "updated_at": at,
+                    }
+                    for item in window.upserts
+                ],
+            )
+        record = window.delta
+        values = {
+            "delta_link_enc": self.box.seal(record.delta_link)
+            if record.delta_link is not None
+            else None,
+            "window_start": record.window_start,
+            "window_end": record.window_end,
+            "baselined_at": record.baselined_at,
+            "relevance_tag": record.relevance_tag,
+        }
+        saved = await conn.execute(
+            _SET_DELTA, {**mine, **{f"new_{name}": value for name, value in values.items()}}
+        )
+        if not saved.rowcount:
+            await conn.execute(
+                _ADD_DELTA, {"tenant_id": self.tenant_id, "user_id": user_id, **values}
+            )
+
+    async def mark_category_ready(self, lease: Lease, name: str) -> None:
+        async with self.db.connection(self.tenant_id) as conn:
+            await check_fence(conn, self.db, self.tenant_id, lease)
+            await conn.execute(
+                _CATEGORY_READY, {"tid": self.tenant_id, "uid": lease.user_id, "name": name}
+            )
+
+    @asynccontextmanager
+    async def link_writes(self, lease: Lease) -> AsyncIterator[LinkWrites]:
+        async with self.scope.begin(lease=lease) as unit:
+            yield unit.links
+
+    async def finish(self, lease: Lease, end: CycleEnd) -> None:
+        mine = {"tid": self.tenant_id, "uid": lease.user_id}
+        async with self.db.connection(self.tenant_id) as conn:
+            released = await conn.execute(
+                _RELEASE,
+                {
+                    **mine,
+                    "fence": lease.fence,
+                    "next_run_at": end.next_run_at,
+                    "finished_at": end.finished_at,
+                    "outcome": end.outcome,
+                    "status": end.status,
+                    "error": end.error,
+                },
+            )
+            if released.rowcount and end.window is not None:
+                # Still ours (the row stays locked to the commit): the window goes with it.
+                await self._save_window(conn, lease.user_id, end.window)
+            if end.entries:
+                await conn.execute(
+                    _LOG,
+                    [
+                        {
+                            "tenant_id": self.tenant_id,
+                            "user_id": lease.user_id,
+                            "run_id": end.run_id,
+                            "at": end.now,
+                            "direction": e.direction,
+                            "action": e.action,
+                            "reason": e.reason,
+                            "task_id": e.task_id,
+                            "event_id": e.event_id,
+                            "subject": e.subject[:120],
+                            "message": e.message,
+                        }
+                        for e in end.entries
+                    ],
+                )
+            await conn.execute(
+                _CLOSE_RUN,
+                {
+                    "tid": self.tenant_id,
+                    "run_id": end.run_id,
+                    "finished_at": end.finished_at,
+                    "outcome": end.outcome,
+                    "counts": dict(end.counts),
+                    "graph_requests": dict(end.graph_requests),
+                    "skip_keys": [list(key) for key in end.skip_keys],
+                    "error": end.error,
+                },
+            )
