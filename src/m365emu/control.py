@@ -6,6 +6,10 @@ emulator"). Like moto's reset/seed API.
     POST   tenants                 {id, name}        → 201 tenant
     GET    tenants                                   → every tenant
     POST   users                   {tenant_id, email, display_name, id?} → 201 {id, …}
+    POST   users/bulk              {tenant_id, users: [{email, display_name, id?}…],
+                                    tokens?, scopes?} → 201 {value: [{id, …, token?}…]}
+                                   all or none; with `tokens`, each user's `token` is
+                                   what `token` answers (many mailboxes in one call)
     GET    users                                     → every user
     POST   apps                    {tenant_id, client_id?, client_secret?, redirect_uris,
                                     display_name?}  → 201 app (secret not echoed)
@@ -47,11 +51,24 @@ class TenantBody(BaseModel):
     name: str = Field(min_length=1)
 
 
-class UserBody(BaseModel):
-    tenant_id: str
+class MailboxBody(BaseModel):
     email: str = Field(min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: str = Field(min_length=1)
     id: str | None = None
+
+
+class UserBody(MailboxBody):
+    tenant_id: str
+
+
+DEFAULT_TOKEN_SCOPES = ["Calendars.ReadWrite"]
+
+
+class BulkUsersBody(BaseModel):
+    tenant_id: str
+    users: list[MailboxBody]
+    tokens: bool = False
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_TOKEN_SCOPES))
 
 
 class AppBody(BaseModel):
@@ -64,7 +81,7 @@ class AppBody(BaseModel):
 
 class TokenBody(BaseModel):
     email: str
-    scopes: list[str] = Field(default_factory=lambda: ["Calendars.ReadWrite"])
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_TOKEN_SCOPES))
 
 
 class ClockBody(BaseModel):
@@ -129,6 +146,17 @@ def _clock_json(emulator: Emulator) -> dict[str, Any]:
     return {"now": emulator.clock.now().isoformat(), "fixed": emulator.clock.is_fixed}
 
 
+def _test_token(emulator: Emulator, user: User, scopes: list[str]) -> dict[str, Any]:
+    """An access token for `user`, as issued to the control plane's own client."""
+    client = AppRegistration(
+        tenant_id=user.tenant_id,
+        client_id=CONTROL_CLIENT_ID,
+        display_name="m365emu control plane",
+        client_secret=None,
+    )
+    return emulator.identity.test_token(user, scopes, client)
+
+
 def build_control_router(emulator: Emulator) -> APIRouter:
     router = APIRouter()
     directory = emulator.directory
@@ -164,6 +192,22 @@ def build_control_router(emulator: Emulator) -> APIRouter:
             return _refused(error)
         return user_json(user)
 
+    @router.post("/users/bulk", status_code=201, response_model=None)
+    async def add_users(body: BulkUsersBody) -> dict[str, Any] | JSONResponse:
+        tenant = directory.tenant(body.tenant_id)
+        if tenant is None:
+            return JSONResponse({"error": f"tenant {body.tenant_id} does not exist"}, 404)
+        people = [(u.email, u.display_name, u.id) for u in body.users]
+        try:
+            users = directory.add_users(tenant.id, people)
+        except DirectoryError as error:
+            return _refused(error)
+        answers = [user_json(user) for user in users]
+        if body.tokens:
+            for answer, user in zip(answers, users, strict=True):
+                answer["token"] = _test_token(emulator, user, body.scopes)
+        return {"value": answers}
+
     @router.get("/users")
     async def users() -> dict[str, Any]:
         return {"value": [user_json(u) for u in directory.users_of(None)]}
@@ -186,13 +230,7 @@ def build_control_router(emulator: Emulator) -> APIRouter:
         user = directory.user_by_email(body.email)
         if user is None:
             return JSONResponse({"error": f"user {body.email} does not exist"}, 404)
-        client = AppRegistration(
-            tenant_id=user.tenant_id,
-            client_id=CONTROL_CLIENT_ID,
-            display_name="m365emu control plane",
-            client_secret=None,
-        )
-        return emulator.identity.test_token(user, body.scopes, client)
+        return _test_token(emulator, user, body.scopes)
 
     @router.post("/users/{email}/revoke", response_model=None)
     async def revoke(email: str) -> dict[str, Any] | JSONResponse:

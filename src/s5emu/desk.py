@@ -176,6 +176,19 @@ class Desk:
             )
             return int(result.scalar_one())
 
+    def add_employees(self, rows: Sequence[tuple[str, str, str]]) -> list[int]:
+        """Employees from (code, name, email) rows in one transaction; their ids in the
+        rows' order. SQLAlchemy sends multi-row INSERT … RETURNING statements (as many
+        rows each as the driver takes) and sorts what they return into the rows' order."""
+        if not rows:
+            return []
+        values = [{"code": code, "name": name, "email": email} for code, name, email in rows]
+        statement = insert(employee_table).returning(
+            employee_table.c.id, sort_by_parameter_order=True
+        )
+        with self.engine.begin() as conn:
+            return [int(employee_id) for employee_id in conn.execute(statement, values).scalars()]
+
     def add_customer(
         self, name: str, addresses: Sequence[AddressForm] = (), phone: str = "", email: str = ""
     ) -> int:

@@ -25,6 +25,7 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,15 +190,30 @@ class Directory:
     def add_user(
         self, tenant_id: str, email: str, display_name: str, user_id: str | None = None
     ) -> User:
+        return self.add_users(tenant_id, [(email, display_name, user_id)])[0]
+
+    def add_users(
+        self, tenant_id: str, people: Sequence[tuple[str, str, str | None]]
+    ) -> list[User]:
+        """Users of one tenant from (email, display name, object id or None), in order:
+        all of them, or none when the tenant is missing or an email is taken or repeated."""
         with self._lock:
             if tenant_id not in self.tenants:
                 raise DirectoryError("not_found", f"tenant {tenant_id} does not exist")
-            if self.user_by_email(email) is not None:
-                raise DirectoryError("conflict", f"user {email} already exists")
-            user = User(tenant_id, user_id or str(uuid.uuid4()), email.lower(), display_name)
-            self.users[tenant_id][user.id] = user
-            self._save_user(user)
-            return user
+            taken = {user.email for pool in self.users.values() for user in pool.values()}
+            users: list[User] = []
+            for email, display_name, user_id in people:
+                wanted = email.strip().lower()  # as `user_by_email` looks it up
+                if wanted in taken:
+                    raise DirectoryError("conflict", f"user {email} already exists")
+                taken.add(wanted)
+                users.append(
+                    User(tenant_id, user_id or str(uuid.uuid4()), email.lower(), display_name)
+                )
+            for user in users:
+                self.users[tenant_id][user.id] = user
+                self._save_user(user)
+            return users
 
     def _save_user(self, user: User) -> None:
         self._store.save("user", f"{user.tenant_id}|{user.id}", _doc(user))

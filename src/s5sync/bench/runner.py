@@ -300,7 +300,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
             fleet.tokens.update(
                 await asyncio.to_thread(emulator.add_mailboxes, "bench-tenant", emails)
             )
-            employees = [desk.add_employee(e.split("@")[0], e, e) for e in emails]
+            employees = desk.add_employees([(e.split("@")[0], e, e) for e in emails])
             # The sample measured with 5 changes has one linked task each, as synced
             # users have (a user with no link at all pays one look-up, cycle._recover).
             for employee in employees[: SAMPLE if start == 0 else 0]:

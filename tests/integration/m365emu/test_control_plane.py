@@ -204,3 +204,73 @@ def test_stats_latency_and_reset(running: RunningEmulator) -> None:
     assert httpx.get(f"{control}/users").json() == {"value": []}
     seeded = httpx.post(f"{control}/reset", json={"demo": True}).json()
     assert seeded == {"reset": True, "tenants": 2}
+
+
+def test_bulk_users_makes_every_mailbox_and_a_working_token_for_each(
+    running: RunningEmulator,
+) -> None:
+    control = running.urls.control
+    httpx.post(f"{control}/tenants", json={"id": "t-bulk", "name": "bulk"})
+    people = [{"email": f"Bulk{i}@Bulk.example", "display_name": f"Bulk {i}"} for i in range(3)]
+    made = httpx.post(
+        f"{control}/users/bulk",
+        json={
+            "tenant_id": "t-bulk",
+            "users": people,
+            "tokens": True,
+            "scopes": ["Calendars.ReadWrite", "User.Read"],
+        },
+    )
+    assert made.status_code == 201, made.text
+    answers = made.json()["value"]
+    emails = [f"bulk{i}@bulk.example" for i in range(3)]
+    assert [a["email"] for a in answers] == emails
+    assert {a["tenant_id"] for a in answers} == {"t-bulk"}
+    assert len({a["id"] for a in answers}) == 3
+    listed = {u["email"]: u["id"] for u in httpx.get(f"{control}/users").json()["value"]}
+    assert all(listed[a["email"]] == a["id"] for a in answers)
+
+    with httpx.Client(base_url=running.urls.graph + "/", verify=running.ssl_context()) as graph:
+        for answer in answers:
+            token = answer["token"]
+            assert (token["token_type"], token["expires_in"]) == ("Bearer", 3599)
+            auth = {"Authorization": f"Bearer {token['access_token']}"}
+            me = graph.get("me", headers=auth)
+            assert me.status_code == 200, me.text
+            assert (me.json()["id"], me.json()["mail"]) == (answer["id"], answer["email"])
+            assert graph.get("me/events", headers=auth).status_code == 200
+
+    plain = httpx.post(
+        f"{control}/users/bulk",
+        json={"tenant_id": "bulk", "users": [{"email": "p@bulk.example", "display_name": "P"}]},
+    )
+    assert plain.status_code == 201
+    assert plain.json()["value"][0]["tenant_id"] == "t-bulk"  # by name, as `users` takes
+    assert "token" not in plain.json()["value"][0]
+
+
+def test_bulk_users_makes_none_when_one_is_refused(running: RunningEmulator) -> None:
+    control = running.urls.control
+    fresh = {"email": "fresh@contoso.example", "display_name": "Fresh"}
+    before = httpx.get(f"{control}/users").json()["value"]
+    taken = httpx.post(
+        f"{control}/users/bulk",
+        json={
+            "tenant_id": DEMO_TENANT_ID,
+            "users": [fresh, {"email": "bob@contoso.example", "display_name": "Bob"}],
+        },
+    )
+    assert taken.status_code == 409
+    assert "bob@contoso.example" in taken.json()["error"]
+    repeated = httpx.post(
+        f"{control}/users/bulk", json={"tenant_id": DEMO_TENANT_ID, "users": [fresh, fresh]}
+    )
+    assert repeated.status_code == 409
+    missing = httpx.post(f"{control}/users/bulk", json={"tenant_id": "nope", "users": [fresh]})
+    assert missing.status_code == 404
+    assert httpx.get(f"{control}/users").json()["value"] == before
+    bad = {"email": "no-at-sign", "display_name": "X"}
+    invalid = httpx.post(
+        f"{control}/users/bulk", json={"tenant_id": DEMO_TENANT_ID, "users": [fresh, bad]}
+    )
+    assert invalid.status_code == 422
