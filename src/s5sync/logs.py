@@ -25,6 +25,16 @@ STANDARD = frozenset(
 QUIET = ("httpx", "httpcore", "hpack", "msal", "urllib3", "sqlalchemy.engine", "aiosqlite")
 
 
+def hold_at_warning(names: tuple[str, ...]) -> None:
+    """Keep these loggers at WARNING whatever the process's level (R22). Only a level that
+    differs is set: `setLevel` empties every logger's cache, and connectors call this as
+    they are built — once a cycle (issue 12)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level != logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in STANDARD and not k.startswith("_")}
 
@@ -65,8 +75,7 @@ def configure_logging(level: str = "INFO", *, as_json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    hold_at_warning(QUIET)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own handlers go; its records reach ours through the root.
         logging.getLogger(name).handlers.clear()

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from s5sync.logs import hold_at_warning
 from s5sync.outlook.errors import (
     DeadlineReached,
     GraphRejected,
@@ -60,8 +61,7 @@ class AccessTokens(Protocol):
 def keep_http_logs_quiet() -> None:
     """httpx logs every URL at INFO, and delta and next links carry sync-state tokens
     (R22): its loggers stay at WARNING whatever the process's log level."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    hold_at_warning(("httpx", "httpcore"))
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from s5sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 from s5sync.store.database import Database
-from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record
+from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
 from s5sync.store.models import (
     Activity,
     AppUser,
@@ -41,7 +41,7 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import CachedEvent, DeltaRecord, Lease, UserRecord
+from s5sync.store.records import CachedEvent, DeltaRecord, Lease
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox
@@ -190,28 +190,6 @@ _CLOSE_RUN = (
 )
 
 
-def _user(row: Any) -> UserRecord:
-    return UserRecord(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        object_id=row.object_id,
-        email=row.email,
-        display_name=row.display_name,
-        employee_id=row.employee_id,
-        onboarded_at=row.onboarded_at,
-        is_admin=row.is_admin,
-        status=row.status,
-        last_error=row.last_error,
-        last_heartbeat_at=row.last_heartbeat_at,
-        next_run_at=row.next_run_at,
-        last_run_at=row.last_run_at,
-        last_outcome=row.last_outcome,
-        sync_now_requested=row.sync_now_requested,
-        has_token_cache=bool(row.has_token_cache),
-        session_generation=row.session_generation,
-    )
-
-
 def _cached(row: Any) -> CachedEvent:
     return CachedEvent(row.event_id, dict(row.data), row.change_key, row.server_hash, row.relevant)
 
@@ -262,7 +240,7 @@ class SqlCycleStore:
             cached = await conn.execute(_CACHE_THAT_MATTERS, mine)
             return CycleStart(
                 tenant=tenant,
-                user=_user(taken),
+                user=user_record(taken),  # type: ignore[arg-type]  # a Row names the same
                 lease=lease,
                 run_id=run_id,
                 previous_skips=frozenset(tuple(key) for key in skips or []),

@@ -52,6 +52,8 @@ def tenant_record(row: Tenant) -> TenantRecord:
 
 
 def user_record(row: AppUser) -> UserRecord:
+    """An `app_user` row (an entity, or a Core row naming the same columns and a
+    `has_token_cache` flag) as a record."""
     return UserRecord(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -68,7 +70,7 @@ def user_record(row: AppUser) -> UserRecord:
         last_run_at=row.last_run_at,
         last_outcome=row.last_outcome,
         sync_now_requested=row.sync_now_requested,
-        has_token_cache=row.token_cache_enc is not None,
+        has_token_cache=bool(row.has_token_cache),
         session_generation=row.session_generation,
     )
 

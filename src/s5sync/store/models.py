@@ -111,6 +111,10 @@ class AppUser(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
+    @property
+    def has_token_cache(self) -> bool:
+        return self.token_cache_enc is not None
+
 
 class EventLink(Base):
     """The mapping (R16): one task ↔ one event of one user, with per-side hashes."""

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
+from s5sync.logs import hold_at_warning
 from s5sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.errors import (
@@ -57,8 +58,7 @@ def keep_driver_logs_quiet() -> None:
     engine every result row — task notes, event bodies, sealed secrets. These loggers stay
     at WARNING whatever the process's log level (as httpx's do, outlook.session);
     `echo=True` on an engine still turns its own logging on for a developer."""
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    hold_at_warning(QUIET_LOGGERS)
 
 
 def _engine(url: str) -> AsyncEngine:
