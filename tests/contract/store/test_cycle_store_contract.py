@@ -42,6 +42,7 @@ class World:
     stranger: UserRecord
     kind: str
     scope: TenantScope | None = None
+    box: SecretBox | None = None
 
     async def activity(self) -> list[str]:
         if self.scope is None:
@@ -64,7 +65,7 @@ async def sql_world(db: Database, kind: str) -> World:
     async with TenantScope(db, box, other.id).begin() as unit:
         stranger = await unit.users.signed_in("oid-3", "sam@b.example", "Sam", NOW)
         stranger = await unit.users.onboard(stranger.id, 12, NOW)
-    return World(SqlCycleStore(db, box, mine.id), user, newcomer, stranger, kind, scope)
+    return World(SqlCycleStore(db, box, mine.id), user, newcomer, stranger, kind, scope, box)
 
 
 def memory_world() -> World:
@@ -259,3 +260,36 @@ async def test_finish_records_the_run_its_activity_and_the_skips_seen_R18(world:
     await world.store.finish(again.lease, end(again, skip_keys=[]))
     third = await begin(world, NOW + timedelta(minutes=20))
     assert third.previous_skips == frozenset()
+
+
+@pytest.mark.postgres
+async def test_a_cycle_runs_bound_to_its_store_under_row_level_security_R22(
+    clean_pg: str, app_role: str
+) -> None:
+    """Deployed as a role that owns nothing and cannot bypass row-level security, every
+    transaction of the cycle is bound to its store before its first statement: the
+    store's own rows are there, another store's user is not."""
+    owner = Database(clean_pg)
+    world = await sql_world(owner, "postgresql")
+    await owner.dispose()
+    assert world.box is not None
+    app = Database(clean_pg.replace("postgresql://postgres@", f"postgresql://{app_role}@"))
+    try:
+        store = SqlCycleStore(app, world.box, world.user.tenant_id)
+        started = await store.start(world.user.id, "worker-1", NOW, TTL)
+        assert isinstance(started, CycleStart)
+        async with store.link_writes(started.lease) as rows:
+            await rows.add(world.user.id, Link(5, "e5", Origin.S5, LinkState.ACTIVE), NOW)
+        window = WindowSave(delta("link-1"), (cached("e5", "Delivery", relevant=False),))
+        await store.save_window(started.lease, window)
+        await store.mark_category_ready(started.lease, "Received From System5")
+        await store.finish(started.lease, end(started))
+        again = await store.start(world.user.id, "worker-1", NOW + timedelta(minutes=10), TTL)
+        assert isinstance(again, CycleStart)
+        assert [link.event_id for link in again.links] == ["e5"]
+        assert sorted(again.cached) == ["e5"]
+        assert again.delta == delta("link-1")
+        with pytest.raises(NotFound):
+            await store.start(world.stranger.id, "worker-1", NOW, TTL)
+    finally:
+        await app.dispose()

@@ -3,14 +3,12 @@ PostgreSQL's row-level security holds against a non-owner role (R22)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -47,27 +45,6 @@ def test_library_tables_are_left_out_of_the_comparison(migrated_pg: str) -> None
     finally:
         with psycopg.connect(migrated_pg, autocommit=True) as conn:
             conn.execute("DROP TABLE procrastinate_jobs_probe")
-
-
-@pytest.fixture
-def app_role(migrated_pg: str) -> str:
-    """A login role that owns nothing and cannot bypass row-level security."""
-    role = f"s5sync_app_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(migrated_pg, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role))
-        )
-        conn.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
-            ).format(sql.Identifier(role))
-        )
-        conn.execute(
-            sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
-                sql.Identifier(role)
-            )
-        )
-    return role
 
 
 async def test_row_level_security_confines_a_session_to_its_tenant_R22(
