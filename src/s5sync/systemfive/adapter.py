@@ -90,6 +90,9 @@ class SqlTaskStore:
         keep_driver_logs_quiet()
         self.time_zone = time_zone
         self.engine = engine if engine is not None else _engine(async_url(url))
+        # Reads are one statement each (R1's candidates in one query): no BEGIN/ROLLBACK
+        # round trips around them (issue 12: every idle cycle makes one).
+        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
 
     @asynccontextmanager
@@ -102,7 +105,7 @@ class SqlTaskStore:
         names no URL, password, SQL or values (R22).
         """
         try:
-            async with self.engine.begin() if write else self.engine.connect() as conn:
+            async with self.engine.begin() if write else self.reads.connect() as conn:
                 yield conn
         except IntegrityError as error:
             # A constraint of the store's schema refused the values (R23: reported, and
