@@ -259,7 +259,9 @@ class CycleStart:
     user: UserRecord
     lease: Lease
     run_id: int
-    previous_skips: frozenset[tuple[object, ...]]  # the last finished cycle's (R18)
+    previous_skips: frozenset[
+        tuple[object, ...]
+    ]  # the last cycle's that finished holding its lease (R18)
     links: tuple[Link, ...]
     category_ready: str | None
     delta: DeltaRecord | None

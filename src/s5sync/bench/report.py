@@ -56,6 +56,11 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
                 f"{row['cpu_ms_5_change_cycle']:.2f} ms",
             )
     console.print(cpu)
+    if "sql_statements_per_idle_cycle" in stored:
+        console.print(
+            f"CALENDAREVENT statements per idle cycle: {stored['sql_statements_per_idle_cycle']}"
+            " (two transactions; BEGIN, COMMIT and pool pings not counted)"
+        )
 
     through = Table(title="Throughput of one worker process (emulator latency set)")
     for column in (

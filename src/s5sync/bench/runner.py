@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from s5sync.bench.world import (
     PAGE,
@@ -107,6 +108,30 @@ class Timer:
     @property
     def ms(self) -> float:
         return round(1000 * self.cpu / max(1, self.cycles), 2)
+
+
+class Statements:
+    """SQL statements the CALENDAREVENT database receives while open (BEGIN, COMMIT and
+    the pool's pings are not statements here); nothing to count for in-memory stores."""
+
+    def __init__(self, stores: object) -> None:
+        db = getattr(stores, "db", None)
+        engines = {db.write_engine.sync_engine, db.read_engine.sync_engine} if db else set()
+        self.engines = list(engines)
+        self.count = 0
+
+    def seen(self, *_: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> Statements:
+        self.count = 0
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self.seen)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self.seen)
 
 
 def later(now: datetime, n: int) -> datetime:
@@ -209,8 +234,9 @@ async def run_fakes(config: BenchConfig, url: str | None, now: datetime) -> dict
         idle, changed = Timer(), Timer()
         for n in range(1, config.rounds + 1):
             holder["now"] = later(now, 2 * n)
-            for user in main:
-                await idle.cycle(engine, user, holder["now"])
+            with Statements(stores) as statements:
+                for user in main:
+                    await idle.cycle(engine, user, holder["now"])
             holder["now"] = later(now, 2 * n + 1)
             for user in main:
                 bench.push(user, holder["now"], 3)
@@ -219,6 +245,8 @@ async def run_fakes(config: BenchConfig, url: str | None, now: datetime) -> dict
                 await engine.run_user_cycle(user, holder["now"] + timedelta(minutes=10))
         figures["cpu_ms_idle_cycle"] = idle.ms
         figures["cpu_ms_5_change_cycle"] = changed.ms
+        if statements.engines:
+            figures["sql_statements_per_idle_cycle"] = round(statements.count / len(main), 2)
         figures["users"] = config.fake_users
 
         growth: dict[str, Any] = {}

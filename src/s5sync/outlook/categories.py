@@ -5,7 +5,7 @@ learn.microsoft.com/graph/api/outlookuser-post-mastercategories).
 colour when missing; on a refused create (the duplicate-name answer is undocumented,
 graph.md §3) it re-lists and matches the name in any letter case. A cycle asks at most
 once; `ensure_category_once` makes it cost nothing on later cycles: the caller stores the
-returned name (`users.mark_category_ready`) and passes it back.
+returned name (`CycleStore.mark_category_ready`) and passes it back.
 """
 
 from __future__ import annotations

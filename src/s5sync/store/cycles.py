@@ -67,6 +67,7 @@ _USER = (
     AppUser.session_generation,
     AppUser.category_ready,
     AppUser.lease_fence,
+    AppUser.last_skip_keys,
 )
 _LINK = (
     EventLink.task_id,
@@ -124,12 +125,6 @@ _REFUSED = select(AppUser.employee_id, AppUser.onboarded_at).where(
     AppUser.tenant_id == _tid, AppUser.id == _uid
 )
 _OPEN_RUN = insert(SyncRun).returning(SyncRun.id)
-_LAST_SKIPS = (
-    select(SyncRun.skip_keys)
-    .where(SyncRun.tenant_id == _tid, SyncRun.user_id == _uid, SyncRun.finished_at.is_not(None))
-    .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-    .limit(1)
-)
 _LINKS = (
     select(*_LINK)
     .where(EventLink.tenant_id == _tid, EventLink.user_id == _uid)
@@ -173,6 +168,7 @@ _RELEASE = (
         last_outcome=bindparam("outcome"),
         status=bindparam("status"),
         last_error=bindparam("error"),
+        last_skip_keys=bindparam("skip_keys"),
     )
 )
 _LOG = insert(Activity)
@@ -234,7 +230,6 @@ class SqlCycleStore:
                 },
             )
             assert run_id is not None
-            skips = await conn.scalar(_LAST_SKIPS, mine)
             links = tuple(link_snapshot(r) for r in await conn.execute(_LINKS, mine))  # type: ignore[arg-type]
             delta = (await conn.execute(_DELTA_ROW, mine)).one_or_none()
             cached = await conn.execute(_CACHE_THAT_MATTERS, mine)
@@ -243,7 +238,7 @@ class SqlCycleStore:
                 user=user_record(taken),  # type: ignore[arg-type]  # a Row names the same
                 lease=lease,
                 run_id=run_id,
-                previous_skips=frozenset(tuple(key) for key in skips or []),
+                previous_skips=frozenset(tuple(key) for key in taken.last_skip_keys or []),
                 links=links,
                 category_ready=taken.category_ready,
                 delta=self._delta(delta),
@@ -348,6 +343,7 @@ class SqlCycleStore:
                     "outcome": end.outcome,
                     "status": end.status,
                     "error": end.error,
+                    "skip_keys": [list(key) for key in end.skip_keys],
                 },
             )
             if released.rowcount and end.window is not None:

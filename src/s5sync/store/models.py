@@ -105,6 +105,9 @@ class AppUser(Base):
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
+    # that stands is said once); read with the lease (migration 0002).
+    last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     # The lease serialising one user's cycles; the fence grows with every lease taken.
     lease_holder: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_fence: Mapped[int] = mapped_column(Integer, default=0)

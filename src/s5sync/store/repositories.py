@@ -242,12 +242,6 @@ class UserRepository(_Scoped):
         row = await self._row(user_id)
         row.status, row.last_error = status, error
 
-    async def category_ready(self, user_id: int) -> str | None:
-        return (await self._row(user_id)).category_ready
-
-    async def mark_category_ready(self, user_id: int, name: str | None) -> None:
-        (await self._row(user_id)).category_ready = name
-
 
 def link_snapshot(row: EventLink) -> Link:
     return Link(
@@ -378,20 +372,6 @@ class RunRepository(_Scoped):
                 error=error,
             )
         )
-
-    async def previous_skip_keys(self, user_id: int) -> set[tuple[object, ...]]:
-        """The skips of the user's last finished cycle (R18: standing skips said once)."""
-        keys = await self.session.scalar(
-            select(SyncRun.skip_keys)
-            .where(
-                SyncRun.tenant_id == self.tenant_id,
-                SyncRun.user_id == user_id,
-                SyncRun.finished_at.is_not(None),
-            )
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-            .limit(1)
-        )
-        return {tuple(key) for key in keys or []}
 
     async def log(
         self, user_id: int, run_id: int | None, at: datetime, entries: Iterable[ActivityEntry]

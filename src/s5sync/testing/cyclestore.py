@@ -57,6 +57,7 @@ class MemoryUser:
     delta: DeltaRecord | None = None
     runs: list[MemoryRun] = field(default_factory=list)
     activity: list[tuple[int, datetime, ActivityEntry]] = field(default_factory=list)
+    last_skip_keys: tuple[tuple[object, ...], ...] = ()
 
 
 class MemoryCycleStores:
@@ -185,8 +186,6 @@ class MemoryCycleStore:
         expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
         user.fence, user.holder, user.lease_expires_at = user.fence + 1, holder, expires
         user.record = replace(user.record, sync_now_requested=False)
-        finished = [run for run in user.runs if run.finished_at is not None]
-        previous = max(finished, key=lambda r: (r.started_at, r.id)) if finished else None
         run = MemoryRun(self.world.next_id(), now, user.fence)
         user.runs.append(run)
         linked = {link.event_id for link in user.links if link.event_id is not None}
@@ -195,7 +194,7 @@ class MemoryCycleStore:
             user=user.record,
             lease=Lease(user_id, holder, user.fence, expires),
             run_id=run.id,
-            previous_skips=frozenset(previous.skip_keys if previous else ()),
+            previous_skips=frozenset(user.last_skip_keys),
             links=tuple(user.links),
             category_ready=user.category_ready,
             delta=user.delta,
@@ -247,6 +246,7 @@ class MemoryCycleStore:
                 status=end.status,
                 last_error=end.error,
             )
+            user.last_skip_keys = tuple(tuple(key) for key in end.skip_keys)
             if end.window is not None:
                 self._save_window(user, end.window)
         user.activity += [(end.run_id, end.now, entry) for entry in end.entries]

@@ -3,18 +3,20 @@ PostgreSQL's row-level security holds against a non-owner role (R22)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.migrate import include_object, sync_url
+from s5sync.store.migrate import include_object, sync_url, upgrade
 from s5sync.store.models import Base
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
@@ -83,3 +85,64 @@ async def test_row_level_security_confines_a_session_to_its_tenant_R22(
     with psycopg.connect(database_url) as conn:
         emails = conn.execute("SELECT email FROM app_user ORDER BY object_id").fetchall()
     assert emails == [("oid-a@x.example",), ("oid-b@x.example",)]
+
+
+def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> None:
+    """A database from before 0002: every cached event stays relevant (read as before)
+    and each user's last finished cycle's skips move to the user, so a standing skip is
+    not said again after the upgrade."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tenant (id, ms_tenant_id, name, s5_connection_enc, time_zone, "
+                "category_name, category_color, sync_tag, import_window_days, "
+                "interval_minutes, background_sync, retention_days, created_at) VALUES "
+                "(1, 't', 'T', x'00', 'UTC', 'c', 'preset4', '[sync]', 14, 10, 0, 30, :at)"
+            ),
+            {"at": "2026-11-25 14:00:00"},
+        )
+        for user_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO app_user (id, tenant_id, object_id, email, display_name, "
+                    "is_admin, status, sync_now_requested, session_generation, lease_fence, "
+                    "created_at) VALUES (:id, 1, :oid, :oid, '', 0, 'active', 0, 0, 0, :at)"
+                ),
+                {"id": user_id, "oid": f"u{user_id}", "at": "2026-11-25 14:00:00"},
+            )
+        runs = [
+            ("14:00", "14:01", '[["no_sync", 4, null]]'),
+            ("14:10", "14:11", '[["no_sync", 5, null]]'),
+            ("14:20", None, '[["no_sync", 6, null]]'),  # killed: never finished
+        ]
+        for started, finished, keys in runs:
+            conn.execute(
+                text(
+                    "INSERT INTO sync_run (tenant_id, user_id, now, started_at, finished_at, "
+                    "outcome, counts, graph_requests, skip_keys, fence) VALUES "
+                    "(1, 1, :s, :s, :f, 'ok', '{}', '{}', :k, 1)"
+                ),
+                {
+                    "s": f"2026-11-25 {started}:00",
+                    "f": f"2026-11-25 {finished}:00" if finished else None,
+                    "k": keys,
+                },
+            )
+        conn.execute(
+            text(
+                "INSERT INTO event_cache (tenant_id, user_id, event_id, data, change_key, "
+                "server_hash, updated_at) VALUES (1, 1, 'e1', '{}', '', '', :at)"
+            ),
+            {"at": "2026-11-25 14:00:00"},
+        )
+    upgrade(url)
+    with engine.connect() as conn:
+        keys = dict(conn.execute(text("SELECT id, last_skip_keys FROM app_user")).all())
+        relevant = conn.execute(text("SELECT relevant FROM event_cache")).scalar_one()
+    engine.dispose()
+    assert json.loads(keys[1]) == [["no_sync", 5, None]]
+    assert keys[2] is None
+    assert relevant in (1, True)
