@@ -48,11 +48,11 @@ from s5sync.testing.cyclestore import MemoryCycleStores
 from s5sync.testing.tasks import FakeTaskStore
 
 TEN_MINUTES = 600.0
-# Cycles in flight at once, as `s5sync worker --concurrency 24` runs them: at 50 ms a
-# Graph request, 12 would cap one process near 200 cycles a second before its CPU does.
-# A cycle holds a database connection only inside its two short transactions, so this
-# may exceed the pool (5 + 10).
-CONCURRENCY = 24
+# Cycles in flight at once, as `s5sync worker --concurrency 48` runs them: at 50 ms a
+# Graph request, fewer would leave one process waiting on the network before its CPU is
+# busy. A cycle holds a database connection only inside its two short transactions, so
+# this may exceed the pool (5 + 10).
+CONCURRENCY = 48
 SAMPLE = 50  # users measured with 5 changes against the emulator
 
 

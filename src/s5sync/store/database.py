@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from s5sync.pooling import ping_when_idle
+
 # R22: the tenant a PostgreSQL transaction may see, for the row-level security policies.
 SET_TENANT = text("SELECT set_config('s5sync.tenant_id', :tenant, true)")
 
@@ -72,8 +74,9 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
         else:
-            self.write_engine = create_async_engine(
-                self.url, hide_parameters=True, echo=echo, pool_pre_ping=True
+            # Idle connections are pinged before use (s5sync.pooling), not every checkout.
+            self.write_engine = ping_when_idle(
+                create_async_engine(self.url, hide_parameters=True, echo=echo)
             )
             self.read_engine = self.write_engine
         self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)

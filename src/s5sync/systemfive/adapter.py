@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.logs import hold_at_warning
+from s5sync.pooling import ping_when_idle
 from s5sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.errors import (
@@ -62,13 +63,14 @@ def keep_driver_logs_quiet() -> None:
 
 
 def _engine(url: str) -> AsyncEngine:
-    # pre-ping: a long-running service outlives the store's database restarts; the
-    # PostgreSQL timeouts keep an unreachable System Five from hanging a cycle (R17b).
-    # hide_parameters: a statement's values never reach an error message or a log (R22).
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # Idle connections are pinged before use: a long-running service outlives the store's
+    # database restarts (s5sync.pooling); the PostgreSQL timeouts keep an unreachable
+    # System Five from hanging a cycle (R17b). hide_parameters: a statement's values
+    # never reach an error message or a log (R22).
+    options: dict[str, Any] = {"hide_parameters": True}
     if make_url(url).get_backend_name() == "postgresql":
         options["connect_args"] = {"timeout": 10, "command_timeout": 60}
-    return create_async_engine(url, **options)
+    return ping_when_idle(create_async_engine(url, **options))
 
 
 def _utc_now() -> datetime:
