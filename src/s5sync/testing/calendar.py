@@ -105,7 +105,8 @@ class FakeCalendarGateway:
 
     def user_deletes(self, event_id: str) -> None:
         self._version += 1
-        self._events[event_id] = _Stored(self._events[event_id].event, self._version, True)
+        event = self._events.pop(event_id).event
+        self._events[event_id] = _Stored(event, self._version, True)
 
     def events(self) -> list[EventSnapshot]:
         return [s.event for s in self._events.values() if not s.deleted]
@@ -120,9 +121,7 @@ class FakeCalendarGateway:
         rebaselined = since is None
         changed: list[EventChange] = []
         removed: list[str] = []
-        for event_id, stored in self._events.items():
-            if since is not None and stored.version <= since:
-                continue
+        for event_id, stored in self._changed_since(since):
             inside = self._inside(stored.event, window_start, window_end)
             if stored.deleted or not inside:
                 if not rebaselined:
@@ -247,11 +246,24 @@ class FakeCalendarGateway:
 
     def _put(self, event: EventSnapshot) -> None:
         self._version += 1
-        old = self._events.get(event.id)
+        old = self._events.pop(event.id, None)
         if old is not None:
             number = int(old.event.change_key.removeprefix("ck") or 0) + 1
             event = replace(event, change_key=f"ck{number}")
+        # Kept in the order of their last change, so a delta read walks only the changes.
         self._events[event.id] = _Stored(event, self._version)
+
+    def _changed_since(self, since: int | None) -> list[tuple[str, _Stored]]:
+        """The events changed after version `since` (all of them for None), oldest change
+        first — a walk back from the newest change, as long as a delta is (issue 12)."""
+        if since is None:
+            return list(self._events.items())
+        newer = []
+        for event_id, stored in reversed(self._events.items()):
+            if stored.version <= since:
+                break
+            newer.append((event_id, stored))
+        return newer[::-1]
 
     def _since(self, link: str | None) -> int | None:
         if link is None:

@@ -58,6 +58,7 @@ class MemoryUser:
     runs: list[MemoryRun] = field(default_factory=list)
     activity: list[tuple[int, datetime, ActivityEntry]] = field(default_factory=list)
     last_skip_keys: tuple[tuple[object, ...], ...] = ()
+    relevant: set[str] = field(default_factory=set)  # an index, as the SQL store has one
 
 
 class MemoryCycleStores:
@@ -188,7 +189,7 @@ class MemoryCycleStore:
         user.record = replace(user.record, sync_now_requested=False)
         run = MemoryRun(self.world.next_id(), now, user.fence)
         user.runs.append(run)
-        linked = {link.event_id for link in user.links if link.event_id is not None}
+        linked = {link.event_id for link in user.links if link.event_id in user.cache}
         return CycleStart(
             tenant=tenant,
             user=user.record,
@@ -198,11 +199,7 @@ class MemoryCycleStore:
             links=tuple(user.links),
             category_ready=user.category_ready,
             delta=user.delta,
-            cached={
-                event_id: item
-                for event_id, item in user.cache.items()
-                if item.relevant or event_id in linked
-            },
+            cached={event_id: user.cache[event_id] for event_id in user.relevant | linked},
         )
 
     async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:
@@ -217,11 +214,16 @@ class MemoryCycleStore:
     @staticmethod
     def _save_window(user: MemoryUser, window: WindowSave) -> None:
         if window.rebaselined:
-            user.cache = {}
+            user.cache, user.relevant = {}, set()
         for event_id in window.removed:
             user.cache.pop(event_id, None)
+            user.relevant.discard(event_id)
         for item in window.upserts:
             user.cache[item.event_id] = item
+            if item.relevant:
+                user.relevant.add(item.event_id)
+            else:
+                user.relevant.discard(item.event_id)
         user.delta = window.delta
 
     async def mark_category_ready(self, lease: Lease, name: str) -> None:
