@@ -22,6 +22,7 @@ from psycopg import sql
 
 from browser_support import CHROMIUM_ARGS as CHROMIUM_ARGS
 from browser_support import install_axe
+from s5emu.schema import create_schema, drop_schema
 
 # Every Hypothesis test outside tests/property (which loads its own profiles): no
 # deadline and no too_slow health check — CI shares 2 cores, and a slow example is not a
@@ -116,3 +117,15 @@ def artifacts_dir() -> Path:
 def axe_script() -> Path:
     """axe-core for accessibility checks (pages with a strict CSP need `bypass_csp=True`)."""
     return install_axe()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def systemfive_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh System Five reference schema (s5emu) on SQLite, and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        drop_schema(url)
+    create_schema(url)
+    return url

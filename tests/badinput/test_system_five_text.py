@@ -4,38 +4,23 @@ encodes a lone surrogate — so the connector removes them and says so."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from s5emu.desk import Desk
-from s5emu.schema import create_schema, drop_schema, engine_for
+from s5emu.schema import engine_for
 from s5sync.core.snapshots import TaskDraft
 from s5sync.systemfive.adapter import SqlTaskStore
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        drop_schema(url)
-    create_schema(url)
-    return url
-
-
 async def test_nul_controls_and_lone_surrogates_are_removed_before_system_five_R23(
-    database_url: str,
+    systemfive_url: str,
 ) -> None:
-    desk = Desk(engine_for(database_url))
+    desk = Desk(engine_for(systemfive_url))
     try:
         employee = desk.add_employee("E9", "Eve", "eve@contoso.example")
     finally:
         desk.engine.dispose()
-    store = SqlTaskStore(database_url, "America/New_York")
+    store = SqlTaskStore(systemfive_url, "America/New_York")
     try:
         draft = TaskDraft(
             title="Fix\x00 the\x1b door \ud800",

@@ -4,26 +4,19 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from s5emu.desk import Desk
-from s5emu.schema import create_schema, drop_schema, engine_for
 from s5emu.schema import employee as employee_table
+from s5emu.schema import engine_for
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        drop_schema(url)
-    create_schema(url)
-    desk = Desk(engine_for(url))
+@pytest.fixture
+def desk(systemfive_url: str) -> Iterator[Desk]:
+    desk = Desk(engine_for(systemfive_url))
     yield desk
     desk.engine.dispose()
 

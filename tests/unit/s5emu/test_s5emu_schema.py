@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from s5emu.schema import create_schema, drop_schema, engine_for, sync_url
+from s5emu.schema import engine_for, sync_url
 from s5emu.schema import task as task_table
 
 SPEC_COLUMNS = {
@@ -25,19 +22,8 @@ SPEC_COLUMNS = {
 }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        drop_schema(url)
-    create_schema(url)
-    return url
-
-
-def test_tables_and_columns_are_exactly_the_reference_schema(database_url: str) -> None:
-    engine = engine_for(database_url)
+def test_tables_and_columns_are_exactly_the_reference_schema(systemfive_url: str) -> None:
+    engine = engine_for(systemfive_url)
     try:
         found = inspect(engine)
         tables = {name: [c["name"] for c in found.get_columns(name)] for name in SPEC_COLUMNS}
@@ -61,8 +47,8 @@ def _task(employee_id: int, title: str, ref: str | None = None) -> dict[str, obj
     }
 
 
-def test_task_ids_are_never_reused_after_a_delete(database_url: str) -> None:
-    engine = engine_for(database_url)
+def test_task_ids_are_never_reused_after_a_delete(systemfive_url: str) -> None:
+    engine = engine_for(systemfive_url)
     try:
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO employee (code, name) VALUES ('E1', 'Alice')"))
@@ -89,9 +75,9 @@ def test_task_ids_are_never_reused_after_a_delete(database_url: str) -> None:
     ],
 )
 def test_the_schema_refuses_what_system_five_cannot_hold(
-    database_url: str, rows: list[dict[str, object]], why: str
+    systemfive_url: str, rows: list[dict[str, object]], why: str
 ) -> None:
-    engine = engine_for(database_url)
+    engine = engine_for(systemfive_url)
     try:
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO employee (code, name) VALUES ('E1', 'Alice')"))

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 
 from s5emu.desk import Desk, TaskForm
-from s5emu.schema import create_schema, drop_schema, engine_for
+from s5emu.schema import engine_for
 from s5emu.web import create_app
 from s5sync.core.snapshots import TaskDraft
 from s5sync.ports import WriteConflict
@@ -20,29 +17,18 @@ from s5sync.systemfive.adapter import SqlTaskStore
 ZONE = "America/New_York"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        drop_schema(url)
-    create_schema(url)
-    return url
-
-
 async def test_editor_save_between_read_and_write_is_reported_as_conflict_R12b(
-    database_url: str,
+    systemfive_url: str,
 ) -> None:
-    desk = Desk(engine_for(database_url))
+    desk = Desk(engine_for(systemfive_url))
     alice = desk.add_employee("E001", "Alice Martin", "alice@contoso.example")
     start = datetime(2026, 12, 1, 10, 0)
     task_id = desk.create_task(
         TaskForm("delivery", alice, None, "Deliver sofa", "", start, start, 15, sync=True)
     )
     desk.engine.dispose()
-    store = SqlTaskStore(database_url, ZONE)
-    app = create_app(database_url, ZONE, today=lambda: date(2026, 11, 25))
+    store = SqlTaskStore(systemfive_url, ZONE)
+    app = create_app(systemfive_url, ZONE, today=lambda: date(2026, 11, 25))
     outlook = TaskDraft(
         title="Deliver sofa (from Outlook)",
         notes="Moved by the customer",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import event, text
 
 from s5emu.desk import AddressForm, Desk, TaskForm
-from s5emu.schema import create_schema, drop_schema, engine_for
+from s5emu.schema import create_schema, engine_for
 from s5sync.core.snapshots import TaskDraft
 from s5sync.core.timezones import UnknownTimeZone
 from s5sync.systemfive import statements
@@ -56,17 +55,6 @@ def test_every_statement_is_named_and_commented() -> None:
     assert all(str(value).lstrip().startswith("--") for value in named.values())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        drop_schema(url)
-    create_schema(url)
-    return url
-
-
 def seed(url: str, count: int) -> int:
     desk = Desk(engine_for(url))
     try:
@@ -89,10 +77,10 @@ def seed(url: str, count: int) -> int:
 
 @pytest.mark.parametrize("count", [1, 50])
 async def test_push_candidates_is_one_statement_however_many_tasks_R1(
-    database_url: str, count: int
+    systemfive_url: str, count: int
 ) -> None:
-    alice = seed(database_url, count)
-    store = SqlTaskStore(database_url, "America/New_York")
+    alice = seed(systemfive_url, count)
+    store = SqlTaskStore(systemfive_url, "America/New_York")
     try:
         await store.employees()  # connect first: driver set-up queries are not ours
         seen: list[str] = []
@@ -114,16 +102,16 @@ async def test_push_candidates_is_one_statement_however_many_tasks_R1(
 
 
 async def test_an_unreadable_task_is_returned_marked_and_logged_not_fatal_R23(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    systemfive_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """R23: the row comes back marked `unreadable` (never absent: absent means deleted,
     R6/R11b, and would stop its link for good); the log names the task, not its values."""
-    alice = seed(database_url, 3)
-    engine = engine_for(database_url)
+    alice = seed(systemfive_url, 3)
+    engine = engine_for(systemfive_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE task SET starts_at = 'next tuesday' WHERE id = 2"))
     engine.dispose()
-    store = SqlTaskStore(database_url, "America/New_York")
+    store = SqlTaskStore(systemfive_url, "America/New_York")
     try:
         with caplog.at_level(logging.WARNING, logger="s5sync.systemfive.adapter"):
             tasks = sorted(await store.push_candidates(alice), key=lambda task: task.id)
@@ -140,9 +128,9 @@ async def test_an_unreadable_task_is_returned_marked_and_logged_not_fatal_R23(
         await store.close()
 
 
-async def test_many_ids_are_read_in_chunks_within_driver_limits(database_url: str) -> None:
-    seed(database_url, 3)
-    store = SqlTaskStore(database_url, "America/New_York")
+async def test_many_ids_are_read_in_chunks_within_driver_limits(systemfive_url: str) -> None:
+    seed(systemfive_url, 3)
+    store = SqlTaskStore(systemfive_url, "America/New_York")
     try:
         found = await store.tasks_by_id(list(range(1, 2501)))
         assert sorted(found) == [1, 2, 3]
