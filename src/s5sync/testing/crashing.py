@@ -107,7 +107,40 @@ class WritePlan:
         return results
 
 
-class CrashingTaskStore:
+class TaskReads:
+    """What a crashing TaskStore passes through untouched (shared by the crash wrappers
+    here and the reliability machine's)."""
+
+    inner: TaskStore
+
+    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
+        return await self.inner.task_by_external_ref(external_ref)
+
+    async def employees(self) -> list[Employee]:
+        return await self.inner.employees()
+
+    async def employee_by_email(self, email: str) -> Employee | None:
+        return await self.inner.employee_by_email(email)
+
+
+class CalendarReads:
+    """What a crashing CalendarGateway passes through untouched: its reads."""
+
+    inner: CalendarGateway
+
+    async def read_window(
+        self, delta_link: str | None, window_start: datetime, window_end: datetime
+    ) -> WindowRead:
+        return await self.inner.read_window(delta_link, window_start, window_end)
+
+    async def get_event(self, event_id: str) -> EventSnapshot | None:
+        return await self.inner.get_event(event_id)
+
+    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
+        return await self.inner.find_by_task_refs(task_refs)
+
+
+class CrashingTaskStore(TaskReads):
     """A `TaskStore` whose writes follow a `WritePlan`."""
 
     def __init__(self, inner: TaskStore, plan: WritePlan) -> None:
@@ -119,9 +152,6 @@ class CrashingTaskStore:
 
     async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
         return await self.inner.tasks_by_id(task_ids)
-
-    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
-        return await self.inner.task_by_external_ref(external_ref)
 
     async def create_imported_task(
         self, employee_id: int, draft: TaskDraft, external_ref: str
@@ -143,33 +173,16 @@ class CrashingTaskStore:
         [result] = await self.plan.run([name], [name], send)
         return result
 
-    async def employees(self) -> list[Employee]:
-        return await self.inner.employees()
-
-    async def employee_by_email(self, email: str) -> Employee | None:
-        return await self.inner.employee_by_email(email)
-
     async def close(self) -> None:
         await self.inner.close()
 
 
-class CrashingCalendar:
+class CrashingCalendar(CalendarReads):
     """A `CalendarGateway` whose writes follow a `WritePlan`, one write per batch item."""
 
     def __init__(self, inner: CalendarGateway, plan: WritePlan) -> None:
         self.inner = inner
         self.plan = plan
-
-    async def read_window(
-        self, delta_link: str | None, window_start: datetime, window_end: datetime
-    ) -> WindowRead:
-        return await self.inner.read_window(delta_link, window_start, window_end)
-
-    async def get_event(self, event_id: str) -> EventSnapshot | None:
-        return await self.inner.get_event(event_id)
-
-    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
-        return await self.inner.find_by_task_refs(task_refs)
 
     async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
         names = [f"create event for {w.task_ref}" for w in writes]

@@ -14,21 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
-from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
+from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.ports import (
     CalendarGateway,
-    Employee,
     EventUpdate,
     EventWrite,
     TaskStore,
-    WindowRead,
     WriteConflict,
     WriteResult,
 )
 from s5sync.systemfive.errors import SystemFiveUnavailable
+from s5sync.testing.crashing import CalendarReads, TaskReads
 
 T = TypeVar("T")
 
@@ -72,23 +70,12 @@ class CrashPlan:
         raise Crash(f"killed before {point}")
 
 
-class CrashingCalendar:
+class CrashingCalendar(CalendarReads):
     """A CalendarGateway whose writes go through a CrashPlan; reads pass through."""
 
     def __init__(self, inner: CalendarGateway, plan: CrashPlan) -> None:
         self.inner = inner
         self.plan = plan
-
-    async def read_window(
-        self, delta_link: str | None, window_start: datetime, window_end: datetime
-    ) -> WindowRead:
-        return await self.inner.read_window(delta_link, window_start, window_end)
-
-    async def get_event(self, event_id: str) -> EventSnapshot | None:
-        return await self.inner.get_event(event_id)
-
-    async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:
-        return await self.inner.find_by_task_refs(task_refs)
 
     async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
         return await self.plan.write("create_events", lambda: self.inner.create_events(writes))
@@ -109,7 +96,7 @@ class CrashingCalendar:
         return await self.inner.ensure_category(name, color)
 
 
-class CrashingTasks:
+class CrashingTasks(TaskReads):
     """A TaskStore whose writes go through a CrashPlan; reads pass through."""
 
     def __init__(self, inner: TaskStore, plan: CrashPlan) -> None:
@@ -123,9 +110,6 @@ class CrashingTasks:
     async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
         self.plan.reading()
         return await self.inner.tasks_by_id(task_ids)
-
-    async def task_by_external_ref(self, external_ref: str) -> TaskSnapshot | None:
-        return await self.inner.task_by_external_ref(external_ref)
 
     async def create_imported_task(
         self, employee_id: int, draft: TaskDraft, external_ref: str
@@ -142,12 +126,6 @@ class CrashingTasks:
             "update_task_from_event",
             lambda: self.inner.update_task_from_event(task_id, seen_updated_at, draft),
         )
-
-    async def employees(self) -> list[Employee]:
-        return await self.inner.employees()
-
-    async def employee_by_email(self, email: str) -> Employee | None:
-        return await self.inner.employee_by_email(email)
 
     async def close(self) -> None:
         """The store is shared by every cycle: closed by its owner, not here."""
