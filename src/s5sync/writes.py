@@ -450,16 +450,7 @@ class _Writer:
             )
             return
         async with self.begin() as unit:
-            active = Link(
-                task.id,
-                d.event_id,
-                Origin.OUTLOOK,
-                LinkState.ACTIVE,
-                task_hash=task_hash(task),
-                event_hash=d.event_hash,
-                change_key=d.change_key,
-            )
-            await self.save(unit, active)
+            await self.save(unit, d.link(task))
         self.done.entries.append(entry(d))
 
     async def update_task(self, d: UpdateTask) -> None:

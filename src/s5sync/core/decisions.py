@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from s5sync.core.snapshots import Origin, TaskDraft
+from s5sync.core.hashing import task_hash
+from s5sync.core.snapshots import Link, LinkState, Origin, TaskDraft, TaskSnapshot
 
 
 class Reason(StrEnum):
@@ -191,6 +192,18 @@ class CreateTask:
     reason: Reason = Reason.NEW_TAGGED_EVENT
     adapted: tuple[Reason, ...] = ()
     direction: Direction = field(default=Direction.IMPORT, init=False)
+
+    def link(self, task: TaskSnapshot) -> Link:
+        """The mapping row once System Five holds `task` (R16): both sides' hashes."""
+        return Link(
+            task.id,
+            self.event_id,
+            Origin.OUTLOOK,
+            LinkState.ACTIVE,
+            task_hash=task_hash(task),
+            event_hash=self.event_hash,
+            change_key=self.change_key,
+        )
 
     def describe(self) -> str:
         return (

@@ -169,16 +169,7 @@ def _create_task(world: World, d: CreateTask, crash: bool) -> World:
     if crash:
         row = Link(None, d.event_id, Origin.OUTLOOK, LinkState.PENDING)
         return _set_link(world, row, None, d.event_id)
-    row = Link(
-        task.id,
-        d.event_id,
-        Origin.OUTLOOK,
-        LinkState.ACTIVE,
-        task_hash=task_hash(task),
-        event_hash=d.event_hash,
-        change_key=d.change_key,
-    )
-    return _set_link(world, row, None, d.event_id)
+    return _set_link(world, d.link(task), None, d.event_id)
 
 
 def _update_task(world: World, d: UpdateTask) -> World:

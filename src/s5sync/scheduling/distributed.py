@@ -32,7 +32,7 @@ import logging
 import math
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,31 +158,25 @@ class DistributedScheduler:
         async def run_cycle(user_id: int) -> str:
             return await self.run_cycle(user_id)
 
-        @self.app.periodic(cron=dispatch_cron, periodic_id="dispatch")
-        @self.app.task(
-            name="s5sync.dispatch",
-            queue=CONTROL_QUEUE,
-            lock="s5sync-dispatch",
-            queueing_lock="s5sync-dispatch",
-            priority=CONTROL_PRIORITY,
-            retry=False,
-        )
-        async def dispatch(timestamp: int) -> None:
-            await self.dispatch()
-
-        @self.app.periodic(cron=reap_cron, periodic_id="reap")
-        @self.app.task(
-            name="s5sync.reap",
-            queue=CONTROL_QUEUE,
-            lock="s5sync-reap",
-            queueing_lock="s5sync-reap",
-            priority=CONTROL_PRIORITY,
-            retry=False,
-        )
-        async def reap(timestamp: int) -> None:
-            await self.reap()
+        self._control("dispatch", dispatch_cron, self.dispatch)
+        self._control("reap", reap_cron, self.reap)
 
         self.cycle_task = run_cycle
+
+    def _control(self, name: str, cron: str, action: Callable[[], Awaitable[object]]) -> None:
+        """A periodic control task: one at a time across workers, never queued twice."""
+
+        @self.app.periodic(cron=cron, periodic_id=name)
+        @self.app.task(
+            name=f"s5sync.{name}",
+            queue=CONTROL_QUEUE,
+            lock=f"s5sync-{name}",
+            queueing_lock=f"s5sync-{name}",
+            priority=CONTROL_PRIORITY,
+            retry=False,
+        )
+        async def control(timestamp: int) -> None:
+            await action()
 
     # -- time ------------------------------------------------------------------------
 
