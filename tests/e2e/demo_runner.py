@@ -22,8 +22,8 @@ def free_base_port() -> int:
         try:
             for offset in range(4):
                 sock = socket.socket()
+                socks.append(sock)  # closed below even when bind fails
                 sock.bind(("127.0.0.1", base + offset))
-                socks.append(sock)
             return base
         except OSError:
             continue
