@@ -50,6 +50,7 @@ class PgDatabases:
     def __init__(self, admin: str) -> None:
         self.admin = admin
         self.names: list[str] = []
+        self.roles: list[str] = []
 
     def create(self) -> str:
         name = f"s5sync_test_{uuid.uuid4().hex[:12]}"
@@ -59,12 +60,33 @@ class PgDatabases:
         base, _, _ = self.admin.rpartition("/")
         return f"{base}/{name}"
 
+    def app_role(self, url: str) -> str:
+        """A login role in `url`'s database that owns nothing and cannot bypass row-level
+        security, with the grants docs/operations.md gives `s5sync_app`; its URL."""
+        role = f"s5sync_app_{uuid.uuid4().hex[:8]}"
+        name = sql.Identifier(role)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(name))
+            self.roles.append(role)
+            conn.execute(
+                sql.SQL(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
+                ).format(name)
+            )
+            conn.execute(
+                sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(name)
+            )
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{role}@{rest.partition('@')[2]}"
+
     def drop_all(self) -> None:
         with psycopg.connect(self.admin, autocommit=True) as conn:
             for name in self.names:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+            for role in self.roles:  # their grants went with the databases
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 @pytest.fixture(scope="session")

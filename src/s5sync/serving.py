@@ -75,12 +75,23 @@ async def check_database(settings: Settings) -> None:
     try:
         await services.directory.tenants()
     except Exception as error:
+        await services.db.dispose()
         raise SettingsError(
             "S5SYNC_DATABASE_URL: the database cannot be reached or is not upgraded "
             f"(run `s5sync db upgrade`): {type(error).__name__}"
         ) from None
+    try:
+        problem = await services.db.tenant_role_problem()
+    except Exception as error:
+        raise SettingsError(
+            f"S5SYNC_TENANT_DATABASE_URL: the database cannot be reached: {type(error).__name__}"
+        ) from None
     finally:
         await services.db.dispose()
+    if problem is not None:
+        raise SettingsError(
+            f"S5SYNC_TENANT_DATABASE_URL is invalid: {problem} (docs/operations.md §10)"
+        )
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,14 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         description="The CALENDAREVENT database: sqlite+aiosqlite:///… or postgresql+asyncpg://…"
+    )
+    tenant_database_url: str = Field(
+        default="",
+        description=(
+            "PostgreSQL only: the same database as a role that neither owns the tables nor "
+            "has BYPASSRLS, for every store-bound transaction, so row-level security binds "
+            "the web app and the workers (R22); empty: database_url for everything"
+        ),
     )
     secret_keys: SecretStr = Field(
         description="Comma-separated Fernet keys, newest first (R22: secrets at rest)"
@@ -55,6 +63,22 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @field_validator("tenant_database_url")
+    @classmethod
+    def _postgresql_role(cls, value: str) -> str:
+        if value and not value.startswith("postgresql"):
+            raise ValueError("must be empty or a postgresql:// URL (row-level security)")
+        return value
+
+    @model_validator(mode="after")
+    def _same_kind_of_database(self) -> Settings:
+        if self.tenant_database_url and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "S5SYNC_TENANT_DATABASE_URL needs S5SYNC_DATABASE_URL on PostgreSQL "
+                "(SQLite has no roles)"
+            )
+        return self
 
     @field_validator("secret_keys")
     @classmethod
@@ -92,10 +116,12 @@ def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
 def describe_validation_error(error: ValidationError) -> str:
     """One line for the first problem: `S5SYNC_NAME: what is wrong`."""
     first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"] and message.startswith("S5SYNC_"):
+        return message  # a check across settings names them itself
     name = "S5SYNC_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
     if first["type"] == "missing":
         return f"{name} is not set"
-    message = str(first["msg"]).removeprefix("Value error, ")
     return f"{name} is invalid: {message}"
 
 

@@ -116,7 +116,7 @@ class Statements:
 
     def __init__(self, stores: object) -> None:
         db = getattr(stores, "db", None)
-        engines = {db.write_engine.sync_engine, db.read_engine.sync_engine} if db else set()
+        engines = {engine.sync_engine for engine in db.engines()} if db else set()
         self.engines = list(engines)
         self.count = 0
 

@@ -31,9 +31,13 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
         if settings.scheduler != "procrastinate":
             typer.echo("s5sync worker: set S5SYNC_SCHEDULER=procrastinate", err=True)
             raise typer.Exit(2)
+        from s5sync.serving import check_database
+        from s5sync.settings import SettingsError
+
         try:
+            asyncio.run(check_database(settings))
             asyncio.run(run_worker(settings, concurrency))
-        except ValueError as error:
+        except (ValueError, SettingsError) as error:
             typer.echo(f"s5sync worker: {error}", err=True)
             raise typer.Exit(2) from None
 

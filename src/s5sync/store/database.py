@@ -4,8 +4,11 @@
   file — writes open with `BEGIN IMMEDIATE` so a read-then-write never fails with
   SQLITE_BUSY halfway, reads with a plain deferred `BEGIN` so they never queue behind
   writers (DESIGN.md "Traps already known").
-- PostgreSQL: one engine; every tenant-scoped transaction first sets
-  `s5sync.tenant_id`, which the row-level security policies check (R22).
+- PostgreSQL: every tenant-scoped transaction first sets `s5sync.tenant_id`, which the
+  row-level security policies check (R22). With a `tenant_url` (a role that neither owns
+  the tables nor has `BYPASSRLS`), tenant-scoped transactions run on an engine of their
+  own connected as that role, so the policies bind them; the cross-store work (the
+  `Directory`) stays on the owner's engine. Without one, both are the same engine.
 
 SQLAlchemy logs with `hide_parameters=True`: no secret or event text in a log line.
 """
@@ -22,7 +25,6 @@ from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
     AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
@@ -31,6 +33,20 @@ from s5sync.pooling import ping_when_idle
 
 # R22: the tenant a PostgreSQL transaction may see, for the row-level security policies.
 SET_TENANT = text("SELECT set_config('s5sync.tenant_id', :tenant, true)")
+
+
+# What the store-bound role may do to the tables of its schema (`tenant_role_problem`).
+_ROLE_CHECK = text(
+    """
+    SELECT current_user,
+           (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
+           count(*) FILTER (WHERE tableowner = current_user),
+           count(*) FILTER (WHERE NOT has_table_privilege(
+               current_user, format('%I.%I', schemaname, tablename),
+               'SELECT, INSERT, UPDATE, DELETE'))
+    FROM pg_tables WHERE schemaname = current_schema()
+    """
+)
 
 
 def async_url(url: str) -> str:
@@ -64,32 +80,46 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
     return engine
 
 
-class Database:
-    """The CALENDAREVENT database: a read and a write session factory."""
+def _postgresql_engine(url: str, echo: bool) -> AsyncEngine:
+    return ping_when_idle(create_async_engine(url, hide_parameters=True, echo=echo))
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+class Database:
+    """The CALENDAREVENT database: read and write engines, and on PostgreSQL
+    optionally a non-owner engine for the tenant-scoped transactions (R22)."""
+
+    def __init__(self, url: str, *, tenant_url: str = "", echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
+            self.tenant_engine = self.write_engine
         else:
             # Idle connections are pinged before use (s5sync.pooling), not every checkout.
-            self.write_engine = ping_when_idle(
-                create_async_engine(self.url, hide_parameters=True, echo=echo)
-            )
+            self.write_engine = _postgresql_engine(self.url, echo)
             self.read_engine = self.write_engine
-        self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
-        self._reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
+            self.tenant_engine = (
+                _postgresql_engine(async_url(tenant_url), echo) if tenant_url else self.write_engine
+            )
+
+    def _bound(self, tenant_id: int | None) -> bool:
+        """Whether a transaction is bound to a tenant for row-level security."""
+        return tenant_id is not None and not self.is_sqlite
+
+    def _engine(self, tenant_id: int | None, write: bool) -> AsyncEngine:
+        if self._bound(tenant_id):
+            return self.tenant_engine
+        return self.write_engine if write else self.read_engine
 
     @asynccontextmanager
     async def transaction(
         self, tenant_id: int | None = None, *, write: bool = True
     ) -> AsyncIterator[AsyncSession]:
         """One transaction; scoped to `tenant_id` for row-level security on PostgreSQL."""
-        maker = self._writes if write else self._reads
-        async with maker() as session, session.begin():
-            if tenant_id is not None and not self.is_sqlite:
+        engine = self._engine(tenant_id, write)
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            if self._bound(tenant_id):
                 await session.execute(SET_TENANT, {"tenant": str(tenant_id)})
             yield session
 
@@ -98,13 +128,30 @@ class Database:
         self, tenant_id: int | None = None, *, write: bool = True
     ) -> AsyncIterator[AsyncConnection]:
         """One transaction on a Core connection (no ORM session: the cycle's hot path)."""
-        engine = self.write_engine if write else self.read_engine
-        async with engine.begin() as conn:
-            if tenant_id is not None and not self.is_sqlite:
+        async with self._engine(tenant_id, write).begin() as conn:
+            if self._bound(tenant_id):
                 await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
             yield conn
 
+    async def tenant_role_problem(self) -> str | None:
+        """Why row-level security would not bind the store-bound transactions' own role
+        (`tenant_url`), or None when it binds or no such role is configured (R22)."""
+        if self.tenant_engine is self.write_engine:
+            return None
+        async with self.tenant_engine.connect() as conn:
+            role, bypasses, owned, missing = (await conn.execute(_ROLE_CHECK)).one()
+        if bypasses:
+            return f"role {role} bypasses row-level security (superuser or BYPASSRLS)"
+        if owned:
+            return f"role {role} owns {owned} table(s), so it could turn their policies off"
+        if missing:
+            return f"role {role} lacks SELECT, INSERT, UPDATE or DELETE on {missing} table(s)"
+        return None
+
+    def engines(self) -> set[AsyncEngine]:
+        """Every engine this database holds (for disposal and statement counting)."""
+        return {self.write_engine, self.read_engine, self.tenant_engine}
+
     async def dispose(self) -> None:
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        for engine in self.engines():
+            await engine.dispose()

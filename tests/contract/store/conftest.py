@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from s5sync.store.database import Database
 from s5sync.store.migrate import upgrade
@@ -69,21 +67,7 @@ def box() -> SecretBox:
 
 
 @pytest.fixture
-def app_role(migrated_pg: str) -> str:
+def app_role(migrated_pg: str, pg_databases: Any) -> str:
     """A login role that owns nothing and cannot bypass row-level security."""
-    role = f"s5sync_app_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(migrated_pg, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role))
-        )
-        conn.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
-            ).format(sql.Identifier(role))
-        )
-        conn.execute(
-            sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}").format(
-                sql.Identifier(role)
-            )
-        )
-    return role
+    url: str = pg_databases.app_role(migrated_pg)
+    return url.partition("://")[2].partition("@")[0]

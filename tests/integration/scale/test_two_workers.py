@@ -5,7 +5,8 @@ flight when a worker dies) and System Five is its reference schema in PostgreSQL
 are shared by every worker, exactly as the real sides are, so a duplicate written by
 two workers — or lost by a killed one — would show. (In-memory fakes live inside one
 process and could not show either.) The cycles' clock runs 3× faster, so the 1-minute
-interval takes 20 s.
+interval takes 20 s. The workers are deployed as docs/operations.md §10 says: the
+cycles' store-bound transactions on a role that row-level security binds (R22).
 
 What is proven, from the `sync_run` rows (the lease's fence and the cycle's times):
 every user is cycled at least once per interval and never more than twice; no two
@@ -159,7 +160,7 @@ def mailbox_subjects(emulator: EmulatorProcess) -> dict[str, Counter[str]]:
 
 
 def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R16(
-    fresh_pg: Any, tmp_path: Path
+    fresh_pg: Any, pg_databases: Any, tmp_path: Path
 ) -> None:
     ce, s5 = fresh_pg("ce"), fresh_pg("s5")
     key = SecretBox.generate_key()
@@ -178,6 +179,9 @@ def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R1
         )
         assert done.returncode == 0, done.stderr
         assert "job queue created" in done.stdout
+        # Deployed as docs/operations.md §10 says: store-bound work on a role that
+        # row-level security binds (R22), the directory and the job queue on the owner.
+        env["S5SYNC_TENANT_DATABASE_URL"] = pg_databases.app_role(ce)
         seed(ce, s5, key, emulator, fast_clock(anchor, SPEED))
         emulator.call("POST", "latency", {"ms": 100})
 

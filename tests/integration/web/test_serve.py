@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -87,6 +88,8 @@ INVALID = {
     "S5SYNC_REDIRECT_URI": "http://s5sync.example.com/auth/callback",
     "S5SYNC_SESSION_SECRET": "short",
     "S5SYNC_AUTHORITY": "http://login.example.com/organizations",
+    # SQLite has no roles: a store-bound role needs PostgreSQL (R22)
+    "S5SYNC_TENANT_DATABASE_URL": "postgresql://s5sync_app@127.0.0.1:5432/ce",
 }
 
 
@@ -133,6 +136,29 @@ def test_each_missing_or_invalid_setting_stops_serve_with_one_line_naming_it(
         assert lines[0].startswith(f"s5sync: {name}"), (name, lines)
         assert out == ""
     assert answers[3][2] == ["s5sync: S5SYNC_CLIENT_ID is not set (needed by s5sync serve)"]
+
+
+@pytest.mark.postgres
+def test_serve_refuses_a_store_bound_role_that_row_level_security_would_not_bind_R22(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_databases: Any
+) -> None:
+    for key in [k for k in os.environ if k.startswith("S5SYNC_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    owner: str = pg_databases.create()
+    upgrade(owner)
+    env = base_env(tmp_path, free_port())
+    env["S5SYNC_DATABASE_URL"] = owner
+    env["S5SYNC_TENANT_DATABASE_URL"] = owner  # the superuser: the policies never bind it
+    env_file = tmp_path / "superuser.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k.startswith("S5SYNC_")))
+    result = CliRunner().invoke(cli_app, ["--env-file", str(env_file), "serve"])
+    assert result.exit_code == 2
+    role = owner.partition("://")[2].partition("@")[0]
+    assert result.stderr.strip().splitlines() == [
+        f"s5sync: S5SYNC_TENANT_DATABASE_URL is invalid: role {role} bypasses row-level "
+        "security (superuser or BYPASSRLS) (docs/operations.md §10)"
+    ]
 
 
 def test_the_command_line_stops_with_one_line_when_a_setting_is_missing(tmp_path: Path) -> None:

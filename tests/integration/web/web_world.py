@@ -175,7 +175,7 @@ class WebWorld:
 
 
 def settings_for(tmp_path: Path, running: RunningEmulator, **overrides: Any) -> Settings:
-    ce_url = f"sqlite:///{tmp_path / 'calendarevent.db'}"
+    ce_url = overrides.pop("database_url", f"sqlite:///{tmp_path / 'calendarevent.db'}")
     upgrade(ce_url)
     values: dict[str, Any] = {
         "database_url": ce_url,
@@ -195,8 +195,12 @@ def settings_for(tmp_path: Path, running: RunningEmulator, **overrides: Any) -> 
 
 
 @asynccontextmanager
-async def web_world(tmp_path: Path, running: RunningEmulator) -> AsyncIterator[WebWorld]:
-    services = build_services(settings_for(tmp_path, running))
+async def web_world(
+    tmp_path: Path, running: RunningEmulator, **settings: Any
+) -> AsyncIterator[WebWorld]:
+    """Two stores behind the web app; `settings` override the CALENDAREVENT database
+    (SQLite in `tmp_path` by default)."""
+    services = build_services(settings_for(tmp_path, running, **settings))
     stores: dict[str, Store] = {}
     for name, ms_tenant in (("contoso", DEMO_TENANT_ID), ("fabrikam", FABRIKAM_TENANT_ID)):
         s5_url = f"sqlite:///{tmp_path / f'systemfive-{name}.db'}"

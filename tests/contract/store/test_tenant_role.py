@@ -1,0 +1,113 @@
+"""The store-bound role (`S5SYNC_TENANT_DATABASE_URL`, R22): `Database` runs every
+tenant-scoped transaction on it and the `Directory`'s on the owner's role, and
+`tenant_role_problem` says why the policies would not bind a role before a process
+starts with it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import text
+
+from s5sync.store.database import Database
+from s5sync.store.directory import Directory
+from s5sync.store.scope import TenantScope
+from s5sync.store.secrets import SecretBox
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+def as_role(url: str, role: str) -> str:
+    return url.replace("postgresql://postgres@", f"postgresql://{role}@")
+
+
+async def test_store_bound_work_runs_as_the_tenant_role_and_sees_one_store_R22(
+    clean_pg: str, app_role: str
+) -> None:
+    box = SecretBox([SecretBox.generate_key()])
+    db = Database(clean_pg, tenant_url=as_role(clean_pg, app_role))
+    try:
+        directory = Directory(db, box)
+        a = await directory.create_tenant("role-a", "A", "sqlite://", NOW)
+        b = await directory.create_tenant("role-b", "B", "sqlite://", NOW)
+        for tenant, oid in ((a, "oid-a"), (b, "oid-b")):
+            # Written through the role: the policies' WITH CHECK lets each store's rows in.
+            async with TenantScope(db, box, tenant.id).begin() as unit:
+                await unit.users.signed_in(oid, f"{oid}@x.example", oid, NOW)
+        assert await db.tenant_role_problem() is None
+        async with db.transaction(a.id) as session:
+            assert (await session.execute(text("SELECT current_user"))).scalar() == app_role
+            unfiltered = await session.execute(text("SELECT object_id FROM app_user"))
+            assert list(unfiltered.scalars()) == ["oid-a"]
+        async with db.connection(b.id, write=False) as conn:
+            unfiltered = await conn.execute(text("SELECT object_id FROM app_user"))
+            assert list(unfiltered.scalars()) == ["oid-b"]
+        assert sorted(u.object_id for u in await directory.users()) == ["oid-a", "oid-b"]
+    finally:
+        await db.dispose()
+
+
+async def test_without_a_tenant_role_everything_runs_as_the_owner(clean_pg: str) -> None:
+    db = Database(clean_pg)
+    try:
+        assert db.tenant_engine is db.write_engine
+        assert await db.tenant_role_problem() is None
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def bare_role(clean_pg: str, pg_databases: Any) -> str:
+    """A role that may log in and nothing more (no grants on the tables)."""
+    url: str = pg_databases.app_role(clean_pg)
+    role = url.partition("://")[2].partition("@")[0]
+    with psycopg.connect(clean_pg, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(
+                sql.Identifier(role)
+            )
+        )
+    return role
+
+
+@pytest.mark.parametrize(
+    ("who", "problem"),
+    [
+        ("superuser", "bypasses row-level security (superuser or BYPASSRLS)"),
+        ("bare", "lacks SELECT, INSERT, UPDATE or DELETE on"),
+    ],
+)
+async def test_a_role_the_policies_would_not_bind_is_named_with_the_reason_R22(
+    clean_pg: str, who: str, problem: str, request: pytest.FixtureRequest
+) -> None:
+    role = "postgres" if who == "superuser" else request.getfixturevalue("bare_role")
+    db = Database(clean_pg, tenant_url=as_role(clean_pg, role))
+    try:
+        found = await db.tenant_role_problem()
+    finally:
+        await db.dispose()
+    assert found is not None
+    assert found.startswith(f"role {role} ")
+    assert problem in found
+
+
+async def test_a_role_that_owns_the_tables_is_named_R22(clean_pg: str, pg_databases: Any) -> None:
+    url: str = pg_databases.app_role(clean_pg)
+    role = url.partition("://")[2].partition("@")[0]
+    with psycopg.connect(clean_pg, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER TABLE sync_run OWNER TO {}").format(sql.Identifier(role)))
+    db = Database(clean_pg, tenant_url=url)
+    try:
+        assert await db.tenant_role_problem() == (
+            f"role {role} owns 1 table(s), so it could turn their policies off"
+        )
+    finally:
+        await db.dispose()
+        with psycopg.connect(clean_pg, autocommit=True) as conn:
+            conn.execute("ALTER TABLE sync_run OWNER TO postgres")
