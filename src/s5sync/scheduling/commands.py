@@ -31,11 +31,14 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
         if settings.scheduler != "procrastinate":
             typer.echo("s5sync worker: set S5SYNC_SCHEDULER=procrastinate", err=True)
             raise typer.Exit(2)
-        from s5sync.serving import check_database
+        from s5sync.scheduling.distributed import procrastinate_dsn
+        from s5sync.serving import check_database, check_database_file
         from s5sync.settings import SettingsError
 
         try:
-            asyncio.run(check_database(settings))
+            procrastinate_dsn(settings)
+            check_database_file(settings)
+            asyncio.run(check_database(settings))  # reachable, upgraded, its role (R22)
             asyncio.run(run_worker(settings, concurrency))
         except (ValueError, SettingsError) as error:
             typer.echo(f"s5sync worker: {error}", err=True)

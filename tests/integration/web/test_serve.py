@@ -139,8 +139,9 @@ def test_each_missing_or_invalid_setting_stops_serve_with_one_line_naming_it(
 
 
 @pytest.mark.postgres
-def test_serve_refuses_a_store_bound_role_that_row_level_security_would_not_bind_R22(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_databases: Any
+@pytest.mark.parametrize(("command", "prefix"), [("serve", "s5sync"), ("worker", "s5sync worker")])
+def test_serve_and_worker_refuse_a_store_bound_role_the_policies_would_not_bind_R22(
+    command: str, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_databases: Any
 ) -> None:
     for key in [k for k in os.environ if k.startswith("S5SYNC_")]:
         monkeypatch.delenv(key)
@@ -150,13 +151,14 @@ def test_serve_refuses_a_store_bound_role_that_row_level_security_would_not_bind
     env = base_env(tmp_path, free_port())
     env["S5SYNC_DATABASE_URL"] = owner
     env["S5SYNC_TENANT_DATABASE_URL"] = owner  # the superuser: the policies never bind it
+    env["S5SYNC_SCHEDULER"] = "procrastinate" if command == "worker" else "local"
     env_file = tmp_path / "superuser.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k.startswith("S5SYNC_")))
-    result = CliRunner().invoke(cli_app, ["--env-file", str(env_file), "serve"])
+    result = CliRunner().invoke(cli_app, ["--env-file", str(env_file), command])
     assert result.exit_code == 2
     role = owner.partition("://")[2].partition("@")[0]
     assert result.stderr.strip().splitlines() == [
-        f"s5sync: S5SYNC_TENANT_DATABASE_URL is invalid: role {role} bypasses row-level "
+        f"{prefix}: S5SYNC_TENANT_DATABASE_URL is invalid: role {role} bypasses row-level "
         "security (superuser or BYPASSRLS) (docs/operations.md §10)"
     ]
 
