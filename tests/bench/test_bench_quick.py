@@ -43,6 +43,12 @@ def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database:
     assert set(stored["by_events_in_window"]) == {"0", "100"}
     assert all(r["outcomes"] == ["ok"] for r in worker["throughput"].values())
     assert worker["user_cycles_per_10_min_100000_extrapolated"] > 0
+    # The token path, on users signed in through MSAL (measured, not compared).
+    token = worker["token_path"]
+    assert token["users"] == 20
+    assert token["cpu_ms_cached_token"] > 0
+    assert token["cpu_ms_refreshed_token"] > 0
+    assert worker["cpu_ms_idle_cycle_with_token"] > worker["cpu_ms_idle_cycle"]
     assert figures["peak_memory_mb"] > 0
 
 

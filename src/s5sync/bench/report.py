@@ -90,6 +90,18 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
         "",
     )
     console.print(through)
+    if "token_path" in emu:
+        token = emu["token_path"]
+        console.print(
+            f"token path per cycle ({token['users']} users signed in through MSAL): "
+            f"{token['cpu_ms_cached_token']:.2f} ms cached, "
+            f"{token['cpu_ms_refreshed_token']:.2f} ms refreshed (1 cycle in 6), "
+            f"{token['cpu_ms_per_cycle']:.2f} ms amortised → idle cycle with its token "
+            f"{emu['cpu_ms_idle_cycle_with_token']:.2f} ms, 100,000 users "
+            f"{emu['user_cycles_per_10_min_100000_extrapolated_with_token']:,} "
+            "user-cycles / 10 min (extrapolated)",
+            highlight=False,
+        )
     console.print(
         f"peak worker memory: {figures['peak_memory_mb']} MB · "
         f"latency {figures['config']['latency_ms']} ms · elapsed {figures['elapsed_s']} s"

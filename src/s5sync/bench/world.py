@@ -5,8 +5,8 @@ The CALENDAREVENT database (and, with the emulator, System Five's) is PostgreSQL
 server answers (`S5SYNC_BENCH_DATABASE_URL`, else `S5SYNC_TEST_DATABASE_URL`, else the
 local server), so the databases run in other processes; SQLite otherwise — the report
 says which. Users are inserted in bulk (the sign-in pages are not what is measured); with
-the emulator, tokens come from its control plane instead of MSAL's cache, which the
-report says too.
+the emulator, tokens come from its control plane instead of MSAL's cache (the report
+says so; s5sync.bench.tokens measures MSAL's path on a signed-in sample).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from s5sync.store.secrets import SecretBox
 from s5sync.testing.calendar import FakeCalendarGateway
 
 ZONE = "America/New_York"
+TENANT = "bench-tenant"  # the Microsoft tenant, in the emulator and in CALENDAREVENT
 SCOPES = ["Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"]
 log = logging.getLogger(__name__)
 PAGE = 100  # Graph delta page size asked for (odata.maxpagesize)
@@ -121,7 +122,7 @@ async def open_services(url: str, s5_connection: str, now: datetime) -> tuple[Se
     )
     services = build_services(settings)
     tenant = await services.directory.create_tenant(
-        "bench-tenant", "Bench store", s5_connection, now, time_zone=ZONE, background_sync=True
+        TENANT, "Bench store", s5_connection, now, time_zone=ZONE, background_sync=True
     )
     return services, tenant.id
 

@@ -1,18 +1,23 @@
 """Sign-in and token acquisition with MSAL Python (R19, R19b, R22).
 
-`MsalIdentity` is built once per process. It holds the one `ConfidentialClientApplication`
-(built lazily in a worker thread: building fetches the authority's OpenID configuration),
-a shared `http_cache`, and its own `requests.Session` with `trust_env = False` and
+`MsalIdentity` is built once per process. It holds a pool of `ConfidentialClientApplication`s
+(built lazily in a worker thread: the first build fetches the authority's OpenID
+configuration), a shared `http_cache`, and its own `requests.Session` with `trust_env = False` and
 `verify = <CA bundle>` — requests lets `REQUESTS_CA_BUNDLE` override `Session.verify`
 otherwise (graph.md §9 trap). MSAL is blocking: every call runs in a worker thread, so
 the event loop (which may also serve the emulator in the one-process demo) never waits.
 
 Each user has their own serialized MSAL cache, stored encrypted by the caller
-(store `save_token_cache`, MultiFernet). The application's one `SerializableTokenCache`
-is loaded with the user's cache for the duration of one call, under a lock, and emptied
-after: MSAL binds the cache's methods when the application is built, so the cache
-object itself cannot be swapped. A call returns the new serialized cache only when MSAL
-changed it (`has_state_changed`), so unchanged caches are never rewritten.
+(store `save_token_cache`, MultiFernet). A call takes an idle application from a pool
+(or builds one: 0.2 ms once the shared `http_cache` holds the authority's
+configuration), loads the user's cache into that application's own
+`SerializableTokenCache` for the duration of the call and empties it after: MSAL binds
+the cache's methods when the application is built, so the cache object itself cannot be
+swapped. Calls of different users therefore run in parallel — one user's refresh waiting
+on the identity platform never holds up another's (issue 12: a worker refreshes about
+one user in six every cycle) — and the pool never holds more applications than calls
+ran at once (anyio's worker threads bound it). A call returns the new serialized cache
+only when MSAL changed it (`has_state_changed`), so unchanged caches are never rewritten.
 
 The auth-code flow is MSAL's (`initiate_auth_code_flow` / `acquire_token_by_auth_code_flow`):
 PKCE, state and nonce are MSAL's; the answer comes back as a `form_post`. The flow dict
@@ -26,8 +31,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,8 +148,16 @@ class _TimeoutSession(requests.Session):
         return super().request(*args, **kwargs)
 
 
+class _Application:
+    """One MSAL application and the cache it was built with (one call at a time)."""
+
+    def __init__(self, app: msal.ConfidentialClientApplication, cache: Any) -> None:
+        self.app = app
+        self.cache = cache
+
+
 class MsalIdentity:
-    """The process's one MSAL application; per-user caches are passed in and out."""
+    """The process's MSAL applications; per-user caches are passed in and out."""
 
     def __init__(self, config: IdentityConfig, *, http_client: Any = None) -> None:
         """`http_client` replaces MSAL's HTTP (anything with requests' `get`/`post`)."""
@@ -155,22 +170,36 @@ class MsalIdentity:
             http_client.verify = str(config.ca_bundle) if config.ca_bundle else True
         self.http_client = http_client
         self._owns_http = isinstance(http_client, _TimeoutSession)
-        self._cache = msal.SerializableTokenCache()
-        self._app: msal.ConfidentialClientApplication | None = None
-        self._lock = threading.Lock()
+        self._idle: queue.LifoQueue[_Application] = queue.LifoQueue()
+        self._building = threading.Lock()  # the first build fetches the configuration once
+        self.built = 0  # applications built so far (the pool's size)
 
-    def _application(self) -> msal.ConfidentialClientApplication:
-        if self._app is None:
+    @contextmanager
+    def _application(self) -> Iterator[_Application]:
+        """An application to itself for one call, its cache empty before and after."""
+        try:
+            held = self._idle.get_nowait()
+        except queue.Empty:
+            held = self._build()
+        try:
+            yield held
+        finally:
+            held.cache.deserialize("")
+            self._idle.put(held)
+
+    def _build(self) -> _Application:
+        with self._building:
             credential = self.config.credential
+            cache = msal.SerializableTokenCache()
             try:
-                self._app = msal.ConfidentialClientApplication(
+                app = msal.ConfidentialClientApplication(
                     self.config.client_id,
                     client_credential=credential.as_msal()
                     if isinstance(credential, CertificateCredential)
                     else credential,
                     authority=self.config.authority,
                     instance_discovery=False,
-                    token_cache=self._cache,
+                    token_cache=cache,
                     http_client=self.http_client,
                     http_cache=self.http_cache,
                 )
@@ -179,7 +208,8 @@ class MsalIdentity:
                     f"the Microsoft identity platform at {self.config.authority} could not be "
                     f"reached or configured: {type(error).__name__}"
                 ) from None
-        return self._app
+            self.built += 1
+            return _Application(app, cache)
 
     def close(self) -> None:
         if self._owns_http:
@@ -193,8 +223,8 @@ class MsalIdentity:
         """The auth-code flow to keep server-side; redirect the browser to `auth_uri`."""
 
         def run() -> dict[str, Any]:
-            with self._lock:
-                flow: dict[str, Any] = self._application().initiate_auth_code_flow(
+            with self._application() as held:
+                flow: dict[str, Any] = held.app.initiate_auth_code_flow(
                     list(self.config.scopes),
                     redirect_uri=redirect_uri,
                     response_mode="form_post",
@@ -210,33 +240,28 @@ class MsalIdentity:
         """Redeem the code MSAL's flow expects (state, PKCE and nonce are checked by MSAL)."""
 
         def run() -> SignedIn:
-            with self._lock:
-                app = self._application()
-                self._cache.deserialize("")
+            with self._application() as held:
                 try:
-                    result = app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
+                    result = held.app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
                 except (ValueError, RuntimeError) as error:
                     raise SignInFailed(f"the sign-in answer was refused: {error}") from None
                 except requests.RequestException as error:
                     raise _unreachable(error) from None
-                try:
-                    if "error" in result:
-                        described = str(result.get("error_description") or "").splitlines()
-                        raise SignInFailed(
-                            f"Microsoft refused the sign-in: {result.get('error')}"
-                            + (f": {described[0]}" if described else "")
-                        )
-                    claims = result.get("id_token_claims") or {}
-                    return SignedIn(
-                        object_id=str(claims.get("oid") or claims.get("sub") or ""),
-                        tenant_id=str(claims.get("tid") or ""),
-                        username=str(claims.get("preferred_username") or ""),
-                        name=str(claims.get("name") or ""),
-                        token_cache=self._cache.serialize(),
-                        scopes=frozenset(str(result.get("scope") or "").split()),
+                if "error" in result:
+                    described = str(result.get("error_description") or "").splitlines()
+                    raise SignInFailed(
+                        f"Microsoft refused the sign-in: {result.get('error')}"
+                        + (f": {described[0]}" if described else "")
                     )
-                finally:
-                    self._cache.deserialize("")
+                claims = result.get("id_token_claims") or {}
+                return SignedIn(
+                    object_id=str(claims.get("oid") or claims.get("sub") or ""),
+                    tenant_id=str(claims.get("tid") or ""),
+                    username=str(claims.get("preferred_username") or ""),
+                    name=str(claims.get("name") or ""),
+                    token_cache=held.cache.serialize(),
+                    scopes=frozenset(str(result.get("scope") or "").split()),
+                )
 
         return await anyio.to_thread.run_sync(run)
 
@@ -248,19 +273,14 @@ class MsalIdentity:
         """An access token from the user's cache, refreshed when needed (or forced)."""
 
         def run() -> Acquired:
-            with self._lock:
-                app = self._application()
-                self._cache.deserialize(token_cache or "")
-                try:
-                    return self._silent(app, object_id, force_refresh)
-                finally:
-                    self._cache.deserialize("")
+            with self._application() as held:
+                held.cache.deserialize(token_cache or "")
+                return self._silent(held, object_id, force_refresh)
 
         return await anyio.to_thread.run_sync(run)
 
-    def _silent(
-        self, app: msal.ConfidentialClientApplication, object_id: str | None, force: bool
-    ) -> Acquired:
+    def _silent(self, held: _Application, object_id: str | None, force: bool) -> Acquired:
+        app = held.app
         accounts = app.get_accounts()
         if object_id:
             accounts = [a for a in accounts if a.get("local_account_id") == object_id] or accounts
@@ -279,11 +299,11 @@ class MsalIdentity:
             if code in SIGN_IN_AGAIN or result.get("suberror") in ("bad_token", "token_expired"):
                 raise NeedsSignIn(code)
             raise IdentityUnavailable(f"the Microsoft identity platform answered {code}")
-        changed = self._cache.has_state_changed
+        changed = held.cache.has_state_changed
         return Acquired(
             access_token=str(result["access_token"]),
             expires_in=float(result.get("expires_in") or 0),
-            token_cache=self._cache.serialize() if changed else None,
+            token_cache=held.cache.serialize() if changed else None,
         )
 
 

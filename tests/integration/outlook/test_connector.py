@@ -126,5 +126,5 @@ def test_building_services_does_no_network_io() -> None:
         authority="https://login.invalid/tenant",
     )
     services = build_services(settings)
-    assert services.identity()._app is None
+    assert services.identity().built == 0
     asyncio.run(services.aclose())

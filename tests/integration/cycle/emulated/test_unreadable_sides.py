@@ -76,17 +76,17 @@ async def cycle(world: Stack, now: datetime, *, s5_down: bool = False) -> CycleR
     return await engine(world, s5_down=s5_down).run_user_cycle(user, now)
 
 
-async def pushed_and_imported(world: Stack) -> int:
-    """A first cycle pushes a task; then a task changes, a task is new, and a tagged
-    event is new. Returns the changed task's id."""
-    changed = world.add_task(
-        ALICE, "customer", "Visit", "2026-11-27T10:00:00", "2026-11-27T11:00:00"
-    )
-    first = await cycle(world, NOW)
+async def pushed_and_imported(world: Stack, now: datetime = NOW) -> int:
+    """A first cycle at `now` pushes a task; then a task changes, a task is new, and a
+    tagged event is new, all in the days after `now`. Returns the changed task's id."""
+    day = (now + timedelta(days=2)).date()
+    changed = world.add_task(ALICE, "customer", "Visit", f"{day}T10:00:00", f"{day}T11:00:00")
+    first = await cycle(world, now)
     assert first.outcome == "ok", first.error
     save_task(world, changed, title="Visit, moved")
-    world.add_task(ALICE, "delivery", "New delivery", "2026-11-28T10:00:00", "2026-11-28T11:00:00")
-    create_event(world, ALICE, "Measure [sync]", NOW + timedelta(days=2))
+    day = (now + timedelta(days=3)).date()
+    world.add_task(ALICE, "delivery", "New delivery", f"{day}T10:00:00", f"{day}T11:00:00")
+    create_event(world, ALICE, "Measure [sync]", now + timedelta(days=2))
     return changed
 
 
@@ -192,13 +192,14 @@ async def test_a_revoked_user_stops_alone_and_must_sign_in_again_R19b(world: Sta
 async def test_writes_throttled_long_end_the_cycle_with_the_retry_time_R23b(
     world: Stack,
 ) -> None:
-    await pushed_and_imported(world)
+    # Graph's Retry-After runs on the real clock: so do this story's cycles and dates.
+    now = datetime.now(UTC).replace(microsecond=0)
+    await pushed_and_imported(world, now - LATER)
     world.control(
         "POST",
         "/faults",
         {"method": "POST", "path": "/$batch", "kind": "throttle", "retry_after": 300},
     )
-    now = datetime.now(UTC).replace(microsecond=0)
     throttled = await cycle(world, now)
     assert throttled.outcome == "throttled"
     assert throttled.next_run_at is not None

@@ -1,0 +1,91 @@
+"""What a cycle's access token costs the worker (issue 12; R19b, R22).
+
+`Services.ports_for` gives every cycle a fresh `UserTokens`: before its first Graph
+request the cycle loads the user's sealed MSAL cache (one short transaction, MultiFernet),
+and MSAL answers from it — or, about one cycle in six (60-minute access tokens, a
+10-minute interval), refreshes over the network and the new cache is sealed and saved.
+The other measurements take tokens from the emulator's control plane; this one signs a
+sample of the users in through MSAL's auth-code flow against the emulator process and
+measures exactly that path, with the process's CPU (`time.process_time`, which counts
+MSAL's worker threads too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from m365emu.testing import sign_in_with_form_posts
+from s5sync.bootstrap import Services
+from s5sync.outlook.identity import IdentityConfig, MsalIdentity
+from s5sync.outlook.tokens import StoredTokenCache, UserTokens
+from s5sync.store.records import UserRecord
+
+CLIENT_ID = "5b1f0d2e-bench-4c1a-9e7f-s5sync000001"
+CLIENT_SECRET = "bench-client-secret"  # noqa: S105 - the emulator's app, made here
+REDIRECT = "http://127.0.0.1:8000/auth/callback"
+CYCLES_PER_REFRESH = 6  # a 60-minute access token over 10-minute cycles
+
+
+async def measure_tokens(
+    emulator: Any, services: Services, tenant: str, users: Sequence[UserRecord]
+) -> dict[str, Any]:
+    """CPU per cycle of the token path: cached access token, refreshed one, amortised."""
+    emulator.call(
+        "POST",
+        "apps",
+        {
+            "tenant_id": tenant,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "redirect_uris": [REDIRECT],
+        },
+    )
+    identity = MsalIdentity(
+        IdentityConfig(
+            CLIENT_ID,
+            CLIENT_SECRET,
+            emulator.urls["authority"],
+            ca_bundle=Path(emulator.urls["ca"]),
+        )
+    )
+    verify = ssl.create_default_context(cafile=emulator.urls["ca"])
+    try:
+        signed_in: list[tuple[UserRecord, str]] = []
+        for user in users:
+            flow = await identity.begin_sign_in(REDIRECT, login_hint=user.email)
+            _, posted = await asyncio.to_thread(
+                sign_in_with_form_posts, flow["auth_uri"], user.email, verify
+            )
+            signed = await identity.complete_sign_in(flow, posted)
+            await _cache(services, user).save(signed.token_cache)
+            signed_in.append((user, signed.object_id))
+
+        async def one_cycle(user: UserRecord, object_id: str, refresh: bool) -> float:
+            tokens = UserTokens(identity, _cache(services, user), object_id=object_id)
+            start = time.process_time()
+            await tokens.token(force_refresh=refresh)
+            return time.process_time() - start
+
+        cached = [await one_cycle(user, oid, False) for user, oid in signed_in]
+        refreshed = [await one_cycle(user, oid, True) for user, oid in signed_in]
+    finally:
+        identity.close()
+    cached_ms = 1000 * sum(cached) / len(cached)
+    refreshed_ms = 1000 * sum(refreshed) / len(refreshed)
+    return {
+        "users": len(signed_in),
+        "cpu_ms_cached_token": round(cached_ms, 2),
+        "cpu_ms_refreshed_token": round(refreshed_ms, 2),
+        "cpu_ms_per_cycle": round(
+            ((CYCLES_PER_REFRESH - 1) * cached_ms + refreshed_ms) / CYCLES_PER_REFRESH, 2
+        ),
+    }
+
+
+def _cache(services: Services, user: UserRecord) -> StoredTokenCache:
+    return StoredTokenCache(services.scope(user.tenant_id), user.id)
