@@ -47,6 +47,7 @@ class Services:
     _identity: Any = None
     _http: httpx.AsyncClient | None = None
     _task_stores: dict[tuple[int, str], TaskStore] = field(default_factory=dict)
+    _access_tokens: Any = None
 
     def scope(self, tenant_id: int) -> TenantScope:
         """Transactions bound to one store (R22)."""
@@ -83,6 +84,14 @@ class Services:
                 )
             )
         return self._identity
+
+    def access_tokens(self) -> Any:
+        """Users' access tokens between their cycles, in memory only (`AccessTokens`)."""
+        if self._access_tokens is None:
+            from s5sync.outlook.tokens import AccessTokens
+
+            self._access_tokens = AccessTokens()
+        return self._access_tokens
 
     def graph_http(self) -> httpx.AsyncClient:
         """One pooled HTTP client for Graph, trusting the configured CA (the emulator's)."""
@@ -135,6 +144,8 @@ class Services:
             self.identity(),
             StoredTokenCache(self.scope(user.tenant_id), user.id),
             object_id=user.object_id,
+            held=self.access_tokens(),
+            user_id=user.id,
         )
         session = GraphSession(
             self.graph_http(), tokens, counter=counter, deadline=time.monotonic() + 300

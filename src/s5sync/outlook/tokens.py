@@ -8,12 +8,20 @@ back only when MSAL changed it. `NeedsSignIn` from the identity stops this user 
 `StoredTokenCache` keeps the cache in the CALENDAREVENT store, encrypted with the
 store's MultiFernet keys (`UserRepository.token_cache` / `save_token_cache`), each
 access in its own short transaction — never one held across a network call.
+
+`AccessTokens` keeps each user's current access token in the process's memory between
+cycles (never stored, never logged), so that the cycles of the token's lifetime after
+the first skip loading the sealed cache and asking MSAL (issue 12: that path cost more
+CPU than the rest of an idle cycle). A forced refresh (Graph answered 401) bypasses it;
+`NeedsSignIn` drops the user's entry. It holds at most `limit` users, least recently
+used first out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
@@ -61,6 +69,38 @@ class StoredTokenCache:
             await unit.users.save_token_cache(self.user_id, serialized)
 
 
+class AccessTokens:
+    """Users' access tokens held in this process until shortly before they expire."""
+
+    def __init__(self, limit: int = 50_000, monotonic: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.monotonic = monotonic
+        self._held: OrderedDict[int, tuple[str, float]] = OrderedDict()
+
+    def __repr__(self) -> str:  # R22: never the tokens
+        return f"AccessTokens(users={len(self._held)})"
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, user_id: int) -> tuple[str, float] | None:
+        """The user's token and until when (monotonic) it is good, if still good."""
+        held = self._held.get(user_id)
+        if held is None or self.monotonic() >= held[1]:
+            return None
+        self._held.move_to_end(user_id)
+        return held
+
+    def put(self, user_id: int, token: str, good_until: float) -> None:
+        self._held[user_id] = (token, good_until)
+        self._held.move_to_end(user_id)
+        while len(self._held) > self.limit:
+            self._held.popitem(last=False)
+
+    def forget(self, user_id: int) -> None:
+        self._held.pop(user_id, None)
+
+
 class UserTokens:
     """The access-token provider of one user's Graph session."""
 
@@ -72,12 +112,17 @@ class UserTokens:
         object_id: str | None = None,
         margin: float = 120.0,
         monotonic: Callable[[], float] = time.monotonic,
+        held: AccessTokens | None = None,
+        user_id: int = 0,
     ) -> None:
+        """`held` and `user_id`: keep the access token in the process between cycles."""
         self.identity = identity
         self.cache = cache
         self.object_id = object_id
         self.margin = margin
         self.monotonic = monotonic
+        self.held = held
+        self.user_id = user_id
         self._lock = asyncio.Lock()
         self._loaded = False
         self._cache_text: str | None = None
@@ -91,15 +136,30 @@ class UserTokens:
         async with self._lock:
             if not force_refresh and self._token and self.monotonic() < self._good_until:
                 return self._token
-            if not self._loaded:
-                self._cache_text = await self.cache.load()
-                self._loaded = True
-            acquired = await self.identity.acquire(
-                self._cache_text, object_id=self.object_id, force_refresh=force_refresh
-            )
-            if acquired.token_cache is not None:
-                await self.cache.save(acquired.token_cache)
-                self._cache_text = acquired.token_cache
-            self._token = acquired.access_token
-            self._good_until = self.monotonic() + max(0.0, acquired.expires_in - self.margin)
-            return self._token
+            if not force_refresh and self.held is not None:
+                kept = self.held.get(self.user_id)
+                if kept is not None:
+                    self._token, self._good_until = kept
+                    return self._token
+            try:
+                return await self._acquire(force_refresh)
+            except NeedsSignIn:
+                if self.held is not None:
+                    self.held.forget(self.user_id)
+                raise
+
+    async def _acquire(self, force_refresh: bool) -> str:
+        if not self._loaded:
+            self._cache_text = await self.cache.load()
+            self._loaded = True
+        acquired = await self.identity.acquire(
+            self._cache_text, object_id=self.object_id, force_refresh=force_refresh
+        )
+        if acquired.token_cache is not None:
+            await self.cache.save(acquired.token_cache)
+            self._cache_text = acquired.token_cache
+        self._token = acquired.access_token
+        self._good_until = self.monotonic() + max(0.0, acquired.expires_in - self.margin)
+        if self.held is not None:
+            self.held.put(self.user_id, self._token, self._good_until)
+        return self._token
