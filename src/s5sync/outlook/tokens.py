@@ -29,6 +29,7 @@ from s5sync.outlook.errors import NeedsSignIn
 from s5sync.outlook.identity import Acquired
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretUnreadable
+from s5sync.store.token_caches import TokenCacheRows
 
 
 class TokenCacheStore(Protocol):
@@ -51,22 +52,20 @@ class StoredTokenCache:
     """The user's MSAL cache in the store, sealed with `SecretBox` (R22)."""
 
     def __init__(self, scope: TenantScope, user_id: int) -> None:
-        self.scope = scope
+        self.rows = TokenCacheRows(scope.db, scope.box, scope.tenant_id)
         self.user_id = user_id
 
     async def load(self) -> str | None:
-        async with self.scope.begin(write=False) as unit:
-            try:
-                return await unit.users.token_cache(self.user_id)
-            except SecretUnreadable:
-                # R19b: a key removed from S5SYNC_SECRET_KEYS loses only this sign-in.
-                raise NeedsSignIn(
-                    "the stored sign-in cannot be decrypted with the configured keys"
-                ) from None
+        try:
+            return await self.rows.load(self.user_id)
+        except SecretUnreadable:
+            # R19b: a key removed from S5SYNC_SECRET_KEYS loses only this sign-in.
+            raise NeedsSignIn(
+                "the stored sign-in cannot be decrypted with the configured keys"
+            ) from None
 
     async def save(self, serialized: str) -> None:
-        async with self.scope.begin() as unit:
-            await unit.users.save_token_cache(self.user_id, serialized)
+        await self.rows.save(self.user_id, serialized)
 
 
 class AccessTokens:

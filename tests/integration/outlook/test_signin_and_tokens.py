@@ -179,6 +179,6 @@ async def test_a_cache_sealed_with_a_removed_key_needs_sign_in_R19b(
     stored = await stored_user(db, box, "oid-lost", "lost@contoso.example")
     await stored.save('{"AccessToken": {}}')
     other = SecretBox([SecretBox.generate_key()])
-    unreadable = StoredTokenCache(TenantScope(db, other, stored.scope.tenant_id), stored.user_id)
+    unreadable = StoredTokenCache(TenantScope(db, other, stored.rows.tenant_id), stored.user_id)
     with pytest.raises(NeedsSignIn):
         await unreadable.load()
