@@ -409,7 +409,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
             TEN_MINUTES * 1000 / max(last["cpu_ms_idle_cycle"], 1e-6)
         )
         progress(f"the token path: {len(sample)} users signed in through MSAL")
-        tokens = await measure_tokens(emulator, services, TENANT, sample)
+        tokens = await measure_tokens(emulator, services, sample)
         figures["token_path"] = tokens
         with_token = last["cpu_ms_idle_cycle"] + tokens["cpu_ms_per_cycle"]
         figures["cpu_ms_idle_cycle_with_token"] = round(with_token, 2)
