@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from s5sync.outlook.clients import GraphClients
 from s5sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
 from s5sync.settings import Settings
 from s5sync.store.cycles import SqlCycleStore
@@ -45,7 +46,7 @@ class Services:
     box: SecretBox
     directory: Directory
     _identity: Any = None
-    _http: httpx.AsyncClient | None = None
+    _graph: GraphClients | None = None  # built on first use
     _task_stores: dict[tuple[int, str], TaskStore] = field(default_factory=dict)
     _access_tokens: Any = None
 
@@ -93,20 +94,15 @@ class Services:
             self._access_tokens = AccessTokens()
         return self._access_tokens
 
-    def graph_http(self) -> httpx.AsyncClient:
-        """One pooled HTTP client for Graph, trusting the configured CA (the emulator's)."""
-        if self._http is None:
+    def graph_http(self, user_id: int = 0) -> httpx.AsyncClient:
+        """A pooled HTTP client for Graph (the user's shard of `GraphClients`), trusting
+        the configured CA (the emulator's)."""
+        if self._graph is None:
             verify: ssl.SSLContext | bool = True
             if self.settings.ca_bundle is not None:
                 verify = ssl.create_default_context(cafile=str(self.settings.ca_bundle))
-            self._http = httpx.AsyncClient(
-                base_url=self.settings.graph_base_url.rstrip("/"),
-                verify=verify,
-                timeout=httpx.Timeout(30.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                trust_env=False,
-            )
-        return self._http
+            self._graph = GraphClients(self.settings.graph_base_url, verify)
+        return self._graph.for_user(user_id)
 
     def signin(self) -> MsalSignIn:
         return MsalSignIn(self.identity())
@@ -148,7 +144,7 @@ class Services:
             user_id=user.id,
         )
         session = GraphSession(
-            self.graph_http(), tokens, counter=counter, deadline=time.monotonic() + 300
+            self.graph_http(user.id), tokens, counter=counter, deadline=time.monotonic() + 300
         )
 
         def requests() -> dict[str, int]:
@@ -165,8 +161,8 @@ class Services:
         for store in self._task_stores.values():
             await store.close()
         self._task_stores.clear()
-        if self._http is not None:
-            await self._http.aclose()
+        if self._graph is not None:
+            await self._graph.aclose()
         if self._identity is not None:
             self._identity.close()
         await self.db.dispose()

@@ -45,6 +45,7 @@ from s5sync.bench.world import (
 from s5sync.core.decisions import CreateEvent, UpdateEvent
 from s5sync.core.snapshots import StoreOptions
 from s5sync.cycle import CycleEngine, CycleResult, CycleStores
+from s5sync.outlook.clients import GraphClients
 from s5sync.store.records import UserRecord
 from s5sync.testing.cyclestore import MemoryCycleStores
 from s5sync.testing.tasks import FakeTaskStore
@@ -315,15 +316,9 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
     services, tenant_id = await open_services(urls["ce"], urls["s5"], now)
     emulator.call("POST", "latency", {"ms": config.latency_ms})
     verify = ssl.create_default_context(cafile=emulator.urls["ca"])
-    http = httpx.AsyncClient(
-        base_url=emulator.urls["graph"],
-        verify=verify,
-        timeout=httpx.Timeout(60.0),
-        limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=50),
-        trust_env=False,
-    )
+    graph = GraphClients(emulator.urls["graph"], verify, timeout=60.0)
     tasks = SqlTaskStore(urls["s5"], "America/New_York")
-    fleet = EmulatorFleet(services, tasks, http, {})
+    fleet = EmulatorFleet(services, tasks, graph, {})
     engine = fleet.engine()
     users: list[UserRecord] = []
     figures: dict[str, Any] = {"throughput": {}}
@@ -418,7 +413,7 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
         )
         return figures
     finally:
-        await http.aclose()
+        await graph.aclose()
         await tasks.close()
         await services.aclose()
         desk.engine.dispose()

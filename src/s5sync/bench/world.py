@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 from s5sync.bootstrap import Services, build_services
 from s5sync.core.snapshots import StoreOptions
 from s5sync.cycle import CycleEngine, CycleStores
+from s5sync.outlook.clients import GraphClients
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
@@ -280,13 +281,14 @@ class EmulatorFleet:
 
     services: Services
     tasks: TaskStore
-    http: httpx.AsyncClient
+    graph: GraphClients  # as `Services.graph_http` shards them
     tokens: dict[str, str]
 
     @asynccontextmanager
     async def ports_for(self, user: UserRecord, _tenant: TenantRecord) -> AsyncIterator[UserPorts]:
         counter = RequestCounter()
-        session = GraphSession(self.http, StaticToken(self.tokens[user.email]), counter=counter)
+        http = self.graph.for_user(user.id)
+        session = GraphSession(http, StaticToken(self.tokens[user.email]), counter=counter)
 
         def counts() -> dict[str, int]:
             return {"requests": counter.total}
