@@ -13,27 +13,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, ZONE, Stack
+from cycle_stack import Stack
 from sqlalchemy import insert, update
 
-from m365emu.demo import DEMO_TENANT_ID
-from m365emu.testing import RunningEmulator
-from s5emu.desk import AddressForm, Desk, TaskRow
-from s5emu.schema import create_schema, engine_for
+from s5emu.desk import AddressForm, TaskRow
 from s5emu.schema import task as task_table
-from s5sync.bootstrap import build_services
 from s5sync.cycle import CycleResult
-from s5sync.settings import Settings
-from s5sync.store.secrets import SecretBox
+from s5sync.outlook.clients import GraphClients
 
 ALICE = "alice@contoso.example"
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # 10:00 in New York
@@ -193,13 +185,11 @@ class World:
         """Put the rewriting transport in front of Graph (before the first cycle)."""
         if self.transport is None:
             services = self.stack.services
-            assert services._http is None, "Graph's client was built already"
+            assert services._graph is None, "Graph's clients were built already"
             inner = httpx.AsyncHTTPTransport(verify=self.stack.running.ssl_context())
             self.transport = RewritingTransport(inner)
-            services._http = httpx.AsyncClient(
-                base_url=services.settings.graph_base_url.rstrip("/"),
-                transport=self.transport,
-                timeout=httpx.Timeout(30.0),
+            services._graph = GraphClients(
+                services.settings.graph_base_url, transport=self.transport
             )
         return self.transport
 
@@ -223,37 +213,6 @@ class World:
         if imported:
             assert "Imported 'Good visit [sync]'" in text, text
             assert "Good visit" in self.imported()
-
-
-@asynccontextmanager
-async def quick_stack(
-    tmp_path: Path, running: RunningEmulator, migrated: Path
-) -> AsyncIterator[Stack]:
-    """cycle_stack.stack, with the CALENDAREVENT database copied from a migrated one."""
-    s5_url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    create_schema(s5_url)
-    shutil.copy(migrated, tmp_path / "calendarevent.db")
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'calendarevent.db'}",
-        secret_keys=SecretBox.generate_key(),  # type: ignore[arg-type]
-        authority=running.urls.authority(DEMO_TENANT_ID),
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,  # type: ignore[arg-type]
-        redirect_uri=REDIRECT,
-        graph_base_url=running.urls.graph,
-        ca_bundle=running.urls.ca_cert,
-    )
-    services = build_services(settings)
-    tenant = await services.directory.create_tenant(
-        DEMO_TENANT_ID, "Contoso Home", s5_url, datetime.now(UTC), time_zone=ZONE
-    )
-    built = Stack(running, services, Desk(engine_for(s5_url)), tenant)
-    built.engine = services.cycle_engine("test")
-    try:
-        yield built
-    finally:
-        await services.aclose()
-        built.desk.engine.dispose()
 
 
 def messages(result: CycleResult) -> str:

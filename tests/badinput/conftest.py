@@ -12,8 +12,8 @@ import pytest
 # cycle_stack lives beside the cycle tests; it is the one real-stack harness (issue 9).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "cycle"))
 
-from badinput_world import ALICE, World, quick_stack
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, emulator_running
+from badinput_world import ALICE, World
+from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, emulator_running, stack
 
 from m365emu.demo import register_app, seed_demo
 from m365emu.testing import RunningEmulator
@@ -42,6 +42,6 @@ async def world(tmp_path: Path, running: RunningEmulator, migrated: Path) -> Asy
     register_app(
         running.emulator, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uris=[REDIRECT]
     )
-    async with quick_stack(tmp_path, running, migrated) as built:
+    async with stack(tmp_path, running, migrated=migrated) as built:
         await built.sign_in(ALICE, "Alice Martin")
         yield World(built)

@@ -31,7 +31,10 @@ class GraphClients:
         shards: int = SHARDS,
         connections: int = CONNECTIONS,
         timeout: float = TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`transport`: one transport for every shard instead of their own pools (tests
+        that rewrite Graph's answers)."""
         per_shard = max(1, connections // shards)
         self.clients = [
             httpx.AsyncClient(
@@ -40,6 +43,7 @@ class GraphClients:
                 timeout=httpx.Timeout(timeout),
                 limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
                 trust_env=False,
+                transport=transport,
             )
             for _ in range(shards)
         ]

@@ -22,6 +22,7 @@ import httpx
 from s5sync.bench.world import SCOPES, EmulatorFleet
 from s5sync.bootstrap import build_services
 from s5sync.cycle import CycleEngine
+from s5sync.outlook.clients import GraphClients
 from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
 from s5sync.settings import load_settings
 from s5sync.systemfive.adapter import SqlTaskStore
@@ -44,14 +45,11 @@ async def main() -> None:
             answer = await control.post("token", json={"email": user.email, "scopes": SCOPES})
             answer.raise_for_status()
             tokens[user.email] = answer.json()["access_token"]
-    http = httpx.AsyncClient(
-        base_url=os.environ["SCALE_GRAPH"],
-        verify=ssl.create_default_context(cafile=os.environ["SCALE_CA"]),
-        timeout=30.0,
-        trust_env=False,
+    graph = GraphClients(
+        os.environ["SCALE_GRAPH"], ssl.create_default_context(cafile=os.environ["SCALE_CA"])
     )
     tasks = SqlTaskStore(os.environ["SCALE_S5"], "America/New_York")
-    fleet = EmulatorFleet(services, tasks, http, tokens)
+    fleet = EmulatorFleet(services, tasks, graph, tokens)
     engine = CycleEngine(services, fleet.ports_for, holder=holder_name())
     scheduler = DistributedScheduler(
         build_app(settings),
@@ -82,7 +80,7 @@ async def main() -> None:
     try:
         await scheduler.run_worker(20, heartbeat_seconds=1.0)
     finally:
-        await http.aclose()
+        await graph.aclose()
         await tasks.close()
         await services.aclose()
 
