@@ -13,12 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+from two_stores import two_stores_with_a_user_each
 
 from s5sync.store.database import Database
-from s5sync.store.directory import Directory
 from s5sync.store.migrate import include_object, sync_url, upgrade
 from s5sync.store.models import Base
-from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
@@ -55,12 +54,7 @@ async def test_row_level_security_confines_a_session_to_its_tenant_R22(
     database_url = clean_pg
     box = SecretBox([SecretBox.generate_key()])
     db = Database(database_url)
-    directory = Directory(db, box)
-    a = await directory.create_tenant("rls-a", "A", "sqlite://", NOW)
-    b = await directory.create_tenant("rls-b", "B", "sqlite://", NOW)
-    for tenant, oid in ((a, "oid-a"), (b, "oid-b")):
-        async with TenantScope(db, box, tenant.id).begin() as unit:
-            await unit.users.signed_in(oid, f"{oid}@x.example", oid, NOW)
+    a, b = await two_stores_with_a_user_each(db, box, NOW)
     await db.dispose()
 
     app_url = database_url.replace("postgresql://postgres@", f"postgresql://{app_role}@")

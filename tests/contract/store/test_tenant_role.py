@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import text
+from two_stores import two_stores_with_a_user_each
 
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 
 pytestmark = pytest.mark.postgres
@@ -33,13 +33,8 @@ async def test_store_bound_work_runs_as_the_tenant_role_and_sees_one_store_R22(
     box = SecretBox([SecretBox.generate_key()])
     db = Database(clean_pg, tenant_url=as_role(clean_pg, app_role))
     try:
-        directory = Directory(db, box)
-        a = await directory.create_tenant("role-a", "A", "sqlite://", NOW)
-        b = await directory.create_tenant("role-b", "B", "sqlite://", NOW)
-        for tenant, oid in ((a, "oid-a"), (b, "oid-b")):
-            # Written through the role: the policies' WITH CHECK lets each store's rows in.
-            async with TenantScope(db, box, tenant.id).begin() as unit:
-                await unit.users.signed_in(oid, f"{oid}@x.example", oid, NOW)
+        # Written through the role: the policies' WITH CHECK lets each store's rows in.
+        a, b = await two_stores_with_a_user_each(db, box, NOW)
         assert await db.tenant_role_problem() is None
         async with db.transaction(a.id) as session:
             assert (await session.execute(text("SELECT current_user"))).scalar() == app_role
@@ -48,7 +43,8 @@ async def test_store_bound_work_runs_as_the_tenant_role_and_sees_one_store_R22(
         async with db.connection(b.id, write=False) as conn:
             unfiltered = await conn.execute(text("SELECT object_id FROM app_user"))
             assert list(unfiltered.scalars()) == ["oid-b"]
-        assert sorted(u.object_id for u in await directory.users()) == ["oid-a", "oid-b"]
+        everyone = await Directory(db, box).users()
+        assert sorted(u.object_id for u in everyone) == ["oid-a", "oid-b"]
     finally:
         await db.dispose()
 

@@ -6,7 +6,6 @@ key, carrying its thumbprint, and no secret."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,25 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from recorded_authority import AUTHORITY, Answer, discovery, tokens
 
 from s5sync.outlook.identity import CertificateCredential, IdentityConfig, MsalIdentity
-
-AUTHORITY = "https://login.example.test/tenant-1"
-TENANT = "tenant-1"
-
-
-class Answer:
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.status_code = 200
-        self.text = json.dumps(body)
-        self.headers: dict[str, str] = {"Content-Type": "application/json"}
-
-    def raise_for_status(self) -> None:
-        return None
-
-
-def b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 class Authority:
@@ -45,43 +28,13 @@ class Authority:
         self.nonce = ""
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> Answer:
-        return Answer(
-            {
-                "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{AUTHORITY}/oauth2/v2.0/token",
-                "issuer": f"{AUTHORITY}/v2.0",
-            }
-        )
+        return discovery()
 
     def post(
         self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
     ) -> Answer:
         self.posted.append(dict(data or {}))
-        now = int(datetime.now(UTC).timestamp())
-        claims = {
-            "aud": "client-1",
-            "iss": f"{AUTHORITY}/v2.0",
-            "iat": now,
-            "exp": now + 3600,
-            "sub": "sub-1",
-            "oid": "oid-1",
-            "tid": TENANT,
-            "nonce": self.nonce,
-            "preferred_username": "alice@contoso.example",
-            "name": "Alice",
-        }
-        id_token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
-        return Answer(
-            {
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "access_token": "at-1",
-                "refresh_token": "rt-1",
-                "id_token": id_token,
-                "scope": "User.Read Calendars.ReadWrite MailboxSettings.ReadWrite",
-                "client_info": b64({"uid": "oid-1", "utid": TENANT}),
-            }
-        )
+        return tokens("1", self.nonce, "at-1", name="Alice")
 
 
 def certificate() -> tuple[str, str, rsa.RSAPrivateKey]:

@@ -7,31 +7,13 @@ MSAL would break the barrier instead."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import threading
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from recorded_authority import AUTHORITY, Answer, discovery, tokens
+
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity, SignedIn
-
-AUTHORITY = "https://login.example.test/tenant-1"
-TENANT = "tenant-1"
-
-
-def b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
-class Answer:
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.status_code = 200
-        self.text = json.dumps(body)
-        self.headers = {"Content-Type": "application/json"}
-
-    def raise_for_status(self) -> None:
-        return None
 
 
 class Authority:
@@ -44,13 +26,7 @@ class Authority:
         self.refreshes = 0
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> Answer:
-        return Answer(
-            {
-                "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{AUTHORITY}/oauth2/v2.0/token",
-                "issuer": f"{AUTHORITY}/v2.0",
-            }
-        )
+        return discovery()
 
     def post(
         self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any
@@ -61,32 +37,9 @@ class Authority:
             self.refreshes += 1
             self.barrier.wait()  # both users' refreshes are in flight together
             self.refreshed.append(who)
-            return Answer(self.tokens(who, self.refreshes))
+            return tokens(who, self.nonce, f"at-{who}-{self.refreshes}")
         who = str(sent["code"]).removeprefix("code-")
-        return Answer(self.tokens(who, 0))
-
-    def tokens(self, who: str, round_: int) -> dict[str, Any]:
-        now = int(datetime.now(UTC).timestamp())
-        claims = {
-            "aud": "client-1",
-            "iss": f"{AUTHORITY}/v2.0",
-            "iat": now,
-            "exp": now + 3600,
-            "sub": f"sub-{who}",
-            "oid": f"oid-{who}",
-            "tid": TENANT,
-            "nonce": self.nonce,
-            "preferred_username": f"{who}@contoso.example",
-        }
-        return {
-            "token_type": "Bearer",
-            "expires_in": 3600,
-            "access_token": f"at-{who}-{round_}",
-            "refresh_token": f"rt-{who}",
-            "id_token": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}.",
-            "scope": "User.Read Calendars.ReadWrite MailboxSettings.ReadWrite",
-            "client_info": b64({"uid": f"oid-{who}", "utid": TENANT}),
-        }
+        return tokens(who, self.nonce, f"at-{who}-0")
 
 
 async def sign_in(identity: MsalIdentity, authority: Authority, who: str) -> SignedIn:
