@@ -15,12 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from s5sync.bootstrap import Services, build_services
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.settings import Settings
 from s5sync.store.directory import StoreError
-from s5sync.store.migrate import upgrade
+from s5sync.store.migrate import grant_tenant_role, upgrade
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 
@@ -78,6 +79,12 @@ def db_upgrade() -> None:
     settings = _loader[0]()
     upgrade(settings.database_url)
     console.print("database is at the newest schema")
+    if settings.tenant_database_url:  # R22: the store-bound role reaches every table
+        try:
+            role = grant_tenant_role(settings.database_url, settings.tenant_database_url)
+        except (ValueError, SQLAlchemyError) as error:
+            raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
+        console.print(f"role {role} granted its rights on every table", markup=False)
     if settings.scheduler == "procrastinate":
         from s5sync.scheduling.distributed import apply_schema
 

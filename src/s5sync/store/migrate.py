@@ -61,3 +61,28 @@ def current(url: str) -> str | None:
         rev = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return rev
+
+
+def grant_tenant_role(url: str, tenant_url: str) -> str:
+    """Give the store-bound role of `tenant_url` what docs/operations.md §10 grants
+    `s5sync_app` on every table and sequence now in the schema (run by the owner, after
+    each upgrade, so a table a migration adds is never out of its reach). Returns the
+    role's name."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    role = make_url(tenant_url).username
+    if not role:
+        raise ValueError("S5SYNC_TENANT_DATABASE_URL names no role (user@host)")
+    engine = create_engine(sync_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(role)
+            for grant in (
+                "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES",
+                "USAGE ON ALL SEQUENCES",
+            ):
+                conn.execute(text(f"GRANT {grant} IN SCHEMA public TO {quoted}"))
+    finally:
+        engine.dispose()
+    return role

@@ -5,7 +5,10 @@ starts with it."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,7 +16,9 @@ import pytest
 from psycopg import sql
 from sqlalchemy import text
 from two_stores import two_stores_with_a_user_each
+from typer.testing import CliRunner
 
+from s5sync.cli import app as cli_app
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
 from s5sync.store.secrets import SecretBox
@@ -107,3 +112,36 @@ async def test_a_role_that_owns_the_tables_is_named_R22(clean_pg: str, pg_databa
         await db.dispose()
         with psycopg.connect(clean_pg, autocommit=True) as conn:
             conn.execute("ALTER TABLE sync_run OWNER TO postgres")
+
+
+def test_db_upgrade_grants_the_store_bound_role_every_table_R22(
+    clean_pg: str, bare_role: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`s5sync db upgrade` (as the owner) keeps the store-bound role's grants in step
+    with the schema: a role with none has all it needs after it."""
+    for key in [k for k in os.environ if k.startswith("S5SYNC_")]:
+        monkeypatch.delenv(key)
+    env = tmp_path / "s5sync.env"
+    env.write_text(
+        f"S5SYNC_DATABASE_URL={clean_pg}\n"
+        f"S5SYNC_TENANT_DATABASE_URL={as_role(clean_pg, bare_role)}\n"
+        f"S5SYNC_SECRET_KEYS={SecretBox.generate_key()}\n"
+    )
+    done = CliRunner().invoke(cli_app, ["--env-file", str(env), "db", "upgrade"])
+    assert done.exit_code == 0, done.output
+    assert f"role {bare_role} granted its rights on every table" in done.stdout
+
+    async def problem() -> str | None:
+        db = Database(clean_pg, tenant_url=as_role(clean_pg, bare_role))
+        try:
+            return await db.tenant_role_problem()
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(problem()) is None
+
+    env.write_text(env.read_text().replace(bare_role, "no_such_role_here"))
+    refused = CliRunner().invoke(cli_app, ["--env-file", str(env), "db", "upgrade"])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith("s5sync: S5SYNC_TENANT_DATABASE_URL: ")
+    assert "no_such_role_here" in refused.stderr
