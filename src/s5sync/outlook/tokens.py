@@ -68,10 +68,14 @@ class StoredTokenCache:
         await self.rows.save(self.user_id, serialized)
 
 
+# Entra's access tokens are 1.5–2.5 KB: at most ~50 MB held, within the worker's 300 MB.
+LIMIT = 20_000
+
+
 class AccessTokens:
     """Users' access tokens held in this process until shortly before they expire."""
 
-    def __init__(self, limit: int = 50_000, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(self, limit: int = LIMIT, monotonic: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.monotonic = monotonic
         self._held: OrderedDict[int, tuple[str, float]] = OrderedDict()
