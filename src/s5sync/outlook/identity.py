@@ -1,15 +1,16 @@
 """Sign-in and token acquisition with MSAL Python (R19, R19b, R22).
 
-`MsalIdentity` is built once per process. It holds a pool of `ConfidentialClientApplication`s
-(built lazily in a worker thread: the first build fetches the authority's OpenID
-configuration), a shared `http_cache`, and its own `requests.Session` with `trust_env = False` and
+`MsalIdentity` is built once per process. It holds a pool of
+`ConfidentialClientApplication`s (built lazily in a worker thread: the first build
+fetches the authority's OpenID configuration, which later builds find in a copy of its
+`http_cache`), and its own `requests.Session` with `trust_env = False` and
 `verify = <CA bundle>` — requests lets `REQUESTS_CA_BUNDLE` override `Session.verify`
 otherwise (graph.md §9 trap). MSAL is blocking: every call runs in a worker thread, so
 the event loop (which may also serve the emulator in the one-process demo) never waits.
 
 Each user has their own serialized MSAL cache, stored encrypted by the caller
 (store `save_token_cache`, MultiFernet). A call takes an idle application from a pool
-(or builds one: 0.2 ms once the shared `http_cache` holds the authority's
+(or builds one: 0.2 ms once the first build's `http_cache` holds the authority's
 configuration), loads the user's cache into that application's own
 `SerializableTokenCache` for the duration of the call and empties it after: MSAL binds
 the cache's methods when the application is built, so the cache object itself cannot be
@@ -29,6 +30,7 @@ so `SCOPES` lists the resource scopes of R19.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import queue
@@ -163,7 +165,9 @@ class MsalIdentity:
         """`http_client` replaces MSAL's HTTP (anything with requests' `get`/`post`)."""
         self.config = config
         _redact_msal_logs()
-        self.http_cache: dict[Any, Any] = {}
+        # Each application gets its own `http_cache` (MSAL's lock guarding one is per
+        # application): a deep copy of the first's, which holds the discovery answers.
+        self._http_cache_seed: dict[Any, Any] | None = None
         if http_client is None:
             http_client = _TimeoutSession(config.timeout)
             http_client.trust_env = False  # graph.md §9: env CA bundles override verify
@@ -191,6 +195,8 @@ class MsalIdentity:
         with self._building:
             credential = self.config.credential
             cache = msal.SerializableTokenCache()
+            seed = self._http_cache_seed
+            http_cache: dict[Any, Any] = copy.deepcopy(seed) if seed is not None else {}
             try:
                 app = msal.ConfidentialClientApplication(
                     self.config.client_id,
@@ -201,13 +207,15 @@ class MsalIdentity:
                     instance_discovery=False,
                     token_cache=cache,
                     http_client=self.http_client,
-                    http_cache=self.http_cache,
+                    http_cache=http_cache,
                 )
             except (requests.RequestException, ValueError) as error:
                 raise IdentityUnavailable(
                     f"the Microsoft identity platform at {self.config.authority} could not be "
                     f"reached or configured: {type(error).__name__}"
                 ) from None
+            if seed is None:
+                self._http_cache_seed = copy.deepcopy(http_cache)
             self.built += 1
             return _Application(app, cache)
 

@@ -24,8 +24,10 @@ class Authority:
         self.nonce = ""
         self.refreshed: list[str] = []
         self.refreshes = 0
+        self.discoveries = 0
 
     def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> Answer:
+        self.discoveries += 1
         return discovery()
 
     def post(
@@ -73,6 +75,7 @@ async def test_two_users_refresh_at_once_each_with_their_own_cache_R19b() -> Non
         assert f"oid-{mine}" in got.token_cache
         assert f"oid-{theirs}" not in got.token_cache  # no cache bleeds into another's
     assert identity.built == 2  # the pool grew to the calls that ran at once, no more
+    assert authority.discoveries == 1  # the second application found it in its copy
 
     authority.barrier = threading.Barrier(1)
     again = await identity.acquire(got_alice.token_cache, object_id="oid-alice")
