@@ -89,7 +89,10 @@ class AccessTokens:
     def get(self, user_id: int) -> tuple[str, float] | None:
         """The user's token and until when (monotonic) it is good, if still good."""
         held = self._held.get(user_id)
-        if held is None or self.monotonic() >= held[1]:
+        if held is None:
+            return None
+        if self.monotonic() >= held[1]:
+            del self._held[user_id]  # expired: never kept past its use
             return None
         self._held.move_to_end(user_id)
         return held

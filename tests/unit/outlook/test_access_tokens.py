@@ -76,6 +76,8 @@ async def test_shortly_before_it_expires_the_token_comes_from_msal_again(clock: 
     source, stored, held = Source(), Stored(), AccessTokens(monotonic=clock)
     await tokens_of(1, source, stored, held, clock).token()
     clock.now += 3600 - 120  # the margin before expiry
+    assert held.get(1) is None
+    assert len(held) == 0  # an expired token is dropped, not kept
     assert await tokens_of(1, source, stored, held, clock).token() == "at-oid-1-2"
     assert stored.loads == 2
 
