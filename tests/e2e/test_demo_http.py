@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-from demo_runner import Demo, free_base_port
 
 from m365emu.testing import hidden_form
+from support.demo_runner import Demo, free_base_port
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from s5sync.outlook.errors import GraphRejected
 from s5sync.outlook.session import GraphSession
-from s5sync.ports import CalendarGateway
+from s5sync.sync.ports import CalendarGateway
 
 CATEGORIES_PATH = "/me/outlook/masterCategories"
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from graph_harness import graph
+from support.graph_harness import graph
 
 __all__ = ["graph"]

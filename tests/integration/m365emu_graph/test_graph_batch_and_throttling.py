@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from graph_harness import ALICE, TENANT, GraphHarness
-
 from m365emu.faults import Fault, FaultKind
+from support.graph_harness import ALICE, TENANT, GraphHarness
 
 EVENT = {
     "subject": "Batch",

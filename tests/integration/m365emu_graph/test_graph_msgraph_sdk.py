@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from graph_harness import BASE, GraphHarness
+
+from support.graph_harness import BASE, GraphHarness
 
 with warnings.catch_warnings():
     # kiota warns about its own deprecated class when the SDK imports it (not our code).

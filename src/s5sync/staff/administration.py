@@ -1,0 +1,263 @@
+"""A store's administration from the web (R21, R21b, R21c): options, staff and their
+System Five employees, and the health of every user's sync.
+
+`StoreAdministration` is what the `/admin` routes call. Every method takes the signed-in
+administrator and works only inside that administrator's store (`TenantScope` of
+`admin.tenant_id`, R22): a user id of another store is simply not found. The System
+Five connection is not here at all — it is changed from the command line only (R21c).
+
+`user_status` is the one place a user's sync state is named; the dashboard, the health
+page and `/metrics` all use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from s5sync.core.timezones import UnknownTimeZone, zone
+from s5sync.store.directory import NotFound
+from s5sync.store.records import ActivityRecord, TenantRecord, UserRecord
+from s5sync.store.scope import TenantScope
+from s5sync.sync.ports import Employee, TaskStore
+
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14
+FAILING_OUTCOMES = frozenset({"failed", "partial"})
+
+# graph.md §3: Outlook's category colours and the names desktop Outlook gives them.
+COLOUR_WORDS = [
+    "Red", "Orange", "Brown", "Yellow", "Green", "Teal", "Olive", "Blue", "Purple",
+    "Cranberry", "Steel", "DarkSteel", "Gray", "DarkGray", "Black", "DarkRed",
+    "DarkOrange", "DarkBrown", "DarkYellow", "DarkGreen", "DarkTeal", "DarkOlive",
+    "DarkBlue", "DarkPurple", "DarkCranberry",
+]  # fmt: skip
+CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
+    (f"preset{i}", name) for i, name in enumerate(COLOUR_WORDS)
+)
+COLOUR_NAMES = dict(CATEGORY_COLOURS)
+
+# The order of the health page: who needs the administrator first (R21, R19b).
+STATUS_ORDER = {"needs_sign_in": 0, "failing": 1, "not_onboarded": 2, "paused": 3, "active": 4}
+STATUS_WORDS = {
+    "needs_sign_in": "Needs to sign in again",
+    "failing": "Failing",
+    "not_onboarded": "Not onboarded",
+    "paused": "Paused (no page open)",
+    "active": "Active",
+}
+
+
+class AdminError(Exception):
+    """Refused with a message for the administrator.
+
+    AdminError
+    └── NoSuchUser   the user id is not one of this store's users (another store's, or gone)
+    """
+
+
+class NoSuchUser(AdminError):
+    def __init__(self) -> None:
+        super().__init__("No such user in your store.")
+
+
+def user_status(user: UserRecord, tenant: TenantRecord, now: datetime) -> str:
+    """needs_sign_in | not_onboarded | failing | active | paused (R14, R19b, R20)."""
+    if user.status == "needs_sign_in":
+        return "needs_sign_in"
+    if not user.onboarded:
+        return "not_onboarded"
+    if user.last_outcome in FAILING_OUTCOMES:
+        return "failing"
+    heartbeat = user.last_heartbeat_at
+    awake = heartbeat is not None and heartbeat >= now - HEARTBEAT_TIMEOUT
+    return "active" if awake or tenant.options.background_sync else "paused"
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """One line of the health page (R21)."""
+
+    user: UserRecord
+    status: str
+    next_run_at: datetime | None
+    latest: ActivityRecord | None = None  # the newest line of the user's activity log
+
+    @property
+    def words(self) -> str:
+        return STATUS_WORDS[self.status]
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """The users page: staff and the employees they can be mapped to (R20)."""
+
+    users: list[UserRecord]
+    employees: list[Employee]
+    employees_reachable: bool
+
+    def employee(self, employee_id: int | None) -> Employee | None:
+        return next((e for e in self.employees if e.id == employee_id), None)
+
+
+@dataclass(frozen=True)
+class OptionsResult:
+    """What saving the options form came to."""
+
+    tenant: TenantRecord
+    saved: bool = False
+    confirm_time_zone: bool = False  # R21b: the page warns before a zone change
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The store options of a posted form (R21), checked; (values, errors by field)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def text(name: str, label: str, longest: int) -> None:
+        value = " ".join(form.get(name, "").split())
+        if not value:
+            errors[name] = f"{label} cannot be empty."
+        elif len(value) > longest:
+            errors[name] = f"{label} can be at most {longest} characters."
+        values[name] = value
+
+    def number(name: str, label: str, low: int, high: int) -> None:
+        raw = form.get(name, "").strip()
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = f"{label} must be a whole number."
+            values[name] = raw
+            return
+        if not low <= value <= high:
+            errors[name] = f"{label} must be between {low} and {high}."
+        values[name] = value
+
+    text("category_name", "The category name", 255)
+    if "," in values["category_name"]:
+        errors["category_name"] = "The category name cannot contain a comma."
+    colour = form.get("category_color", "")
+    if colour not in COLOUR_NAMES:
+        errors["category_color"] = "Pick one of Outlook's category colours."
+    values["category_color"] = colour
+    text("sync_tag", "The sync tag", 40)
+    number("import_window_days", "The import window", 1, 90)
+    number("interval_minutes", "The interval", 2, 24 * 60)
+    number("retention_days", "The record retention", 1, 3650)
+    values["background_sync"] = form.get("background_sync") in ("on", "true", "1")
+    time_zone = form.get("time_zone", "").strip()
+    try:
+        zone(time_zone)
+    except UnknownTimeZone:
+        errors["time_zone"] = f"{time_zone!r} is not a time zone name (like Europe/Paris)."
+    values["time_zone"] = time_zone
+    return values, errors
+
+
+class StoreAdministration:
+    """The administrator's service; every call is bound to the administrator's store."""
+
+    def __init__(
+        self,
+        scope_for: Callable[[int], TenantScope],
+        task_store_for: Callable[[int], Awaitable[TaskStore]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.scope_for = scope_for
+        self.task_store_for = task_store_for
+        self.clock = clock
+
+    def _scope(self, admin: UserRecord) -> TenantScope:
+        if not admin.is_admin:
+            raise PermissionError("not an administrator of this store")
+        return self.scope_for(admin.tenant_id)
+
+    async def store(self, admin: UserRecord) -> TenantRecord:
+        async with self._scope(admin).begin(write=False) as unit:
+            return await unit.tenant.get()
+
+    async def save_options(
+        self, admin: UserRecord, form: Mapping[str, str], *, zone_confirmed: bool
+    ) -> OptionsResult:
+        """R21b: saved options take effect on the next cycle; a new time zone is saved
+        only once the administrator confirmed the warning."""
+        values, errors = parse_options(form)
+        async with self._scope(admin).begin() as unit:
+            tenant = await unit.tenant.get()
+            if errors:
+                return OptionsResult(tenant, errors=errors, values=values)
+            if values["time_zone"] != tenant.options.time_zone and not zone_confirmed:
+                return OptionsResult(tenant, confirm_time_zone=True, values=values)
+            saved = await unit.tenant.set_options(**values)
+            return OptionsResult(saved, saved=True, values=values)
+
+    async def staff(self, admin: UserRecord) -> StaffView:
+        async with self._scope(admin).begin(write=False) as unit:
+            users = await unit.users.all()
+        try:
+            employees = await (await self.task_store_for(admin.tenant_id)).employees()
+        except Exception:  # System Five down: the page says so, mapping waits
+            return StaffView(users, [], False)
+        return StaffView(users, sorted(employees, key=lambda e: e.name.casefold()), True)
+
+    async def map_user(self, admin: UserRecord, user_id: int, employee_id: int) -> UserRecord:
+        """R20: the administrator sets the user's employee; they are onboarded."""
+        view = await self.staff(admin)
+        if all(u.id != user_id for u in view.users):
+            raise NoSuchUser()
+        if not view.employees_reachable:
+            raise AdminError("System Five cannot be reached: try again in a few minutes.")
+        if view.employee(employee_id) is None:
+            raise AdminError("That employee is not in System Five's list.")
+        taken = next(
+            (u for u in view.users if u.employee_id == employee_id and u.id != user_id), None
+        )
+        if taken is not None:
+            raise AdminError(f"That employee is already mapped to {taken.email}.")
+        async with self._scope(admin).begin() as unit:
+            try:
+                return await unit.users.onboard(user_id, employee_id, self.clock())
+            except NotFound:
+                raise NoSuchUser() from None
+
+    async def unmap_user(self, admin: UserRecord, user_id: int) -> UserRecord:
+        async with self._scope(admin).begin() as unit:
+            try:
+                return await unit.users.unmap(user_id)
+            except NotFound:
+                raise NoSuchUser() from None
+
+    async def remove_user(self, admin: UserRecord, user_id: int) -> None:
+        """Forget a user and their records; Outlook and System Five keep everything."""
+        if user_id == admin.id:
+            raise AdminError("You cannot remove yourself; ask the operator.")
+        async with self._scope(admin).begin() as unit:
+            try:
+                await unit.users.remove(user_id)
+            except NotFound:
+                raise NoSuchUser() from None
+
+    async def health(self, admin: UserRecord) -> tuple[TenantRecord, list[HealthRow]]:
+        """R21: per user, failing and needs-sign-in first."""
+        now = self.clock()
+        rows = []
+        async with self._scope(admin).begin(write=False) as unit:
+            tenant = await unit.tenant.get()
+            for user in await unit.users.all():
+                status = user_status(user, tenant, now)
+                scheduled = status in ("active", "failing")
+                latest = await unit.runs.activity(user.id, limit=1)
+                rows.append(
+                    HealthRow(
+                        user,
+                        status,
+                        user.next_run_at if scheduled else None,
+                        latest[0] if latest else None,
+                    )
+                )
+        rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
+        return tenant, rows
