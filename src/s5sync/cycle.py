@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
 from s5sync.core.decisions import Decision, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash
@@ -235,7 +236,7 @@ class CycleEngine:
         except Exception as error:
             # R17b: without System Five nothing is decided this cycle.
             seen.tasks_readable = False
-            seen.problems.append(f"System Five could not be read ({type(error).__name__})")
+            seen.problems.append(f"{SYSTEM_FIVE_UNREADABLE} ({type(error).__name__})")
             log.warning("cycle.systemfive_unreadable", extra={"error": type(error).__name__})
 
     async def _read_outlook(
