@@ -217,24 +217,32 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         last_sweep = 0.0
+        # Made at the first delivery: building a verifying client loads a CA bundle, which
+        # an idle emulator (or one still starting its servers) need not pay for.
+        client: httpx.AsyncClient | None = None
         try:
-            async with self._clients(ATTEMPT_TIMEOUT_SECONDS) as client:
-                while not self._stopping:
-                    now = self._clock.now()
-                    if time.monotonic() - last_sweep >= 0.2:
-                        last_sweep = time.monotonic()
-                        self._sweep(now)
-                    for delivery in self._take_due(now):
-                        task = asyncio.create_task(self._attempt(client, delivery))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
-                    self._wake.clear()
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            while not self._stopping:
+                now = self._clock.now()
+                if time.monotonic() - last_sweep >= 0.2:
+                    last_sweep = time.monotonic()
+                    self._sweep(now)
+                due = self._take_due(now)
+                if due and client is None:
+                    client = self._clients(ATTEMPT_TIMEOUT_SECONDS)
+                for delivery in due:
+                    assert client is not None
+                    task = asyncio.create_task(self._attempt(client, delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
+            if client is not None:
+                await client.aclose()
             self._loop, self._wake = None, None
 
     def stop(self) -> None:
