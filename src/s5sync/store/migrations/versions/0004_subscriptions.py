@@ -10,8 +10,8 @@
 
 Both new tables carry `tenant_id` and get the same row-level security as 0001's.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from alembic import op
 
 import s5sync.store.types
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
