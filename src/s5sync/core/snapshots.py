@@ -142,6 +142,7 @@ class StoreOptions:
     interval_minutes: int = 10
     background_sync: bool = False
     retention_days: int = 30
+    alert_digest: bool = False  # R21d: a daily digest e-mail to the administrators
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ writes every change through `Persistence`, so events survive `kill -9`. Occurren
 series are not stored: they are derived from the master, with ids that encode the master
 id and the occurrence's original start, so the same occurrence always has the same id.
 Every change bumps a per-mailbox sequence number and a new changeKey (`@odata.etag` is
-`W/"<changeKey>"`); deletions leave a tombstone for delta queries.
+`W/"<changeKey>"`); deletions leave a tombstone for delta queries. Every change is also
+reported to `on_change(changeType, event id, changeKey)`: the one place the Graph routes,
+`$batch` and the Outlook page all pass, so change notifications see them all (issue 19).
 
 Chosen where Microsoft is undocumented (graph.md marks these [UNVERIFIED]):
 - a repeated create with a `transactionId` already used in the mailbox answers 201 with
@@ -28,6 +30,7 @@ online-meeting blobs, open extensions and multi-value extended properties.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +75,11 @@ class EventStore:
         self.events: dict[str, StoredEvent] = {}
         self.tombstones: dict[str, int] = {}  # id → seq of its deletion
         self.seq = 0
+        self.on_change: Callable[[str, str, str | None], None] | None = None
+
+    def _changed(self, change_type: str, event_id: str, change_key: str | None) -> None:
+        if self.on_change is not None:
+            self.on_change(change_type, event_id, change_key)
 
     # -- persistence -------------------------------------------------------------------
     def _doc_key(self, event_id: str) -> str:
@@ -259,6 +267,7 @@ class EventStore:
         self._apply(event, changes, creating=True)
         self._bump(event, now)
         self.events[event.id] = event
+        self._changed("created", event.id, event.change_key)
         return event, True
 
     def update(
@@ -287,6 +296,7 @@ class EventStore:
             self._drop_exceptions(event)
         self.events[event.id] = event
         self._bump(event, now)
+        self._changed("updated", event.id, event.change_key)
         return event
 
     def move(self, event_id: str, now: datetime) -> StoredEvent:
@@ -308,8 +318,11 @@ class EventStore:
             master.cancelled.append(event.original_start.isoformat())
             if event.kind == "exception":
                 self._forget(event.id)
-            self._tombstone(occurrence_id(master.id, event.original_start))
+            gone = occurrence_id(master.id, event.original_start)
+            self._tombstone(gone)
             self._bump(master, now)
+            self._changed("deleted", gone, None)
+            self._changed("updated", master.id, master.change_key)
             return
         if event.kind == "seriesMaster":
             self._drop_exceptions(event)
@@ -319,6 +332,7 @@ class EventStore:
         self.events.pop(event_id, None)
         self._persistence.delete(EVENT_DOC, self._doc_key(event_id))
         self._tombstone(event_id)
+        self._changed("deleted", event_id, None)
 
     def _drop_exceptions(self, master: StoredEvent) -> None:
         for event in [e for e in self.events.values() if e.series_master_id == master.id]:
