@@ -20,7 +20,7 @@ from m365emu.clock import EmulatorClock
 from m365emu.faults import FaultBook
 from m365emu.graph.batch.routes import make_batch_handler
 from m365emu.graph.common.dispatch import GraphDispatcher, Route
-from m365emu.graph.common.http import GraphRequest
+from m365emu.graph.common.http import GRAPH_JSON, GraphRequest
 from m365emu.graph.events.routes import make_routes as event_routes
 from m365emu.graph.master_categories.routes import ROUTES as CATEGORY_ROUTES
 from m365emu.graph.me.routes import ROUTES as ME_ROUTES
@@ -38,8 +38,9 @@ def create_dispatcher(
     faults: FaultBook,
     stats: RequestStats,
     runtime: GraphRuntime,
+    extra_routes: tuple[Route, ...] = (),
 ) -> GraphDispatcher:
-    routes: list[Route] = [*ME_ROUTES, *event_routes(clock), *CATEGORY_ROUTES]
+    routes: list[Route] = [*ME_ROUTES, *event_routes(clock), *CATEGORY_ROUTES, *extra_routes]
     dispatcher = GraphDispatcher(routes, state, verifier, clock, faults, stats, runtime)
     dispatcher.routes.append(
         Route("POST", "/$batch", make_batch_handler(dispatcher), frozenset(), throttled=False)
@@ -54,8 +55,10 @@ def create_graph_router(
     faults: FaultBook,
     stats: RequestStats,
     runtime: GraphRuntime,
+    extra_routes: tuple[Route, ...] = (),
 ) -> APIRouter:
-    dispatcher = create_dispatcher(state, verifier, clock, faults, stats, runtime)
+    """`extra_routes`: further resources in the same dispatcher (`/subscriptions`)."""
+    dispatcher = create_dispatcher(state, verifier, clock, faults, stats, runtime, extra_routes)
     router = APIRouter()
 
     @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
@@ -75,7 +78,7 @@ def create_graph_router(
         answer = await dispatcher.handle(graph_request, base_url)
         content = b"" if answer.body is None else json.dumps(answer.body).encode()
         headers = dict(answer.headers)
-        media = "application/json" if answer.body is not None else None
+        media = GRAPH_JSON if answer.body is not None else None
         return Response(content, answer.status, headers, media_type=media)
 
     return router

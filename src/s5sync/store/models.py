@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -38,7 +39,19 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-TENANT_TABLES = ("app_user", "event_link", "sync_run", "activity", "event_cache", "delta_state")
+TENANT_TABLES = (
+    "app_user",
+    "event_link",
+    "sync_run",
+    "activity",
+    "event_cache",
+    "delta_state",
+    "alert_state",
+    "mail_outbox",
+    "audit_event",
+    "graph_subscription",
+    "store_watch",
+)
 
 
 class Base(DeclarativeBase):
@@ -57,6 +70,8 @@ class Tenant(Base):
         CheckConstraint("import_window_days BETWEEN 1 AND 60", name="import_window"),
         CheckConstraint("interval_minutes BETWEEN 1 AND 1440", name="interval"),
         CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention"),
+        CheckConstraint("s5_poll_seconds BETWEEN 1 AND 3600", name="s5_poll"),
+        CheckConstraint("safety_minutes BETWEEN 1 AND 1440", name="safety"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -71,6 +86,12 @@ class Tenant(Base):
     interval_minutes: Mapped[int] = mapped_column(Integer, default=10)
     background_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    # R21d: a daily digest of every user's state to the administrators (migration 0003).
+    alert_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # R14b (migration 0004): the System Five watcher's period, and the safety-net poll
+    # while a user's Graph subscription is live.
+    s5_poll_seconds: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    safety_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime]
 
 
@@ -112,6 +133,11 @@ class AppUser(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_fence: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # R14b (migration 0004): until when the user's Graph subscription is live and
+    # healthy (the periodic cycle is then the safety net), and the last change seen on
+    # either side (a notification, or the System Five watcher).
+    push_live_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_change_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
     @property
@@ -241,3 +267,110 @@ class AuthFlow(Base):
     state: Mapped[str] = mapped_column(String(128), unique=True)
     flow_enc: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime]
+
+
+class AlertState(Base):
+    """A problem that needs someone, open until it recovers (R21d; migration 0003).
+
+    `subject` is `user:<id>` or `store`; `last_alerted_on` the store-local day of the
+    last alert e-mail (none while no mail server is configured: the health page alone
+    shows it)."""
+
+    __tablename__ = "alert_state"
+    __table_args__ = (UniqueConstraint("tenant_id", "subject", "problem"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), default=None
+    )
+    subject: Mapped[str] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime]
+    last_alerted_on: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class MailOutbox(Base):
+    """One e-mail to send (R21d): written with the decision that needs it, delivered by
+    the scheduler, retried until sent. `dedupe_key` is unique, so a notice is queued
+    once however often it is decided (migration 0003)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_mail_outbox_due", "sent_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class AuditEvent(Base):
+    """One administrator's or operator's action (R21d): who, when, what (migration 0003)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(320))
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(320), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GraphSubscription(Base):
+    """A user's Graph change-notification subscription on `me/events` (R14b).
+
+    `client_state_enc` is the subscription's own random secret, sealed (R22); every
+    notification is checked against it in constant time. `renew_at` is when the
+    manager renews it: well before `expires_at`, spread over users."""
+
+    __tablename__ = "graph_subscription"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("subscription_id"),
+        Index("ix_graph_subscription_renew_at", "renew_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    subscription_id: Mapped[str] = mapped_column(String(128))
+    client_state_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]
+    renew_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    renewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class StoreWatch(Base):
+    """The System Five watcher's place in one store's `task` table (R14b): the highest
+    `updated_at` seen and the (task id, updated_at) pairs already seen at or after the
+    overlap before it, so an equal or late `updated_at` is never missed nor counted
+    twice."""
+
+    __tablename__ = "store_watch"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    watermark: Mapped[str | None] = mapped_column(String(40), default=None)
+    seen: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -8,7 +8,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from m365emu.faults import Fault, FaultKind
-from support.graph_harness import ALICE, TENANT, GraphHarness
+from m365emu.graph.common.http import GRAPH_JSON
+from support.graph_harness import ALICE, MISSING_ID, TENANT, GraphHarness
 
 EVENT = {
     "subject": "Batch",
@@ -25,8 +26,8 @@ async def test_batch_answers_each_item_and_424s_dependants_of_a_failure(
         "requests": [
             {"id": "1", "method": "POST", "url": "/me/events", "headers": JSON, "body": EVENT},
             {"id": "2", "method": "GET", "url": "me/events?$top=5", "dependsOn": ["1"]},
-            {"id": "3", "method": "GET", "url": "/me/events/AAMkAGmissing"},
-            {"id": "4", "method": "DELETE", "url": "/me/events/AAMkAGmissing", "dependsOn": ["3"]},
+            {"id": "3", "method": "GET", "url": f"/me/events/{MISSING_ID}"},
+            {"id": "4", "method": "DELETE", "url": f"/me/events/{MISSING_ID}", "dependsOn": ["3"]},
         ]
     }
     answer = await graph.client.post("/$batch", json=batch, headers=graph.headers())
@@ -39,7 +40,7 @@ async def test_batch_answers_each_item_and_424s_dependants_of_a_failure(
     assert items["3"]["status"] == 404
     assert items["3"]["body"]["error"]["code"] == "ErrorItemNotFound"
     assert items["4"]["status"] == 424
-    assert items["1"]["headers"]["Content-Type"] == "application/json"
+    assert items["1"]["headers"]["Content-Type"] == GRAPH_JSON
 
 
 async def test_batch_of_more_than_twenty_is_refused_whole(graph: GraphHarness) -> None:

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
+ALERT_EVERY = timedelta(minutes=1)  # R21d: alerts decided and mails delivered each minute
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -238,6 +239,14 @@ def create_app(
         name = "partials/activity.html" if partial else "dashboard.html"
         return render(request, name, view=view, user=view.user)
 
+    @app.get("/dashboard/activity.csv")
+    async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
+        from s5sync.entrypoints.web.admin import csv_download
+        from s5sync.staff.exports import activity_csv
+
+        tenant, lines = await accounts.activity_export(user)
+        return csv_download(activity_csv(lines, tenant.options.time_zone), "my-activity.csv")
+
     @app.get("/dashboard/status", response_class=HTMLResponse)
     async def status(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
         view = await accounts.dashboard(user)
@@ -279,7 +288,7 @@ def create_app(
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
-    from s5sync.scheduling.local import LocalScheduler
+    from s5sync.scheduling.local import Chore, LocalScheduler
     from s5sync.sync.engine import CycleEngine, CycleResult
 
     settings = services.settings
@@ -324,7 +333,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         )
         return result
 
-    scheduler = LocalScheduler(services.directory, run_cycle, utc_now)
+    alerts = services.alerts()
+    scheduler = LocalScheduler(
+        services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
+    )
 
     async def start() -> None:
         if run_scheduler:
