@@ -142,6 +142,11 @@ class StoreOptions:
     interval_minutes: int = 10
     background_sync: bool = False
     retention_days: int = 30
+    # R6b: the second category an event gets when its task is deleted in System Five
+    # (or is no longer the user's), so that it no longer looks booked; on by default.
+    removed_category: bool = True
+    removed_category_name: str = "Removed from System Five"
+    removed_category_color: str = "preset0"
 
 
 @dataclass(frozen=True)

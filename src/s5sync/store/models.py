@@ -71,6 +71,12 @@ class Tenant(Base):
     interval_minutes: Mapped[int] = mapped_column(Integer, default=10)
     background_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    # R6b (migration 0003): the "Removed from System Five" category.
+    removed_category: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_category_name: Mapped[str] = mapped_column(
+        String(255), default="Removed from System Five"
+    )
+    removed_category_color: Mapped[str] = mapped_column(String(16), default="preset0")
     created_at: Mapped[datetime]
 
 
@@ -104,7 +110,9 @@ class AppUser(Base):
     # Signed session cookies carry this number; signing out bumps it, so a cookie copied
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
-    category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The master categories ensured in the user's mailbox, with colour and id (R3, R6b,
+    # R21b; outlook/categories.py `CategoryMemo`); migration 0003 made it text.
+    category_ready: Mapped[str | None] = mapped_column(Text, default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
     last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
