@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,6 +29,9 @@ from s5sync.store.directory import Directory
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from s5sync.alerts.service import Alerts
 
 
 def utc_now() -> datetime:
@@ -151,6 +154,15 @@ class Services:
             return {f"{m} {r}": n for (m, r, _), n in counter.by_key.items()}
 
         yield UserPorts(await self.task_store(tenant), GraphCalendar(session), requests)
+
+    def alerts(self) -> Alerts:
+        """R21d: alerts by e-mail when a mail server is configured, else on the health
+        page only."""
+        from s5sync.alerts.service import Alerts
+        from s5sync.alerts.smtp import SmtpMailer
+
+        mailer = SmtpMailer(self.settings) if self.settings.smtp_host else None
+        return Alerts(self.directory, mailer, self.settings.public_url, utc_now)
 
     def cycle_engine(self, holder: str) -> Any:
         from s5sync.cycle import CycleEngine

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
 from s5sync.core.decisions import Decision, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash
@@ -100,6 +101,8 @@ class Gathered:
     tasks: dict[int, TaskSnapshot] = field(default_factory=dict)
     events: dict[str, EventSnapshot] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    # R12d, R16b: `external_ref`s of unlinked push candidates that name no event (404).
+    missing: set[str] = field(default_factory=set)
     tasks_readable: bool = True
     events_readable: bool = True
     problems: list[str] = field(default_factory=list)
@@ -187,6 +190,7 @@ class CycleEngine:
             now,
             employee_id=user.employee_id,
             gone_event_ids=frozenset(seen.gone),
+            missing_event_ids=frozenset(seen.missing),
             tasks_readable=seen.tasks_readable,
             events_readable=seen.events_readable,
         )
@@ -261,7 +265,7 @@ class CycleEngine:
         except Exception as error:
             # R17b: without System Five nothing is decided this cycle.
             seen.tasks_readable = False
-            seen.problems.append(f"System Five could not be read ({type(error).__name__})")
+            seen.problems.append(f"{SYSTEM_FIVE_UNREADABLE} ({type(error).__name__})")
             log.warning("cycle.systemfive_unreadable", extra={"error": type(error).__name__})
 
     async def _read_outlook(
@@ -351,6 +355,31 @@ class CycleEngine:
             if in_window and await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
         meter.close("confirm")
+
+    @staticmethod
+    async def _named_events(
+        ports: UserPorts, linked_events: set[str], named: set[int], seen: Gathered
+    ) -> None:
+        """R12d, R16b: an unlinked task about to be pushed that names an event (its
+        `external_ref`) not in the window is pushed to that event — so the event is read
+        once, by id; one that does not exist (404) is said and the task sent as new."""
+        for task_id in sorted(named):
+            ref = seen.tasks[task_id].external_ref
+            if ref is None or ref in seen.events or ref in linked_events:
+                continue
+            try:
+                event = await ports.calendar.get_event(ref)
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                seen.tasks.pop(task_id, None)  # R16: not pushed while it might exist
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be read: {error}")
+                continue
+            if event is None:
+                seen.missing.add(ref)
+            else:
+                seen.events[event.id] = with_identity(event)
 
     @staticmethod
     def _merge(
@@ -461,6 +490,15 @@ class CycleEngine:
             and push_blocker(task, user.employee_id or 0) is None
             and (mapping_lost or window_end is None or task.start >= window_end)
         }
+        named = {
+            task.id
+            for task in seen.tasks.values()
+            if task.id not in linked_tasks
+            and task.external_ref is not None
+            and task.start > now
+            and push_blocker(task, user.employee_id or 0) is None
+        }
+        await self._named_events(ports, linked_events, named, seen)
         refs = sorted((pending_push | unlinked) - in_cache)
         if refs:
             try:

@@ -49,6 +49,8 @@ def check_for_serve(settings: Settings) -> None:
     authority = urlsplit(settings.authority)
     if authority.scheme != "https" or not authority.netloc:
         raise SettingsError("S5SYNC_AUTHORITY is invalid: it must be an https:// URL")
+    if settings.smtp_ca_bundle is not None and not settings.smtp_ca_bundle.is_file():
+        raise SettingsError(f"S5SYNC_SMTP_CA_BUNDLE is invalid: no file {settings.smtp_ca_bundle}")
     if settings.ca_bundle is not None and not settings.ca_bundle.is_file():
         raise SettingsError(f"S5SYNC_CA_BUNDLE is invalid: no file {settings.ca_bundle}")
     if len(settings.session_secret.get_secret_value()) < 32:
@@ -121,6 +123,14 @@ def serve(settings: Settings, host: str, port: int) -> None:
     log.info(
         "serve.starting", extra={"host": host, "port": port, "public_url": settings.public_url}
     )
+    if not settings.smtp_host:  # R21d: said once, at start
+        log.warning(
+            "serve.no_mail_server",
+            extra={
+                "detail": "S5SYNC_SMTP_HOST is not set: alerts are shown on the health page "
+                "only, and no e-mail is sent"
+            },
+        )
     _server_class()(config).run()
     log.info("serve.stopped")
 

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     procrastinate_dsn: str = ""
     public_url: str = "http://127.0.0.1:8000"
     secure_cookies: bool = True
+    # R21d: alerts by e-mail through any SMTP relay; empty host: alerts on the health page
+    # only. Port 587 with STARTTLS by default; S5SYNC_SMTP_TLS for implicit TLS (465).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_ca_bundle: Path | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = ""
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -77,6 +88,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "S5SYNC_TENANT_DATABASE_URL needs S5SYNC_DATABASE_URL on PostgreSQL "
                 "(SQLite has no roles)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mail_sender(self) -> Settings:
+        if self.smtp_host and "@" not in self.mail_from:
+            raise ValueError(
+                "S5SYNC_MAIL_FROM must be an e-mail address when S5SYNC_SMTP_HOST is set"
             )
         return self
 

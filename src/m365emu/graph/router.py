@@ -20,7 +20,7 @@ from m365emu.clock import EmulatorClock
 from m365emu.faults import FaultBook
 from m365emu.graph.batch.routes import make_batch_handler
 from m365emu.graph.common.dispatch import GraphDispatcher, Route
-from m365emu.graph.common.http import GraphRequest
+from m365emu.graph.common.http import GRAPH_JSON, GraphRequest
 from m365emu.graph.events.routes import make_routes as event_routes
 from m365emu.graph.master_categories.routes import ROUTES as CATEGORY_ROUTES
 from m365emu.graph.me.routes import ROUTES as ME_ROUTES
@@ -75,7 +75,7 @@ def create_graph_router(
         answer = await dispatcher.handle(graph_request, base_url)
         content = b"" if answer.body is None else json.dumps(answer.body).encode()
         headers = dict(answer.headers)
-        media = "application/json" if answer.body is not None else None
+        media = GRAPH_JSON if answer.body is not None else None
         return Response(content, answer.status, headers, media_type=media)
 
     return router

@@ -17,7 +17,7 @@ never created a second time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from s5sync.core.decisions import AdoptEvent, AdoptTask, Direction, Reason, Skip
@@ -51,12 +51,15 @@ def adopt(
     links: tuple[Link, ...],
     sync_tag: str,
     employee_id: int | None = None,
+    *,
+    missing: Set[str] = frozenset(),
 ) -> Adoption:
     """R16b: adopt every pair whose identities match and whose link is missing.
 
     R22: with `employee_id`, only that employee's tasks are adopted: an identity naming
     another employee's task (forged over Graph, or copied by another tool) never links
-    this user's calendar to it.
+    this user's calendar to it. `missing`: event ids the cycle looked up and found not to
+    exist — a task naming one is not adopted (there is nothing to reconnect to).
     """
     by_task = {link.task_id: link for link in links if link.task_id is not None}
     by_event = {link.event_id: link for link in links if link.event_id is not None}
@@ -128,7 +131,7 @@ def adopt(
         )
     for task in sorted(tasks.values(), key=lambda t: t.id):
         ref = task.external_ref
-        if ref is None or task.id in by_task:
+        if ref is None or task.id in by_task or ref in missing:
             continue
         if employee_id is not None and task.employee_id != employee_id:
             continue  # R22: another employee's task is never adopted

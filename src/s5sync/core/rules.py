@@ -89,6 +89,8 @@ class _Cycle:
     employee_id: int
     gone: Set[str]
     events_readable: bool
+    # R12d, R16b: `external_ref`s the cycle looked up and found to name no event.
+    missing: Set[str] = frozenset()
     out: list[Decision] = field(default_factory=list)
     # Events whose hidden identity names a deleted task: never imported (R11b).
     orphaned: frozenset[str] = frozenset()
@@ -319,8 +321,17 @@ class _Cycle:
                 task_hash(task),
                 predicted_event_hash(payload),
                 None if pending is None else pending.transaction_id,
-                notes=push_notes(task),
+                notes=push_notes(task) + self.named_nothing(task),
             )
+        )
+
+    def named_nothing(self, task: TaskSnapshot) -> tuple[str, ...]:
+        """R12d, R16b: said when the event a task came from no longer exists."""
+        if task.external_ref is None or task.external_ref not in self.missing:
+            return ()
+        return (
+            f"the Outlook event it names ({task.external_ref[:60]}) does not exist, "
+            "so it is sent as a new event",
         )
 
     def new_event(self, event: EventSnapshot) -> None:
@@ -363,7 +374,12 @@ class _Cycle:
 
     def decide(self) -> list[Decision]:
         adoption = adopt(
-            self.tasks, self.events, tuple(self.links), self.options.sync_tag, self.employee_id
+            self.tasks,
+            self.events,
+            tuple(self.links),
+            self.options.sync_tag,
+            self.employee_id,
+            missing=self.missing,
         )
         self.out.extend(adoption.decisions)
         self.links = list(adoption.links)
@@ -409,6 +425,7 @@ def decide_cycle(
     *,
     employee_id: int,
     gone_event_ids: Set[str] = frozenset(),
+    missing_event_ids: Set[str] = frozenset(),
     tasks_readable: bool = True,
     events_readable: bool = True,
 ) -> list[Decision]:
@@ -423,6 +440,7 @@ def decide_cycle(
         now=now,
         employee_id=employee_id,
         gone=gone_event_ids,
+        missing=missing_event_ids,
         events_readable=events_readable,
     )
     return cycle.decide()

@@ -74,6 +74,7 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
             services.directory,
             services.cycle_engine(holder_name()),
             clock=utc_now,
+            alerts=services.alerts(),
         )
         await scheduler.run_worker(concurrency)
     finally:

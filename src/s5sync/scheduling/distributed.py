@@ -35,7 +35,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from procrastinate import exceptions as job_errors
@@ -44,6 +44,9 @@ from procrastinate.jobs import Status
 from s5sync.settings import Settings
 from s5sync.store.directory import Directory
 from s5sync.store.records import UserRecord
+
+if TYPE_CHECKING:
+    from s5sync.alerts.service import Alerts
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,7 @@ class DistributedScheduler:
         reap_seconds: int = REAP_SECONDS,
         stalled_after: float = 60.0,
         batch: int = 20_000,
+        alerts: Alerts | None = None,
     ) -> None:
         self.app = app
         self.directory = directory
@@ -151,6 +155,7 @@ class DistributedScheduler:
         self.dispatch_seconds = dispatch_seconds
         self.stalled_after = stalled_after
         self.batch = batch
+        self.alerts = alerts
         self._register(every(dispatch_seconds), every(reap_seconds))
 
     def _register(self, dispatch_cron: str, reap_cron: str) -> None:
@@ -160,6 +165,8 @@ class DistributedScheduler:
 
         self._control("dispatch", dispatch_cron, self.dispatch)
         self._control("reap", reap_cron, self.reap)
+        if self.alerts is not None:  # R21d: decided and delivered by one worker a minute
+            self._control("alerts", every(60), self.alerts.run)
 
         self.cycle_task = run_cycle
 

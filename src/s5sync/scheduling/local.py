@@ -7,7 +7,9 @@ through the one `run_user_cycle` every driver uses. A user already running here 
 started twice; across processes the cycle's own lease is the guarantee. Sync now pressed
 during a cycle leaves `sync_now_requested` set, so one more cycle runs right after.
 Once an hour it also prunes each store's activity and cycle records older than the
-store's retention (R21b).
+store's retention (R21b). Chores (alerts by e-mail, R21d) run beside the cycles as
+tasks of their own, each at its own pace and one at a time: a slow mail server never
+delays a cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from s5sync.store.directory import Directory
@@ -25,6 +28,15 @@ from s5sync.store.scope import TenantScope
 log = logging.getLogger(__name__)
 
 CycleRunner = Callable[[UserRecord], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Chore:
+    """Work beside the cycles, every `every` (e.g. `Alerts.run`)."""
+
+    name: str
+    every: timedelta
+    run: Callable[[], Awaitable[object]]
 
 
 class LocalScheduler:
@@ -39,6 +51,7 @@ class LocalScheduler:
         tick_seconds: float = 5.0,
         concurrency: int = 3,
         prune_every: timedelta = timedelta(hours=1),
+        chores: Sequence[Chore] = (),
     ) -> None:
         self.directory = directory
         self.run_cycle = run_cycle
@@ -49,6 +62,9 @@ class LocalScheduler:
         self.last_tick: datetime | None = None
         self.prune_every = prune_every
         self.last_prune: datetime | None = None
+        self.chores = tuple(chores)
+        self._chore_tasks: dict[str, asyncio.Task[None]] = {}
+        self._chore_last: dict[str, datetime] = {}
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -70,6 +86,10 @@ class LocalScheduler:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        for chore in self._chore_tasks.values():
+            chore.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*self._chore_tasks.values(), return_exceptions=True)
         if self.running:
             _, pending = await asyncio.wait(list(self.running.values()), timeout=grace_seconds)
             for task in pending:
@@ -108,7 +128,31 @@ class LocalScheduler:
                 self.directory.db, self.directory.box, tenant.id
             ).begin() as unit:
                 removed += await unit.runs.prune(cutoff)
+                # R21d: the audit trail and sent mails are kept as long as the activity.
+                removed += await unit.audit.prune(cutoff)
+                removed += await unit.alerts.prune_outbox(cutoff)
         return removed
+
+    def start_chores(self) -> None:
+        """Start each chore that is due and not running."""
+        now = self.clock()
+        for chore in self.chores:
+            last = self._chore_last.get(chore.name)
+            running = self._chore_tasks.get(chore.name)
+            if (running is not None and not running.done()) or (
+                last is not None and now - last < chore.every
+            ):
+                continue
+            self._chore_last[chore.name] = now
+            self._chore_tasks[chore.name] = asyncio.create_task(
+                self._chore(chore), name=f"chore-{chore.name}"
+            )
+
+    async def _chore(self, chore: Chore) -> None:
+        try:
+            await chore.run()
+        except Exception:
+            log.exception("scheduler.chore_failed", extra={"chore": chore.name})
 
     async def _run(self, user: UserRecord) -> None:
         try:
@@ -127,6 +171,7 @@ class LocalScheduler:
             self._wake.clear()
             try:
                 await self.tick()
+                self.start_chores()
                 if self.last_prune is None or self.clock() - self.last_prune >= self.prune_every:
                     await self.prune()
             except Exception:

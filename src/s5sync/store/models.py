@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -38,7 +39,17 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-TENANT_TABLES = ("app_user", "event_link", "sync_run", "activity", "event_cache", "delta_state")
+TENANT_TABLES = (
+    "app_user",
+    "event_link",
+    "sync_run",
+    "activity",
+    "event_cache",
+    "delta_state",
+    "alert_state",
+    "mail_outbox",
+    "audit_event",
+)
 
 
 class Base(DeclarativeBase):
@@ -71,7 +82,9 @@ class Tenant(Base):
     interval_minutes: Mapped[int] = mapped_column(Integer, default=10)
     background_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
-    # R6b (migration 0003): the "Removed from System Five" category.
+    # R21d: a daily digest of every user's state to the administrators (migration 0003).
+    alert_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # R6b (migration 0004): the "Removed from System Five" category.
     removed_category: Mapped[bool] = mapped_column(Boolean, default=True)
     removed_category_name: Mapped[str] = mapped_column(
         String(255), default="Removed from System Five"
@@ -111,7 +124,7 @@ class AppUser(Base):
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # The master categories ensured in the user's mailbox, with colour and id (R3, R6b,
-    # R21b; outlook/categories.py `CategoryMemo`); migration 0003 made it text.
+    # R21b; outlook/categories.py `CategoryMemo`); migration 0004 made it text.
     category_ready: Mapped[str | None] = mapped_column(Text, default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
@@ -249,3 +262,67 @@ class AuthFlow(Base):
     state: Mapped[str] = mapped_column(String(128), unique=True)
     flow_enc: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime]
+
+
+class AlertState(Base):
+    """A problem that needs someone, open until it recovers (R21d; migration 0003).
+
+    `subject` is `user:<id>` or `store`; `last_alerted_on` the store-local day of the
+    last alert e-mail (none while no mail server is configured: the health page alone
+    shows it)."""
+
+    __tablename__ = "alert_state"
+    __table_args__ = (UniqueConstraint("tenant_id", "subject", "problem"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), default=None
+    )
+    subject: Mapped[str] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime]
+    last_alerted_on: Mapped[str | None] = mapped_column(String(10), default=None)
+
+
+class MailOutbox(Base):
+    """One e-mail to send (R21d): written with the decision that needs it, delivered by
+    the scheduler, retried until sent. `dedupe_key` is unique, so a notice is queued
+    once however often it is decided (migration 0003)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_mail_outbox_due", "sent_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class AuditEvent(Base):
+    """One administrator's or operator's action (R21d): who, when, what (migration 0003)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(320))
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(320), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from s5sync.store.alerts import AlertRepository
+from s5sync.store.audit import AuditRepository
 from s5sync.store.database import Database
 from s5sync.store.directory import LeaseLost
 from s5sync.store.models import AppUser
@@ -41,6 +43,8 @@ class Unit:
     links: LinkRepository
     runs: RunRepository
     cache: CacheRepository
+    alerts: AlertRepository
+    audit: AuditRepository
 
 
 class TenantScope:
@@ -63,6 +67,8 @@ class TenantScope:
                 links=LinkRepository(session, self.tenant_id),
                 runs=RunRepository(session, self.tenant_id),
                 cache=CacheRepository(session, self.tenant_id, self.box),
+                alerts=AlertRepository(session, self.tenant_id),
+                audit=AuditRepository(session, self.tenant_id),
             )
 
     async def _check_fence(self, session: AsyncSession, lease: Lease) -> None:

@@ -15,13 +15,14 @@ two saves within one second still differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from s5sync.core.characters import printable
 from s5sync.core.snapshots import Address, TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import utc_to_wall, wall_to_utc
+from s5sync.systemfive.columns import Columns
 from s5sync.systemfive.errors import UnreadableTask
 
 TITLE_MAX = 100
@@ -122,44 +123,81 @@ def stamp(now: datetime, previous: str | None = None) -> str:
     return text
 
 
-def _wall(value: Any, zone_name: str, what: str, task_id: int) -> tuple[datetime, str | None]:
+# Graph's reminderMinutesBeforeStart is an Edm.Int32: a larger alarm is refused (400) on
+# every cycle, so it is read as no reminder, said once with the write (R23).
+ALARM_MAX = 2**31 - 1
+
+
+def _wall(columns: Columns, name: str, zone_name: str, what: str) -> tuple[datetime, str | None]:
+    wall = columns.wall_time(name, what)
     try:
-        wall = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise UnreadableTask(f"task {task_id}: {what} {value!r} is not a date and time") from None
-    # System Five's text has no offset; anything else is read as its wall-clock part.
-    converted = wall_to_utc(wall.replace(tzinfo=None), zone_name)
+        converted = wall_to_utc(wall, zone_name)
+    except (OverflowError, ValueError):
+        raise columns.unreadable(f"{what} {wall:%Y-%m-%d %H:%M} cannot be a time in UTC") from None
     return converted.utc, converted.note and f"{what}: {converted.note}"
 
 
-def _address(row: Mapping[str, Any], prefix: str, kind: str) -> Address | None:
-    if row[f"{prefix}_id"] is None:
+def _alarm(columns: Columns) -> int | None:
+    """R23: an alarm Outlook cannot keep (not a number, negative, beyond Int32) reads as
+    no reminder, with the reason."""
+    try:
+        alarm = columns.optional_integer("alarm_minutes", "alarm")
+    except UnreadableTask as error:
+        columns.notes.append(f"{str(error).partition(': ')[2]}: no reminder")
         return None
-    fields = {name: row[f"{prefix}_{name}"] or "" for name in ADDRESS_FIELDS}
-    return Address(id=int(row[f"{prefix}_id"]), kind=kind, **fields)
+    if alarm is not None and alarm < 0:
+        # Graph refuses a negative reminder (400); another tool may have written one.
+        columns.notes.append(f"alarm of {alarm} minutes is not possible: no reminder")
+        return None
+    if alarm is not None and alarm > ALARM_MAX:
+        columns.notes.append(f"alarm of {alarm} minutes is more than Outlook keeps: no reminder")
+        return None
+    return alarm
 
 
-def snapshot_or_unreadable(row: Mapping[str, Any], zone_name: str) -> TaskSnapshot:
-    """`snapshot`, or — for a row whose times or kind cannot be read — a snapshot saying
-    why (`unreadable`), with placeholder times and kind. R23: such a row is neither synced
-    nor taken as deleted (R6, R11b would stop its link for good)."""
+def _address(columns: Columns, prefix: str, kind: str) -> Address | None:
+    address_id = columns.optional_integer(f"{prefix}_id", f"{kind} address id")
+    if address_id is None:
+        return None
+    fields = {
+        name: columns.text(f"{prefix}_{name}", f"{kind} address {name}") for name in ADDRESS_FIELDS
+    }
+    return Address(id=address_id, kind=kind, **fields)
+
+
+def snapshot_or_unreadable(row: Mapping[str, Any], zone_name: str) -> TaskSnapshot | None:
+    """`snapshot`, or — for a row whose times, kind or flags cannot be read — a snapshot
+    saying why (`unreadable`), with placeholder times and kind. R23: such a row is neither
+    synced nor taken as deleted (R6, R11b would stop its link for good). None for a row
+    whose very id is not a number (no task can be named by it)."""
     try:
         return snapshot(row, zone_name)
     except UnreadableTask as error:
+        columns = Columns(row, row["id"])
+        try:
+            task_id = columns.integer("id", "id")
+        except UnreadableTask:
+            return None
+        try:
+            employee_id = columns.integer("employee_id", "employee")
+        except UnreadableTask:
+            employee_id = -1  # nobody's: never a push candidate (R1)
         placeholder = datetime(1970, 1, 1, tzinfo=UTC)
+        # Sync as far as it can be read: a ticked task is skipped with the reason (R18).
+        sync = columns.optional_integer_or_none("sync") == 1
         return TaskSnapshot(
-            id=int(row["id"]),
-            employee_id=int(row["employee_id"]),
+            id=task_id,
+            employee_id=employee_id,
             kind=TaskKind.INTERNAL,
-            title=row["title"] or "",
-            notes=row["notes"] or "",
+            title=columns.text("title", "title"),
+            notes=columns.text("notes", "notes"),
             start=placeholder,
             end=placeholder,
             alarm_minutes=None,
-            sync=bool(row["sync"]),
-            needs_review=bool(row["needs_review"]),
-            external_ref=row["external_ref"],
-            updated_at=row["updated_at"] or "",
+            sync=sync,
+            needs_review=False,
+            external_ref=columns.optional_text("external_ref", "external_ref"),
+            updated_at=columns.text("updated_at", "updated_at"),
             unreadable=str(error).partition(": ")[2] or str(error),
         )
 
@@ -169,36 +207,35 @@ def snapshot(
 ) -> TaskSnapshot:
     """A TaskSnapshot from a task row (statements._TASK_COLUMNS), times converted to UTC.
 
-    `time_notes` carries the DST notes of the read, after any `adaptations` of a write.
+    Every column is read defensively (`columns`, R23). `time_notes` carries what a write
+    adapted (`adaptations`), then what this read adapted (DST, bytes, a bad alarm…).
     """
-    task_id = int(row["id"])
-    start, start_note = _wall(row["starts_at"], zone_name, "start", task_id)
-    end, end_note = _wall(row["ends_at"], zone_name, "end", task_id)
+    columns = Columns(row, row["id"])
+    task_id = columns.integer("id", "id")
+    columns.task_id = task_id
+    start, start_note = _wall(columns, "starts_at", zone_name, "start")
+    end, end_note = _wall(columns, "ends_at", zone_name, "end")
+    kind_text = columns.text("kind", "kind")
     try:
-        kind = TaskKind(row["kind"])
+        kind = TaskKind(kind_text)
     except ValueError:
-        raise UnreadableTask(f"task {task_id}: unknown kind {row['kind']!r}") from None
-    alarm = None if row["alarm_minutes"] is None else int(row["alarm_minutes"])
-    alarm_note = None
-    if alarm is not None and alarm < 0:
-        # R23: Graph refuses a negative reminder (400); another tool may have written one.
-        alarm_note = f"alarm of {alarm} minutes is not possible: no reminder"
-        alarm = None
-    return TaskSnapshot(
+        raise columns.unreadable(f"unknown kind {kind_text!r}") from None
+    task = TaskSnapshot(
         id=task_id,
-        employee_id=int(row["employee_id"]),
+        employee_id=columns.integer("employee_id", "employee"),
         kind=kind,
-        title=row["title"] or "",
-        notes=row["notes"] or "",
+        title=columns.text("title", "title"),
+        notes=columns.text("notes", "notes"),
         start=start,
         end=end,
-        alarm_minutes=alarm,
-        sync=bool(row["sync"]),
-        needs_review=bool(row["needs_review"]),
-        external_ref=row["external_ref"],
-        updated_at=row["updated_at"] or "",
-        customer_name=row["customer_name"],
-        bill_to=_address(row, "bill", "bill_to"),
-        ship_to=_address(row, "ship", "ship_to"),
-        time_notes=adaptations + tuple(note for note in (start_note, end_note, alarm_note) if note),
+        alarm_minutes=_alarm(columns),
+        sync=columns.flag("sync", "sync"),
+        needs_review=columns.flag("needs_review", "needs_review"),
+        external_ref=columns.optional_text("external_ref", "external_ref"),
+        updated_at=columns.text("updated_at", "updated_at"),
+        customer_name=columns.optional_text("customer_name", "customer name"),
+        bill_to=_address(columns, "bill", "bill_to"),
+        ship_to=_address(columns, "ship", "ship_to"),
     )
+    time_notes = (*adaptations, *(n for n in (start_note, end_note) if n), *columns.notes)
+    return replace(task, time_notes=tuple(time_notes)) if time_notes else task

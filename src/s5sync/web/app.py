@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
+ALERT_EVERY = timedelta(minutes=1)  # R21d: alerts decided and mails delivered each minute
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -280,7 +281,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.cycle import CycleEngine, CycleResult
-    from s5sync.scheduling.local import LocalScheduler
+    from s5sync.scheduling.local import Chore, LocalScheduler
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
@@ -324,7 +325,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         )
         return result
 
-    scheduler = LocalScheduler(services.directory, run_cycle, utc_now)
+    alerts = services.alerts()
+    scheduler = LocalScheduler(
+        services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
+    )
 
     async def start() -> None:
         if run_scheduler:

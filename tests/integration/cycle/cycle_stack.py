@@ -124,12 +124,15 @@ async def stack(
     database_url: str | None = None,
     *,
     migrated: Path | None = None,
+    systemfive_url: str | None = None,
 ) -> AsyncIterator[Stack]:
     """The stack on SQLite files under `tmp_path`, or with the CALENDAREVENT database at
     `database_url` (an empty PostgreSQL database); `migrated`: an SQLite CALENDAREVENT
-    database already upgraded, copied instead of migrating again (quicker)."""
-    s5_url = f"sqlite:///{tmp_path / 'systemfive.db'}"
-    create_schema(s5_url)
+    database already upgraded, copied instead of migrating again (quicker);
+    `systemfive_url`: a System Five reference schema made already (SQLite or PostgreSQL)."""
+    s5_url = systemfive_url or f"sqlite:///{tmp_path / 'systemfive.db'}"
+    if systemfive_url is None:
+        create_schema(s5_url)
     ce_url = database_url or f"sqlite:///{tmp_path / 'calendarevent.db'}"
     if migrated is not None and database_url is None:
         shutil.copy(migrated, tmp_path / "calendarevent.db")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from graph_harness import ALICE, TENANT, GraphHarness
 
 from m365emu.faults import Fault, FaultKind
+from m365emu.graph.common.http import GRAPH_JSON
 
 EVENT = {
     "subject": "Batch",
@@ -40,7 +41,7 @@ async def test_batch_answers_each_item_and_424s_dependants_of_a_failure(
     assert items["3"]["status"] == 404
     assert items["3"]["body"]["error"]["code"] == "ErrorItemNotFound"
     assert items["4"]["status"] == 424
-    assert items["1"]["headers"]["Content-Type"] == "application/json"
+    assert items["1"]["headers"]["Content-Type"] == GRAPH_JSON
 
 
 async def test_batch_of_more_than_twenty_is_refused_whole(graph: GraphHarness) -> None:

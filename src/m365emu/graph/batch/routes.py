@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from m365emu.graph.batch.errors import failed_dependency
 from m365emu.graph.batch.models import BatchItem, read_batch
 from m365emu.graph.common.errors import GraphError, bad_request, error_body
-from m365emu.graph.common.http import Call, GraphRequest, GraphResponse
+from m365emu.graph.common.http import GRAPH_JSON, Call, GraphRequest, GraphResponse
 from m365emu.graph.state import Mailbox
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def make_batch_handler(
             answer = results[item.id.lower()].result()
             headers = dict(answer.headers)
             if answer.body is not None:
-                headers.setdefault("Content-Type", "application/json")
+                headers.setdefault("Content-Type", GRAPH_JSON)
             entry: dict[str, Any] = {"id": item.id, "status": answer.status, "headers": headers}
             if answer.body is not None:
                 entry["body"] = answer.body

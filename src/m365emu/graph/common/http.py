@@ -4,6 +4,11 @@ or as an item of a `$batch` (concepts/json-batching.md): a route never sees Star
 Query option names are matched case-insensitively, as Graph does (the event-delta.md
 example sends `startdatetime`). `Prefer` is parsed into its preferences (several may be
 comma-separated in one header, or sent as several headers).
+
+Bodies: a POST, PATCH or PUT body is read only with a JSON `Content-Type`; without one
+Graph answers 400 BadRequest "Unable to read JSON request payload. Please ensure
+Content-Type header is set…" (observed: microsoft-graph-docs-contrib#6337). JSON answers
+carry Graph's full media type, `GRAPH_JSON` (the json-batching.md response example).
 """
 
 from __future__ import annotations
@@ -14,6 +19,12 @@ from typing import Any
 
 from m365emu.graph.common.errors import GraphError, bad_request, invalid_json
 from m365emu.tokens import AccessClaims
+
+# The Content-Type of every JSON answer Graph sends (json-batching.md, response example).
+GRAPH_JSON = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;"
+    "IEEE754Compatible=false;charset=utf-8"
+)
 
 
 def parse_prefer(values: list[str]) -> dict[str, str]:
@@ -68,7 +79,11 @@ class GraphRequest:
         return set(self._query_ci)
 
     def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object, or Graph's 400 for anything else."""
+        """The body as a JSON object, or Graph's 400 for anything else (a missing or
+        non-JSON Content-Type included)."""
+        media = self.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise invalid_json()
         if not self.body.strip():
             raise bad_request("Empty Payload. JSON content expected.")
         try:
@@ -133,6 +148,7 @@ def require_int(value: str | None, name: str, minimum: int, maximum: int) -> int
 
 
 __all__ = [
+    "GRAPH_JSON",
     "Call",
     "GraphError",
     "GraphRequest",
