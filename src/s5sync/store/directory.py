@@ -72,6 +72,8 @@ def user_record(row: AppUser) -> UserRecord:
         sync_now_requested=row.sync_now_requested,
         has_token_cache=bool(row.has_token_cache),
         session_generation=row.session_generation,
+        paused_at=getattr(row, "paused_at", None),
+        paused_by=getattr(row, "paused_by", None),
     )
 
 
@@ -209,6 +211,7 @@ class Directory:
                 AppUser.onboarded_at.is_not(None),
                 AppUser.employee_id.is_not(None),
                 AppUser.status != "needs_sign_in",
+                AppUser.paused_at.is_(None),  # R14c
                 AppUser.token_cache_enc.is_not(None),
                 or_(
                     Tenant.background_sync.is_(True),

@@ -118,6 +118,9 @@ class AppUser(Base):
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # R14c: paused by the user, an administrator or the operator (migration 0004).
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_by: Mapped[str | None] = mapped_column(String(320), default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
     last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)

@@ -41,6 +41,12 @@ class UserRecord:
     sync_now_requested: bool
     has_token_cache: bool
     session_generation: int = 0
+    paused_at: datetime | None = None  # R14c: no cycle runs until resumed
+    paused_by: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     @property
     def onboarded(self) -> bool:
