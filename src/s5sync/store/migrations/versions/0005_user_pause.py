@@ -2,8 +2,8 @@
 set, the user is never due (no cycle runs) until resumed; nothing else of the user's
 state changes, so a resumed user goes on from their delta link and mapping.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 import s5sync.store.types
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
