@@ -9,8 +9,8 @@ user's mailbox with their colour and id (`outlook.categories.CategoryMemo`), so 
 colour is applied on the next cycle with one request. A plain name written before this
 revision still reads as "ensured, in the store's current colour".
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
