@@ -239,6 +239,18 @@ def create_app(
         name = "partials/activity.html" if partial else "dashboard.html"
         return render(request, name, view=view, user=view.user)
 
+    @app.post("/dashboard/pause", dependencies=[Depends(csrf)])
+    async def pause(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, True)  # R14c
+        return RedirectResponse("/dashboard", 303)
+
+    @app.post("/dashboard/resume", dependencies=[Depends(csrf)])
+    async def resume(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, False)
+        if config.wake_scheduler is not None:
+            await config.wake_scheduler()
+        return RedirectResponse("/dashboard", 303)
+
     @app.get("/dashboard/activity.csv")
     async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
         from s5sync.entrypoints.web.admin import csv_download
