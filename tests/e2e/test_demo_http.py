@@ -160,7 +160,7 @@ def test_the_administrator_reads_the_alert_in_the_outlook_inbox_R21d(
 
     from playwright.sync_api import expect, sync_playwright
 
-    from browser_support import CHROMIUM_ARGS
+    from support.browser import CHROMIUM_ARGS
 
     carol = sign_in(demo, "carol@contoso.example")
     onboard(demo, carol)
