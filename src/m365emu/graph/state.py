@@ -56,8 +56,9 @@ class GraphState:
         self._mailboxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
         self._reset_hooks: list[Callable[[], None]] = []
-        # Told of every event change: (mailbox key, changeType, event id, changeKey).
-        self.change_listeners: list[Callable[[str, str, str, str | None], None]] = []
+        # Told of every event change: (mailbox key, changeType, the event's immutable id,
+        # its default id, changeKey).
+        self.change_listeners: list[Callable[[str, str, str, str, str | None], None]] = []
         self._load()
 
     def _new(self, tid: str, oid: str, email: str, name: str) -> Mailbox:
@@ -65,8 +66,9 @@ class GraphState:
         events = EventStore(key, self.persistence)
 
         def changed(change_type: str, event_id: str, change_key: str | None) -> None:
+            default = events.public_id(event_id, immutable=False)
             for listener in self.change_listeners:
-                listener(key, change_type, event_id, change_key)
+                listener(key, change_type, event_id, default, change_key)
 
         events.on_change = changed
         return Mailbox(

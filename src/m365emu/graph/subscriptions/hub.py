@@ -3,7 +3,9 @@ delivery worker, and the rules that tie them to event changes and to the clock.
 
 - `event_changed` is a `GraphState` change listener: every change to a mailbox's events
   (Graph routes, `$batch`, the Outlook page) queues one changeNotificationCollection per
-  subscription of that mailbox that wants the change type.
+  subscription of that mailbox that wants the change type, naming the event by its
+  immutable id when the subscription was created with `Prefer: IdType="ImmutableId"`
+  and by its default id otherwise (outlook-immutable-id.md).
 - `sweep(now)` runs on every worker tick with the emulator's clock:
   * an expired subscription is removed and delivers nothing more (Graph "deletes the
     subscription"; what was queued for it is cancelled);
@@ -84,10 +86,18 @@ class ChangeNotifications:
 
     # -- changes ----------------------------------------------------------------------
     def event_changed(
-        self, mailbox_key: str, change_type: str, event_id: str, change_key: str | None
+        self,
+        mailbox_key: str,
+        change_type: str,
+        immutable_id: str,
+        default_id: str,
+        change_key: str | None,
     ) -> None:
         now = self.clock.now()
         for subscription in self.book.of_mailbox(mailbox_key):
+            # outlook-immutable-id.md: immutable ids only for subscriptions created with
+            # `Prefer: IdType="ImmutableId"`; the default id otherwise.
+            event_id = immutable_id if subscription.immutable_ids else default_id
             if not subscription.wants(change_type) or subscription.expiration <= now:
                 continue
             if self._paused(subscription, now):

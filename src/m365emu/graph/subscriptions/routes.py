@@ -177,6 +177,9 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
                 "includeResourceData is not supported by this emulator (no encryption)."
             )
         assert notification_url is not None
+        immutable = (call.prefer("idtype") or "").lower() == "immutableid"
+        if immutable:
+            call.applied.append('IdType="ImmutableId"')
         await _handshakes(hub, notification_url, lifecycle_url)
         subscription = Subscription(
             id=str(uuid.uuid4()),
@@ -193,6 +196,7 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
             tls_version=tls,
             notification_url_app_id=_text(body, "notificationUrlAppId"),
             authorized_at=now,
+            immutable_ids=immutable,
         )
         hub.book.save(subscription)
         return call.ok(render_subscription(subscription, call.base_url), 201)
