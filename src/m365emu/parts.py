@@ -62,6 +62,7 @@ def install_notifications(emulator: Emulator, state: GraphState) -> ChangeNotifi
         plain_http=lambda: emulator.allows_plain_http_notifications,
     )
     emulator.notifications = hub
+    hub.public_id = state.public_id
     state.change_listeners.append(hub.event_changed)
     emulator.reset_hooks.append(hub.reset)
     emulator.stats_hooks.append(hub.stats_json)

@@ -56,9 +56,8 @@ class GraphState:
         self._mailboxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
         self._reset_hooks: list[Callable[[], None]] = []
-        # Told of every event change: (mailbox key, changeType, the event's immutable id,
-        # its default id, changeKey).
-        self.change_listeners: list[Callable[[str, str, str, str, str | None], None]] = []
+        # Told of every event change: (mailbox key, changeType, event id, changeKey).
+        self.change_listeners: list[Callable[[str, str, str, str | None], None]] = []
         self._load()
 
     def _new(self, tid: str, oid: str, email: str, name: str) -> Mailbox:
@@ -66,9 +65,8 @@ class GraphState:
         events = EventStore(key, self.persistence)
 
         def changed(change_type: str, event_id: str, change_key: str | None) -> None:
-            default = events.public_id(event_id, immutable=False)
             for listener in self.change_listeners:
-                listener(key, change_type, event_id, default, change_key)
+                listener(key, change_type, event_id, change_key)
 
         events.on_change = changed
         return Mailbox(
@@ -133,6 +131,12 @@ class GraphState:
 
     def mailboxes(self) -> list[Mailbox]:
         return list(self._mailboxes.values())
+
+    def public_id(self, key: str, event_id: str, immutable: bool) -> str:
+        """An event's id in the form a client asked for (outlook-immutable-id.md): change
+        notifications use the form of the request that created the subscription."""
+        box = self._mailboxes.get(key)
+        return box.events.public_id(event_id, immutable) if box is not None else event_id
 
     def expire_delta(self, key: str, kind: DeltaExpiry | str) -> None:
         """Arm a delta-expiry fault: the mailbox's next delta call with a token fails as

@@ -299,21 +299,3 @@ async def test_a_slow_endpoint_is_throttled_then_dropped_as_documented_R14b(
     await notified.delivered(1, "graph/lifecycle")
     assert notified.subscriber.lifecycle() == ["missed"]
     assert len(notified.subscriber.items()) == 1
-
-
-async def test_immutable_ids_only_for_subscriptions_made_with_the_prefer_header_R14b(
-    notified: Notified,
-) -> None:
-    # outlook-immutable-id.md "Immutable ID with change notifications".
-    prefer = {**notified.headers(), "Prefer": 'IdType="ImmutableId"'}
-    made = await notified.client.post("/subscriptions", json=notified.body(), headers=prefer)
-    assert made.status_code == 201
-    assert made.headers["Preference-Applied"] == 'IdType="ImmutableId"'
-    await notified.subscribe()  # a second one, without the header
-    event = await notified.create_event()
-    immutable = await notified.client.get(f"/me/events/{event['id']}", headers=prefer)
-    await notified.delivered(2)
-    ids = {i["subscriptionId"]: i["resourceData"]["id"] for i in notified.subscriber.items()}
-    assert ids.pop(made.json()["id"]) == immutable.json()["id"]
-    assert list(ids.values()) == [event["id"]]
-    assert immutable.json()["id"] != event["id"]

@@ -3,9 +3,7 @@ delivery worker, and the rules that tie them to event changes and to the clock.
 
 - `event_changed` is a `GraphState` change listener: every change to a mailbox's events
   (Graph routes, `$batch`, the Outlook page) queues one changeNotificationCollection per
-  subscription of that mailbox that wants the change type, naming the event by its
-  immutable id when the subscription was created with `Prefer: IdType="ImmutableId"`
-  and by its default id otherwise (outlook-immutable-id.md).
+  subscription of that mailbox that wants the change type.
 - `sweep(now)` runs on every worker tick with the emulator's clock:
   * an expired subscription is removed and delivers nothing more (Graph "deletes the
     subscription"; what was queued for it is cancelled);
@@ -78,6 +76,10 @@ class ChangeNotifications:
         # Graph's 10 s for the validation answer (handshake.py); data, so tests shorten it.
         self.validation_timeout = VALIDATION_TIMEOUT_SECONDS
         self.handshakes: list[dict[str, Any]] = []
+        # (mailbox key, event key, immutable?) → the id a notification names; the app
+        # wires GraphState.public_id (outlook-immutable-id.md: "include the Prefer:
+        # IdType="ImmutableId" header when creating a subscription").
+        self.public_id: Callable[[str, str, bool], str] = lambda key, event_id, _: event_id
 
     def client(self, timeout: float) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -86,24 +88,17 @@ class ChangeNotifications:
 
     # -- changes ----------------------------------------------------------------------
     def event_changed(
-        self,
-        mailbox_key: str,
-        change_type: str,
-        immutable_id: str,
-        default_id: str,
-        change_key: str | None,
+        self, mailbox_key: str, change_type: str, event_id: str, change_key: str | None
     ) -> None:
         now = self.clock.now()
         for subscription in self.book.of_mailbox(mailbox_key):
-            # outlook-immutable-id.md: immutable ids only for subscriptions created with
-            # `Prefer: IdType="ImmutableId"`; the default id otherwise.
-            event_id = immutable_id if subscription.immutable_ids else default_id
             if not subscription.wants(change_type) or subscription.expiration <= now:
                 continue
             if self._paused(subscription, now):
                 self.worker.outcomes["paused"] += 1
                 continue
-            item = change_item(subscription, change_type, event_id, change_key)
+            shown = self.public_id(mailbox_key, event_id, subscription.immutable_ids)
+            item = change_item(subscription, change_type, shown, change_key)
             self.worker.submit(subscription.notification_url, subscription.id, "change", [item])
 
     def _paused(self, subscription: Subscription, now: datetime) -> bool:

@@ -177,9 +177,6 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
                 "includeResourceData is not supported by this emulator (no encryption)."
             )
         assert notification_url is not None
-        immutable = (call.prefer("idtype") or "").lower() == "immutableid"
-        if immutable:
-            call.applied.append('IdType="ImmutableId"')
         await _handshakes(hub, notification_url, lifecycle_url)
         subscription = Subscription(
             id=str(uuid.uuid4()),
@@ -196,8 +193,10 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
             tls_version=tls,
             notification_url_app_id=_text(body, "notificationUrlAppId"),
             authorized_at=now,
-            immutable_ids=immutable,
+            immutable_ids=(call.prefer("idtype") or "").lower() == "immutableid",
         )
+        if subscription.immutable_ids:
+            call.applied.append('IdType="ImmutableId"')
         hub.book.save(subscription)
         return call.ok(render_subscription(subscription, call.base_url), 201)
 
