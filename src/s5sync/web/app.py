@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
-ALERT_EVERY = timedelta(minutes=1)  # R21d: alerts decided and mails delivered each minute
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -347,7 +346,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
 
     alerts = services.alerts()
     scheduler = LocalScheduler(
-        services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
     )
 
     async def start() -> None:
