@@ -67,12 +67,24 @@ class Emulator:
         self.graph_routers: list[APIRouter] = []
         self.browser_routers: list[APIRouter] = []
         self.reset_hooks: list[Callable[[], None]] = []
+        # Parts add their own sections to `GET /_emulator/stats` here (subscriptions…).
+        self.stats_hooks: list[Callable[[], dict[str, Any]]] = []
         # Where browsers sign in, when set (`m365emu serve`, the demo): the plain-HTTP
         # port, so a real browser sees no certificate warning; None keeps /authorize on
         # the TLS port only.
         self.browser_root: str | None = None
-        # The Graph calendar state, once `m365emu.parts.install_graph` has run.
+        # Graph requires https notification URLs; plain http is accepted only when this
+        # is set or when the emulator serves browsers (`browser_root`: `m365emu serve`,
+        # the demo), just as its pages are plain HTTP there (issue 19 item 7).
+        self.plain_http_notifications = False
+        # The Graph calendar state and the change notifications, once
+        # `m365emu.parts.install_graph` has run.
         self.graph_state: Any = None
+        self.notifications: Any = None
+
+    @property
+    def allows_plain_http_notifications(self) -> bool:
+        return self.plain_http_notifications or self.browser_root is not None
 
     def _secret(self, name: str) -> str:
         stored = self.persistence.load_all("secret").get(name)
@@ -97,7 +109,15 @@ class Emulator:
         self.stats.reset()
         self.latency_ms = 0
 
+    def start_notifications(self) -> None:
+        """Deliver change notifications from a thread of their own (a served emulator;
+        in-process tests run `notifications.worker.running()` on their own loop)."""
+        if self.notifications is not None:
+            self.notifications.worker.start_thread()
+
     def close(self) -> None:
+        if self.notifications is not None:
+            self.notifications.worker.stop_thread()
         self.persistence.close()
 
 

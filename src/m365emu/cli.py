@@ -59,6 +59,7 @@ def serve(
         ca_cert=files.ca_cert,
     )
     emulator.browser_root = urls.browser_root  # browsers sign in on the plain-HTTP port
+    emulator.start_notifications()
     tls = BackgroundServer(
         make_server(create_tls_app(emulator), certfile=files.server_cert, keyfile=files.server_key),
         tls_sock,

@@ -17,8 +17,11 @@ emulator"). Like moto's reset/seed API.
     POST   users/{email}/revoke                      → {revoked: n}; its refresh tokens stop
     GET/PUT/DELETE clock           {now}             emulator time (token expiry, "today")
     POST/DELETE faults             {method, path, kind, status, retry_after, count,
-                                    timeout_seconds?}
-    GET    stats                                     requests per mailbox and route, max in flight
+                                    timeout_seconds?, delay_seconds?}; delivery kinds
+                                   (delay, drop, duplicate, reorder, reject) match the
+                                   notification URL (faults.py)
+    GET    stats                                     requests per mailbox and route, max in
+                                                     flight; subscriptions and deliveries
     POST   latency                 {ms}              fixed delay on every Graph answer
 
 Errors: 400/404/409 with {"error": "<what an operator can act on>"}.
@@ -96,6 +99,7 @@ class FaultBody(BaseModel):
     retry_after: int = 1
     count: int = Field(default=1, ge=1)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    delay_seconds: float = Field(default=0.0, ge=0, le=3600)
 
 
 class LatencyBody(BaseModel):
@@ -134,6 +138,7 @@ def fault_json(fault: Fault) -> dict[str, Any]:
         "retry_after": fault.retry_after,
         "count": fault.count,
         "timeout_seconds": fault.timeout_seconds,
+        "delay_seconds": fault.delay_seconds,
     }
 
 
@@ -264,6 +269,7 @@ def build_control_router(emulator: Emulator) -> APIRouter:
             retry_after=body.retry_after,
             count=body.count,
             timeout_seconds=body.timeout_seconds,
+            delay_seconds=body.delay_seconds,
         )
         emulator.faults.add(fault)
         return fault_json(fault)
@@ -275,7 +281,10 @@ def build_control_router(emulator: Emulator) -> APIRouter:
 
     @router.get("/stats")
     async def stats() -> dict[str, Any]:
-        return emulator.stats.as_json()
+        answer = emulator.stats.as_json()
+        for extra in emulator.stats_hooks:
+            answer.update(extra())
+        return answer
 
     @router.post("/latency")
     async def latency(body: LatencyBody) -> dict[str, Any]:

@@ -9,6 +9,19 @@ characters. Each fault fires `count` times, then is gone. Kinds:
 - `timeout`: the server holds the request for `timeout_seconds`, then drops it unanswered
   (clients see their own timeout);
 - `applied_then_timeout`: the request is applied, then the answer is dropped the same way.
+
+Delivery faults act on Graph change notifications the emulator sends (issue 19; SPEC
+"Microsoft 365 emulator"): their `path` matches the notification URL (`*` for every URL,
+method `POST` or `*`), and each fires on one delivery attempt:
+
+- `delay`: the notification leaves `delay_seconds` (real time) late;
+- `drop`: the notification is never sent (lost, as Graph may lose one);
+- `duplicate`: the notification is sent twice;
+- `reorder`: the notification is held back and sent after the next one to the same URL
+  (or after `delay_seconds`, default 5, if no other comes);
+- `reject`: whatever the endpoint answers counts as a failure, so Graph retries later.
+
+Request kinds and delivery kinds never consume each other's faults (`take(kinds=…)`).
 """
 
 from __future__ import annotations
@@ -24,6 +37,19 @@ class FaultKind(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     APPLIED_THEN_TIMEOUT = "applied_then_timeout"
+    DELAY = "delay"
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    REORDER = "reorder"
+    REJECT = "reject"
+
+
+REQUEST_KINDS = frozenset(
+    {FaultKind.THROTTLE, FaultKind.ERROR, FaultKind.TIMEOUT, FaultKind.APPLIED_THEN_TIMEOUT}
+)
+DELIVERY_KINDS = frozenset(
+    {FaultKind.DELAY, FaultKind.DROP, FaultKind.DUPLICATE, FaultKind.REORDER, FaultKind.REJECT}
+)
 
 
 @dataclass
@@ -35,6 +61,7 @@ class Fault:
     retry_after: int = 1
     count: int = 1
     timeout_seconds: float = 30.0
+    delay_seconds: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method not in ("*", method.upper()):
@@ -58,11 +85,13 @@ class FaultBook:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first armed fault matching this request, consuming one of its shots."""
+    def take(
+        self, method: str, path: str, kinds: frozenset[FaultKind] = REQUEST_KINDS
+    ) -> Fault | None:
+        """The first armed fault of `kinds` matching this request, consuming one shot."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
+                if fault.kind in kinds and fault.matches(method, path):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)

@@ -89,6 +89,7 @@ def run_emulator(
             browser_root=f"http://{host}:{browser_sock.getsockname()[1]}",
             ca_cert=files.ca_cert,
         )
+        emulator.start_notifications()  # stopped by emulator.close (registered first)
         yield RunningEmulator(emulator, urls)
 
 

@@ -22,6 +22,9 @@ class AccessClaims:
     name: str
     scopes: frozenset[str]
     app_id: str
+    # When the token was issued (epoch seconds; 0 when unknown): subscriptions refuse a
+    # token issued before the user's sessions were revoked (issue 19, R19b).
+    issued_at: float = 0.0
 
 
 class TokenVerifier(Protocol):

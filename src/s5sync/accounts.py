@@ -171,6 +171,11 @@ class Accounts:
             page_size=page_size,
         )
 
+    async def activity_export(self, user: UserRecord) -> tuple[TenantRecord, list[ActivityRecord]]:
+        """The user's own whole activity log (the CSV download, R18)."""
+        async with self.services.scope(user.tenant_id).begin(write=False) as unit:
+            return await unit.tenant.get(), await unit.runs.activity(user.id, limit=1_000_000)
+
     def status(self, user: UserRecord, tenant: TenantRecord) -> str:
         if user.status == "needs_sign_in":
             return "needs_sign_in"

@@ -19,6 +19,7 @@ from typing import Any
 
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.ports import Employee, TaskStore
+from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
 from s5sync.store.directory import NotFound
 from s5sync.store.records import ActivityRecord, TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
@@ -149,6 +150,7 @@ def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
     number("interval_minutes", "The interval", 2, 24 * 60)
     number("retention_days", "The record retention", 1, 3650)
     values["background_sync"] = form.get("background_sync") in ("on", "true", "1")
+    values["alert_digest"] = form.get("alert_digest") in ("on", "true", "1")  # R21d
     time_zone = form.get("time_zone", "").strip()
     try:
         zone(time_zone)
@@ -170,6 +172,10 @@ class StoreAdministration:
         self.scope_for = scope_for
         self.task_store_for = task_store_for
         self.clock = clock
+
+    @staticmethod
+    def _actor(admin: UserRecord) -> Actor:
+        return Actor.administrator(admin.email)
 
     def _scope(self, admin: UserRecord) -> TenantScope:
         if not admin.is_admin:
@@ -193,6 +199,11 @@ class StoreAdministration:
             if values["time_zone"] != tenant.options.time_zone and not zone_confirmed:
                 return OptionsResult(tenant, confirm_time_zone=True, values=values)
             saved = await unit.tenant.set_options(**values)
+            changed = changes(vars(tenant.options), values)
+            if changed:  # R21d: old and new values, with who and when
+                await unit.audit.record(
+                    self._actor(admin), AuditAction.OPTIONS_CHANGED, self.clock(), "", changed
+                )
             return OptionsResult(saved, saved=True, values=values)
 
     async def staff(self, admin: UserRecord) -> StaffView:
@@ -218,18 +229,37 @@ class StoreAdministration:
         )
         if taken is not None:
             raise AdminError(f"That employee is already mapped to {taken.email}.")
+        before = next(u for u in view.users if u.id == user_id)
         async with self._scope(admin).begin() as unit:
             try:
-                return await unit.users.onboard(user_id, employee_id, self.clock())
+                mapped = await unit.users.onboard(user_id, employee_id, self.clock())
             except NotFound:
                 raise NoSuchUser() from None
+            employee = view.employee(employee_id)
+            await unit.audit.record(
+                self._actor(admin),
+                AuditAction.USER_MAPPED,
+                self.clock(),
+                mapped.email,
+                {
+                    "employee": {
+                        "old": before.employee_id,
+                        "new": f"{employee.code} {employee.name}" if employee else employee_id,
+                    }
+                },
+            )
+            return mapped
 
     async def unmap_user(self, admin: UserRecord, user_id: int) -> UserRecord:
         async with self._scope(admin).begin() as unit:
             try:
-                return await unit.users.unmap(user_id)
+                unmapped = await unit.users.unmap(user_id)
             except NotFound:
                 raise NoSuchUser() from None
+            await unit.audit.record(
+                self._actor(admin), AuditAction.USER_UNMAPPED, self.clock(), unmapped.email
+            )
+            return unmapped
 
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
         """Forget a user and their records; Outlook and System Five keep everything."""
@@ -237,9 +267,13 @@ class StoreAdministration:
             raise AdminError("You cannot remove yourself; ask the operator.")
         async with self._scope(admin).begin() as unit:
             try:
+                gone = await unit.users.get(user_id)
                 await unit.users.remove(user_id)
             except NotFound:
                 raise NoSuchUser() from None
+            await unit.audit.record(
+                self._actor(admin), AuditAction.USER_REMOVED, self.clock(), gone.email
+            )
 
     async def health(self, admin: UserRecord) -> tuple[TenantRecord, list[HealthRow]]:
         """R21: per user, failing and needs-sign-in first."""
@@ -261,3 +295,36 @@ class StoreAdministration:
                 )
         rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
         return tenant, rows
+
+    async def audit(
+        self, admin: UserRecord, limit: int | None = 200
+    ) -> tuple[TenantRecord, list[AuditRecord]]:
+        """R21d: the store's audit trail, newest first."""
+        async with self._scope(admin).begin(write=False) as unit:
+            return await unit.tenant.get(), await unit.audit.lines(limit=limit)
+
+    async def user_activity(
+        self, admin: UserRecord, user_id: int
+    ) -> tuple[UserRecord, list[ActivityRecord]]:
+        """Any user's whole activity log (for the CSV export)."""
+        async with self._scope(admin).begin(write=False) as unit:
+            user = await unit.users.find(user_id)
+            if user is None:
+                raise NoSuchUser()
+            return user, await unit.runs.activity(user_id, limit=100_000)
+
+    async def open_problems(self, admin: UserRecord) -> list[str]:
+        """R21d: the problems that need someone now, as the health page lists them (with
+        or without a mail server: the alerts' own record)."""
+        from s5sync.alerts.messages import SHORT
+
+        async with self._scope(admin).begin(write=False) as unit:
+            tenant = await unit.tenant.get()
+            alerts = await unit.alerts.open_alerts()
+            users = {f"user:{u.id}": u for u in await unit.users.all()}
+        lines = []
+        for alert in sorted(alerts, key=lambda a: a.opened_at):
+            person = users.get(alert.subject)
+            who = (person.display_name or person.email) if person else tenant.name
+            lines.append(f"{who}: {SHORT[alert.problem]}")
+        return lines

@@ -7,8 +7,10 @@ rich table or one line. Errors print one line and exit non-zero; no tracebacks.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -20,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from s5sync.bootstrap import Services, build_services
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.settings import Settings
+from s5sync.store.audit import Actor, AuditAction, changes
 from s5sync.store.directory import StoreError
 from s5sync.store.migrate import grant_tenant_role, upgrade
 from s5sync.store.records import TenantRecord, UserRecord
@@ -71,6 +74,21 @@ def run(work: Callable[[Services], Awaitable[T]]) -> T:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+OPERATOR = Actor.operator()  # R21d: commands from a terminal are the operator's
+
+
+async def audit(
+    services: Services,
+    tenant_id: int,
+    action: AuditAction,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One line of the store's audit trail, for an action already saved."""
+    async with services.scope(tenant_id).begin() as unit:
+        await unit.audit.record(OPERATOR, action, now(), target, details)
 
 
 @db_app.command("upgrade")
@@ -149,9 +167,16 @@ def tenant_create(
 ) -> None:
     """Register a store."""
     zone_name = checked_zone(time_zone)
-    tenant = run(
-        lambda s: s.directory.create_tenant(ms_tenant_id, name, s5_db, now(), time_zone=zone_name)
-    )
+
+    async def work(s: Services) -> TenantRecord:
+        made = await s.directory.create_tenant(
+            ms_tenant_id, name, s5_db, now(), time_zone=zone_name
+        )
+        details = {"name": name, "ms_tenant_id": ms_tenant_id, "time_zone": zone_name}
+        await audit(s, made.id, AuditAction.STORE_REGISTERED, name, details)
+        return made
+
+    tenant = run(work)
     console.print(tenants_table([tenant]))
 
 
@@ -176,9 +201,10 @@ def tenant_set(
         bool | None, typer.Option("--background-sync/--no-background-sync")
     ] = None,
     retention_days: Annotated[int | None, typer.Option("--retention-days")] = None,
+    alert_digest: Annotated[bool | None, typer.Option("--alert-digest/--no-alert-digest")] = None,
 ) -> None:
     """Change a store's settings (R21b: they take effect on the next cycle)."""
-    changes: dict[str, Any] = {
+    wanted: dict[str, Any] = {
         k: v
         for k, v in {
             "name": name,
@@ -190,10 +216,23 @@ def tenant_set(
             "interval_minutes": interval_minutes,
             "background_sync": background_sync,
             "retention_days": retention_days,
+            "alert_digest": alert_digest,
         }.items()
         if v is not None
     }
-    updated = run(lambda s: s.directory.update_tenant(tenant, s5_connection=s5_db, **changes))
+
+    async def work(s: Services) -> TenantRecord:
+        before = await s.directory.tenant(tenant)
+        after = await s.directory.update_tenant(tenant, s5_connection=s5_db, **wanted)
+        old = {"name": before.name, **vars(before.options)}
+        details: dict[str, Any] = changes(old, wanted)
+        if s5_db is not None:
+            details["s5_connection"] = "changed"  # R22: never the value
+        if details:
+            await audit(s, after.id, AuditAction.STORE_CHANGED, after.name, details)
+        return after
+
+    updated = run(work)
     console.print(tenants_table([updated]))
 
 
@@ -247,7 +286,9 @@ async def _one_user(services: Services, email: str, tenant: str | None, invite: 
         raise StoreError(f"no user {email}{hint}")
     record = await services.directory.tenant(tenant)
     async with services.scope(record.id).begin() as unit:
-        return await unit.users.invite(email, now())
+        invited = await unit.users.invite(email, now())
+        await unit.audit.record(OPERATOR, AuditAction.USER_INVITED, now(), invited.email)
+        return invited
 
 
 TenantOption = Annotated[str | None, typer.Option(help="id or Microsoft tenant id")]
@@ -264,7 +305,10 @@ def user_map(
     async def work(s: Services) -> UserRecord:
         user = await _one_user(s, email, tenant, invite=True)
         async with s.scope(user.tenant_id).begin() as unit:
-            return await unit.users.onboard(user.id, employee_id, now())
+            mapped = await unit.users.onboard(user.id, employee_id, now())
+            details = {"employee": {"old": user.employee_id, "new": employee_id}}
+            await unit.audit.record(OPERATOR, AuditAction.USER_MAPPED, now(), user.email, details)
+            return mapped
 
     console.print(users_table([run(work)]))
 
@@ -276,7 +320,9 @@ def user_unmap(email: str, tenant: TenantOption = None) -> None:
     async def work(s: Services) -> UserRecord:
         user = await _one_user(s, email, tenant, invite=False)
         async with s.scope(user.tenant_id).begin() as unit:
-            return await unit.users.unmap(user.id)
+            unmapped = await unit.users.unmap(user.id)
+            await unit.audit.record(OPERATOR, AuditAction.USER_UNMAPPED, now(), user.email)
+            return unmapped
 
     console.print(users_table([run(work)]))
 
@@ -290,6 +336,7 @@ def user_remove(email: str, tenant: TenantOption = None) -> None:
         user = await _one_user(s, email, tenant, invite=False)
         async with s.scope(user.tenant_id).begin() as unit:
             await unit.users.remove(user.id)
+            await unit.audit.record(OPERATOR, AuditAction.USER_REMOVED, now(), user.email)
 
     run(work)
     console.print(f"user {email} removed")
@@ -299,7 +346,10 @@ def _set_admin(email: str, tenant: str | None, is_admin: bool) -> UserRecord:
     async def work(s: Services) -> UserRecord:
         user = await _one_user(s, email, tenant, invite=is_admin)
         async with s.scope(user.tenant_id).begin() as unit:
-            return await unit.users.set_admin(user.id, is_admin)
+            changed = await unit.users.set_admin(user.id, is_admin)
+            action = AuditAction.ADMIN_GRANTED if is_admin else AuditAction.ADMIN_REVOKED
+            await unit.audit.record(OPERATOR, action, now(), user.email)
+            return changed
 
     return run(work)
 
@@ -314,3 +364,57 @@ def admin_grant(email: str, tenant: TenantOption = None) -> None:
 def admin_revoke(email: str, tenant: TenantOption = None) -> None:
     """Take the administrator role away."""
     console.print(users_table([_set_admin(email, tenant, False)]))
+
+
+@user_app.command("export")
+def user_export_command(
+    email: str,
+    tenant: TenantOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout)")
+    ] = None,
+) -> None:
+    """Everything s5sync holds about a user, as JSON, no secrets (GDPR; R22)."""
+    from sqlalchemy import select
+
+    from s5sync.staff.exports import user_export
+    from s5sync.store.models import EventCache
+
+    async def work(s: Services) -> dict[str, Any]:
+        user = await _one_user(s, email, tenant, invite=False)
+        async with s.scope(user.tenant_id).begin() as unit:
+            store = await unit.tenant.get()
+            links = [dataclass_dict(link) for link in await unit.links.all(user.id)]
+            cached = await unit.session.execute(
+                select(EventCache.event_id, EventCache.data, EventCache.updated_at).where(
+                    EventCache.tenant_id == user.tenant_id, EventCache.user_id == user.id
+                )
+            )
+            events = [
+                {"event_id": event_id, "data": data, "updated_at": at.isoformat()}
+                for event_id, data, at in cached
+            ]
+            exported = user_export(
+                user,
+                store.name,
+                links,
+                await unit.runs.runs(user.id, limit=100_000),
+                await unit.runs.activity(user.id, limit=1_000_000),
+                await unit.audit.about(user.email),
+                events,
+            )
+            await unit.audit.record(OPERATOR, AuditAction.USER_EXPORTED, now(), user.email)
+            return exported
+
+    text = json.dumps(run(work), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote everything held about {email} to {output}", markup=False)
+
+
+def dataclass_dict(value: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(value).items()}

@@ -46,6 +46,14 @@ from s5sync.writes import apply_decisions, task_of_transaction, touches_anything
 log = logging.getLogger(__name__)
 
 
+def periodic_interval(options: StoreOptions, user: UserRecord, now: datetime) -> timedelta:
+    """R14b: while the user's Graph subscription is live the periodic cycle is only the
+    safety net (`safety_minutes`); without one, every `interval` as in R14."""
+    if user.push_live_until is not None and user.push_live_until > now:
+        return timedelta(minutes=max(options.safety_minutes, options.interval_minutes))
+    return timedelta(minutes=options.interval_minutes)
+
+
 PortsFactory = Callable[[UserRecord, TenantRecord], AbstractAsyncContextManager[UserPorts]]
 
 
@@ -504,7 +512,7 @@ class CycleEngine:
         window: WindowSave | None,
     ) -> CycleResult:
         """R18: one sync_run row, the activity, and when the user is due next."""
-        interval = timedelta(minutes=begun.tenant.options.interval_minutes)
+        interval = periodic_interval(begun.tenant.options, begun.user, now)
         next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
         skips = [d for d in result.decisions if isinstance(d, Skip)]
         entries = [e for e in result.entries if e.action != "skip"]

@@ -173,7 +173,7 @@ def graph_as(running: RunningEmulator, email: str) -> httpx.Client:
     return httpx.Client(
         base_url=running.urls.graph,
         verify=running.ssl_context(),
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "Prefer": 'IdType="ImmutableId"'},
     )
 
 

@@ -31,7 +31,9 @@ class StaticTokenVerifier:
         lifetime: timedelta = timedelta(hours=1),
     ) -> str:
         token = "emu." + secrets.token_urlsafe(24)
-        claims = AccessClaims(tid, oid, email, name or email, frozenset(scopes), app_id)
+        claims = AccessClaims(
+            tid, oid, email, name or email, frozenset(scopes), app_id, self._clock.now().timestamp()
+        )
         self._tokens[token] = (claims, self._clock.now() + lifetime)
         return token
 

@@ -38,8 +38,9 @@ def create_dispatcher(
     faults: FaultBook,
     stats: RequestStats,
     runtime: GraphRuntime,
+    extra_routes: tuple[Route, ...] = (),
 ) -> GraphDispatcher:
-    routes: list[Route] = [*ME_ROUTES, *event_routes(clock), *CATEGORY_ROUTES]
+    routes: list[Route] = [*ME_ROUTES, *event_routes(clock), *CATEGORY_ROUTES, *extra_routes]
     dispatcher = GraphDispatcher(routes, state, verifier, clock, faults, stats, runtime)
     dispatcher.routes.append(
         Route("POST", "/$batch", make_batch_handler(dispatcher), frozenset(), throttled=False)
@@ -54,8 +55,10 @@ def create_graph_router(
     faults: FaultBook,
     stats: RequestStats,
     runtime: GraphRuntime,
+    extra_routes: tuple[Route, ...] = (),
 ) -> APIRouter:
-    dispatcher = create_dispatcher(state, verifier, clock, faults, stats, runtime)
+    """`extra_routes`: further resources in the same dispatcher (`/subscriptions`)."""
+    dispatcher = create_dispatcher(state, verifier, clock, faults, stats, runtime, extra_routes)
     router = APIRouter()
 
     @router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)

@@ -56,17 +56,26 @@ class GraphState:
         self._mailboxes: dict[str, Mailbox] = {}
         self._lock = threading.Lock()
         self._reset_hooks: list[Callable[[], None]] = []
+        # Told of every event change: (mailbox key, changeType, event id, changeKey).
+        self.change_listeners: list[Callable[[str, str, str, str | None], None]] = []
         self._load()
 
     def _new(self, tid: str, oid: str, email: str, name: str) -> Mailbox:
         key = mailbox_key(tid, oid)
+        events = EventStore(key, self.persistence)
+
+        def changed(change_type: str, event_id: str, change_key: str | None) -> None:
+            for listener in self.change_listeners:
+                listener(key, change_type, event_id, change_key)
+
+        events.on_change = changed
         return Mailbox(
             key,
             tid,
             oid,
             email,
             name,
-            EventStore(key, self.persistence),
+            events,
             CategoryStore(key, self.persistence),
             DeltaBook(key, self.persistence),
         )

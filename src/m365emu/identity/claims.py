@@ -246,6 +246,8 @@ class GraphTokenVerifier:
             name=str(claims.get("name", claims.get("app_displayname", ""))),
             scopes=frozenset(scopes),
             app_id=str(claims.get("appid", "")),
+            # `iat` is backdated by SKEW; the instant it was really issued is later.
+            issued_at=float(claims.get("iat", 0)) + SKEW.total_seconds(),
         )
 
 

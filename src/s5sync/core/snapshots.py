@@ -142,6 +142,8 @@ class StoreOptions:
     interval_minutes: int = 10
     background_sync: bool = False
     retention_days: int = 30
+    s5_poll_seconds: int = 15  # R14b: the System Five watcher's period
+    safety_minutes: int = 60  # R14b: the periodic cycle while a subscription is live
     alert_digest: bool = False  # R21d: a daily digest e-mail to the administrators
 
 

@@ -68,6 +68,7 @@ _USER = (
     AppUser.category_ready,
     AppUser.lease_fence,
     AppUser.last_skip_keys,
+    AppUser.push_live_until,  # R14b: the safety-net interval while push is live
 )
 _LINK = (
     EventLink.task_id,

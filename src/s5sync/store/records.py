@@ -41,6 +41,9 @@ class UserRecord:
     sync_now_requested: bool
     has_token_cache: bool
     session_generation: int = 0
+    # R14b: the Graph subscription is live and healthy until then; the last change seen.
+    push_live_until: datetime | None = None
+    last_change_at: datetime | None = None
 
     @property
     def onboarded(self) -> bool:

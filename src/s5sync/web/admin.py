@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from s5sync.administration import (
     CATEGORY_COLOURS,
@@ -24,6 +24,7 @@ from s5sync.administration import (
     NoSuchUser,
     StoreAdministration,
 )
+from s5sync.staff.exports import activity_csv, audit_csv
 from s5sync.store.records import UserRecord
 
 Render = Callable[..., HTMLResponse]
@@ -49,7 +50,10 @@ def install_admin_routes(
     @app.get("/admin", response_class=HTMLResponse)
     async def health(request: Request, user: UserRecord = Depends(administrator)) -> Response:
         tenant, rows = await admin.health(user)
-        return render(request, "admin/health.html", user=user, tenant=tenant, rows=rows)
+        problems = await admin.open_problems(user)
+        return render(
+            request, "admin/health.html", user=user, tenant=tenant, rows=rows, problems=problems
+        )
 
     def options_page(
         request: Request, user: UserRecord, status_code: int = 200, **context: Any
@@ -143,3 +147,34 @@ def install_admin_routes(
         except AdminError as error:
             return await refused(request, user, error)
         return RedirectResponse("/admin/users", 303)
+
+    @app.get("/admin/audit", response_class=HTMLResponse)
+    async def audit(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+        tenant, lines = await admin.audit(user)
+        return render(request, "admin/audit.html", user=user, tenant=tenant, lines=lines)
+
+    @app.get("/admin/audit.csv")
+    async def audit_export(user: UserRecord = Depends(administrator)) -> Response:
+        tenant, lines = await admin.audit(user, limit=None)
+        return csv_download(audit_csv(lines, tenant.options.time_zone), "audit.csv")
+
+    @app.get("/admin/users/{user_id}/activity.csv")
+    async def user_activity_export(
+        user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        try:
+            whose, lines = await admin.user_activity(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        tenant = await admin.store(user)
+        name = f"activity-{whose.id}.csv"
+        return csv_download(activity_csv(lines, tenant.options.time_zone), name)
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV file download (never rendered inline: it holds text typed by anyone)."""
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

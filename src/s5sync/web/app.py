@@ -273,6 +273,14 @@ def create_app(
         name = "partials/activity.html" if partial else "dashboard.html"
         return render(request, name, view=view, user=view.user)
 
+    @app.get("/dashboard/activity.csv")
+    async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
+        from s5sync.staff.exports import activity_csv
+        from s5sync.web.admin import csv_download
+
+        tenant, lines = await accounts.activity_export(user)
+        return csv_download(activity_csv(lines, tenant.options.time_zone), "my-activity.csv")
+
     @app.get("/dashboard/status", response_class=HTMLResponse)
     async def status(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
         view = await accounts.dashboard(user)

@@ -87,7 +87,10 @@ class Stack:
         return httpx.Client(
             base_url=self.running.urls.graph,
             verify=self.running.ssl_context(),
-            headers={"Authorization": f"Bearer {token['access_token']}"},
+            headers={
+                "Authorization": f"Bearer {token['access_token']}",
+                "Prefer": 'IdType="ImmutableId"',  # ids as the product reads them
+            },
         )
 
     def events(self, email: str) -> list[dict[str, Any]]:

@@ -189,7 +189,14 @@ def test_applied_then_timeout_redeems_the_code_but_loses_the_answer(
 def test_stats_latency_and_reset(running: RunningEmulator) -> None:
     control = running.urls.control
     stats = httpx.get(f"{control}/stats").json()
-    assert stats == {"requests": {}, "total": 0, "max_in_flight": {}}
+    assert {k: stats[k] for k in ("requests", "total", "max_in_flight")} == {
+        "requests": {},
+        "total": 0,
+        "max_in_flight": {},
+    }
+    # Issue 19: the change notifications' section.
+    assert stats["subscriptions"] == []
+    assert stats["deliveries"] == {"pending": 0, "outcomes": {}, "recent": []}
     running.emulator.stats.count("alice@contoso.example", "GET", "/me/events")
     assert httpx.get(f"{control}/stats").json()["requests"] == {
         "alice@contoso.example": {"GET /me/events": 1}

@@ -1,7 +1,9 @@
-"""Fixtures of the Graph integration tests (the harness lives in graph_harness.py)."""
+"""Fixtures of the Graph integration tests (the harnesses live in graph_harness.py and
+notification_harness.py)."""
 
 from __future__ import annotations
 
 from graph_harness import graph
+from notification_harness import notified
 
-__all__ = ["graph"]
+__all__ = ["graph", "notified"]

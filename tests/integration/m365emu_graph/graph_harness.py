@@ -20,6 +20,8 @@ TENANT = "11111111-1111-1111-1111-111111111111"
 ALICE = "aaaaaaaa-0000-0000-0000-000000000001"
 BOB = "bbbbbbbb-0000-0000-0000-000000000002"
 BASE = "https://graph.emu.test/v1.0"
+# A well-formed immutable id of no event (404, where a malformed id answers 400).
+MISSING_ID = "AAkALg" + "A" * 24
 
 
 @dataclass

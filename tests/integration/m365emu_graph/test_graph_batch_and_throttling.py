@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from graph_harness import ALICE, TENANT, GraphHarness
+from graph_harness import ALICE, MISSING_ID, TENANT, GraphHarness
 
 from m365emu.faults import Fault, FaultKind
 from m365emu.graph.common.http import GRAPH_JSON
@@ -27,8 +27,8 @@ async def test_batch_answers_each_item_and_424s_dependants_of_a_failure(
         "requests": [
             {"id": "1", "method": "POST", "url": "/me/events", "headers": JSON, "body": EVENT},
             {"id": "2", "method": "GET", "url": "me/events?$top=5", "dependsOn": ["1"]},
-            {"id": "3", "method": "GET", "url": "/me/events/AAMkAGmissing"},
-            {"id": "4", "method": "DELETE", "url": "/me/events/AAMkAGmissing", "dependsOn": ["3"]},
+            {"id": "3", "method": "GET", "url": f"/me/events/{MISSING_ID}"},
+            {"id": "4", "method": "DELETE", "url": f"/me/events/{MISSING_ID}", "dependsOn": ["3"]},
         ]
     }
     answer = await graph.client.post("/$batch", json=batch, headers=graph.headers())

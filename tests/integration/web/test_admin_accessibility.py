@@ -70,6 +70,18 @@ async def test_admin_pages_have_no_serious_accessibility_violations(
             await page.screenshot(path=artifacts_dir / "admin-confirm-zone.png", full_page=True)
             await page.get_by_role("button", name="Yes, change the time zone and save").click()
             await page.get_by_text("Saved. The new options apply").wait_for()
+            # The audit trail now holds that change (issue 21): desktop and 390 px.
+            for width in (1280, 390):
+                await page.set_viewport_size({"width": width, "height": 844})
+                for path in ("/admin/audit", "/admin"):
+                    await page.goto(BASE + path)
+                    found[f"{path}@{width}"] = await serious_violations(page, axe)
+                    name = path.strip("/").replace("/", "-")
+                    await page.screenshot(
+                        path=artifacts_dir / f"{name}-{width}.png", full_page=True
+                    )
+            await page.get_by_role("link", name="Audit").click()
+            await page.get_by_text("changed the store's options").wait_for()
         finally:
             await browser.close()
     assert found == {path: [] for path in found}

@@ -160,7 +160,8 @@ class WebWorld:
         return httpx.Client(
             base_url=self.running.urls.graph,
             verify=self.running.ssl_context(),
-            headers={"Authorization": f"Bearer {token}"},
+            # ids as the product reads them (immutable, outlook-immutable-id.md)
+            headers={"Authorization": f"Bearer {token}", "Prefer": 'IdType="ImmutableId"'},
         )
 
     def events(self, email: str) -> list[dict[str, Any]]:

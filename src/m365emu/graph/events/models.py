@@ -5,13 +5,20 @@ writes every change through `Persistence`, so events survive `kill -9`. Occurren
 series are not stored: they are derived from the master, with ids that encode the master
 id and the occurrence's original start, so the same occurrence always has the same id.
 Every change bumps a per-mailbox sequence number and a new changeKey (`@odata.etag` is
-`W/"<changeKey>"`); deletions leave a tombstone for delta queries.
+`W/"<changeKey>"`); deletions leave a tombstone for delta queries. Every change is also
+reported to `on_change(changeType, event id, changeKey)`: the one place the Graph routes,
+`$batch` and the Outlook page all pass, so change notifications see them all (issue 19).
 
 Chosen where Microsoft is undocumented (graph.md marks these [UNVERIFIED]):
 - a repeated create with a `transactionId` already used in the mailbox answers 201 with
   the event stored the first time, unchanged, even when the second body differs;
-- ids are immutable (the emulator has one calendar, items never move), so
-  `Prefer: IdType="ImmutableId"` changes nothing but is echoed in Preference-Applied;
+- ids come in two forms (records.py): the immutable id is the store's key and what
+  `Prefer: IdType="ImmutableId"` shows; every other request sees the default id, which
+  changes when the item moves (`move`, the emulator's stand-in for Outlook moving an item
+  between folders: Graph v1.0 has no event move). Either form is accepted on input. A
+  moved item shows again in delta under its new default id; the old default id is not
+  reported removed (Microsoft documents nothing about delta and moves). A deleted item's
+  default id in delta is computed as if it never moved;
 - categories not in the master list are accepted (Outlook shows them uncoloured);
 - changing a master's recurrence, start or end drops its exceptions and cancelled
   occurrences (Outlook asks the user to confirm the same thing).
@@ -23,11 +30,12 @@ online-meeting blobs, open extensions and multi-value extended properties.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from m365emu.graph.common.errors import malformed_id, not_found
+from m365emu.graph.common.errors import not_found
 from m365emu.graph.events import bodies, timezones
 from m365emu.graph.events.errors import (
     all_day_not_midnight,
@@ -39,11 +47,14 @@ from m365emu.graph.events.errors import (
 from m365emu.graph.events.payload import EventChanges
 from m365emu.graph.events.records import (
     StoredEvent,
+    default_id,
     ical_uid,
     new_change_key,
     new_event_id,
     occurrence_id,
+    parse_event_id,
     parse_occurrence_id,
+    stored_key,
 )
 from m365emu.graph.events.recurrence import Recurrence
 from m365emu.persistence import Persistence
@@ -64,6 +75,11 @@ class EventStore:
         self.events: dict[str, StoredEvent] = {}
         self.tombstones: dict[str, int] = {}  # id → seq of its deletion
         self.seq = 0
+        self.on_change: Callable[[str, str, str | None], None] | None = None
+
+    def _changed(self, change_type: str, event_id: str, change_key: str | None) -> None:
+        if self.on_change is not None:
+            self.on_change(change_type, event_id, change_key)
 
     # -- persistence -------------------------------------------------------------------
     def _doc_key(self, event_id: str) -> str:
@@ -73,7 +89,7 @@ class EventStore:
         for doc in events:
             event = StoredEvent.from_doc(doc)
             self.events[event.id] = event
-        self.tombstones.update(tombstones)
+        self.tombstones.update({stored_key(k): v for k, v in tombstones.items()})
         self.seq = max([e.seq for e in self.events.values()] + list(tombstones.values()) + [0])
 
     def _save(self, event: StoredEvent) -> None:
@@ -107,12 +123,18 @@ class EventStore:
         return [e for e in self.events.values() if e.kind in ("singleInstance", "seriesMaster")]
 
     def get(self, event_id: str) -> StoredEvent:
-        if not event_id or len(event_id) > 512:
-            raise malformed_id()
-        found = self.events.get(event_id)
+        """The event of an id in either form (400 malformed, 404 unknown or moved away)."""
+        parsed = parse_event_id(event_id)
+        event = self._by_key(parsed.key)
+        if parsed.moves is not None and parsed.moves != self._moves(event):
+            raise not_found()  # a default id from before the item moved
+        return event
+
+    def _by_key(self, key: str) -> StoredEvent:
+        found = self.events.get(key)
         if found is not None:
             return found
-        parsed = parse_occurrence_id(event_id)
+        parsed = parse_occurrence_id(key)
         if parsed is None:
             raise not_found()
         master_id, original = parsed
@@ -123,6 +145,18 @@ class EventStore:
         if master is None or master.kind != "seriesMaster":
             raise not_found()
         return self._occurrence(master, original)
+
+    def _moves(self, event: StoredEvent) -> int:
+        master = self.events.get(event.series_master_id or "")
+        return master.moves if master is not None else event.moves
+
+    def public_id(self, key: str, immutable: bool) -> str:
+        """The id a request sees: the key itself, or the default id (records.py)."""
+        if immutable:
+            return key
+        occurrence = parse_occurrence_id(key)
+        owner = self.events.get(occurrence[0] if occurrence else key)
+        return default_id(key, owner.moves if owner is not None else 0)
 
     def _exception(self, master_id: str, original: datetime) -> StoredEvent | None:
         for event in self.events.values():
@@ -233,6 +267,7 @@ class EventStore:
         self._apply(event, changes, creating=True)
         self._bump(event, now)
         self.events[event.id] = event
+        self._changed("created", event.id, event.change_key)
         return event, True
 
     def update(
@@ -261,6 +296,17 @@ class EventStore:
             self._drop_exceptions(event)
         self.events[event.id] = event
         self._bump(event, now)
+        self._changed("updated", event.id, event.change_key)
+        return event
+
+    def move(self, event_id: str, now: datetime) -> StoredEvent:
+        """The item moves to another folder and back (Outlook can; Graph v1.0 cannot):
+        its default id changes, its immutable id does not (outlook-immutable-id.md)."""
+        event = self.get(event_id)
+        if event.kind not in ("singleInstance", "seriesMaster"):
+            raise not_found()
+        event.moves += 1
+        self._bump(event, now)
         return event
 
     def delete(self, event_id: str, now: datetime, if_match: str | None = None) -> None:
@@ -272,8 +318,11 @@ class EventStore:
             master.cancelled.append(event.original_start.isoformat())
             if event.kind == "exception":
                 self._forget(event.id)
-            self._tombstone(occurrence_id(master.id, event.original_start))
+            gone = occurrence_id(master.id, event.original_start)
+            self._tombstone(gone)
             self._bump(master, now)
+            self._changed("deleted", gone, None)
+            self._changed("updated", master.id, master.change_key)
             return
         if event.kind == "seriesMaster":
             self._drop_exceptions(event)
@@ -283,6 +332,7 @@ class EventStore:
         self.events.pop(event_id, None)
         self._persistence.delete(EVENT_DOC, self._doc_key(event_id))
         self._tombstone(event_id)
+        self._changed("deleted", event_id, None)
 
     def _drop_exceptions(self, master: StoredEvent) -> None:
         for event in [e for e in self.events.values() if e.series_master_id == master.id]:

@@ -10,6 +10,7 @@ appear only when asked for with `$expand` (extended-properties-overview.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -37,6 +38,8 @@ class RenderOptions:
     expand_extended: frozenset[str] | None = None  # extended-property keys to include
     owner_name: str = ""
     owner_email: str = ""
+    # The id form the request sees (Prefer: IdType): the store's key → the id written.
+    public_id: Callable[[str], str] = str
 
 
 def _location(value: dict[str, Any] | None, private: bool) -> dict[str, Any]:
@@ -61,10 +64,12 @@ def _location(value: dict[str, Any] | None, private: bool) -> dict[str, Any]:
 
 def render_event(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
     content_type, content = bodies.render(event.body_type, event.body, options.body_type)
+    event_id = options.public_id(event.id)
+    master_id = event.series_master_id
     organizer = {"emailAddress": {"name": options.owner_name, "address": options.owner_email}}
     full: dict[str, Any] = {
         "@odata.etag": f'W/"{event.change_key}"',
-        "id": event.id,
+        "id": event_id,
         "createdDateTime": timezones.offset_datetime(event.created),
         "lastModifiedDateTime": timezones.offset_datetime(event.last_modified),
         "changeKey": event.change_key,
@@ -84,11 +89,11 @@ def render_event(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
         "isCancelled": False,
         "isOrganizer": True,
         "responseRequested": event.response_requested,
-        "seriesMasterId": event.series_master_id,
+        "seriesMasterId": options.public_id(master_id) if master_id else None,
         "showAs": event.show_as,
         "type": event.kind,
         "webLink": "https://outlook.office365.com/owa/?itemid="
-        + quote(event.id, safe="")
+        + quote(event_id, safe="")
         + "&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None,
         "isOnlineMeeting": event.is_online_meeting,

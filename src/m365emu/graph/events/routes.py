@@ -66,7 +66,9 @@ def render_options(call: Call, box: Mailbox, *, select: bool = True) -> RenderOp
         call.applied.append(f'outlook.body-content-type="{body_type}"')
     else:
         body_type = None
-    if (call.prefer("idtype") or "").lower() == "immutableid":
+    # outlook-immutable-id.md: "This header only applies to the request it is included with."
+    immutable = (call.prefer("idtype") or "").lower() == "immutableid"
+    if immutable:
         call.applied.append('IdType="ImmutableId"')
     return RenderOptions(
         zone=zone,
@@ -75,6 +77,7 @@ def render_options(call: Call, box: Mailbox, *, select: bool = True) -> RenderOp
         expand_extended=parse_expand(call.request.q("$expand")) if select else None,
         owner_name=box.name,
         owner_email=box.email,
+        public_id=lambda key: box.events.public_id(key, immutable),
     )
 
 
@@ -201,7 +204,7 @@ def make_routes(clock: EmulatorClock) -> list[Route]:
                 value.append(
                     {
                         "@odata.type": "#microsoft.graph.event",
-                        "id": event_id,
+                        "id": options.public_id(event_id),
                         "@removed": {"reason": "deleted"},
                     }
                 )

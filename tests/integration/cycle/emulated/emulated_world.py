@@ -152,7 +152,10 @@ def create_events(world: Stack, email: str, subjects: list[str], start: datetime
                     "id": str(i),
                     "method": "POST",
                     "url": "/me/events",
-                    "headers": {"Content-Type": "application/json"},
+                    "headers": {
+                        "Content-Type": "application/json",
+                        "Prefer": 'IdType="ImmutableId"',  # per item (json-batching.md)
+                    },
                     "body": {
                         "subject": subject,
                         "start": utc(start + timedelta(hours=first + i)),

@@ -1,0 +1,1 @@
+"""What the staff's and administrator's pages and the operator's commands call."""
