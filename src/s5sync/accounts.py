@@ -171,6 +171,13 @@ class Accounts:
             page_size=page_size,
         )
 
+    async def set_paused(self, user: UserRecord, paused: bool) -> None:
+        """R14c: the user pauses or resumes their own sync."""
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.set_paused(
+                user.id, self.clock() if paused else None, user.email if paused else None
+            )
+
     async def activity_export(self, user: UserRecord) -> tuple[TenantRecord, list[ActivityRecord]]:
         """The user's own whole activity log (the CSV download, R18)."""
         async with self.services.scope(user.tenant_id).begin(write=False) as unit:
@@ -179,6 +186,8 @@ class Accounts:
     def status(self, user: UserRecord, tenant: TenantRecord) -> str:
         if user.status == "needs_sign_in":
             return "needs_sign_in"
+        if user.paused:
+            return "held"  # R14c
         if not user.onboarded:
             return "not_onboarded"
         heartbeat = user.last_heartbeat_at

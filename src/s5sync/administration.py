@@ -40,11 +40,19 @@ CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
 COLOUR_NAMES = dict(CATEGORY_COLOURS)
 
 # The order of the health page: who needs the administrator first (R21, R19b).
-STATUS_ORDER = {"needs_sign_in": 0, "failing": 1, "not_onboarded": 2, "paused": 3, "active": 4}
+STATUS_ORDER = {
+    "needs_sign_in": 0,
+    "failing": 1,
+    "not_onboarded": 2,
+    "held": 3,
+    "paused": 4,
+    "active": 5,
+}
 STATUS_WORDS = {
     "needs_sign_in": "Needs to sign in again",
     "failing": "Failing",
     "not_onboarded": "Not onboarded",
+    "held": "Paused (until resumed)",
     "paused": "Paused (no page open)",
     "active": "Active",
 }
@@ -64,9 +72,12 @@ class NoSuchUser(AdminError):
 
 
 def user_status(user: UserRecord, tenant: TenantRecord, now: datetime) -> str:
-    """needs_sign_in | not_onboarded | failing | active | paused (R14, R19b, R20)."""
+    """needs_sign_in | not_onboarded | held | failing | active | paused (R14, R14c, R19b,
+    R20); `held` is paused on purpose (R14c), `paused` idle with no page open."""
     if user.status == "needs_sign_in":
         return "needs_sign_in"
+    if user.paused:
+        return "held"
     if not user.onboarded:
         return "not_onboarded"
     if user.last_outcome in FAILING_OUTCOMES:
@@ -145,6 +156,19 @@ def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
     if colour not in COLOUR_NAMES:
         errors["category_color"] = "Pick one of Outlook's category colours."
     values["category_color"] = colour
+    # R6b: the category an event gets when its task is deleted in System Five.
+    values["removed_category"] = form.get("removed_category") in ("on", "true", "1")
+    text("removed_category_name", "The removed category name", 255)
+    if "," in values["removed_category_name"]:
+        errors["removed_category_name"] = "The removed category name cannot contain a comma."
+    elif values["removed_category_name"].casefold() == values["category_name"].casefold():
+        errors["removed_category_name"] = (
+            "The removed category must have another name than the category of synced events."
+        )
+    removed_colour = form.get("removed_category_color", "")
+    if removed_colour not in COLOUR_NAMES:
+        errors["removed_category_color"] = "Pick one of Outlook's category colours."
+    values["removed_category_color"] = removed_colour
     text("sync_tag", "The sync tag", 40)
     number("import_window_days", "The import window", 1, 90)
     number("interval_minutes", "The interval", 2, 24 * 60)
@@ -261,6 +285,20 @@ class StoreAdministration:
             )
             return unmapped
 
+    async def set_paused(self, admin: UserRecord, user_id: int, paused: bool) -> UserRecord:
+        """R14c: pause or resume a user's cycles; audited (R21d)."""
+        now = self.clock()
+        async with self._scope(admin).begin() as unit:
+            try:
+                changed = await unit.users.set_paused(
+                    user_id, now if paused else None, admin.email if paused else None
+                )
+            except NotFound:
+                raise NoSuchUser() from None
+            action = AuditAction.USER_PAUSED if paused else AuditAction.USER_RESUMED
+            await unit.audit.record(self._actor(admin), action, now, changed.email)
+            return changed
+
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
         """Forget a user and their records; Outlook and System Five keep everything."""
         if user_id == admin.id:
@@ -283,7 +321,7 @@ class StoreAdministration:
             tenant = await unit.tenant.get()
             for user in await unit.users.all():
                 status = user_status(user, tenant, now)
-                scheduled = status in ("active", "failing")
+                scheduled = status in ("active", "failing")  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
                 rows.append(
                     HealthRow(

@@ -327,6 +327,34 @@ def user_unmap(email: str, tenant: TenantOption = None) -> None:
     console.print(users_table([run(work)]))
 
 
+def _set_paused(email: str, tenant: str | None, paused: bool) -> UserRecord:
+    async def work(s: Services) -> UserRecord:
+        user = await _one_user(s, email, tenant, invite=False)
+        async with s.scope(user.tenant_id).begin() as unit:
+            changed = await unit.users.set_paused(
+                user.id, now() if paused else None, OPERATOR.name if paused else None
+            )
+            action = AuditAction.USER_PAUSED if paused else AuditAction.USER_RESUMED
+            await unit.audit.record(OPERATOR, action, now(), user.email)
+            return changed
+
+    return run(work)
+
+
+@user_app.command("pause")
+def user_pause(email: str, tenant: TenantOption = None) -> None:
+    """Stop the user's cycles until resumed (R14c); nothing else changes."""
+    _set_paused(email, tenant, True)
+    console.print(f"user {email} paused: no cycle runs until `s5sync user resume`", markup=False)
+
+
+@user_app.command("resume")
+def user_resume(email: str, tenant: TenantOption = None) -> None:
+    """Resume the user's cycles where they stopped (R14c)."""
+    _set_paused(email, tenant, False)
+    console.print(f"user {email} resumed", markup=False)
+
+
 @user_app.command("remove")
 def user_remove(email: str, tenant: TenantOption = None) -> None:
     """Remove a user with their mapping and records (nothing is deleted in Outlook or

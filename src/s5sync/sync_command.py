@@ -67,6 +67,8 @@ async def find_user(services: Services, email: str, tenant: str | None) -> UserR
             f"{email} is not onboarded: they finish onboarding after signing in, or the "
             "operator maps them with `s5sync user map` (R20)"
         )
+    if user.paused:
+        raise SyncRefused(f"{email} is paused: resume with `s5sync user resume {email}` (R14c)")
     if user.status == "needs_sign_in" or not user.has_token_cache:
         raise SyncRefused(f"{email} must sign in to s5sync again before syncing (R19b)")
     return user

@@ -138,6 +138,25 @@ def install_admin_routes(
             return await refused(request, user, error)
         return RedirectResponse("/admin/users", 303)
 
+    async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
+        try:
+            await admin.set_paused(user, user_id, paused)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return RedirectResponse("/admin?saved=1", 303)
+
+    @app.post("/admin/users/{user_id}/pause", dependencies=[Depends(csrf)])
+    async def pause_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, True)
+
+    @app.post("/admin/users/{user_id}/resume", dependencies=[Depends(csrf)])
+    async def resume_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, False)
+
     @app.post("/admin/users/{user_id}/remove", dependencies=[Depends(csrf)])
     async def remove_user(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)

@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
-ALERT_EVERY = timedelta(minutes=1)  # R21d: alerts decided and mails delivered each minute
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -273,6 +272,18 @@ def create_app(
         name = "partials/activity.html" if partial else "dashboard.html"
         return render(request, name, view=view, user=view.user)
 
+    @app.post("/dashboard/pause", dependencies=[Depends(csrf)])
+    async def pause(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, True)  # R14c
+        return RedirectResponse("/dashboard", 303)
+
+    @app.post("/dashboard/resume", dependencies=[Depends(csrf)])
+    async def resume(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, False)
+        if config.wake_scheduler is not None:
+            await config.wake_scheduler()
+        return RedirectResponse("/dashboard", 303)
+
     @app.get("/dashboard/activity.csv")
     async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
         from s5sync.staff.exports import activity_csv
@@ -369,7 +380,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
 
     alerts = services.alerts()
     scheduler = LocalScheduler(
-        services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
     )
 
     async def start() -> None:

@@ -131,6 +131,7 @@ async def notified() -> AsyncIterator[Notified]:
     faults = FaultBook()
     revoked: dict[str, datetime] = {}
     hub = ChangeNotifications(clock, faults, grant_valid_from=lambda tid, oid: revoked.get(oid))
+    hub.public_id = state.public_id
     state.change_listeners.append(hub.event_changed)
     subscriber = Subscriber()
     hub.transport = httpx.ASGITransport(app=subscriber.app)

@@ -41,6 +41,10 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/map": {"employee_id": str(employee)},
         "/admin/users/{user_id}/unmap": {},
         "/admin/users/{user_id}/remove": {},
+        "/admin/users/{user_id}/pause": {},
+        "/admin/users/{user_id}/resume": {},
+        "/dashboard/pause": {},
+        "/dashboard/resume": {},
     }
     # A new state-changing route must be added here, or this test fails.
     assert state_changing_routes(people) - EXEMPT == set(attempts)

@@ -112,3 +112,17 @@ def test_user_export_holds_the_user_and_no_secret_R22(env_file: Path, tmp_path: 
     for secret in (KEY, S5_SECRET, "token_cache_enc"):
         assert secret not in text
     assert actions(env_file)[-1] == ("operator", "user_exported", "bo@contoso.example")
+
+
+def test_pausing_and_resuming_from_the_command_line_are_audited_R14c_R21d(
+    env_file: Path,
+) -> None:
+    s5sync(env_file, "user", "map", "bo@contoso.example", "12", "--tenant", TENANT)
+    assert "paused" in s5sync(env_file, "user", "pause", "bo@contoso.example")
+    result = CliRunner().invoke(
+        app, ["--env-file", str(env_file), "sync", "--user", "bo@contoso.example"]
+    )
+    assert result.exit_code != 0
+    assert "paused" in result.output
+    s5sync(env_file, "user", "resume", "bo@contoso.example")
+    assert [a for _, a, _ in actions(env_file)[-2:]] == ["user_paused", "user_resumed"]
