@@ -47,7 +47,11 @@ def sign_in(demo: Demo, email: str) -> httpx.Client:
     fields.update({"login": email, "consent": "accept"})
     posted = browser.post(httpx.URL(login.headers["location"]).join(action), data=fields)
     callback, answer = hidden_form(posted.text)
-    browser.cookies.clear()  # the emulator's cookies are not ours to send back
+    # The emulator's cookies are not ours to send back; s5sync's sign-in binding is
+    # (login CSRF, web/security.py).
+    for cookie in list(browser.cookies.jar):
+        if cookie.name != "s5sync_signin":
+            browser.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
     done = browser.post(callback, data=answer)
     browser.last = done  # type: ignore[attr-defined]
     return browser

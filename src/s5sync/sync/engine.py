@@ -38,7 +38,7 @@ from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.core.tag import has_tag
 from s5sync.outlook.categories import CategoryMemo
-from s5sync.outlook.errors import NeedsSignIn, OutlookError, Throttled
+from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.sync.apply import (
     apply_decisions,
@@ -100,6 +100,10 @@ class PhaseMeter:
         if total > self.last:
             self.phases[phase] = self.phases.get(phase, 0) + total - self.last
         self.last = total
+
+
+# Graph's answer (400) to an id that is no event id at all (issue 24's emulator, as Graph).
+MALFORMED_ID = "ErrorInvalidIdMalformed"
 
 
 @dataclass
@@ -380,10 +384,12 @@ class CycleEngine:
             except NeedsSignIn:
                 raise
             except OutlookError as error:
-                seen.tasks.pop(task_id, None)  # R16: not pushed while it might exist
-                seen.deferred = True
-                seen.problems.append(f"Outlook could not be read: {error}")
-                continue
+                if not (isinstance(error, GraphRejected) and error.code == MALFORMED_ID):
+                    seen.tasks.pop(task_id, None)  # R16: not pushed while it might exist
+                    seen.deferred = True
+                    seen.problems.append(f"Outlook could not be read: {error}")
+                    continue
+                event = None  # another tool's `external_ref` that is no event id at all
             if event is None:
                 seen.missing.add(ref)
             else:
