@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-from demo_runner import Demo, free_base_port
 
 from m365emu.testing import hidden_form
+from support.demo_runner import Demo, free_base_port
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,11 @@ def sign_in(demo: Demo, email: str) -> httpx.Client:
     fields.update({"login": email, "consent": "accept"})
     posted = browser.post(httpx.URL(login.headers["location"]).join(action), data=fields)
     callback, answer = hidden_form(posted.text)
-    browser.cookies.clear()  # the emulator's cookies are not ours to send back
+    # The emulator's cookies are not ours to send back; s5sync's sign-in binding is
+    # (login CSRF, web/security.py).
+    for cookie in list(browser.cookies.jar):
+        if cookie.name != "s5sync_signin":
+            browser.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
     done = browser.post(callback, data=answer)
     browser.last = done  # type: ignore[attr-defined]
     return browser
@@ -160,7 +164,7 @@ def test_the_administrator_reads_the_alert_in_the_outlook_inbox_R21d(
 
     from playwright.sync_api import expect, sync_playwright
 
-    from browser_support import CHROMIUM_ARGS
+    from support.browser import CHROMIUM_ARGS
 
     carol = sign_in(demo, "carol@contoso.example")
     onboard(demo, carol)

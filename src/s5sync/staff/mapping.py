@@ -16,8 +16,8 @@ from datetime import datetime
 
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskSnapshot
-from s5sync.ports import Employee
 from s5sync.store.records import UserRecord
+from s5sync.sync.ports import Employee
 
 
 def future_pushes(tasks: Iterable[TaskSnapshot], employee_id: int, now: datetime) -> int:

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from test_admin_access import ALICE, BOB, post
 from test_admin_options import tomorrow_at
-from web_world import WebWorld
 
 from s5emu.desk import TaskForm
 from s5sync.store.audit import AuditAction
+from support.web_world import WebWorld
 
 REMOVED = "Removed from System Five"
 
