@@ -163,10 +163,10 @@ class UserModel:
             origin = "outlook" if self.tasks[ref].external_ref == event.id else "s5"
             self.pairs.append(MPair(ref, event.id, origin, event_seen=event.owned()))
         for task in sorted(self.tasks.values(), key=lambda t: t.id):
-            ref = task.external_ref
-            if ref is None or self.pair_of_task(task.id) or self.pair_of_event(ref):
+            event_ref = task.external_ref
+            if event_ref is None or self.pair_of_task(task.id) or self.pair_of_event(event_ref):
                 continue
-            self.pairs.append(MPair(task.id, ref, "outlook", task_seen=task.owned()))
+            self.pairs.append(MPair(task.id, event_ref, "outlook", task_seen=task.owned()))
 
     def _pair(self, pair: MPair, now: datetime) -> None:
         task = self.tasks.get(pair.task_id)
