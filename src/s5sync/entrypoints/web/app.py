@@ -42,6 +42,7 @@ from s5sync.entrypoints.web.metrics import CONTENT_TYPE, Metrics
 from s5sync.outlook.metering import RequestCounter
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration, user_status
+from s5sync.staff.usertest import UserTest
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import UserPorts
 
@@ -67,6 +68,7 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        user_test: UserTest | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -77,6 +79,7 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.user_test = user_test  # issue 21 item 6: the administrator's test per user
 
     @property
     def redirect_uri(self) -> str:
@@ -326,7 +329,7 @@ def create_app(
 
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-        install_admin_routes(app, admin, render, signed_in, csrf, zones)
+        install_admin_routes(app, admin, render, signed_in, csrf, zones, config.user_test)
     return app
 
 
@@ -428,6 +431,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        user_test=UserTest(services, services.task_store_for, utc_now),
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
