@@ -338,7 +338,7 @@ class DistributedScheduler:
         (running cycles finish). A database outage also stops it (its listener fails):
         then it starts again every `retry_seconds` until the database answers, so an outage
         makes the worker unhealthy for its duration (`running` is False; the /healthz of
-        `scheduling.health`), not gone (issue 22)."""
+        `entrypoints.worker_health`), not gone (issue 22)."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if install_signal_handlers else ()

@@ -12,7 +12,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from s5sync.core.snapshots import StoreOptions
 from s5sync.store.database import Database
@@ -46,6 +46,18 @@ class LeaseLost(StoreError):
     pass
 
 
+def active_user(now: datetime) -> Any:
+    """R14: background sync on, or a heartbeat within 2 minutes (a NULL heartbeat is
+    not one: the clause is never NULL, so its negation holds for such users)."""
+    return or_(
+        Tenant.background_sync.is_(True),
+        and_(
+            AppUser.last_heartbeat_at.is_not(None),
+            AppUser.last_heartbeat_at >= now - HEARTBEAT_TIMEOUT,
+        ),
+    )
+
+
 def tenant_record(row: Tenant) -> TenantRecord:
     options = StoreOptions(**{name: getattr(row, name) for name in OPTION_NAMES})
     return TenantRecord(row.id, row.ms_tenant_id, row.name, options)
@@ -72,6 +84,11 @@ def user_record(row: AppUser) -> UserRecord:
         sync_now_requested=row.sync_now_requested,
         has_token_cache=bool(row.has_token_cache),
         session_generation=row.session_generation,
+        # Rows of statements that do not name them (the cycle's lease) leave them None.
+        push_live_until=getattr(row, "push_live_until", None),
+        last_change_at=getattr(row, "last_change_at", None),
+        paused_at=getattr(row, "paused_at", None),
+        paused_by=getattr(row, "paused_by", None),
     )
 
 
@@ -209,11 +226,9 @@ class Directory:
                 AppUser.onboarded_at.is_not(None),
                 AppUser.employee_id.is_not(None),
                 AppUser.status != "needs_sign_in",
+                AppUser.paused_at.is_(None),  # R14c
                 AppUser.token_cache_enc.is_not(None),
-                or_(
-                    Tenant.background_sync.is_(True),
-                    AppUser.last_heartbeat_at >= now - HEARTBEAT_TIMEOUT,
-                ),
+                active_user(now),
                 or_(
                     AppUser.sync_now_requested.is_(True),
                     AppUser.next_run_at.is_(None),

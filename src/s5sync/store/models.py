@@ -49,6 +49,8 @@ TENANT_TABLES = (
     "alert_state",
     "mail_outbox",
     "audit_event",
+    "graph_subscription",
+    "store_watch",
 )
 
 
@@ -68,6 +70,8 @@ class Tenant(Base):
         CheckConstraint("import_window_days BETWEEN 1 AND 60", name="import_window"),
         CheckConstraint("interval_minutes BETWEEN 1 AND 1440", name="interval"),
         CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention"),
+        CheckConstraint("s5_poll_seconds BETWEEN 1 AND 3600", name="s5_poll"),
+        CheckConstraint("safety_minutes BETWEEN 1 AND 1440", name="safety"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -84,6 +88,16 @@ class Tenant(Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
     # R21d: a daily digest of every user's state to the administrators (migration 0003).
     alert_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # R14b (migration 0004): the System Five watcher's period, and the safety-net poll
+    # while a user's Graph subscription is live.
+    s5_poll_seconds: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    safety_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # R6b (migration 0006): the "Removed from System Five" category.
+    removed_category: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_category_name: Mapped[str] = mapped_column(
+        String(255), default="Removed from System Five"
+    )
+    removed_category_color: Mapped[str] = mapped_column(String(16), default="preset0")
     created_at: Mapped[datetime]
 
 
@@ -117,7 +131,12 @@ class AppUser(Base):
     # Signed session cookies carry this number; signing out bumps it, so a cookie copied
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
-    category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The master categories ensured in the user's mailbox, with colour and id (R3, R6b,
+    # R21b; outlook/categories.py `CategoryMemo`); migration 0006 made it text.
+    category_ready: Mapped[str | None] = mapped_column(Text, default=None)
+    # R14c: paused by the user, an administrator or the operator (migration 0005).
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_by: Mapped[str | None] = mapped_column(String(320), default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
     last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
@@ -125,6 +144,11 @@ class AppUser(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(100), default=None)
     lease_fence: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # R14b (migration 0004): until when the user's Graph subscription is live and
+    # healthy (the periodic cycle is then the safety net), and the last change seen on
+    # either side (a notification, or the System Five watcher).
+    push_live_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_change_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
     @property
@@ -318,3 +342,46 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(320), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GraphSubscription(Base):
+    """A user's Graph change-notification subscription on `me/events` (R14b).
+
+    `client_state_enc` is the subscription's own random secret, sealed (R22); every
+    notification is checked against it in constant time. `renew_at` is when the
+    manager renews it: well before `expires_at`, spread over users."""
+
+    __tablename__ = "graph_subscription"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("subscription_id"),
+        Index("ix_graph_subscription_renew_at", "renew_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    subscription_id: Mapped[str] = mapped_column(String(128))
+    client_state_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]
+    renew_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    renewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class StoreWatch(Base):
+    """The System Five watcher's place in one store's `task` table (R14b): the highest
+    `updated_at` seen and the (task id, updated_at) pairs already seen at or after the
+    overlap before it, so an equal or late `updated_at` is never missed nor counted
+    twice."""
+
+    __tablename__ = "store_watch"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
+    )
+    watermark: Mapped[str | None] = mapped_column(String(40), default=None)
+    seen: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -28,7 +28,7 @@ from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.logs import hold_at_warning
 from s5sync.pooling import ping_when_idle
-from s5sync.ports import Employee, TaskStore, WriteConflict
+from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.columns import lenient_text
 from s5sync.systemfive.errors import (
@@ -37,6 +37,7 @@ from s5sync.systemfive.errors import (
     UnknownEmployee,
 )
 from s5sync.systemfive.values import fit, snapshot_or_unreadable, stamp
+from s5sync.systemfive.watcher import Saved, saved
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 1000
@@ -256,6 +257,19 @@ class SqlTaskStore:
         if not saved or current is None:
             return WriteConflict(task_id=task_id, current=current)
         return _with_adaptations(current, values.adaptations)
+
+    async def saves_since(self, since: str, limit: int) -> list[Saved]:
+        """R14b: tasks created or saved at or after `since` (the store-wide watcher)."""
+        async with self._connection("saves_since") as conn:
+            result = await conn.execute(
+                statements.TASKS_SAVED_SINCE, {"since": since, "limit": limit}
+            )
+            return [saved(row) for row in result.mappings().all()]
+
+    async def latest_save(self) -> str | None:
+        async with self._connection("latest_save") as conn:
+            latest = (await conn.execute(statements.LATEST_SAVE)).scalar()
+            return None if latest is None else str(latest)
 
     async def employees(self) -> list[Employee]:
         """Every employee, for onboarding (R20)."""

@@ -95,6 +95,28 @@ UPDATE_TASK_FROM_EVENT: TextClause = text(
     """
 )
 
+TASKS_SAVED_SINCE: TextClause = text(
+    """
+    -- R14b, the store-wide watcher: every task created or saved at or after `since` (the
+    -- watermark less an overlap, so a save whose updated_at is equal to or a little older
+    -- than one already seen is still found). One range scan on an index of updated_at
+    -- (docs/operations.md); the watcher drops the (id, updated_at) pairs it saw before.
+    SELECT t.id, t.employee_id, t.updated_at
+    FROM task t
+    WHERE t.updated_at >= :since
+    ORDER BY t.updated_at, t.id
+    LIMIT :limit
+    """
+)
+
+LATEST_SAVE: TextClause = text(
+    """
+    -- R14b: where the watcher starts in a store it has never watched (no back-fill: every
+    -- user's first cycle reads System Five whole). MAX on the indexed column is one probe.
+    SELECT MAX(t.updated_at) AS latest FROM task t
+    """
+)
+
 EMPLOYEES: TextClause = text(
     """
     -- R20: every employee, for onboarding (matched to a Microsoft user by e-mail).

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from s5sync.core.snapshots import TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import zone
-from s5sync.ports import Employee, TaskStore, WriteConflict
+from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import ADDRESS_FIELDS, fit, snapshot, stamp
+from s5sync.systemfive.watcher import Saved, TaskSaves, saved
 
 PUSHED_KINDS = (TaskKind.CUSTOMER.value, TaskKind.DELIVERY.value)
 
@@ -236,6 +237,18 @@ class FakeTaskStore:
         task = self._snapshot(task_id)
         return replace(task, time_notes=values.adaptations + task.time_notes)
 
+    async def saves_since(self, since: str, limit: int) -> list[Saved]:
+        """R14b: as `statements.TASKS_SAVED_SINCE` (text comparison of `updated_at`)."""
+        self._reach("saves_since")
+        rows = [r for r in self.desk.tasks.values() if (r["updated_at"] or "") >= since]
+        rows.sort(key=lambda r: (r["updated_at"] or "", r["id"]))
+        return [saved(r) for r in rows[:limit]]
+
+    async def latest_save(self) -> str | None:
+        self._reach("latest_save")
+        stamps = [r["updated_at"] for r in self.desk.tasks.values() if r["updated_at"]]
+        return max(stamps, default=None)
+
     async def employees(self) -> list[Employee]:
         self._reach("employees")
         return sorted(self.desk.employees.values(), key=lambda e: (e.name, e.id))
@@ -249,3 +262,4 @@ class FakeTaskStore:
 if TYPE_CHECKING:
     # mypy proves the fake implements the port (nothing runs here).
     _port: TaskStore = FakeTaskStore()
+    _saves: TaskSaves = FakeTaskStore()

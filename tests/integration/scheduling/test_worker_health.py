@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from s5sync.scheduling.commands import run_worker
+from s5sync.entrypoints.worker import run_worker
 from s5sync.scheduling.distributed import apply_schema
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade

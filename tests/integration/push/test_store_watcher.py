@@ -1,0 +1,79 @@
+"""The store-wide System Five watcher (R14b) on the s5emu reference schema (SQLite and
+PostgreSQL) and a real CALENDAREVENT database: one statement per poll, only the users
+whose tasks were saved are woken, no save missed or counted twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+from s5emu.desk import Desk, TaskForm
+from s5emu.schema import engine_for
+from s5emu.schema import task as task_table
+from s5sync.entrypoints.bootstrap import Services
+from s5sync.store.subscriptions import SubscriptionRows
+from s5sync.store.watch import WatchStore
+from s5sync.systemfive.adapter import SqlTaskStore
+from s5sync.systemfive.watcher import StoreWatcher
+from support.push_world import Clock, add_user
+
+
+def form(employee_id: int, title: str) -> TaskForm:
+    start = datetime(2026, 12, 10, 9, 0)
+    return TaskForm(
+        "delivery", employee_id, None, title, "", start, start + timedelta(hours=1), None, True
+    )
+
+
+async def test_only_the_users_whose_tasks_were_saved_are_woken_R14b(
+    services: Services, systemfive_url: str
+) -> None:
+    clock = Clock()
+    engine = engine_for(systemfive_url)
+    desk = Desk(engine, clock=lambda: datetime.now(UTC))
+    alice_emp = desk.add_employee("A", "Alice", "alice@example.com")
+    bob_emp = desk.add_employee("B", "Bob", "bob@example.com")
+    desk.create_task(form(alice_emp, "before the watcher"))
+    tenant_id, alice = await add_user(services, clock, "alice@example.com", employee_id=alice_emp)
+    _, bob = await add_user(
+        services, clock, "bob@example.com", employee_id=bob_emp, heartbeat=False
+    )
+    store = SqlTaskStore(systemfive_url, "America/New_York")
+    woken: list[int] = []
+
+    async def saves_for(_tenant: int) -> SqlTaskStore:
+        return store
+
+    watcher = StoreWatcher(WatchStore(services.db), saves_for, woken.append, clock)
+    try:
+        assert await watcher.poll(tenant_id) == []  # the first look wakes nobody
+        task = desk.create_task(form(alice_emp, "new delivery"))
+        assert await watcher.poll(tenant_id) == [alice]
+        assert await watcher.poll(tenant_id) == []  # seen once only
+        desk.save_task(task, form(alice_emp, "saved again"))
+        desk.create_task(form(bob_emp, "bob's"))
+        assert sorted(await watcher.poll(tenant_id)) == sorted([alice, bob])
+        # A save stamped earlier than the newest one seen (its transaction committed late).
+        late = (datetime.now(UTC) - timedelta(seconds=20)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(task_table).values(
+                    employee_id=bob_emp,
+                    kind="internal",
+                    title="late",
+                    starts_at="2026-12-10T09:00:00",
+                    ends_at="2026-12-10T10:00:00",
+                    sync=0,
+                    needs_review=0,
+                    updated_at=late,
+                )
+            )
+        assert await watcher.poll(tenant_id) == [bob]
+        # R14: bob has no heartbeat, so the change wakes only alice's cycles.
+        assert await SubscriptionRows(services.db, services.box).note_changes(woken, clock()) == [
+            alice
+        ]
+    finally:
+        await store.close()
+        engine.dispose()
