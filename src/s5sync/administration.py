@@ -156,6 +156,19 @@ def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
     if colour not in COLOUR_NAMES:
         errors["category_color"] = "Pick one of Outlook's category colours."
     values["category_color"] = colour
+    # R6b: the category an event gets when its task is deleted in System Five.
+    values["removed_category"] = form.get("removed_category") in ("on", "true", "1")
+    text("removed_category_name", "The removed category name", 255)
+    if "," in values["removed_category_name"]:
+        errors["removed_category_name"] = "The removed category name cannot contain a comma."
+    elif values["removed_category_name"].casefold() == values["category_name"].casefold():
+        errors["removed_category_name"] = (
+            "The removed category must have another name than the category of synced events."
+        )
+    removed_colour = form.get("removed_category_color", "")
+    if removed_colour not in COLOUR_NAMES:
+        errors["removed_category_color"] = "Pick one of Outlook's category colours."
+    values["removed_category_color"] = removed_colour
     text("sync_tag", "The sync tag", 40)
     number("import_window_days", "The import window", 1, 90)
     number("interval_minutes", "The interval", 2, 24 * 60)

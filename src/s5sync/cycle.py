@@ -37,11 +37,17 @@ from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.core.tag import has_tag
-from s5sync.outlook.errors import NeedsSignIn, OutlookError, Throttled
+from s5sync.outlook.categories import CategoryMemo
+from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
 from s5sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
-from s5sync.writes import apply_decisions, task_of_transaction, touches_anything
+from s5sync.writes import (
+    apply_decisions,
+    marks_removed,
+    task_of_transaction,
+    touches_anything,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +100,10 @@ class PhaseMeter:
         if total > self.last:
             self.phases[phase] = self.phases.get(phase, 0) + total - self.last
         self.last = total
+
+
+# Graph's answer (400) to an id that is no event id at all (issue 24's emulator, as Graph).
+MALFORMED_ID = "ErrorInvalidIdMalformed"
 
 
 @dataclass
@@ -178,10 +188,6 @@ class CycleEngine:
         assert user.employee_id is not None
         meter = PhaseMeter(ports)
         await self._read_outlook(store, begun, now, ports, seen, meter)
-        if seen.events_readable and begun.category_ready != options.category_name:
-            await ports.calendar.ensure_category(options.category_name, options.category_color)
-            await store.mark_category_ready(lease, options.category_name)
-            meter.close("category")
         await self._read_system_five(user.employee_id, ports, links, seen)
         if seen.tasks_readable and seen.removed:
             await self._confirm_removals(ports, links, seen, meter)
@@ -200,6 +206,9 @@ class CycleEngine:
             tasks_readable=seen.tasks_readable,
             events_readable=seen.events_readable,
         )
+        if seen.events_readable:
+            await self._categories(store, begun, ports, decisions)
+            meter.close("category")
         if seen.window is not None and touches_anything(decisions):
             # The cache and its delta link are saved before anything is written (a cycle
             # that writes nothing saves them with its run record instead: one transaction).
@@ -224,6 +233,30 @@ class CycleEngine:
             error="; ".join(problems) or None,
             phases=meter.phases,
         )
+
+    @staticmethod
+    async def _categories(
+        store: CycleStore, begun: CycleStart, ports: UserPorts, decisions: Sequence[Decision]
+    ) -> None:
+        """R3, R6b, R21b: the store's categories exist in the mailbox with their colours.
+
+        The user's row remembers what was ensured (`CategoryMemo`), so an idle cycle asks
+        nothing; a new colour is one PATCH; the Removed category is ensured the first time
+        an event is to carry it, and recoloured once it was."""
+        options = begun.tenant.options
+        memo = CategoryMemo.parse(begun.category_ready, options.category_color)
+        wanted = [(options.category_name, options.category_color)]
+        removed = (options.removed_category_name, options.removed_category_color)
+        if memo.known_id(removed[0]) is not None or any(map(marks_removed, decisions)):
+            wanted.append(removed)
+        before = memo
+        for name, color in wanted:
+            if memo.needs(name, color):
+                made = await ports.calendar.apply_category(name, color, memo.known_id(name))
+                memo = memo.with_category(name, color, made.id)
+        if memo != before:
+            kept = memo.only((options.category_name, options.removed_category_name))
+            await store.mark_category_ready(begun.lease, kept.dump())
 
     async def _read_system_five(
         self, employee_id: int, ports: UserPorts, links: Sequence[Link], seen: Gathered
@@ -351,10 +384,12 @@ class CycleEngine:
             except NeedsSignIn:
                 raise
             except OutlookError as error:
-                seen.tasks.pop(task_id, None)  # R16: not pushed while it might exist
-                seen.deferred = True
-                seen.problems.append(f"Outlook could not be read: {error}")
-                continue
+                if not (isinstance(error, GraphRejected) and error.code == MALFORMED_ID):
+                    seen.tasks.pop(task_id, None)  # R16: not pushed while it might exist
+                    seen.deferred = True
+                    seen.problems.append(f"Outlook could not be read: {error}")
+                    continue
+                event = None  # another tool's `external_ref` that is no event id at all
             if event is None:
                 seen.missing.add(ref)
             else:

@@ -1,6 +1,6 @@
 """`s5sync demo`: the whole product on one machine, no account anywhere (SPEC.md "Commands").
 
-One process serves four ports on `--host`:
+One process serves five ports on `--host`:
 
 | port      | what                                                                 |
 |-----------|----------------------------------------------------------------------|
@@ -8,6 +8,7 @@ One process serves four ports on `--host`:
 | P + 1     | the Microsoft 365 emulator's pages: sign-in, Outlook, `/_emulator`    |
 | P + 2     | the emulator's identity platform and Graph, over TLS (its own CA)     |
 | P + 3     | System Five: the appointment editor and Today's Tasks                 |
+| P + 4     | the emulator's SMTP server (STARTTLS): alerts land in the Outlook Inbox |
 
 The data dir holds `calendarevent.db`, `systemfive.db`, the emulator's state and CA
 under `m365emu/`, and `s5sync.env` — the settings the demo runs with, so any other
@@ -69,6 +70,10 @@ class DemoPorts:
     def systemfive(self) -> int:
         return self.web + 3
 
+    @property
+    def smtp(self) -> int:
+        return self.web + 4  # R21d: alerts by e-mail into the emulated mailboxes
+
     def url(self, port: int, scheme: str = "http") -> str:
         return f"{scheme}://{self.host}:{port}"
 
@@ -94,6 +99,12 @@ def write_env(data_dir: Path, ports: DemoPorts, ca_cert: Path) -> Path:
         "S5SYNC_PUBLIC_URL": ports.url(ports.web),
         "S5SYNC_SECURE_COOKIES": "false",
         "S5SYNC_SCHEDULER": "local",
+        # R21d: the emulator's SMTP server delivers into the emulated Outlook Inboxes.
+        "S5SYNC_SMTP_HOST": ports.host,
+        "S5SYNC_SMTP_PORT": str(ports.smtp),
+        "S5SYNC_SMTP_STARTTLS": "true",
+        "S5SYNC_SMTP_CA_BUNDLE": str(ca_cert),
+        "S5SYNC_MAIL_FROM": "s5sync@contoso.example",
     }
     lines = ["# s5sync demo settings (written by `s5sync demo`; keys are kept across runs)"]
     lines += [f"{key}={value}" for key, value in values.items()]
@@ -111,7 +122,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise SystemExit(
             f"s5sync demo: port {port} on {host} is taken ({error.strerror}); "
-            "choose another with --port (the demo uses --port to --port + 3)"
+            "choose another with --port (the demo uses --port to --port + 4)"
         ) from None
     return sock
 
@@ -148,6 +159,7 @@ s5sync demo — everything runs on this machine; no account anywhere.
     4. In Outlook, create "Measure kitchen [sync]" next week; Sync now; it appears in
        Today's Tasks in light green until it is opened and saved.
     5. As Alice, open {web}/admin: every user's health, the store's options, staff.
+       Alerts about users who need someone arrive in Alice's Outlook Inbox.
 
   Other commands act on this demo:  s5sync --env-file {env} sync --user alice@contoso.example
   Ctrl-C stops the demo; running it again on the same data dir keeps everything.
@@ -215,12 +227,14 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
 def run_demo(host: str, port: int, data_dir: Path | None) -> None:
     """Serve the four parts until Ctrl-C."""
     from m365emu.app import create_browser_app, create_tls_app
+    from m365emu.mail.smtp import MailSink, serve_smtp
     from s5emu.web import create_app as systemfive_app
     from s5sync.web.app import web_app
 
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     ports = DemoPorts(host, port)
     socks = [_bind(host, p) for p in (ports.web, ports.emulator, ports.tls, ports.systemfive)]
+    smtp_sock = _bind(host, ports.smtp)
     settings, emulator, files = prepare(data_dir, ports)
     services = build_services(settings)
 
@@ -251,9 +265,18 @@ def run_demo(host: str, port: int, data_dir: Path | None) -> None:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
-        await asyncio.gather(
-            *(server.serve(sockets=[sock]) for server, sock in zip(servers, socks, strict=True))
+        smtp = await serve_smtp(
+            MailSink(emulator.mail.deliver),
+            cert=files.server_cert,
+            key=files.server_key,
+            sock=smtp_sock,
         )
+        try:
+            await asyncio.gather(
+                *(server.serve(sockets=[sock]) for server, sock in zip(servers, socks, strict=True))
+            )
+        finally:
+            smtp.close()
 
     try:
         asyncio.run(serve_all())

@@ -144,6 +144,13 @@ class EventWrite:
     is_all_day: bool = False
 
 
+@dataclass(frozen=True)
+class CategoriesWrite:
+    """R6b: an update that sets the event's categories and nothing else."""
+
+    categories: tuple[str, ...]
+
+
 class WriteStatus(StrEnum):
     OK = "ok"
     CONFLICT = "conflict"  # 412: the event changed since its change key was read
@@ -171,7 +178,16 @@ class WriteResult:
 class EventUpdate:
     event_id: str
     change_key: str | None
-    write: EventWrite
+    write: EventWrite | CategoriesWrite
+
+
+@dataclass(frozen=True)
+class MasterCategory:
+    """A category of the user's master list (R3, R6b), as Graph names it."""
+
+    id: str
+    name: str
+    color: str
 
 
 class CalendarGateway(Protocol):
@@ -209,6 +225,16 @@ class CalendarGateway(Protocol):
 
     async def ensure_category(self, name: str, color: str) -> bool:
         """R3: the category exists in the master list; True if it had to be created."""
+        ...
+
+    async def apply_category(
+        self, name: str, color: str, known_id: str | None = None
+    ) -> MasterCategory:
+        """R3, R6b, R21b: the category exists in the master list with this colour.
+
+        With `known_id` (remembered from an earlier answer) a colour change costs one
+        request; without it, or when that id is gone, the list is read and the category
+        created or recoloured as needed."""
         ...
 
 

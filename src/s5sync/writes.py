@@ -42,6 +42,7 @@ from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
 from s5sync.outlook.errors import MalformedEventId
 from s5sync.ports import (
+    CategoriesWrite,
     CycleStore,
     EventUpdate,
     EventWrite,
@@ -151,8 +152,9 @@ async def apply_decisions(
     await writer.link_only(decisions)
     creates = [d for d in decisions if isinstance(d, CreateEvent)]
     updates = [d for d in decisions if isinstance(d, UpdateEvent)]
-    if creates or updates:
-        await writer.write_events(creates, updates, events)
+    marks = [d for d in decisions if isinstance(d, MarkTaskDeleted) and d.removed is not None]
+    if creates or updates or marks:
+        await writer.write_events(creates, updates, events, marks)
     for decision in decisions:
         if isinstance(decision, CreateTask):
             await writer.create_task(decision)
@@ -162,6 +164,15 @@ async def apply_decisions(
 
 
 LINK_ONLY = (AdoptEvent, AdoptTask, MarkDeletedInOutlook, MarkTaskDeleted, Skip)
+
+
+def marks_removed(decision: Decision) -> bool:
+    """R6b: a deletion mark that first writes the Removed category on the event."""
+    return isinstance(decision, MarkTaskDeleted) and decision.removed is not None
+
+
+def link_only(decision: Decision) -> bool:
+    return isinstance(decision, LINK_ONLY) and not marks_removed(decision)
 
 
 def writes_rows(decision: Decision) -> bool:
@@ -221,6 +232,32 @@ async def _update_batch(
     return batch, gone
 
 
+async def _mark_batch(
+    ports: UserPorts, marks: Sequence[MarkTaskDeleted], events: Mapping[str, EventSnapshot]
+) -> tuple[list[tuple[MarkTaskDeleted, EventUpdate]], list[MarkTaskDeleted]]:
+    """R6b: the categories-only PATCHes, and the marks with nothing to write (the event is
+    gone, or carries the Removed category already: it is added once)."""
+    batch: list[tuple[MarkTaskDeleted, EventUpdate]] = []
+    settled: list[MarkTaskDeleted] = []
+    for d in marks:
+        mark, event_id = d.removed, d.event_id
+        assert mark is not None
+        assert event_id is not None
+        categories, change_key = mark.categories, mark.change_key
+        if categories is None:
+            # Beyond the cached window: its own categories are read to keep them (R5).
+            try:
+                current = events.get(event_id) or await ports.calendar.get_event(event_id)
+            except MalformedEventId:
+                current = None  # R7b: a damaged stored id; the mark is given up, not retried
+            if current is None or mark.category in current.categories:
+                settled.append(d)
+                continue
+            categories, change_key = (*current.categories, mark.category), current.change_key
+        batch.append((d, EventUpdate(event_id, change_key or None, CategoriesWrite(categories))))
+    return batch, settled
+
+
 def _failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     reason = result.error or result.status.value
     if result.status is WriteStatus.NOT_DONE:
@@ -257,14 +294,16 @@ class _Writer:
 
     async def link_only(self, decisions: Sequence[Decision]) -> None:
         """Adoptions, deletion marks and recorded skips: CALENDAREVENT rows only."""
-        if any(isinstance(d, LINK_ONLY) and writes_rows(d) for d in decisions):
+        if any(link_only(d) and writes_rows(d) for d in decisions):
             async with self.begin() as rows:
                 await self.save_link_only(rows, decisions)
         # A standing skip writes nothing: no transaction (issue 12: CPU per idle cycle).
-        self.done.entries += [entry(d) for d in decisions if isinstance(d, LINK_ONLY)]
+        self.done.entries += [entry(d) for d in decisions if link_only(d)]
 
     async def save_link_only(self, unit: LinkWrites, decisions: Sequence[Decision]) -> None:
         for d in decisions:
+            if not link_only(d):
+                continue
             if isinstance(d, AdoptEvent):
                 old = self.index.find(d.task_id, d.event_id)
                 await self.save(
@@ -290,25 +329,19 @@ class _Writer:
                         task_hash=d.task_hash,
                     ),
                 )
-            elif isinstance(d, MarkDeletedInOutlook | MarkTaskDeleted):
+            elif isinstance(d, MarkDeletedInOutlook):
                 old = self.index.find(d.task_id, d.event_id)
                 if old is not None:
                     # The hashes of this cycle, so a change seen now is not reported
                     # again as a later change (R17).
-                    if isinstance(d, MarkDeletedInOutlook):
-                        new = replace(
-                            old,
-                            state=LinkState.OUTLOOK_DELETED,
-                            task_hash=d.task_hash or old.task_hash,
-                        )
-                    else:
-                        new = replace(
-                            old,
-                            state=LinkState.TASK_DELETED,
-                            event_hash=d.event_hash or old.event_hash,
-                            change_key=d.change_key or old.change_key,
-                        )
+                    new = replace(
+                        old,
+                        state=LinkState.OUTLOOK_DELETED,
+                        task_hash=d.task_hash or old.task_hash,
+                    )
                     await self.save(unit, new)
+            elif isinstance(d, MarkTaskDeleted):
+                await self.task_deleted(unit, d, d.change_key)
             elif isinstance(d, Skip) and d.record is not None:
                 old = self.index.find(d.task_id, d.event_id)
                 if old is not None:
@@ -322,17 +355,34 @@ class _Writer:
                         ),
                     )
 
+    async def task_deleted(
+        self, unit: LinkWrites, d: MarkTaskDeleted, change_key: str | None
+    ) -> None:
+        """R6, R11b: the link stops, holding the event's hashes of this cycle (R17)."""
+        old = self.index.find(d.task_id, d.event_id)
+        if old is not None:
+            new = replace(
+                old,
+                state=LinkState.TASK_DELETED,
+                event_hash=d.event_hash or old.event_hash,
+                change_key=change_key or old.change_key,
+            )
+            await self.save(unit, new)
+
     async def write_events(
         self,
         creates: Sequence[CreateEvent],
         updates: Sequence[UpdateEvent],
         events: Mapping[str, EventSnapshot],
+        marks: Sequence[MarkTaskDeleted] = (),
     ) -> None:
-        """Creates and updates go out in the same `$batch`es (k writes: ceil(k/20) requests,
-        DESIGN.md "Requests per cycle"), after the creates' pending rows are committed."""
+        """Creates, updates and R6b's category marks go out in the same `$batch`es (k
+        writes: ceil(k/20) requests, DESIGN.md "Requests per cycle"), after the creates'
+        pending rows are committed."""
         txids = [d.transaction_id or transaction_id_for(self.user, d.task_id) for d in creates]
         damaged: list[UpdateEvent] = []
         batch, gone = await _update_batch(self.ports, updates, events, damaged)
+        marked, settled = await _mark_batch(self.ports, marks, events)
         async with self.begin() as unit:
             # R16: the pending rows are committed before anything is sent.
             for d, txid in zip(creates, txids, strict=True):
@@ -355,11 +405,52 @@ class _Writer:
             _write_of(d, d.payload.categories or (d.payload.category,), txid)
             for d, txid in zip(creates, txids, strict=True)
         ]
-        created, updated = await self.ports.calendar.write_events(writes, [u for _, u in batch])
+        patches = [u for _, u in batch] + [u for _, u in marked]
+        created, updated = await self.ports.calendar.write_events(writes, patches)
         await self.record_creates(creates, created)
-        damaged += [d for (d, _), r in zip(batch, updated, strict=True) if r.status is BAD_ID]
-        await self.record_updates(batch, gone, updated)
+        results = updated[: len(batch)]
+        damaged += [d for (d, _), r in zip(batch, results, strict=True) if r.status is BAD_ID]
+        await self.record_updates(batch, gone, results)
+        await self.record_marks(marked, settled, updated[len(batch) :])
         await self.repair(damaged)
+
+    async def record_marks(
+        self,
+        marked: Sequence[tuple[MarkTaskDeleted, EventUpdate]],
+        settled: Sequence[MarkTaskDeleted],
+        results: Sequence[WriteResult],
+    ) -> None:
+        """R6b: the link stops once the Removed category is on the event (or the event is
+        gone, or refused for good); a throttled or conflicting write leaves the link as it
+        was, so the next cycle marks it again."""
+        if not marked and not settled:
+            return
+        async with self.begin() as unit:
+            for d in settled:
+                await self.task_deleted(unit, d, None)
+                self.done.entries.append(entry(d))
+            for (d, _), result in zip(marked, results, strict=True):
+                if result.status is WriteStatus.OK and result.event is not None:
+                    await self.task_deleted(unit, d, result.event.change_key)
+                    self.done.entries.append(entry(d))
+                elif result.status is WriteStatus.GONE:
+                    await self.task_deleted(unit, d, None)
+                    self.done.entries.append(entry(d))
+                elif result.status in (WriteStatus.FAILED, BAD_ID):
+                    await self.task_deleted(unit, d, None)
+                    _failed(self.done, d, result, "could not be marked as removed in Outlook")
+                else:
+                    self.done.entries.append(
+                        entry(
+                            d,
+                            f"'{d.label}' was deleted in System Five; its Outlook event "
+                            "will be marked as removed on the next sync",
+                        )
+                    )
+                    if result.retry_at is not None:
+                        self.done.retry_at = max(
+                            self.done.retry_at or result.retry_at, result.retry_at
+                        )
 
     async def repair(self, damaged: Sequence[UpdateEvent]) -> None:
         """R16b: rows whose event id Graph cannot read are reconnected by identity (R7b:

@@ -15,12 +15,12 @@ import httpx
 
 
 def free_base_port() -> int:
-    """A port P with P..P+3 free (the demo's four ports)."""
+    """A port P with P..P+4 free (the demo's five ports)."""
     for _ in range(50):
         base = random.randint(20000, 50000)
         socks = []
         try:
-            for offset in range(4):
+            for offset in range(5):
                 sock = socket.socket()
                 socks.append(sock)  # closed below even when bind fails
                 sock.bind(("127.0.0.1", base + offset))
@@ -30,12 +30,13 @@ def free_base_port() -> int:
         finally:
             for sock in socks:
                 sock.close()
-    raise RuntimeError("no four free consecutive ports")
+    raise RuntimeError("no five free consecutive ports")
 
 
 class Demo:
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, env: dict[str, str] | None = None) -> None:
         self.data_dir, self.port = data_dir, port
+        self.extra_env = dict(env or {})
         self.process: subprocess.Popen[str] | None = None
 
     def url(self, offset: int = 0, path: str = "") -> str:
@@ -43,6 +44,7 @@ class Demo:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("S5SYNC_")}
+        env.update(self.extra_env)
         self.process = subprocess.Popen(
             [
                 sys.executable,

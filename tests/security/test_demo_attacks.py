@@ -29,6 +29,7 @@ from security_browser import (
     csrf,
     onboard,
     plant_session,
+    post_callback,
     session_cookie,
     sign_in,
 )
@@ -131,7 +132,7 @@ def test_replayed_state_and_code_are_refused_R19(demo: Demo) -> None:
     callback, fields = consent(authorize, "dave@contoso.example")
     assert client.post(callback, data=fields).status_code == 303
     attacker = browser()
-    answer = attacker.post(callback, data=fields)
+    answer = post_callback(attacker, callback, fields)
     assert answer.status_code == 403
     assert signed_out(attacker, demo)
 
@@ -187,7 +188,7 @@ def test_code_from_another_sign_in_is_refused_nonce_and_pkce_differ_R19(demo: De
     # The victim's code (bound to the victim's nonce and PKCE challenge) under the
     # attacker's own state.
     fields["state"] = attacker_state
-    answer = attacker.post(callback, data=fields)
+    answer = post_callback(attacker, callback, fields)
     assert answer.status_code == 403
     assert signed_out(attacker, demo)
 
@@ -370,7 +371,7 @@ def test_sql_injection_in_every_form_field_and_query_parameter_is_inert_R22(
         client.post(demo.url(0, "/dashboard/sync-now"), headers={"X-CSRF-Token": SQL}),
         client.post(demo.url(0, "/dashboard/heartbeat"), data={"csrf_token": SQL}),
         client.post(demo.url(0, "/auth/logout"), data={"csrf_token": SQL}),
-        browser().post(redirect_uri(demo), data={"state": SQL, "code": SQL}),
+        post_callback(browser(), redirect_uri(demo), {"state": SQL, "code": SQL}),
         browser().get(demo.url(0, "/auth/login?" + urlencode({"state": SQL}))),
     ]
     assert [a.status_code < 500 for a in answers] == [True] * len(answers)

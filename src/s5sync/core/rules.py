@@ -64,6 +64,7 @@ from s5sync.core.payloads import (
     event_payload,
     imported_task,
     predicted_event_hash,
+    removed_mark,
 )
 from s5sync.core.snapshots import (
     EventSnapshot,
@@ -137,12 +138,21 @@ class _Cycle:
                 )
             return
         if task is None:
+            # R6, R6b: the event is kept, never moved; it only gets the Removed category.
+            mark = None if event_id in self.gone else removed_mark(link, event, self.options)
+            if mark is not None and not self.events_readable:
+                return  # R17b: marked once Outlook answers again
             if event is None:
-                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)"))
+                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)", removed=mark))
             else:
                 self.out.append(
                     MarkTaskDeleted(
-                        task_id, event_id, event_label(event), event_hash(event), event.change_key
+                        task_id,
+                        event_id,
+                        event_label(event),
+                        event_hash(event),
+                        event.change_key,
+                        removed=mark,
                     )
                 )
             return

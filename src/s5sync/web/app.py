@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
-ALERT_EVERY = timedelta(minutes=1)  # R21d: alerts decided and mails delivered each minute
 HTMX = "htmx-2.0.11.min.js"
 
 
@@ -129,8 +128,14 @@ def create_app(
     app.add_middleware(security.SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        context["csrf_token"] = security.csrf_token(request, config.session_secret)
+    def render(
+        request: Request, name: str, status_code: int = 200, *, session: bool = True, **context: Any
+    ) -> HTMLResponse:
+        # session=False: a page that must not start a session (the sign-in relay, reached
+        # cross-site without the session cookie: a new one would replace the browser's).
+        context["csrf_token"] = (
+            security.csrf_token(request, config.session_secret) if session else ""
+        )
         response: HTMLResponse = templates.TemplateResponse(
             request, name, context, status_code=status_code
         )
@@ -178,25 +183,53 @@ def create_app(
 
     @app.get("/auth/login")
     async def login() -> Response:
-        return RedirectResponse(await accounts.begin_sign_in(config.redirect_uri), 303)
+        url = await accounts.begin_sign_in(config.redirect_uri)
+        response = RedirectResponse(url, 303)
+        # Login CSRF: the flow is bound to this browser (security.py).
+        security.bind_sign_in(response, url, config.session_secret, secure=config.secure_cookies)
+        return response
 
     @app.post("/auth/callback")
     async def callback(request: Request) -> Response:
-        # R19: MSAL's form_post answer; protected by state, nonce and PKCE, not CSRF.
+        # R19: MSAL's form_post answer; protected by state, nonce and PKCE, not CSRF, and
+        # by the browser binding of the flow (login CSRF, security.py).
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        binding = security.sign_in_binding(request, form, config.session_secret)
+        if binding is security.Binding.RELAY:
+            fields = {k: v for k, v in form.items() if k != security.RELAYED_FIELD}
+            return render(
+                request,
+                "relay.html",
+                session=False,
+                fields=fields,
+                relayed=security.RELAYED_FIELD,
+            )
+        if binding is security.Binding.FOREIGN:
+            return render(
+                request,
+                "message.html",
+                status_code=403,
+                session=False,
+                title="You cannot sign in to s5sync",
+                message="This sign-in was not started in this browser. Please sign in again.",
+            )
         try:
             user = await accounts.complete_sign_in(form)
         except Refused as refusal:
-            return render(
+            refused = render(
                 request,
                 "message.html",
                 status_code=403,
                 title="You cannot sign in to s5sync",
                 message=str(refusal),
             )
+            security.unbind_sign_in(refused, secure=config.secure_cookies)
+            return refused
         security.new_session(request, user.id, user.session_generation)
         request.session["tid"] = user.tenant_id
-        return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
+        done = RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
+        security.unbind_sign_in(done, secure=config.secure_cookies)
+        return done
 
     @app.post("/auth/logout", dependencies=[Depends(csrf)])
     async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
@@ -347,7 +380,10 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
 
     alerts = services.alerts()
     scheduler = LocalScheduler(
-        services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
     )
 
     async def start() -> None:

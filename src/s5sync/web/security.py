@@ -8,17 +8,35 @@
 - CSRF: the token is an HMAC of the session id; every state-changing request must send
   it as the `csrf_token` form field or the `X-CSRF-Token` header (htmx, via static/app.js).
   The MSAL `form_post` callback is the one exception: it is protected by MSAL's state,
-  nonce and PKCE instead.
+  nonce and PKCE instead — and by the sign-in binding below.
+- Login CSRF (ASVS 5.0 V3.5, issue 23): MSAL's state proves the answer belongs to *a*
+  flow, not that the browser posting it started that flow — an attacker could start a
+  sign-in as themselves and have another origin auto-submit its `code` and `state` into
+  a victim's browser, signing the victim in as the attacker. So `/auth/login` sets
+  `s5sync_signin`, an HttpOnly cookie holding an HMAC of the flow's state (never the
+  state itself), for 10 minutes on `/auth` only, and `/auth/callback` redeems a code only
+  when that cookie matches the posted state (`sign_in_binding`).
+  The callback is a cross-site `form_post` POST from Microsoft's page: a SameSite=Lax
+  cookie is not sent on it. With secure cookies (HTTPS) the cookie is SameSite=None;
+  Secure and comes with the POST. Without (the demo on plain HTTP, where browsers
+  refuse SameSite=None), it is Lax, and a callback that arrives without it answers a
+  page that posts the same fields again from our own origin (`relay.html`, script
+  `app.js`): that same-site POST carries the Lax cookie. A relayed POST without a
+  matching cookie is refused before the code is redeemed; the browser's session, if
+  any, is left as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from enum import Enum
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "s5sync_session"
@@ -121,3 +139,59 @@ async def check_csrf(request: Request, secret: str) -> None:
     expected = hmac.new(secret.encode(), sid.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(sent, expected):
         raise HTTPException(status_code=403, detail="Invalid form token: reload the page.")
+
+
+SIGNIN_COOKIE = "s5sync_signin"
+SIGNIN_PATH = "/auth"
+SIGNIN_SECONDS = 600  # the flow itself lives 10 minutes (accounts.AUTH_FLOW_LIFETIME)
+RELAYED_FIELD = "s5sync_relayed"
+_STATE = re.compile(r"[A-Za-z0-9_-]{8,128}")
+
+
+class Binding(Enum):
+    """What the callback may do with a posted sign-in answer."""
+
+    MATCHES = "matches"  # this browser started the flow: redeem it
+    RELAY = "relay"  # no cookie came (cross-site POST, Lax): post it again same-site
+    FOREIGN = "foreign"  # not this browser's flow: refuse before redeeming
+
+
+def _state_mac(state: str, secret: str) -> str:
+    return hmac.new(secret.encode(), b"signin:" + state.encode(), hashlib.sha256).hexdigest()
+
+
+def bind_sign_in(response: Response, auth_url: str, secret: str, *, secure: bool) -> None:
+    """Tie the flow whose authorization URL is `auth_url` to this browser (login CSRF)."""
+    state = (parse_qs(urlsplit(auth_url).query).get("state") or [""])[0]
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        _state_mac(state, secret),
+        max_age=SIGNIN_SECONDS,
+        path=SIGNIN_PATH,
+        httponly=True,
+        secure=secure,
+        samesite="none" if secure else "lax",
+    )
+
+
+def sign_in_binding(request: Request, form: dict[str, str], secret: str) -> Binding:
+    """Whether the posted `state` is the one this browser's sign-in started with."""
+    sent = request.cookies.get(SIGNIN_COOKIE)
+    if sent is None:
+        # Only what looks like Microsoft's answer is relayed (MSAL's state is
+        # token_urlsafe); anything else is refused at once.
+        answer = _STATE.fullmatch(form.get("state", "")) and ("code" in form or "error" in form)
+        return Binding.RELAY if answer and not form.get(RELAYED_FIELD) else Binding.FOREIGN
+    expected = _state_mac(form.get("state", ""), secret)
+    return Binding.MATCHES if hmac.compare_digest(sent, expected) else Binding.FOREIGN
+
+
+def unbind_sign_in(response: Response, *, secure: bool) -> None:
+    """The flow is used: its cookie goes (a second post of the same answer is refused)."""
+    response.delete_cookie(
+        SIGNIN_COOKIE,
+        path=SIGNIN_PATH,
+        httponly=True,
+        secure=secure,
+        samesite="none" if secure else "lax",
+    )

@@ -79,6 +79,7 @@ class Notified:
     subscriber: Subscriber
     token: str
     revoked: dict[str, datetime]
+    app: FastAPI
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.token}"}
@@ -121,6 +122,15 @@ class Notified:
     async def settle(self) -> None:
         await self.hub.worker.settle()
 
+    async def delivered(self, count: int, path: str = "graph/notifications") -> None:
+        """Wait until `count` notifications reached `path` of the subscriber."""
+        for _ in range(200):
+            await self.settle()
+            if len(self.subscriber.items(path)) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{count} expected at {path}: {self.subscriber.items(path)}")
+
 
 @pytest.fixture
 async def notified() -> AsyncIterator[Notified]:
@@ -152,4 +162,4 @@ async def notified() -> AsyncIterator[Notified]:
         httpx.AsyncClient(transport=transport, base_url=BASE) as client,
         hub.worker.running(),
     ):
-        yield Notified(hub, state, clock, faults, verifier, client, subscriber, token, revoked)
+        yield Notified(hub, state, clock, faults, verifier, client, subscriber, token, revoked, app)

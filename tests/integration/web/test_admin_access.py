@@ -184,6 +184,9 @@ def options_form(**changes: str) -> dict[str, str]:
         "interval_minutes": "10",
         "time_zone": "America/New_York",
         "retention_days": "30",
+        "removed_category": "on",
+        "removed_category_name": "Removed from System Five",
+        "removed_category_color": "preset0",
     }
     form.update(changes)
     return form

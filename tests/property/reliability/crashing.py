@@ -21,6 +21,7 @@ from s5sync.ports import (
     CalendarGateway,
     EventUpdate,
     EventWrite,
+    MasterCategory,
     TaskStore,
     WriteConflict,
     WriteResult,
@@ -94,6 +95,11 @@ class CrashingCalendar(CalendarReads):
         # Idempotent and made once per user: not a crash point worth a shot (a crash
         # there would only take the shot from the writes that can duplicate).
         return await self.inner.ensure_category(name, color)
+
+    async def apply_category(
+        self, name: str, color: str, known_id: str | None = None
+    ) -> MasterCategory:
+        return await self.inner.apply_category(name, color, known_id)
 
 
 class CrashingTasks(TaskReads):

@@ -208,6 +208,59 @@ def test_task_deleted_in_system_five_keeps_the_event_R6() -> None:
     assert "kept" in decision.describe()
 
 
+OURS = "Received From System5"
+REMOVED = "Removed from System Five"
+
+
+@pytest.mark.parametrize(
+    ("origin", "categories", "options", "gone", "marked"),
+    [
+        # A pushed event gets the Removed category beside the user's own (R6b) ...
+        (Origin.S5, (OURS, "Blue"), OPTIONS, False, (OURS, "Blue", REMOVED)),
+        # ... an imported task pushed back to its event (R12d) too ...
+        (Origin.OUTLOOK, (OURS,), OPTIONS, False, (OURS, REMOVED)),
+        # ... but not an event the user made and never got s5sync's category (R11b),
+        (Origin.OUTLOOK, ("Blue",), OPTIONS, False, None),
+        # nor one that has it already (added once),
+        (Origin.S5, (OURS, REMOVED.upper()), OPTIONS, False, None),
+        # nor one deleted in Outlook, nor when the store switched the option off.
+        (Origin.S5, (OURS,), OPTIONS, True, None),
+        (Origin.S5, (OURS,), replace(OPTIONS, removed_category=False), False, None),
+    ],
+)
+def test_deleted_task_marks_its_pushed_event_removed_R6b(
+    origin: Origin,
+    categories: tuple[str, ...],
+    options: StoreOptions,
+    gone: bool,
+    marked: tuple[str, ...] | None,
+) -> None:
+    t = task()
+    e = pushed_event(categories=categories)
+    decisions = decide(
+        [],
+        [e],
+        [link(t, e, origin=origin)],
+        options=options,
+        gone={"ev-p"} if gone else frozenset(),
+    )
+    decision = only(decisions)
+    assert isinstance(decision, MarkTaskDeleted)
+    if marked is None:
+        assert decision.removed is None
+    else:
+        assert decision.removed is not None
+        assert decision.removed.categories == marked
+        assert decision.removed.change_key == "ck-1"
+        assert REMOVED in decision.describe()
+
+
+def test_deleted_task_waits_for_outlook_before_marking_its_event_R6b_R17b() -> None:
+    t = task()
+    e = pushed_event()
+    assert decide([], [e], [link(t, e)], events_readable=False) == []
+
+
 def test_task_moved_to_another_employee_stops_updates_R1_R6() -> None:
     t = task()
     e = pushed_event()

@@ -15,6 +15,7 @@ from s5sync.core.decisions import (
     Direction,
     MarkTaskDeleted,
     Reason,
+    RemovedMark,
     Skip,
     UpdateEvent,
     UpdateTask,
@@ -163,8 +164,10 @@ def test_one_now_for_every_rule_R15() -> None:
     assert all(isinstance(d, Skip) for d in decide([t], [e], now=later))
 
 
-def test_task_deleted_while_its_event_is_beyond_the_cache_is_marked_R6_R11b() -> None:
+def test_task_deleted_while_its_event_is_beyond_the_cache_is_marked_R6_R6b_R11b() -> None:
     t = task()
     e = event("ev-far", subject="Visit Smith", task_ref=task_ref(1))
     decision = only(decide([], [], [link(t, e)]))
-    assert decision == MarkTaskDeleted(1, "ev-far", "(deleted task)")
+    # R6b: the shell reads the event's own categories before adding the Removed one.
+    removed = RemovedMark("Removed from System Five", None)
+    assert decision == MarkTaskDeleted(1, "ev-far", "(deleted task)", removed=removed)
