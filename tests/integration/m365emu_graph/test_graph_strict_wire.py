@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from graph_harness import GraphHarness
 
 from m365emu.graph.common.http import GRAPH_JSON
+from support.graph_harness import GraphHarness
 
 EVENT = {
     "subject": "Strict",

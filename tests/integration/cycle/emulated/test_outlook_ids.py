@@ -11,10 +11,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, create_event, delete_event, links, save_task
 
 from s5sync.core.snapshots import LinkState
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, LATER, NOW, create_event, delete_event, links, save_task
 
 
 async def test_every_request_of_every_kind_of_cycle_asks_for_immutable_ids_R16b(
