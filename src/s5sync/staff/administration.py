@@ -6,17 +6,18 @@ administrator and works only inside that administrator's store (`TenantScope` of
 `admin.tenant_id`, R22): a user id of another store is simply not found. The System
 Five connection is not here at all — it is changed from the command line only (R21c).
 
-`user_status` is the one place a user's sync state is named; the dashboard, the health
-page and `/metrics` all use it.
+A user's sync state is named by `core.status.user_status`, the one place the dashboard,
+the health page, the alert mails and `/metrics` all ask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
 from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
@@ -24,9 +25,6 @@ from s5sync.store.directory import NotFound
 from s5sync.store.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.sync.ports import Employee, TaskStore
-
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14
-FAILING_OUTCOMES = frozenset({"failed", "partial"})
 
 # graph.md §3: Outlook's category colours and the names desktop Outlook gives them.
 COLOUR_WORDS = [
@@ -39,24 +37,6 @@ CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
     (f"preset{i}", name) for i, name in enumerate(COLOUR_WORDS)
 )
 COLOUR_NAMES = dict(CATEGORY_COLOURS)
-
-# The order of the health page: who needs the administrator first (R21, R19b).
-STATUS_ORDER = {
-    "needs_sign_in": 0,
-    "failing": 1,
-    "not_onboarded": 2,
-    "held": 3,
-    "paused": 4,
-    "active": 5,
-}
-STATUS_WORDS = {
-    "needs_sign_in": "Needs to sign in again",
-    "failing": "Failing",
-    "not_onboarded": "Not onboarded",
-    "held": "Paused (until resumed)",
-    "paused": "Paused (no page open)",
-    "active": "Active",
-}
 
 
 class AdminError(Exception):
@@ -77,28 +57,12 @@ def note(action: str, message: str) -> ActivityEntry:
     return ActivityEntry("both", action, None, None, None, "", message)
 
 
-def user_status(user: UserRecord, tenant: TenantRecord, now: datetime) -> str:
-    """needs_sign_in | not_onboarded | held | failing | active | paused (R14, R14c, R19b,
-    R20); `held` is paused on purpose (R14c), `paused` idle with no page open."""
-    if user.status == "needs_sign_in":
-        return "needs_sign_in"
-    if user.paused:
-        return "held"
-    if not user.onboarded:
-        return "not_onboarded"
-    if user.last_outcome in FAILING_OUTCOMES:
-        return "failing"
-    heartbeat = user.last_heartbeat_at
-    awake = heartbeat is not None and heartbeat >= now - HEARTBEAT_TIMEOUT
-    return "active" if awake or tenant.options.background_sync else "paused"
-
-
 @dataclass(frozen=True)
 class HealthRow:
     """One line of the health page (R21)."""
 
     user: UserRecord
-    status: str
+    status: UserStatus
     next_run_at: datetime | None
     latest: ActivityRecord | None = None  # the newest line of the user's activity log
 
@@ -381,7 +345,7 @@ class StoreAdministration:
             tenant = await unit.tenant.get()
             for user in await unit.users.all():
                 status = user_status(user, tenant, now)
-                scheduled = status in ("active", "failing")  # a held user is not
+                scheduled = status in (UserStatus.ACTIVE, UserStatus.FAILING)  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
                 rows.append(
                     HealthRow(
@@ -391,7 +355,7 @@ class StoreAdministration:
                         latest[0] if latest else None,
                     )
                 )
-        rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
+        rows.sort(key=lambda r: (ATTENTION_ORDER[r.status], r.user.email.casefold()))
         return tenant, rows
 
     async def audit(

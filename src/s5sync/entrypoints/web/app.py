@@ -32,6 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from s5sync.core.status import user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
@@ -39,7 +40,7 @@ from s5sync.entrypoints.web.admin import install_admin_routes
 from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
 from s5sync.entrypoints.web.probes import ProbeAccess
 from s5sync.staff.accounts import Accounts, Refused
-from s5sync.staff.administration import StoreAdministration, user_status
+from s5sync.staff.administration import StoreAdministration
 from s5sync.store.records import UserRecord
 
 log = logging.getLogger(__name__)

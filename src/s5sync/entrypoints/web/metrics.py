@@ -11,7 +11,7 @@ apps in one process (tests, the demo) never share or collide. What is counted:
 | `s5sync_graph_requests_total` | method, kind, status | each cycle's `RequestCounter` |
 | `s5sync_graph_batch_items_total` | method, kind, status | items inside `$batch` requests |
 | `s5sync_graph_throttles_total` | kind | 429 and 503 answers, requests and batch items (R23b) |
-| `s5sync_users` | status | counted when scraped (`administration.user_status`) |
+| `s5sync_users` | status | counted when scraped (`core.status.user_status`) |
 | `s5sync_scheduler_alive` | — | 1 while the local scheduler's loop runs |
 
 `MeteredCycles` is the one place a cycle is timed, counted and logged (`cycle.finished`):
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from s5sync.core.status import UserStatus
 from s5sync.outlook.metering import RequestCounter
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import UserPorts
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 THROTTLE_STATUSES = frozenset({"429", "503"})
-USER_STATUSES = ("active", "paused", "failing", "needs_sign_in", "not_onboarded")
+USER_STATUSES = tuple(UserStatus)
 
 
 class Metrics:
@@ -100,7 +101,7 @@ class Metrics:
             if status in THROTTLE_STATUSES:
                 self.throttles.labels(kind).inc(n)
 
-    def set_users(self, counts: Mapping[str, int]) -> None:
+    def set_users(self, counts: Mapping[UserStatus, int]) -> None:
         for status in {*USER_STATUSES, *counts}:
             self.users.labels(status).set(counts.get(status, 0))
 
