@@ -139,6 +139,14 @@ class Accounts:
                 "That System Five employee cannot be confirmed here; ask your administrator."
             )
         async with self.services.scope(user.tenant_id).begin() as unit:
+            # R20: one employee, one user — as the administrator's page refuses it.
+            if any(
+                u.employee_id == employee_id and u.id != user.id for u in await unit.users.all()
+            ):
+                raise Refused(
+                    "That System Five employee is already mapped to another user; "
+                    "ask your administrator."
+                )
             return await unit.users.onboard(user.id, employee_id, self.clock())
 
     async def end_sessions(self, user: UserRecord) -> None:
