@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import stat
 
-from demo_runner import Demo
+from support.demo_runner import Demo
 
 
 def test_every_file_in_the_demo_data_dir_is_private_R22(demo: Demo) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from web_world import WebWorld
+from support.web_world import WebWorld
 
 BOB, CAROL = "bob@contoso.example", "carol@contoso.example"
 

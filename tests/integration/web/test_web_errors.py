@@ -12,7 +12,8 @@ import httpx
 import pytest
 from test_admin_access import BOB
 from test_web_security import check_headers
-from web_world import BASE, WebWorld
+
+from support.web_world import BASE, WebWorld
 
 
 @pytest.mark.parametrize("page", ["999999999999999999999", "10001", "0", "-1", "two", ""])

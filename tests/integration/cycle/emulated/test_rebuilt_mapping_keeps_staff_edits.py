@@ -14,10 +14,18 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, create_event, edit_event, links, save_task, task
-
-from s5sync.cycle import CycleResult
+from s5sync.sync.engine import CycleResult
+from support.cycle_stack import Stack
+from support.emulated_world import (
+    ALICE,
+    LATER,
+    NOW,
+    create_event,
+    edit_event,
+    links,
+    save_task,
+    task,
+)
 
 
 def messages(result: CycleResult) -> str:
