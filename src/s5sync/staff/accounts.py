@@ -10,13 +10,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.staff.selftest import Check, outlook_checks
 from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
 
 AUTH_FLOW_LIFETIME = timedelta(minutes=10)
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 # R14, issue 23: a heartbeat is written at most once a minute per user — well within the
 # 2-minute timeout — so open dashboards do not contend with cycles for the database.
 HEARTBEAT_EVERY = timedelta(minutes=1)
@@ -44,7 +44,7 @@ class Dashboard:
 
     user: UserRecord
     tenant: TenantRecord
-    status: str  # active | paused | needs_sign_in | not_onboarded
+    status: UserStatus
     last_run: RunRecord | None
     activity: list[ActivityRecord]
     activity_total: int
@@ -200,16 +200,9 @@ class Accounts:
         async with self.services.scope(user.tenant_id).begin(write=False) as unit:
             return await unit.tenant.get(), await unit.runs.activity(user.id, limit=1_000_000)
 
-    def status(self, user: UserRecord, tenant: TenantRecord) -> str:
-        if user.status == "needs_sign_in":
-            return "needs_sign_in"
-        if user.paused:
-            return "held"  # R14c
-        if not user.onboarded:
-            return "not_onboarded"
-        heartbeat = user.last_heartbeat_at
-        awake = heartbeat is not None and heartbeat >= self.clock() - HEARTBEAT_TIMEOUT
-        return "active" if awake or tenant.options.background_sync else "paused"
+    def status(self, user: UserRecord, tenant: TenantRecord) -> UserStatus:
+        """The same state the health page shows for this user (core.status)."""
+        return user_status(user, tenant, self.clock())
 
 
 def flow_json(flow: dict[str, object]) -> str:

@@ -35,6 +35,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
+from s5sync.core.status import user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
@@ -42,7 +43,7 @@ from s5sync.entrypoints.web.admin import install_admin_routes
 from s5sync.entrypoints.web.metrics import CONTENT_TYPE, Metrics
 from s5sync.outlook.metering import RequestCounter
 from s5sync.staff.accounts import Accounts, Refused
-from s5sync.staff.administration import StoreAdministration, user_status
+from s5sync.staff.administration import StoreAdministration
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import UserPorts
 

@@ -11,7 +11,7 @@ apps in one process (tests, the demo) never share or collide. What is counted:
 | `s5sync_graph_requests_total` | method, kind, status | each cycle's `RequestCounter` |
 | `s5sync_graph_batch_items_total` | method, kind, status | items inside `$batch` requests |
 | `s5sync_graph_throttles_total` | kind | 429 and 503 answers, requests and batch items (R23b) |
-| `s5sync_users` | status | counted when scraped (`administration.user_status`) |
+| `s5sync_users` | status | counted when scraped (`core.status.user_status`) |
 | `s5sync_scheduler_alive` | — | 1 while the local scheduler's loop runs |
 
 Labels are low-cardinality by construction: route kinds drop ids and queries
@@ -25,11 +25,12 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from s5sync.core.status import UserStatus
 from s5sync.outlook.metering import RequestCounter
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 THROTTLE_STATUSES = frozenset({"429", "503"})
-USER_STATUSES = ("active", "paused", "failing", "needs_sign_in", "not_onboarded")
+USER_STATUSES = tuple(UserStatus)
 
 
 class Metrics:
@@ -83,7 +84,7 @@ class Metrics:
             if status in THROTTLE_STATUSES:
                 self.throttles.labels(kind).inc(n)
 
-    def set_users(self, counts: Mapping[str, int]) -> None:
+    def set_users(self, counts: Mapping[UserStatus, int]) -> None:
         for status in {*USER_STATUSES, *counts}:
             self.users.labels(status).set(counts.get(status, 0))
 
