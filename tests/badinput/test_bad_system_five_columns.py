@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from badinput_world import ALICE, NOW, World, messages
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, stack
 from sqlalchemy import text
 
 from m365emu.demo import register_app, seed_demo
 from m365emu.testing import RunningEmulator
+from support.badinput_world import ALICE, NOW, World, messages
+from support.cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, stack
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-from demo_runner import Demo, free_base_port
 
 from m365emu.testing import hidden_form
+from support.demo_runner import Demo, free_base_port
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +164,7 @@ def test_the_administrator_reads_the_alert_in_the_outlook_inbox_R21d(
 
     from playwright.sync_api import expect, sync_playwright
 
-    from browser_support import CHROMIUM_ARGS
+    from support.browser import CHROMIUM_ARGS
 
     carol = sign_in(demo, "carol@contoso.example")
     onboard(demo, carol)

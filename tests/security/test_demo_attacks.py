@@ -21,8 +21,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from demo_runner import Demo
-from security_browser import (
+
+from m365emu.demo import DEMO_TENANT_ID
+from s5emu.desk import Desk, TaskForm
+from s5emu.schema import engine_for
+from support.demo_runner import Demo
+from support.security_browser import (
     begin,
     browser,
     consent,
@@ -33,10 +37,6 @@ from security_browser import (
     session_cookie,
     sign_in,
 )
-
-from m365emu.demo import DEMO_TENANT_ID
-from s5emu.desk import Desk, TaskForm
-from s5emu.schema import engine_for
 
 EVIL = "https://evil.example/phish"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>\'"'

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from demo_runner import Demo
 from playwright.sync_api import sync_playwright
-from security_browser import begin, consent, post_callback, session_cookie, sign_in
 
-from browser_support import CHROMIUM_ARGS
+from support.browser import CHROMIUM_ARGS
+from support.demo_runner import Demo
+from support.security_browser import begin, consent, post_callback, session_cookie, sign_in
 
 VICTIM, ATTACKER = "carol@contoso.example", "bob@contoso.example"
 

@@ -300,6 +300,12 @@ class MarkTaskDeleted:
     direction: Direction = field(default=Direction.IMPORT, init=False)
 
     def describe(self) -> str:
+        if self.reason is Reason.OTHER_EMPLOYEE:  # R6b: remapped, or moved to another
+            marked = f", marked '{self.removed.category}'," if self.removed is not None else ""
+            return (
+                f"'{self.label}' is now another employee's task in System Five: its Outlook "
+                f"event is kept{marked} and no longer updated"
+            )
         if self.removed is not None:
             return (
                 f"'{self.label}' was deleted in System Five: its Outlook event is kept, "

@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from graph_harness import BASE, GraphHarness
-from notification_harness import LIFECYCLE_URL, NOTIFY_URL, Notified
+
+from support.graph_harness import BASE, GraphHarness
+from support.notification_harness import LIFECYCLE_URL, NOTIFY_URL, Notified
 
 with warnings.catch_warnings():
     # kiota warns about its own deprecated class when the SDK imports it (not our code).

@@ -4,7 +4,7 @@ notifications"; issue 24 item 1)."""
 
 from __future__ import annotations
 
-from notification_harness import Notified
+from support.notification_harness import Notified
 
 IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 

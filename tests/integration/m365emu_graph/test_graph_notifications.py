@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from graph_harness import ALICE, TENANT
-from notification_harness import NOTIFY_URL, Notified
-
 from m365emu.faults import Fault, FaultKind
+from support.graph_harness import ALICE, TENANT
+from support.notification_harness import NOTIFY_URL, Notified
 
 
 async def test_created_updated_deleted_each_notify_with_the_documented_shape_R14b(

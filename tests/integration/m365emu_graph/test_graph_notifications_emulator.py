@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from notification_harness import LIFECYCLE_URL, NOTIFY_URL, Subscriber
 
 from m365emu.app import Emulator, build_emulator, create_browser_app, create_tls_app
 from m365emu.demo import DEMO_TENANT_ID, seed_demo
 from m365emu.graph.events.payload import read_event_body
+from support.notification_harness import LIFECYCLE_URL, NOTIFY_URL, Subscriber
 
 ALICE = "alice@contoso.example"
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from notification_harness import Subscriber
 
 from m365emu.server import BackgroundServer, bind, make_server
 from m365emu.testing import run_emulator
+from support.notification_harness import Subscriber
 
 ALICE = "alice@contoso.example"
 

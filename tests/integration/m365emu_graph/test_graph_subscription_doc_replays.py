@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_harness import ALICE
-from notification_harness import Notified
+
+from support.graph_harness import ALICE
+from support.notification_harness import Notified
 
 FOLDER = Path(__file__).parent / "examples" / "subscriptions"
 LOADED = {path.stem: json.loads(path.read_text()) for path in sorted(FOLDER.glob("*.json"))}

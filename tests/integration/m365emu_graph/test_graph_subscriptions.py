@@ -7,10 +7,10 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from graph_harness import ALICE, BOB, TENANT
-from notification_harness import LIFECYCLE_URL, NOTIFY_URL, Notified
 
 from m365emu.graph.subscriptions.models import OUTLOOK_MAX_MINUTES
+from support.graph_harness import ALICE, BOB, TENANT
+from support.notification_harness import LIFECYCLE_URL, NOTIFY_URL, Notified
 
 
 async def test_create_validates_both_urls_with_a_plain_text_token_R14b(
