@@ -165,6 +165,11 @@ class DeliveryWorker:
             self.outcomes.clear()
         self.health.clear()
 
+    def count(self, outcome: str) -> None:
+        """Count an outcome that queued nothing (a paused subscription's change)."""
+        with self._lock:
+            self.outcomes[outcome] += 1
+
     def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
         delivery.outcome = outcome
         delivery.in_flight = False

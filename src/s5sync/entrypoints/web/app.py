@@ -14,11 +14,9 @@ throttles), and times shown in the store's time zone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,12 +38,11 @@ from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
-from s5sync.entrypoints.web.metrics import CONTENT_TYPE, Metrics
-from s5sync.outlook.metering import RequestCounter
+from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
+from s5sync.entrypoints.web.probes import ProbeAccess
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
-from s5sync.store.records import TenantRecord, UserRecord
-from s5sync.sync.ports import UserPorts
+from s5sync.store.records import UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +66,7 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        probes: ProbeAccess | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -79,6 +77,7 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
 
     @property
     def redirect_uri(self) -> str:
@@ -328,14 +327,20 @@ def create_app(
         return render(request, "partials/status.html", view=view, user=view.user, queued=True)
 
     @app.get("/healthz")
-    async def healthz() -> Response:
+    async def healthz(request: Request) -> Response:
+        refused = config.probes.refusal(request)
+        if refused is not None:
+            return refused
         report = await config.health() if config.health is not None else {"ok": True}
         status_code = 200 if report.get("ok") else 503
         return JSONResponse(report, status_code=status_code)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         # Operator-facing, like /healthz: no store, user or e-mail is ever a label (R22).
+        refused = config.probes.refusal(request)
+        if refused is not None:
+            return refused
         if config.metrics is None:
             raise HTTPException(status_code=404, detail="No metrics here.")
         return Response(await config.metrics(), media_type=CONTENT_TYPE)
@@ -350,49 +355,17 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.scheduling.local import Chore, LocalScheduler
-    from s5sync.sync.engine import CycleEngine, CycleResult
+    from s5sync.sync.engine import CycleResult
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
     admin = StoreAdministration(services.scope, services.task_store_for, utc_now)
     counters = Metrics()
 
-    @asynccontextmanager
-    async def metered_ports(user: UserRecord, tenant: TenantRecord) -> AsyncIterator[UserPorts]:
-        async with services.ports_for(user, tenant) as ports:
-            try:
-                yield ports
-            finally:
-                counter = getattr(ports.calendar, "counter", None)
-                if isinstance(counter, RequestCounter):
-                    counters.record_requests(counter)
-
-    engine = CycleEngine(services, metered_ports, holder=f"web-{os.getpid()}")
+    cycles = MeteredCycles(services, counters, holder=f"web-{os.getpid()}")
 
     async def run_cycle(user: UserRecord) -> CycleResult:
-        started = time.monotonic()
-        try:
-            result: CycleResult = await engine.run_user_cycle(user, utc_now())
-        except asyncio.CancelledError:  # stopped at shutdown after the grace period
-            counters.record_cycle("cancelled", time.monotonic() - started)
-            raise
-        except Exception:
-            counters.record_cycle("crashed", time.monotonic() - started)
-            raise
-        seconds = time.monotonic() - started
-        counters.record_cycle(result.outcome, seconds)
-        log.info(
-            "cycle.finished",
-            extra={
-                "tenant_id": user.tenant_id,
-                "user_id": user.id,
-                "outcome": result.outcome,
-                "seconds": round(seconds, 3),
-                "graph_requests": sum(result.requests.values()),
-                "writes": result.wrote,
-            },
-        )
-        return result
+        return await cycles.run_user_cycle(user, utc_now())
 
     alerts = services.alerts()
     scheduler = LocalScheduler(
@@ -444,6 +417,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        probes=ProbeAccess.from_settings(settings),
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
