@@ -327,6 +327,8 @@ class _Writer:
                         Origin.OUTLOOK,
                         LinkState.ACTIVE,
                         task_hash=d.task_hash,
+                        event_hash=d.event_hash,
+                        change_key=d.change_key,
                     ),
                 )
             elif isinstance(d, MarkDeletedInOutlook):

@@ -26,11 +26,12 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 import jinja2
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
 from s5sync.core.status import user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
@@ -94,6 +95,19 @@ def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d
         return moment.strftime(pattern) + " UTC"
 
 
+# Issue 23: a bounded activity page (an unbounded offset made SQLite overflow: a 500).
+MAX_PAGE = 10_000
+
+
+class _OutermostHeaders(FastAPI):
+    """The security headers wrap the whole stack, Starlette's error handler included, so
+    a 500 carries them too (pure ASGI middleware; the 500 is Starlette's plain text,
+    never a stack trace: debug is off)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return security.SecurityHeadersMiddleware(super().build_middleware_stack())
+
+
 def create_app(
     accounts: Accounts, config: WebConfig, admin: StoreAdministration | None = None
 ) -> FastAPI:
@@ -107,7 +121,7 @@ def create_app(
             if config.on_shutdown is not None:
                 await config.on_shutdown()
 
-    app = FastAPI(
+    app = _OutermostHeaders(
         title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     env = jinja2.Environment(
@@ -125,7 +139,6 @@ def create_app(
         https_only=config.secure_cookies,
         max_age=14 * 24 * 3600,
     )
-    app.add_middleware(security.SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def render(
@@ -262,7 +275,9 @@ def create_app(
 
     @app.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(
-        request: Request, user: UserRecord = Depends(signed_in), page: int = 1
+        request: Request,
+        user: UserRecord = Depends(signed_in),
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> Response:
         if not user.onboarded and user.status != "needs_sign_in":
             return RedirectResponse("/onboarding", 303)
