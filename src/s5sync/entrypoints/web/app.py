@@ -42,6 +42,7 @@ from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
 from s5sync.entrypoints.web.probes import ProbeAccess
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
+from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        user_test: UserTest | None = None,
         probes: ProbeAccess | None = None,
     ) -> None:
         self.session_secret = session_secret
@@ -77,6 +79,7 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
 
     @property
@@ -347,7 +350,7 @@ def create_app(
 
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-        install_admin_routes(app, admin, render, signed_in, csrf, zones)
+        install_admin_routes(app, admin, render, signed_in, csrf, zones, config.user_test)
     return app
 
 
@@ -417,6 +420,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        user_test=UserTest(services, services.task_store_for, utc_now),
         probes=ProbeAccess.from_settings(settings),
     )
     app = create_app(accounts, config, admin)
