@@ -27,6 +27,7 @@ from s5sync.store.directory import StoreError
 from s5sync.store.migrate import grant_tenant_role, upgrade
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox, SecretUnreadable
+from s5sync.store.tls import libpq_url
 
 T = TypeVar("T")
 console = Console(soft_wrap=False, width=200)
@@ -95,11 +96,12 @@ async def audit(
 def db_upgrade() -> None:
     """Create or migrate the CALENDAREVENT database to the newest schema."""
     settings = _loader[0]()
-    upgrade(settings.database_url)
+    owner = libpq_url(settings.database_url, settings.database_ca)  # TLS (store/tls.py)
+    upgrade(owner)
     console.print("database is at the newest schema")
     if settings.tenant_database_url:  # R22: the store-bound role reaches every table
         try:
-            role = grant_tenant_role(settings.database_url, settings.tenant_database_url)
+            role = grant_tenant_role(owner, settings.tenant_database_url)
         except (ValueError, SQLAlchemyError) as error:
             raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
         console.print(f"role {role} granted its rights on every table", markup=False)

@@ -63,10 +63,16 @@ GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interva
 
 
 def procrastinate_dsn(settings: Settings) -> str:
-    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form)."""
-    if settings.procrastinate_dsn:
-        return settings.procrastinate_dsn
+    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form),
+    with `S5SYNC_DATABASE_CA` written in (store/tls.py)."""
     from sqlalchemy.engine import make_url
+
+    from s5sync.store.tls import libpq_url
+
+    if settings.procrastinate_dsn:
+        if settings.procrastinate_dsn.startswith("postgres"):
+            return libpq_url(settings.procrastinate_dsn, settings.database_ca)
+        return settings.procrastinate_dsn  # libpq's key=value form, as given
 
     url = make_url(settings.database_url)
     if not url.drivername.startswith("postgresql"):
@@ -74,7 +80,8 @@ def procrastinate_dsn(settings: Settings) -> str:
             "S5SYNC_SCHEDULER=procrastinate needs PostgreSQL: set S5SYNC_PROCRASTINATE_DSN "
             "or a postgresql S5SYNC_DATABASE_URL"
         )
-    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(plain, settings.database_ca)
 
 
 def build_app(settings: Settings) -> procrastinate.App:
