@@ -66,15 +66,22 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
 async def run_worker(settings: Settings, concurrency: int) -> None:
     from s5sync.bootstrap import build_services, utc_now
     from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import DeferringNudge
 
     services = build_services(settings)
     try:
+        app = build_app(settings)
+        # R14b: what this worker sees (System Five saves, new subscriptions) wakes the
+        # users' cycles as jobs on the same queue.
+        push = PushService(services, DeferringNudge(app), utc_now, lambda _result: None)
         scheduler = DistributedScheduler(
-            build_app(settings),
+            app,
             services.directory,
             services.cycle_engine(holder_name()),
             clock=utc_now,
             alerts=services.alerts(),
+            push=push,
         )
         await scheduler.run_worker(concurrency)
     finally:

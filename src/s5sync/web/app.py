@@ -39,10 +39,12 @@ from s5sync.administration import StoreAdministration, user_status
 from s5sync.bootstrap import Services, utc_now
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.outlook.metering import RequestCounter
+from s5sync.outlook.notifications import NotificationIntake
 from s5sync.ports import UserPorts
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.web import security
 from s5sync.web.admin import install_admin_routes
+from s5sync.web.graph_routes import install_graph_routes
 from s5sync.web.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        notifications: NotificationIntake | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -78,6 +81,7 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.notifications = notifications
 
     @property
     def redirect_uri(self) -> str:
@@ -279,6 +283,8 @@ def create_app(
             raise HTTPException(status_code=404, detail="No metrics here.")
         return Response(await config.metrics(), media_type=CONTENT_TYPE)
 
+    if config.notifications is not None:
+        install_graph_routes(app, config.notifications)
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
         install_admin_routes(app, admin, render, signed_in, csrf, zones)
@@ -290,6 +296,8 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.cycle import CycleEngine, CycleResult
     from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import deferring_nudge
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
@@ -338,11 +346,31 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         services.directory, run_cycle, utc_now, chores=[Chore("alerts", ALERT_EVERY, alerts.run)]
     )
 
+    async def nudge(_woken: list[int]) -> None:
+        await scheduler.wake()
+
+    # R14b: notifications, wake-ups, subscriptions and the System Five watcher. With the
+    # distributed scheduler the workers watch and sweep; this process still takes
+    # notifications and defers the woken users' cycles.
+    deferring = deferring_nudge(settings) if settings.scheduler == "procrastinate" else None
+    push = PushService(
+        services,
+        deferring if deferring is not None else nudge,
+        utc_now,
+        lambda result: counters.notifications.labels(result).inc(),
+    )
+
     async def start() -> None:
         if run_scheduler:
             scheduler.start()
+            push.start()
+        else:
+            push.wakeups.start()
 
     async def stop() -> None:
+        await push.stop()
+        if deferring is not None:
+            await deferring.aclose()
         await scheduler.stop()
         await services.aclose()
 
@@ -356,7 +384,12 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         ticked = scheduler.last_tick
         fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
         alive = (scheduler.alive and fresh) or not run_scheduler
-        return {"ok": database and alive, "database": database, "scheduler": alive}
+        return {
+            "ok": database and alive,
+            "database": database,
+            "scheduler": alive,
+            "push": push.manager.status,
+        }
 
     async def metrics() -> bytes:
         now = utc_now()
@@ -380,10 +413,12 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        notifications=push.intake,
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
     app.state.services = services
     app.state.metrics = counters
     app.state.run_cycle = run_cycle
+    app.state.push = push
     return app
