@@ -62,6 +62,7 @@ def install_notifications(emulator: Emulator, state: GraphState) -> ChangeNotifi
         plain_http=lambda: emulator.allows_plain_http_notifications,
     )
     emulator.notifications = hub
+    hub.public_id = state.public_id
     state.change_listeners.append(hub.event_changed)
     emulator.reset_hooks.append(hub.reset)
     emulator.stats_hooks.append(hub.stats_json)
@@ -112,7 +113,7 @@ def install_graph(emulator: Emulator) -> None:
         ]
 
     outlook = create_outlook_router(
-        state, emulator.clock, list_users, secret=emulator.session_secret
+        state, emulator.clock, list_users, secret=emulator.session_secret, mail=emulator.mail
     )
     wrapper = APIRouter(prefix="/outlook")
     wrapper.include_router(outlook)

@@ -132,6 +132,12 @@ class GraphState:
     def mailboxes(self) -> list[Mailbox]:
         return list(self._mailboxes.values())
 
+    def public_id(self, key: str, event_id: str, immutable: bool) -> str:
+        """An event's id in the form a client asked for (outlook-immutable-id.md): change
+        notifications use the form of the request that created the subscription."""
+        box = self._mailboxes.get(key)
+        return box.events.public_id(event_id, immutable) if box is not None else event_id
+
     def expire_delta(self, key: str, kind: DeltaExpiry | str) -> None:
         """Arm a delta-expiry fault: the mailbox's next delta call with a token fails as
         `kind` ("gone410", "syncStateNotFound" or "resyncRequired"); `key` is

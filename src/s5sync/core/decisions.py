@@ -16,7 +16,8 @@ shows. Writes carry everything the shell needs, so it never re-decides:
 - `MarkDeletedInOutlook` / `MarkTaskDeleted`: set the link's state to `outlook_deleted`
   (R7b) / `task_deleted` (R11b), and store the surviving side's hashes they carry (so a
   change made in the same cycle is not reported again as a "later" change); nothing
-  outside.
+  outside — except a `MarkTaskDeleted` with a `RemovedMark` (R6b): PATCH the event's
+  categories only, in the same `$batch`es as the other writes, then stop the link.
 - `AdoptEvent` / `AdoptTask` (R16b): store an `active` link row with the given ids and
   hashes; nothing outside. They come first in the list.
 - `Skip`: nothing outside; store the hashes in `record` on its link when there is one.
@@ -268,8 +269,26 @@ class MarkDeletedInOutlook:
 
 
 @dataclass(frozen=True)
+class RemovedMark:
+    """R6b: the second category a pushed event gets so that it no longer looks booked.
+
+    `categories` is the event's whole list with `category` added, when the event is in
+    the cache; None when it is not (the shell reads the event's list first). Nothing
+    else of the event is written, and the category is never taken off again.
+    """
+
+    category: str
+    categories: tuple[str, ...] | None
+    change_key: str | None = None
+
+
+@dataclass(frozen=True)
 class MarkTaskDeleted:
-    """R6, R11b: the task is gone from System Five; the event stays, the link stops."""
+    """R6, R6b, R11b: the task is gone from System Five; the event stays, the link stops.
+
+    With `removed` the event first gets the Removed category (R6b); the link stops only
+    once that is written (or the event is gone), so a throttled write is tried again.
+    """
 
     task_id: int
     event_id: str | None
@@ -277,9 +296,21 @@ class MarkTaskDeleted:
     event_hash: str | None = None
     change_key: str | None = None
     reason: Reason = Reason.DELETED_IN_SYSTEM_FIVE
+    removed: RemovedMark | None = None
     direction: Direction = field(default=Direction.IMPORT, init=False)
 
     def describe(self) -> str:
+        if self.reason is Reason.OTHER_EMPLOYEE:  # R6b: remapped, or moved to another
+            marked = f", marked '{self.removed.category}'," if self.removed is not None else ""
+            return (
+                f"'{self.label}' is now another employee's task in System Five: its Outlook "
+                f"event is kept{marked} and no longer updated"
+            )
+        if self.removed is not None:
+            return (
+                f"'{self.label}' was deleted in System Five: its Outlook event is kept, "
+                f"marked '{self.removed.category}', and no longer updated"
+            )
         return (
             f"'{self.label}' was deleted in System Five: its Outlook event is kept and "
             "will not be imported again"
@@ -357,6 +388,12 @@ class Skip:
         return (self.reason, self.task_id, self.event_id)
 
     def describe(self) -> str:
+        if self.reason is Reason.SYNC_UNTICKED and self.event_id is not None:
+            # R6: unticking changes nothing on the event; it is no longer updated.
+            return (
+                f"Sync was unticked on '{self.label}': its Outlook event is kept as it is "
+                "and no longer updated"
+            )
         detail = f" ({self.detail})" if self.detail else ""
         return f"Skipped '{self.label}': {PHRASES[self.reason]}{detail}"
 
@@ -377,4 +414,9 @@ WRITES = (CreateEvent, UpdateEvent, CreateTask, UpdateTask)
 
 def writes(decisions: list[Decision]) -> list[Decision]:
     """The decisions that write to Outlook or System Five (R17: none on an idle cycle)."""
-    return [decision for decision in decisions if isinstance(decision, WRITES)]
+    return [
+        decision
+        for decision in decisions
+        if isinstance(decision, WRITES)
+        or (isinstance(decision, MarkTaskDeleted) and decision.removed is not None)
+    ]

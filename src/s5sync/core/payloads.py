@@ -9,6 +9,7 @@
   becomes "(no title)" (the task is still created: the user asked for it by tagging);
   an event with no start or end, or ending before it starts, is unusable (BAD_TIME).
 - the hidden identity a pushed event carries (R16b): `task_ref(task_id)`.
+- `removed_mark`: the second category of an event whose task is gone (R6b).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from s5sync.core.characters import printable
-from s5sync.core.decisions import EventPayload, Reason
+from s5sync.core.decisions import EventPayload, Reason, RemovedMark
 from s5sync.core.hashing import body_text, event_hash
 from s5sync.core.mapslink import build_html, strip_block, task_maps_url
 from s5sync.core.snapshots import (
     EventSnapshot,
+    Link,
+    Origin,
     StoreOptions,
     TaskDraft,
     TaskKind,
@@ -78,6 +81,29 @@ def event_payload(
         categories=categories,
         task_ref=task_ref(task.id),
     )
+
+
+def removed_mark(
+    link: Link, event: EventSnapshot | None, options: StoreOptions
+) -> RemovedMark | None:
+    """R6b: the Removed category for the event of a task that is gone, or None.
+
+    Only events s5sync pushed are marked (its origin, or its category on the event: an
+    imported task turned into a synced one, R12d); an event that has it already is left
+    alone (added once, never taken off). `event` None: beyond the cache — the shell reads
+    the event's categories first.
+    """
+    if not options.removed_category:
+        return None
+    name = options.removed_category_name
+    if event is None:
+        return RemovedMark(name, None) if link.origin is Origin.S5 else None
+    ours = options.category_name.casefold()
+    if link.origin is not Origin.S5 and all(c.casefold() != ours for c in event.categories):
+        return None
+    if any(c.casefold() == name.casefold() for c in event.categories):
+        return None
+    return RemovedMark(name, (*event.categories, name), event.change_key or None)
 
 
 def predicted_event_hash(payload: EventPayload) -> str:

@@ -64,6 +64,7 @@ from s5sync.core.payloads import (
     event_payload,
     imported_task,
     predicted_event_hash,
+    removed_mark,
 )
 from s5sync.core.snapshots import (
     EventSnapshot,
@@ -137,12 +138,21 @@ class _Cycle:
                 )
             return
         if task is None:
+            # R6, R6b: the event is kept, never moved; it only gets the Removed category.
+            mark = None if event_id in self.gone else removed_mark(link, event, self.options)
+            if mark is not None and not self.events_readable:
+                return  # R17b: marked once Outlook answers again
             if event is None:
-                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)"))
+                self.out.append(MarkTaskDeleted(task_id, event_id, "(deleted task)", removed=mark))
             else:
                 self.out.append(
                     MarkTaskDeleted(
-                        task_id, event_id, event_label(event), event_hash(event), event.change_key
+                        task_id,
+                        event_id,
+                        event_label(event),
+                        event_hash(event),
+                        event.change_key,
+                        removed=mark,
                     )
                 )
             return
@@ -164,7 +174,32 @@ class _Cycle:
                 MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
             )
             return
+        if task.employee_id != self.employee_id:
+            self.no_longer_theirs(link, task, event_id, event)
+            return
         self.active(link, task, event_id, event, tagged)
+
+    def no_longer_theirs(
+        self, link: Link, task: TaskSnapshot, event_id: str, event: EventSnapshot | None
+    ) -> None:
+        """R6b: the task is another employee's now (moved in System Five, or the user was
+        remapped): its event is kept, marked like a deleted task's and no longer updated,
+        so another employee's customer visit never goes on looking booked here."""
+        mark = removed_mark(link, event, self.options)
+        if mark is not None and not self.events_readable:
+            return  # R17b: marked once Outlook answers again
+        label = event_label(event) if event is not None else task_label(task)
+        self.out.append(
+            MarkTaskDeleted(
+                task.id,
+                event_id,
+                label,
+                event_hash(event) if event is not None else None,
+                event.change_key if event is not None else None,
+                reason=Reason.OTHER_EMPLOYEE,
+                removed=mark,
+            )
+        )
 
     def active(
         self,

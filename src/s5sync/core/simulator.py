@@ -227,12 +227,23 @@ def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> 
         )
     if isinstance(decision, MarkTaskDeleted):
         assert link is not None
+        change_key = decision.change_key
+        marked = world.events.get(decision.event_id or "")
+        mark = decision.removed
+        if mark is not None and marked is not None and mark.category not in marked.categories:
+            # R6b: the categories alone are written (a new change key, the same hash).
+            world, n = world.tick()
+            events = dict(world.events)
+            events[marked.id] = replace(
+                marked, categories=(*marked.categories, mark.category), change_key=f"ck-{n}"
+            )
+            world, change_key = replace(world, events=events), f"ck-{n}"
         return _change_link(
             world,
             link,
             state=LinkState.TASK_DELETED,
             event_hash=decision.event_hash,
-            change_key=decision.change_key,
+            change_key=change_key,
         )
     assert isinstance(decision, Skip)
     if decision.record is None or link is None:

@@ -145,6 +145,11 @@ class StoreOptions:
     s5_poll_seconds: int = 15  # R14b: the System Five watcher's period
     safety_minutes: int = 60  # R14b: the periodic cycle while a subscription is live
     alert_digest: bool = False  # R21d: a daily digest e-mail to the administrators
+    # R6b: the second category an event gets when its task is deleted in System Five
+    # (or is no longer the user's), so that it no longer looks booked; on by default.
+    removed_category: bool = True
+    removed_category_name: str = "Removed from System Five"
+    removed_category_color: str = "preset0"
 
 
 @dataclass(frozen=True)

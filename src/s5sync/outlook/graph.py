@@ -36,13 +36,16 @@ from s5sync.outlook.wire import (
     event_body,
     event_fields,
     parse_event,
+    patch_body,
     read_snapshot,
     task_filter,
 )
-from s5sync.ports import (
+from s5sync.sync.ports import (
+    CategoriesWrite,
     EventChange,
     EventUpdate,
     EventWrite,
+    MasterCategory,
     WindowRead,
     WriteResult,
     WriteStatus,
@@ -238,7 +241,7 @@ class GraphCalendar:
             SubRequest(
                 "PATCH",
                 f"/me/events/{quote(u.event_id, safe='')}",
-                event_body(u.write, create=False),
+                patch_body(u.write),
                 if_match=etag(u.change_key) if u.change_key else None,
             )
             for u in updates
@@ -343,9 +346,8 @@ class GraphCalendar:
             snap = self._snapshot(answer.body)
             if snap is None:
                 return WriteResult(WriteStatus.NOT_DONE, error="the update answer had no event")
-            return WriteResult(
-                WriteStatus.OK, _with(snap, task_ref=update.write.task_ref or snap.task_ref)
-            )
+            ref = update.write.task_ref if isinstance(update.write, EventWrite) else None
+            return WriteResult(WriteStatus.OK, _with(snap, task_ref=ref or snap.task_ref))
         if answer.status == 412:
             return WriteResult(WriteStatus.CONFLICT, error="the event changed in Outlook")
         if answer.status == 404:
@@ -360,9 +362,16 @@ class GraphCalendar:
     async def ensure_category(self, name: str, color: str) -> bool:
         return await self._categories.ensure(name, color)
 
+    async def apply_category(
+        self, name: str, color: str, known_id: str | None = None
+    ) -> MasterCategory:
+        return await self._categories.apply(name, color, known_id)
 
-def _carries(snap: EventSnapshot, write: EventWrite) -> bool:
+
+def _carries(snap: EventSnapshot, write: EventWrite | CategoriesWrite) -> bool:
     """The owned fields Graph reads back unchanged (the body is rewritten by Outlook)."""
+    if isinstance(write, CategoriesWrite):
+        return snap.categories == write.categories
     return (snap.subject, snap.start, snap.end, snap.reminder_minutes, snap.categories) == (
         write.subject,
         write.start,

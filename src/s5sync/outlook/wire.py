@@ -22,7 +22,7 @@ from tzlocal.windows_tz import win_tz
 
 from s5sync.core.characters import without_surrogates
 from s5sync.core.snapshots import EventSnapshot, EventType
-from s5sync.ports import EventChange, EventWrite
+from s5sync.sync.ports import CategoriesWrite, EventChange, EventWrite
 
 # R16b: the extended property holding the task identity. The GUID is s5sync's own
 # namespace, fixed forever: events pushed by earlier versions must stay findable.
@@ -248,6 +248,13 @@ def event_body(write: EventWrite, *, create: bool) -> dict[str, Any]:
         # R16b: on creates, and on updates too (an adopted event may lack it).
         body["singleValueExtendedProperties"] = [{"id": TASK_PROPERTY_ID, "value": write.task_ref}]
     return body
+
+
+def patch_body(write: EventWrite | CategoriesWrite) -> dict[str, Any]:
+    """The JSON of a PATCH: the owned fields (R5), or the categories alone (R6b)."""
+    if isinstance(write, CategoriesWrite):
+        return {"categories": list(write.categories)}
+    return event_body(write, create=False)
 
 
 def odata_quote(value: str) -> str:

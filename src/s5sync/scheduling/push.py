@@ -34,7 +34,7 @@ from s5sync.store.watch import WatchStore
 from s5sync.systemfive.watcher import StoreWatcher, TaskSaves
 
 if TYPE_CHECKING:
-    from s5sync.bootstrap import Services
+    from s5sync.entrypoints.bootstrap import Services
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select, update
 
 from s5sync.core.snapshots import StoreOptions
+from s5sync.core.status import HEARTBEAT_TIMEOUT
 from s5sync.store.database import Database
 from s5sync.store.models import AppUser, AuthFlow, DeltaState, Tenant
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 
 OPTION_NAMES = tuple(f.name for f in fields(StoreOptions))
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14: no heartbeat for 2 minutes = idle
 
 
 class StoreError(Exception):
@@ -87,6 +87,8 @@ def user_record(row: AppUser) -> UserRecord:
         # Rows of statements that do not name them (the cycle's lease) leave them None.
         push_live_until=getattr(row, "push_live_until", None),
         last_change_at=getattr(row, "last_change_at", None),
+        paused_at=getattr(row, "paused_at", None),
+        paused_by=getattr(row, "paused_by", None),
     )
 
 
@@ -224,6 +226,7 @@ class Directory:
                 AppUser.onboarded_at.is_not(None),
                 AppUser.employee_id.is_not(None),
                 AppUser.status != "needs_sign_in",
+                AppUser.paused_at.is_(None),  # R14c
                 AppUser.token_cache_enc.is_not(None),
                 active_user(now),
                 or_(

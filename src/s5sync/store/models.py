@@ -92,6 +92,12 @@ class Tenant(Base):
     # while a user's Graph subscription is live.
     s5_poll_seconds: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     safety_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # R6b (migration 0006): the "Removed from System Five" category.
+    removed_category: Mapped[bool] = mapped_column(Boolean, default=True)
+    removed_category_name: Mapped[str] = mapped_column(
+        String(255), default="Removed from System Five"
+    )
+    removed_category_color: Mapped[str] = mapped_column(String(16), default="preset0")
     created_at: Mapped[datetime]
 
 
@@ -125,7 +131,12 @@ class AppUser(Base):
     # Signed session cookies carry this number; signing out bumps it, so a cookie copied
     # before sign-out is worth nothing after it (OWASP ASVS 3.3.1).
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
-    category_ready: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The master categories ensured in the user's mailbox, with colour and id (R3, R6b,
+    # R21b; outlook/categories.py `CategoryMemo`); migration 0006 made it text.
+    category_ready: Mapped[str | None] = mapped_column(Text, default=None)
+    # R14c: paused by the user, an administrator or the operator (migration 0005).
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_by: Mapped[str | None] = mapped_column(String(320), default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
     last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)

@@ -44,6 +44,12 @@ class UserRecord:
     # R14b: the Graph subscription is live and healthy until then; the last change seen.
     push_live_until: datetime | None = None
     last_change_at: datetime | None = None
+    paused_at: datetime | None = None  # R14c: no cycle runs until resumed
+    paused_by: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     @property
     def onboarded(self) -> bool:

@@ -166,6 +166,15 @@ class UserRepository(_Scoped):
     async def remove(self, user_id: int) -> None:
         await self.session.delete(await self._row(user_id))
 
+    async def set_paused(self, user_id: int, at: datetime | None, by: str | None) -> UserRecord:
+        """R14c: pause (a time and who) or resume (None) the user's cycles."""
+        row = await self._row(user_id)
+        row.paused_at, row.paused_by = at, by
+        if at is None:
+            row.next_run_at = None  # resumed: due at once, from where it stopped
+        await self.session.flush()
+        return user_record(row)
+
     async def set_admin(self, user_id: int, is_admin: bool) -> UserRecord:
         row = await self._row(user_id)
         row.is_admin = is_admin

@@ -21,10 +21,12 @@ from datetime import UTC, datetime
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.errors import NeedsSignIn, OutlookError
 from s5sync.outlook.metering import RequestCounter
-from s5sync.ports import (
+from s5sync.sync.ports import (
+    CategoriesWrite,
     EventChange,
     EventUpdate,
     EventWrite,
+    MasterCategory,
     WindowRead,
     WriteResult,
     WriteStatus,
@@ -197,6 +199,9 @@ class FakeCalendarGateway:
         if update.change_key and update.change_key != stored.event.change_key:
             return WriteResult(WriteStatus.CONFLICT, error="changed in Outlook")
         w = update.write
+        if isinstance(w, CategoriesWrite):
+            self._put(replace(stored.event, categories=w.categories))
+            return WriteResult(WriteStatus.OK, self._events[update.event_id].event)
         self._put(
             replace(
                 stored.event,
@@ -218,6 +223,27 @@ class FakeCalendarGateway:
         self.counter.record("POST", "/me/outlook/masterCategories", 201)
         self.categories[name] = color
         return True
+
+    async def apply_category(
+        self, name: str, color: str, known_id: str | None = None
+    ) -> MasterCategory:
+        """Ids are the names themselves, so a known id is one PATCH, as on Graph."""
+        self._call()
+        if known_id is not None:
+            exists = known_id in self.categories
+            self.counter.record("PATCH", "/me/outlook/masterCategories/x", 200 if exists else 404)
+            if exists:
+                self.categories[known_id] = color
+                return MasterCategory(known_id, known_id, color)
+        self.counter.record("GET", "/me/outlook/masterCategories", 200)
+        found = next((n for n in self.categories if n.casefold() == name.casefold()), None)
+        if found is None:
+            self.counter.record("POST", "/me/outlook/masterCategories", 201)
+            found = name
+        elif self.categories[found] != color:
+            self.counter.record("PATCH", "/me/outlook/masterCategories/x", 200)
+        self.categories[found] = color
+        return MasterCategory(found, found, color)
 
     # -- inside ----------------------------------------------------------------------
 

@@ -29,11 +29,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
-from s5sync.ports import (
+from s5sync.sync.ports import (
     CalendarGateway,
+    CategoriesWrite,
     Employee,
     EventUpdate,
     EventWrite,
+    MasterCategory,
     TaskStore,
     WindowRead,
     WriteConflict,
@@ -189,7 +191,7 @@ class CrashingCalendar(CalendarReads):
         return await self.plan.run(names, writes, self.inner.create_events)
 
     async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        names = [f"update event for {u.write.task_ref}" for u in updates]
+        names = [f"update event for {_target(u)}" for u in updates]
         return await self.plan.run(names, updates, self.inner.update_events)
 
     async def write_events(
@@ -197,7 +199,7 @@ class CrashingCalendar(CalendarReads):
     ) -> tuple[list[WriteResult], list[WriteResult]]:
         items: list[EventWrite | EventUpdate] = [*creates, *updates]
         names = [f"create event for {w.task_ref}" for w in creates]
-        names += [f"update event for {u.write.task_ref}" for u in updates]
+        names += [f"update event for {_target(u)}" for u in updates]
 
         async def send(part: Sequence[EventWrite | EventUpdate]) -> list[WriteResult]:
             made = [w for w in part if isinstance(w, EventWrite)]
@@ -214,3 +216,19 @@ class CrashingCalendar(CalendarReads):
 
         [created] = await self.plan.run(["ensure category"], ["ensure category"], send)
         return created
+
+    async def apply_category(
+        self, name: str, color: str, known_id: str | None = None
+    ) -> MasterCategory:
+        async def send(_: Sequence[str]) -> list[MasterCategory]:
+            return [await self.inner.apply_category(name, color, known_id)]
+
+        [made] = await self.plan.run(["ensure category"], ["ensure category"], send)
+        return made
+
+
+def _target(update: EventUpdate) -> str | None:
+    """What a write names: its task, or the event itself for a categories-only PATCH."""
+    if isinstance(update.write, CategoriesWrite):
+        return update.event_id
+    return update.write.task_ref

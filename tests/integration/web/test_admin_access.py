@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from web_world import WebWorld
+
+from support.web_world import WebWorld
 
 ALICE, BOB, ERIN = "alice@contoso.example", "bob@contoso.example", "erin@fabrikam.example"
 PAGES = [
@@ -184,6 +185,9 @@ def options_form(**changes: str) -> dict[str, str]:
         "interval_minutes": "10",
         "time_zone": "America/New_York",
         "retention_days": "30",
+        "removed_category": "on",
+        "removed_category_name": "Removed from System Five",
+        "removed_category_color": "preset0",
     }
     form.update(changes)
     return form

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from web_world import WebWorld
 
 from m365emu.testing import RunningEmulator
+from support.web_world import WebWorld
 
 ALICE = "alice@contoso.example"
 
@@ -32,9 +32,6 @@ async def live(world: WebWorld, running: RunningEmulator) -> AsyncIterator[WebWo
     await world.sign_in(ALICE)
     await world.onboard(ALICE)
     await world.people[ALICE].browser.get("/dashboard")  # R14: the heartbeat
-    # The alerts chore is cancelled mid-query when the scheduler stops (its connection
-    # then leaks a ResourceWarning); it plays no part here.
-    world.app.state.scheduler.chores = ()
     world.app.state.scheduler.start()
     world.app.state.push.start()
     try:

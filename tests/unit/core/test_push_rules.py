@@ -6,18 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from core_builders import (
-    BILL_TO,
-    NOW,
-    OPTIONS,
-    SHIP_TO,
-    decide,
-    edited,
-    event,
-    link,
-    only,
-    task,
-)
 
 from s5sync.core.decisions import (
     CreateEvent,
@@ -34,6 +22,18 @@ from s5sync.core.html_text import html_to_text
 from s5sync.core.mapslink import SENTINEL
 from s5sync.core.payloads import task_ref
 from s5sync.core.snapshots import EventSnapshot, LinkState, Origin, StoreOptions, TaskKind
+from support.core_builders import (
+    BILL_TO,
+    NOW,
+    OPTIONS,
+    SHIP_TO,
+    decide,
+    edited,
+    event,
+    link,
+    only,
+    task,
+)
 
 
 def pushed_event(subject: str = "Visit Smith", **changes: object) -> EventSnapshot:
@@ -208,13 +208,84 @@ def test_task_deleted_in_system_five_keeps_the_event_R6() -> None:
     assert "kept" in decision.describe()
 
 
-def test_task_moved_to_another_employee_stops_updates_R1_R6() -> None:
+OURS = "Received From System5"
+REMOVED = "Removed from System Five"
+
+
+@pytest.mark.parametrize(
+    ("origin", "categories", "options", "gone", "marked"),
+    [
+        # A pushed event gets the Removed category beside the user's own (R6b) ...
+        (Origin.S5, (OURS, "Blue"), OPTIONS, False, (OURS, "Blue", REMOVED)),
+        # ... an imported task pushed back to its event (R12d) too ...
+        (Origin.OUTLOOK, (OURS,), OPTIONS, False, (OURS, REMOVED)),
+        # ... but not an event the user made and never got s5sync's category (R11b),
+        (Origin.OUTLOOK, ("Blue",), OPTIONS, False, None),
+        # nor one that has it already (added once),
+        (Origin.S5, (OURS, REMOVED.upper()), OPTIONS, False, None),
+        # nor one deleted in Outlook, nor when the store switched the option off.
+        (Origin.S5, (OURS,), OPTIONS, True, None),
+        (Origin.S5, (OURS,), replace(OPTIONS, removed_category=False), False, None),
+    ],
+)
+def test_deleted_task_marks_its_pushed_event_removed_R6b(
+    origin: Origin,
+    categories: tuple[str, ...],
+    options: StoreOptions,
+    gone: bool,
+    marked: tuple[str, ...] | None,
+) -> None:
+    t = task()
+    e = pushed_event(categories=categories)
+    decisions = decide(
+        [],
+        [e],
+        [link(t, e, origin=origin)],
+        options=options,
+        gone={"ev-p"} if gone else frozenset(),
+    )
+    decision = only(decisions)
+    assert isinstance(decision, MarkTaskDeleted)
+    if marked is None:
+        assert decision.removed is None
+    else:
+        assert decision.removed is not None
+        assert decision.removed.categories == marked
+        assert decision.removed.change_key == "ck-1"
+        assert REMOVED in decision.describe()
+
+
+def test_deleted_task_waits_for_outlook_before_marking_its_event_R6b_R17b() -> None:
     t = task()
     e = pushed_event()
+    assert decide([], [e], [link(t, e)], events_readable=False) == []
+
+
+def test_task_moved_to_another_employee_stops_updates_and_marks_its_event_R1_R6_R6b() -> None:
+    t = task()
+    e = pushed_event(categories=(OURS,))
     moved = replace(t, employee_id=99, title="Visit Smith for Jane")
     decision = only(decide([moved], [e], [link(t, e)]))
-    assert isinstance(decision, Skip)
+    assert isinstance(decision, MarkTaskDeleted)
     assert decision.reason is Reason.OTHER_EMPLOYEE
+    assert decision.removed is not None
+    assert decision.removed.categories == (OURS, REMOVED)
+    assert "another employee's task" in decision.describe()
+
+
+def test_a_remapped_users_events_wait_for_outlook_before_being_marked_R6b_R17b() -> None:
+    t = task()
+    e = pushed_event()
+    moved = replace(t, employee_id=99)
+    assert decide([moved], [e], [link(t, e)], events_readable=False) == []
+
+
+def test_an_unchanged_task_of_another_employee_is_marked_once_R6b() -> None:
+    t = task()
+    e = pushed_event(categories=(OURS, REMOVED))
+    decision = only(decide([replace(t, employee_id=99)], [e], [link(t, e)]))
+    assert isinstance(decision, MarkTaskDeleted)
+    assert decision.removed is None  # already carries it: only the link stops
 
 
 def test_outlook_edits_to_a_pushed_event_without_tag_are_ignored_R7() -> None:

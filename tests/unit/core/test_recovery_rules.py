@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from core_builders import NOW, decide, edited, event, link, only, task
-
 from s5sync.core.decisions import (
     AdoptEvent,
     AdoptTask,
@@ -15,6 +13,7 @@ from s5sync.core.decisions import (
     Direction,
     MarkTaskDeleted,
     Reason,
+    RemovedMark,
     Skip,
     UpdateEvent,
     UpdateTask,
@@ -22,6 +21,7 @@ from s5sync.core.decisions import (
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskKind
+from support.core_builders import NOW, decide, edited, event, link, only, task
 
 
 def test_event_carrying_a_task_identity_is_adopted_never_created_again_R16b() -> None:
@@ -163,8 +163,10 @@ def test_one_now_for_every_rule_R15() -> None:
     assert all(isinstance(d, Skip) for d in decide([t], [e], now=later))
 
 
-def test_task_deleted_while_its_event_is_beyond_the_cache_is_marked_R6_R11b() -> None:
+def test_task_deleted_while_its_event_is_beyond_the_cache_is_marked_R6_R6b_R11b() -> None:
     t = task()
     e = event("ev-far", subject="Visit Smith", task_ref=task_ref(1))
     decision = only(decide([], [], [link(t, e)]))
-    assert decision == MarkTaskDeleted(1, "ev-far", "(deleted task)")
+    # R6b: the shell reads the event's own categories before adding the Removed one.
+    removed = RemovedMark("Removed from System Five", None)
+    assert decision == MarkTaskDeleted(1, "ev-far", "(deleted task)", removed=removed)

@@ -76,6 +76,10 @@ class ChangeNotifications:
         # Graph's 10 s for the validation answer (handshake.py); data, so tests shorten it.
         self.validation_timeout = VALIDATION_TIMEOUT_SECONDS
         self.handshakes: list[dict[str, Any]] = []
+        # (mailbox key, event key, immutable?) → the id a notification names; the app
+        # wires GraphState.public_id (outlook-immutable-id.md: "include the Prefer:
+        # IdType="ImmutableId" header when creating a subscription").
+        self.public_id: Callable[[str, str, bool], str] = lambda key, event_id, _: event_id
 
     def client(self, timeout: float) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -93,7 +97,8 @@ class ChangeNotifications:
             if self._paused(subscription, now):
                 self.worker.outcomes["paused"] += 1
                 continue
-            item = change_item(subscription, change_type, event_id, change_key)
+            shown = self.public_id(mailbox_key, event_id, subscription.immutable_ids)
+            item = change_item(subscription, change_type, shown, change_key)
             self.worker.submit(subscription.notification_url, subscription.id, "change", [item])
 
     def _paused(self, subscription: Subscription, now: datetime) -> bool:

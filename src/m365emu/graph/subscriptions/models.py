@@ -54,6 +54,8 @@ class Subscription:
     # When a reauthorizationRequired challenge went out unanswered (None: authorized).
     challenged_at: datetime | None = None
     last_expiry_challenge: datetime | None = None
+    # Created with Prefer: IdType="ImmutableId": notifications name immutable ids.
+    immutable_ids: bool = False
 
     def wants(self, change_type: str) -> bool:
         return change_type in self.change_types

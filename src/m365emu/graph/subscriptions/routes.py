@@ -193,7 +193,10 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
             tls_version=tls,
             notification_url_app_id=_text(body, "notificationUrlAppId"),
             authorized_at=now,
+            immutable_ids=(call.prefer("idtype") or "").lower() == "immutableid",
         )
+        if subscription.immutable_ids:
+            call.applied.append('IdType="ImmutableId"')
         hub.book.save(subscription)
         return call.ok(render_subscription(subscription, call.base_url), 201)
 
