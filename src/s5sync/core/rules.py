@@ -91,6 +91,8 @@ class _Cycle:
     events_readable: bool
     # R12d, R16b: `external_ref`s the cycle looked up and found to name no event.
     missing: Set[str] = frozenset()
+    # R5, R17b: linked events beyond the window that could not be read this cycle.
+    unknown: Set[str] = frozenset()
     out: list[Decision] = field(default_factory=list)
     # Events whose hidden identity names a deleted task: never imported (R11b).
     orphaned: frozenset[str] = frozenset()
@@ -104,6 +106,8 @@ class _Cycle:
     # --- linked pairs -------------------------------------------------------------
 
     def linked(self, link: Link, task_id: int, event_id: str) -> None:
+        if event_id in self.unknown:
+            return  # R17b: its event could not be read; decided on the next cycle
         task = self.tasks.get(task_id)
         event = self.events.get(event_id)
         tagged = event is not None and has_tag(event.subject, self.options.sync_tag)
@@ -451,6 +455,7 @@ def decide_cycle(
     employee_id: int,
     gone_event_ids: Set[str] = frozenset(),
     missing_event_ids: Set[str] = frozenset(),
+    unknown_event_ids: Set[str] = frozenset(),
     tasks_readable: bool = True,
     events_readable: bool = True,
 ) -> list[Decision]:
@@ -466,6 +471,7 @@ def decide_cycle(
         employee_id=employee_id,
         gone=gone_event_ids,
         missing=missing_event_ids,
+        unknown=unknown_event_ids,
         events_readable=events_readable,
     )
     return cycle.decide()

@@ -243,6 +243,8 @@ class MsalSignIn:
 
 
 def build_services(settings: Settings) -> Services:
-    db = Database(settings.database_url, tenant_url=settings.tenant_database_url)
+    db = Database(
+        settings.database_url, tenant_url=settings.tenant_database_url, ca=settings.database_ca
+    )
     box = SecretBox(settings.fernet_keys())
     return Services(settings=settings, db=db, box=box, directory=Directory(db, box))

@@ -27,10 +27,12 @@ Nothing is built at import: `build_app(settings)` makes the procrastinate app, a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import os
+import signal
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,14 +59,21 @@ CONTROL_QUEUE = "control"
 CONTROL_PRIORITY = 10  # dispatcher and reaper go before waiting cycles
 DISPATCH_SECONDS = 30
 REAP_SECONDS = 30
+RETRY_SECONDS = 5.0  # a worker whose database went away tries again this often
 GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interval
 
 
 def procrastinate_dsn(settings: Settings) -> str:
-    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form)."""
-    if settings.procrastinate_dsn:
-        return settings.procrastinate_dsn
+    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form),
+    with `S5SYNC_DATABASE_CA` written in (store/tls.py)."""
     from sqlalchemy.engine import make_url
+
+    from s5sync.store.tls import libpq_url
+
+    if settings.procrastinate_dsn:
+        if settings.procrastinate_dsn.startswith("postgres"):
+            return libpq_url(settings.procrastinate_dsn, settings.database_ca)
+        return settings.procrastinate_dsn  # libpq's key=value form, as given
 
     url = make_url(settings.database_url)
     if not url.drivername.startswith("postgresql"):
@@ -72,7 +81,8 @@ def procrastinate_dsn(settings: Settings) -> str:
             "S5SYNC_SCHEDULER=procrastinate needs PostgreSQL: set S5SYNC_PROCRASTINATE_DSN "
             "or a postgresql S5SYNC_DATABASE_URL"
         )
-    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(plain, settings.database_ca)
 
 
 def build_app(settings: Settings) -> procrastinate.App:
@@ -187,6 +197,7 @@ class DistributedScheduler:
         self.dispatch_seconds = dispatch_seconds
         self.stalled_after = stalled_after
         self.batch = batch
+        self.running = False  # procrastinate's worker runs (issue 22: /healthz)
         self.alerts = alerts
         self.push = push
         self._register(every(dispatch_seconds), every(reap_seconds))
@@ -352,16 +363,56 @@ class DistributedScheduler:
         *,
         heartbeat_seconds: float = 10.0,
         install_signal_handlers: bool = True,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
-        """Process jobs until SIGTERM/SIGINT (procrastinate stops gracefully)."""
-        async with self.app.open_async():
-            await self.app.run_worker_async(
-                concurrency=concurrency,
-                name=holder_name(),
-                update_heartbeat_interval=heartbeat_seconds,
-                stalled_worker_timeout=self.stalled_after,
-                delete_jobs="successful",
-                install_signal_handlers=install_signal_handlers,
-                wait=True,
-                fetch_job_polling_interval=1.0,
-            )
+        """Process jobs until SIGTERM/SIGINT, which stops procrastinate's worker gracefully
+        (running cycles finish). A database outage also stops it (its listener fails):
+        then it starts again every `retry_seconds` until the database answers, so an outage
+        makes the worker unhealthy for its duration (`running` is False; the /healthz of
+        `entrypoints.worker_health`), not gone (issue 22)."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM) if install_signal_handlers else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            while not stop.is_set():
+                worker = asyncio.create_task(self._work(concurrency, heartbeat_seconds))
+                stopping = asyncio.create_task(stop.wait())
+                try:
+                    await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:  # stopped by a signal, or this coroutine was cancelled
+                    stopping.cancel()
+                    if not worker.done():
+                        worker.cancel()  # procrastinate turns this into its graceful stop
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await worker
+                if stop.is_set():
+                    break
+                error = worker.exception()
+                log.warning(
+                    "scheduler.worker_stopped",
+                    extra={"error": type(error).__name__ if error else None},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), retry_seconds)
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    async def _work(self, concurrency: int, heartbeat_seconds: float) -> None:
+        try:
+            async with self.app.open_async():
+                self.running = True
+                await self.app.run_worker_async(
+                    concurrency=concurrency,
+                    name=holder_name(),
+                    update_heartbeat_interval=heartbeat_seconds,
+                    stalled_worker_timeout=self.stalled_after,
+                    delete_jobs="successful",
+                    install_signal_handlers=False,  # run_worker's own: see there
+                    wait=True,
+                    fetch_job_polling_interval=1.0,
+                )
+        finally:
+            self.running = False

@@ -17,6 +17,9 @@ from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRe
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
 
 AUTH_FLOW_LIFETIME = timedelta(minutes=10)
+# R14, issue 23: a heartbeat is written at most once a minute per user — well within the
+# 2-minute timeout — so open dashboards do not contend with cycles for the database.
+HEARTBEAT_EVERY = timedelta(minutes=1)
 REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
 
 
@@ -136,6 +139,14 @@ class Accounts:
                 "That System Five employee cannot be confirmed here; ask your administrator."
             )
         async with self.services.scope(user.tenant_id).begin() as unit:
+            # R20: one employee, one user — as the administrator's page refuses it.
+            if any(
+                u.employee_id == employee_id and u.id != user.id for u in await unit.users.all()
+            ):
+                raise Refused(
+                    "That System Five employee is already mapped to another user; "
+                    "ask your administrator."
+                )
             return await unit.users.onboard(user.id, employee_id, self.clock())
 
     async def end_sessions(self, user: UserRecord) -> None:
@@ -144,8 +155,14 @@ class Accounts:
             await unit.users.end_sessions(user.id)
 
     async def heartbeat(self, user: UserRecord) -> None:
+        """R14: the user has a page open. `user` was read for this request, so a beat
+        written less than a minute ago is seen without a write (HEARTBEAT_EVERY)."""
+        now = self.clock()
+        last = user.last_heartbeat_at
+        if last is not None and timedelta(0) <= now - last < HEARTBEAT_EVERY:
+            return
         async with self.services.scope(user.tenant_id).begin() as unit:
-            await unit.users.heartbeat(user.id, self.clock())
+            await unit.users.heartbeat(user.id, now)
 
     async def request_sync_now(self, user: UserRecord) -> None:
         async with self.services.scope(user.tenant_id).begin() as unit:

@@ -50,6 +50,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/remove": {},
         "/admin/users/{user_id}/pause": {},
         "/admin/users/{user_id}/resume": {},
+        "/admin/users/{user_id}/test": {},
         "/dashboard/pause": {},
         "/dashboard/resume": {},
     }
