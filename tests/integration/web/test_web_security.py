@@ -12,7 +12,13 @@ from test_admin_options import tomorrow_at
 from support.web_world import WebWorld
 
 SCRIPT = "<script>alert(1)</script>"
-EXEMPT = {"/auth/callback"}  # MSAL's form_post: protected by state, nonce and PKCE (R19)
+EXEMPT = {
+    "/auth/callback",  # MSAL's form_post: protected by state, nonce and PKCE (R19)
+    # Microsoft Graph's deliveries carry no session: each item must carry its
+    # subscription's secret client state instead (R14b; test_push_notifications.py)
+    "/graph/notifications",
+    "/graph/lifecycle",
+}
 
 
 def state_changing_routes(world: WebWorld) -> set[str]:
