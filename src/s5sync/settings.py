@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     scheduler: Literal["local", "procrastinate"] = "local"
     procrastinate_dsn: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # R14b: Graph delivers change notifications to `public_url` only over https; the
+    # demo's emulator delivers over loopback http, so the demo sets this.
+    push_http: bool = False
     secure_cookies: bool = True
     # R21d: alerts by e-mail through any SMTP relay; empty host: alerts on the health page
     # only. Port 587 with STARTTLS by default; S5SYNC_SMTP_TLS for implicit TLS (465).

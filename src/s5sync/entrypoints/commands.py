@@ -99,12 +99,8 @@ def db_upgrade() -> None:
     owner = libpq_url(settings.database_url, settings.database_ca)  # TLS (store/tls.py)
     upgrade(owner)
     console.print("database is at the newest schema")
-    if settings.tenant_database_url:  # R22: the store-bound role reaches every table
-        try:
-            role = grant_tenant_role(owner, settings.tenant_database_url)
-        except (ValueError, SQLAlchemyError) as error:
-            raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
-        console.print(f"role {role} granted its rights on every table", markup=False)
+    # The job queue's tables first: the role check of serve and worker counts every table
+    # of the schema, procrastinate's too, so the grant below must reach them (issue 22).
     if settings.scheduler == "procrastinate":
         from s5sync.scheduling.distributed import apply_schema
 
@@ -113,6 +109,12 @@ def db_upgrade() -> None:
         except ValueError as error:
             raise fail(str(error), 2) from None
         console.print("job queue " + ("created" if made else "already present"))
+    if settings.tenant_database_url:  # R22: the store-bound role reaches every table
+        try:
+            role = grant_tenant_role(owner, settings.tenant_database_url)
+        except (ValueError, SQLAlchemyError) as error:
+            raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
+        console.print(f"role {role} granted its rights on every table", markup=False)
 
 
 @keys_app.command("generate")
