@@ -279,13 +279,13 @@ async def test_event_with_a_forged_identity_of_another_employees_task_is_refused
 ) -> None:
     """Delta items carry no extended property, but s5sync's own `transactionId` names the
     task too (R16b): a user who forges one naming a colleague's task id gets nothing."""
-    from s5sync.sync.apply import transaction_id_for
+    from s5sync.core.recovery import transaction_id
 
     world.with_good_items()
     bob = world.stack.desk.add_employee("BOB", "Bob", "bob@contoso.example")
     theirs = world.raw_task(employee_id=bob, title="Bob's delivery")
     alice = world.stack.users["alice@contoso.example"]
-    world.event("Forged [sync]", transactionId=transaction_id_for(alice, theirs))
+    world.event("Forged [sync]", transactionId=transaction_id(alice.tenant_id, alice.id, theirs))
     result = await world.cycle()
     assert (
         "Skipped 'Forged [sync]': the task belongs to another employee "

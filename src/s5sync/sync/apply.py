@@ -39,6 +39,7 @@ from s5sync.core.decisions import (
     UpdateTask,
 )
 from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.recovery import transaction_id
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
 from s5sync.outlook.errors import MalformedEventId
 from s5sync.store.records import ActivityEntry, Lease, UserRecord
@@ -57,27 +58,6 @@ from s5sync.sync.relinking import find_damaged, relink, relinked_message, unrepa
 
 log = logging.getLogger(__name__)
 BAD_ID = WriteStatus.BAD_ID
-
-
-def transaction_prefix(user: UserRecord) -> str:
-    """The start of every `transactionId` s5sync sends for this user."""
-    return f"s5sync-{user.tenant_id}-{user.id}-"
-
-
-def transaction_id_for(user: UserRecord, task_id: int) -> str:
-    """R16: one deterministic `transactionId` per (user, task) — a retried or repeated
-    create is dropped by Exchange, and the id names the task for R16b recovery."""
-    return f"{transaction_prefix(user)}{task_id}"
-
-
-def task_of_transaction(transaction_id: str) -> int | None:
-    """R16b: the task id in a `transactionId` s5sync sent (for any user row), or None."""
-    parts = transaction_id.split("-")
-    if len(parts) != 4 or parts[0] != "s5sync":
-        return None
-    if not all(p.isascii() and p.isdigit() for p in parts[1:]):
-        return None
-    return int(parts[3])
 
 
 @dataclass
@@ -381,7 +361,10 @@ class _Writer:
         """Creates, updates and R6b's category marks go out in the same `$batch`es (k
         writes: ceil(k/20) requests, DESIGN.md "Requests per cycle"), after the creates'
         pending rows are committed."""
-        txids = [d.transaction_id or transaction_id_for(self.user, d.task_id) for d in creates]
+        txids = [
+            d.transaction_id or transaction_id(self.user.tenant_id, self.user.id, d.task_id)
+            for d in creates
+        ]
         damaged: list[UpdateEvent] = []
         batch, gone = await _update_batch(self.ports, updates, events, damaged)
         marked, settled = await _mark_batch(self.ports, marks, events)

@@ -34,18 +34,19 @@ from s5sync.core.decisions import Decision, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
+from s5sync.core.recovery import (
+    links_known_again,
+    plan_event_lookups,
+    plan_task_lookups,
+    relevant,
+    with_identity,
+)
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
-from s5sync.core.tag import has_tag
 from s5sync.outlook.categories import CategoryMemo
 from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
-from s5sync.sync.apply import (
-    apply_decisions,
-    marks_removed,
-    task_of_transaction,
-    touches_anything,
-)
+from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
 from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
 from s5sync.sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
 
@@ -482,7 +483,8 @@ class CycleEngine:
         links: Sequence[Link],
         seen: Gathered,
     ) -> None:
-        """R16b: resolve pending rows and lost links before anything new is created.
+        """R16b: resolve pending rows and lost links before anything new is created. The
+        choice of what to look up is `core.recovery`'s (table-tested); this performs it.
 
         - events: pending push rows, and unlinked tasks whose event could not be in the
           window cache (links lost, or the task lies beyond the window), are
@@ -493,68 +495,27 @@ class CycleEngine:
         - tasks: pending import rows and unlinked tagged events are looked up by
           `external_ref` (cheap SQL, so a half-restored database never imports twice).
         """
-        linked_tasks = {link.task_id for link in links if link.task_id is not None}
-        linked_events = {link.event_id for link in links if link.event_id is not None}
-        in_cache = {parse_task_ref(e.task_ref) for e in seen.events.values()}
-        # R23b: only a task that may still be pushed (R2) needs its event found; a
-        # pending row of a task that started or was deleted would cost every cycle a
-        # request, and nothing is ever pushed for it again.
-        pending_push = {
-            link.task_id
-            for link in links
-            if link.state is LinkState.PENDING
-            and link.task_id is not None
-            and not link.event_id
-            and (task := seen.tasks.get(link.task_id)) is not None
-            and task.start > now
-        }
-        # Tasks first (cheap SQL): pending import rows, and unlinked tagged events whose
-        # task exists already (found by `external_ref`).
-        pending_import = {
-            link.event_id
-            for link in links
-            if link.state is LinkState.PENDING and link.task_id is None and link.event_id
-        }
-        tagged = {
-            event.id
-            for event in seen.events.values()
-            if event.id not in linked_events and has_tag(event.subject, options.sync_tag)
-        }
-        known_again = False
-        for event_id in sorted(pending_import | tagged):
+        first = plan_task_lookups(links, seen.tasks, seen.events.values(), options.sync_tag, now)
+        found_tasks = {}
+        for event_id in first.external_refs:
             task = await ports.tasks.task_by_external_ref(event_id)
             if task is not None:
                 seen.tasks.setdefault(task.id, task)
-                # Only this user's own task says their links were lost (R16b); another
-                # employee's task with that `external_ref` is never adopted.
-                mine = task.employee_id == user.employee_id
-                known_again = known_again or (mine and event_id not in pending_import)
-        # Links were lost (emptied, restored, half-written) when the window holds an event
-        # of ours that no link names, or an unlinked event whose task exists; only then can
-        # an unlinked task in the window have an event outside the cache, or a cached event
-        # without the identity the lookup reads (R12d: an imported task pushed back). A
-        # user who never had a link pays no lookup (R23b).
-        mapping_lost = known_again or any(
-            e.task_ref is not None and e.id not in linked_events for e in seen.events.values()
+                found_tasks[event_id] = task
+        known_again = links_known_again(found_tasks, first.pending_import, user.employee_id)
+        chosen = plan_event_lookups(
+            first,
+            links,
+            seen.tasks,
+            seen.events.values(),
+            employee_id=user.employee_id,
+            now=now,
+            window_end=window_end,
+            known_again=known_again,
         )
-        unlinked = {
-            task.id
-            for task in seen.tasks.values()
-            if task.id not in linked_tasks
-            and task.start > now
-            and push_blocker(task, user.employee_id or 0) is None
-            and (mapping_lost or window_end is None or task.start >= window_end)
-        }
-        named = {
-            task.id
-            for task in seen.tasks.values()
-            if task.id not in linked_tasks
-            and task.external_ref is not None
-            and task.start > now
-            and push_blocker(task, user.employee_id or 0) is None
-        }
-        await self._named_events(ports, linked_events, named, seen)
-        refs = sorted((pending_push | unlinked) - in_cache)
+        linked_events = {link.event_id for link in links if link.event_id is not None}
+        await self._named_events(ports, linked_events, set(chosen.by_event_id), seen)
+        refs = list(chosen.by_task_ref)
         if refs:
             try:
                 found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
@@ -649,26 +610,6 @@ class CycleEngine:
 
 
 _EMPTY = CachedEvent("", {}, "", "")
-
-
-def with_identity(event: EventSnapshot) -> EventSnapshot:
-    """R16b: delta items carry no extended property, but our own `transactionId` names
-    the task too — use it when the property is not there.
-
-    Any s5sync transaction id counts, not only this user row's: after a lost or restored
-    CALENDAREVENT database the user comes back with another row id, and their events
-    must still be found (the calendar is theirs alone, and task ids are the store's)."""
-    if event.task_ref is not None or not event.transaction_id:
-        return event
-    task_id = task_of_transaction(event.transaction_id)
-    return event if task_id is None else replace(event, task_ref=task_ref(task_id))
-
-
-def relevant(event: EventSnapshot, tag: str) -> bool:
-    """Whether an unlinked cached event can matter to the rules: it carries the sync tag
-    (R8) or an identity of ours (R16b). The rules ignore every other unlinked event, so a
-    cycle never reads them (issue 12: cost grows with changes, not the window's size)."""
-    return has_tag(event.subject, tag) or with_identity(event).task_ref is not None
 
 
 def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:
