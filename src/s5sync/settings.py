@@ -35,6 +35,14 @@ class Settings(BaseSettings):
             "the web app and the workers (R22); empty: database_url for everything"
         ),
     )
+    database_ca: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file of the CA that signed the CALENDAREVENT PostgreSQL server's certificate; "
+            "with it the connection is sslmode=verify-full unless the URL names a mode "
+            "(store/tls.py)"
+        ),
+    )
     secret_keys: SecretStr = Field(
         description="Comma-separated Fernet keys, newest first (R22: secrets at rest)"
     )
@@ -54,6 +62,9 @@ class Settings(BaseSettings):
     scheduler: Literal["local", "procrastinate"] = "local"
     procrastinate_dsn: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # R14b: Graph delivers change notifications to `public_url` only over https; the
+    # demo's emulator delivers over loopback http, so the demo sets this.
+    push_http: bool = False
     secure_cookies: bool = True
     # R21d: alerts by e-mail through any SMTP relay; empty host: alerts on the health page
     # only. Port 587 with STARTTLS by default; S5SYNC_SMTP_TLS for implicit TLS (465).
@@ -113,6 +124,13 @@ class Settings(BaseSettings):
                 "S5SYNC_MAIL_FROM must be an e-mail address when S5SYNC_SMTP_HOST is set"
             )
         return self
+
+    @field_validator("database_ca")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no file {value}")
+        return value
 
     @field_validator("metrics_allow")
     @classmethod

@@ -75,17 +75,24 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
         build_app,
         holder_name,
     )
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import DeferringNudge
 
     services = build_services(settings)
     counters = Metrics()
     cycles = MeteredCycles(services, counters, holder=holder_name())
     try:
+        app = build_app(settings)
+        # R14b: what this worker sees (System Five saves, new subscriptions) wakes the
+        # users' cycles as jobs on the same queue.
+        push = PushService(services, DeferringNudge(app), utc_now, lambda _result: None)
         scheduler = DistributedScheduler(
-            build_app(settings),
+            app,
             services.directory,
             cycles,
             clock=utc_now,
             alerts=services.alerts(),
+            push=push,
         )
 
         async def queue_lag() -> float:

@@ -49,6 +49,7 @@ from s5sync.store.records import UserRecord
 
 if TYPE_CHECKING:
     from s5sync.alerts.service import Alerts
+    from s5sync.scheduling.push import PushService
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,16 @@ GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interva
 
 
 def procrastinate_dsn(settings: Settings) -> str:
-    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form)."""
-    if settings.procrastinate_dsn:
-        return settings.procrastinate_dsn
+    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form),
+    with `S5SYNC_DATABASE_CA` written in (store/tls.py)."""
     from sqlalchemy.engine import make_url
+
+    from s5sync.store.tls import libpq_url
+
+    if settings.procrastinate_dsn:
+        if settings.procrastinate_dsn.startswith("postgres"):
+            return libpq_url(settings.procrastinate_dsn, settings.database_ca)
+        return settings.procrastinate_dsn  # libpq's key=value form, as given
 
     url = make_url(settings.database_url)
     if not url.drivername.startswith("postgresql"):
@@ -74,7 +81,8 @@ def procrastinate_dsn(settings: Settings) -> str:
             "S5SYNC_SCHEDULER=procrastinate needs PostgreSQL: set S5SYNC_PROCRASTINATE_DSN "
             "or a postgresql S5SYNC_DATABASE_URL"
         )
-    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(plain, settings.database_ca)
 
 
 def build_app(settings: Settings) -> procrastinate.App:
@@ -116,6 +124,36 @@ def holder_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
+def cycle_job(app: procrastinate.App, user_id: int) -> Any:
+    """The user's cycle job, to defer now: one queued per user, one running per user."""
+    key = user_key(user_id)
+    return app.configure_task(CYCLE_TASK, queue=CYCLE_QUEUE, lock=key, queueing_lock=key)
+
+
+async def bring_forward(app: procrastinate.App, user_id: int) -> None:
+    """Sync now (or a change, R14b) on a user whose job waits for later: replace it with
+    one for now. A job waiting for now, or running, already covers it (the running one
+    leaves `sync_now_requested` for the one queued behind it)."""
+    key = user_key(user_id)
+    waiting = await app.job_manager.list_jobs_async(queueing_lock=key, status="todo")
+    for job in waiting:
+        later = job.scheduled_at is not None and job.scheduled_at > datetime.now(UTC)
+        if job.id is None or not later:
+            continue
+        if await app.job_manager.cancel_job_by_id_async(job.id, delete_job=True):
+            # Another dispatcher may have done the same: one job is enough.
+            with contextlib.suppress(job_errors.AlreadyEnqueued):
+                await cycle_job(app, user_id).defer_async(user_id=user_id)
+
+
+async def defer_now(app: procrastinate.App, user_id: int) -> None:
+    """R14b: the user's cycle as soon as a worker is free (coalesced by the queueing lock)."""
+    try:
+        await cycle_job(app, user_id).defer_async(user_id=user_id)
+    except job_errors.AlreadyEnqueued:
+        await bring_forward(app, user_id)
+
+
 @dataclass
 class DispatchReport:
     due: int = 0
@@ -149,6 +187,7 @@ class DistributedScheduler:
         stalled_after: float = 60.0,
         batch: int = 20_000,
         alerts: Alerts | None = None,
+        push: PushService | None = None,
     ) -> None:
         self.app = app
         self.directory = directory
@@ -160,6 +199,7 @@ class DistributedScheduler:
         self.batch = batch
         self.running = False  # procrastinate's worker runs (issue 22: /healthz)
         self.alerts = alerts
+        self.push = push
         self._register(every(dispatch_seconds), every(reap_seconds))
 
     def _register(self, dispatch_cron: str, reap_cron: str) -> None:
@@ -171,6 +211,10 @@ class DistributedScheduler:
         self._control("reap", reap_cron, self.reap)
         if self.alerts is not None:  # R21d: decided and delivered by one worker a minute
             self._control("alerts", every(60), self.alerts.run)
+        if self.push is not None:  # R14b: the System Five watcher and the subscriptions
+            from s5sync.scheduling.push_jobs import register_push
+
+            register_push(self.app, self.push, self._control)
 
         self.cycle_task = run_cycle
 
@@ -271,20 +315,7 @@ class DistributedScheduler:
         return {str(row["queueing_lock"]) for row in rows}
 
     async def _bring_forward(self, user_id: int, now: datetime) -> None:
-        """Sync now on a user whose job waits for later: replace it with one for now."""
-        key = user_key(user_id)
-        waiting = await self.app.job_manager.list_jobs_async(queueing_lock=key, status="todo")
-        for job in waiting:
-            later = job.scheduled_at is not None and job.scheduled_at > datetime.now(UTC)
-            if job.id is None or not later:
-                continue
-            if await self.app.job_manager.cancel_job_by_id_async(job.id, delete_job=True):
-                with_now = self.cycle_task.configure(
-                    lock=key, queueing_lock=key, schedule_at=self.real_time(now, now)
-                )
-                # Another dispatcher may have done the same: one job is enough.
-                with contextlib.suppress(job_errors.AlreadyEnqueued):
-                    await with_now.defer_async(user_id=user_id)
+        await bring_forward(self.app, user_id)
 
     async def run_cycle(self, user_id: int) -> str:
         """One user's cycle, if the user is still due (a job may outlive the reason)."""

@@ -27,7 +27,13 @@ async def test_healthz_reports_database_and_scheduler(
         answer = await web.get("/healthz")
         assert (answer.status_code, answer.json()) == (
             200,
-            {"ok": True, "database": True, "scheduler": True},
+            {
+                "ok": True,
+                "database": True,
+                "scheduler": True,
+                # R14b: push on (an https public URL) or why users are polled instead
+                "push": "Live: changes arrive by Graph change notifications",
+            },
         )
         await scheduler.stop()
         assert (await web.get("/healthz")).json()["scheduler"] is False

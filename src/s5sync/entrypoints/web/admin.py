@@ -26,6 +26,7 @@ from s5sync.staff.administration import (
 )
 from s5sync.staff.exports import activity_csv, audit_csv
 from s5sync.staff.mapping import remove_sentence, unmap_sentence
+from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
 
 Render = Callable[..., HTMLResponse]
@@ -39,6 +40,7 @@ def install_admin_routes(
     signed_in: Dependency,
     csrf: Dependency,
     zones: list[str],
+    user_test: UserTest | None = None,
 ) -> None:
     async def administrator(user: UserRecord = Depends(signed_in)) -> UserRecord:
         if not user.is_admin:
@@ -251,6 +253,19 @@ def install_admin_routes(
         tenant = await admin.store(user)
         name = f"activity-{whose.id}.csv"
         return csv_download(activity_csv(lines, tenant.options.time_zone), name)
+
+    @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
+    async def test_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """Issue 21 item 6: the onboarding self-test for any user of the store."""
+        if user_test is None:
+            raise HTTPException(status_code=404, detail="The user test is not available here.")
+        try:
+            result = await user_test.run(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return render(request, "admin/user_test.html", user=user, result=result)
 
 
 def csv_download(text: str, filename: str) -> Response:

@@ -38,10 +38,13 @@ from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
+from s5sync.entrypoints.web.graph_routes import install_graph_routes
 from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
 from s5sync.entrypoints.web.probes import ProbeAccess
+from s5sync.outlook.notifications import NotificationIntake
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
+from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,8 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        notifications: NotificationIntake | None = None,
+        user_test: UserTest | None = None,
         probes: ProbeAccess | None = None,
     ) -> None:
         self.session_secret = session_secret
@@ -77,6 +82,8 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.notifications = notifications
+        self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
 
     @property
@@ -345,9 +352,11 @@ def create_app(
             raise HTTPException(status_code=404, detail="No metrics here.")
         return Response(await config.metrics(), media_type=CONTENT_TYPE)
 
+    if config.notifications is not None:
+        install_graph_routes(app, config.notifications)
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-        install_admin_routes(app, admin, render, signed_in, csrf, zones)
+        install_admin_routes(app, admin, render, signed_in, csrf, zones, config.user_test)
     return app
 
 
@@ -355,6 +364,8 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import deferring_nudge
     from s5sync.sync.engine import CycleResult
 
     settings = services.settings
@@ -375,11 +386,31 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
     )
 
+    async def nudge(_woken: list[int]) -> None:
+        await scheduler.wake()
+
+    # R14b: notifications, wake-ups, subscriptions and the System Five watcher. With the
+    # distributed scheduler the workers watch and sweep; this process still takes
+    # notifications and defers the woken users' cycles.
+    deferring = deferring_nudge(settings) if settings.scheduler == "procrastinate" else None
+    push = PushService(
+        services,
+        deferring if deferring is not None else nudge,
+        utc_now,
+        lambda result: counters.notifications.labels(result).inc(),
+    )
+
     async def start() -> None:
         if run_scheduler:
             scheduler.start()
+            push.start()
+        else:
+            push.wakeups.start()
 
     async def stop() -> None:
+        await push.stop()
+        if deferring is not None:
+            await deferring.aclose()
         await scheduler.stop()
         await services.aclose()
 
@@ -393,7 +424,12 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         ticked = scheduler.last_tick
         fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
         alive = (scheduler.alive and fresh) or not run_scheduler
-        return {"ok": database and alive, "database": database, "scheduler": alive}
+        return {
+            "ok": database and alive,
+            "database": database,
+            "scheduler": alive,
+            "push": push.manager.status,
+        }
 
     async def metrics() -> bytes:
         now = utc_now()
@@ -417,6 +453,8 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        notifications=push.intake,
+        user_test=UserTest(services, services.task_store_for, utc_now),
         probes=ProbeAccess.from_settings(settings),
     )
     app = create_app(accounts, config, admin)
@@ -424,4 +462,5 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     app.state.services = services
     app.state.metrics = counters
     app.state.run_cycle = run_cycle
+    app.state.push = push
     return app

@@ -13,6 +13,7 @@ apps in one process (tests, the demo) never share or collide. What is counted:
 | `s5sync_graph_throttles_total` | kind | 429 and 503 answers, requests and batch items (R23b) |
 | `s5sync_users` | status | counted when scraped (`core.status.user_status`) |
 | `s5sync_scheduler_alive` | — | 1 while the local scheduler's loop runs |
+| `s5sync_graph_notifications_total` | result | `/graph/*` answers (R14b): accepted, forged… |
 
 `MeteredCycles` is the one place a cycle is timed, counted and logged (`cycle.finished`):
 the web app's local scheduler and `s5sync worker` both run their cycles through it.
@@ -82,6 +83,12 @@ class Metrics:
             registry=r,
         )
         self.users = Gauge("s5sync_users", "Users by sync status", ["status"], registry=r)
+        self.notifications = Counter(
+            "s5sync_graph_notifications",
+            "Graph change and lifecycle notifications received, by result (R14b)",
+            ["result"],
+            registry=r,
+        )
         self.scheduler_alive = Gauge(
             "s5sync_scheduler_alive", "1 while the local scheduler runs", registry=r
         )
