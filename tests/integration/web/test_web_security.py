@@ -51,6 +51,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/pause": {},
         "/admin/users/{user_id}/resume": {},
         "/admin/users/{user_id}/test": {},
+        "/admin/employees/{employee_id}/invite": {},
         "/dashboard/pause": {},
         "/dashboard/resume": {},
     }
@@ -61,7 +62,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
     before = await snapshot(people)
     refused = []
     for template, data in attempts.items():
-        path = template.format(user_id=bob.id)
+        path = template.format(user_id=bob.id, employee_id=employee)
         for headers, token in (
             ({}, None),
             ({"X-CSRF-Token": "forged"}, None),
