@@ -25,7 +25,8 @@ def state_changing_routes(world: WebWorld) -> set[str]:
     return {
         route.path
         for route in world.app.routes
-        if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if isinstance(route, APIRoute)
+        and set(route.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"}
     }
 
 
