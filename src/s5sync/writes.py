@@ -196,6 +196,7 @@ def _write_of(
         task_ref=p.task_ref,
         transaction_id=txid,
         is_all_day=p.is_all_day,
+        location=p.location,
     )
 
 

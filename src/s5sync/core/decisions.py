@@ -125,6 +125,9 @@ class EventPayload:
     # Tasks are timed: an all-day event a task came from (R12c, R12d) becomes timed
     # when the task is pushed to it, so the shell sends isAllDay false explicitly.
     is_all_day: bool = False
+    # R4b: the customer's address, on the first send only (then the location is the
+    # user's, R5): None on updates.
+    location: str | None = None
 
 
 def _adapted(adapted: tuple[Reason, ...]) -> str:

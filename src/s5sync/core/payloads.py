@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from s5sync.core.characters import printable
 from s5sync.core.decisions import EventPayload, Reason, RemovedMark
 from s5sync.core.hashing import body_text, event_hash
-from s5sync.core.mapslink import build_html, strip_block, task_maps_url
+from s5sync.core.mapslink import build_html, strip_block, task_location, task_maps_url
 from s5sync.core.snapshots import (
     EventSnapshot,
     Link,
@@ -80,6 +80,7 @@ def event_payload(
         category=options.category_name,
         categories=categories,
         task_ref=task_ref(task.id),
+        location=task_location(task) if new else None,
     )
 
 

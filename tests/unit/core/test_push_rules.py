@@ -362,3 +362,17 @@ def test_origin_of_update_reason_for_imported_task_turned_synced_R12d() -> None:
     assert decision.event_id == "ev-i"
     assert decision.reason is Reason.IMPORTED_TASK_NOW_SYNCED
     assert decision.payload.subject == "Visit Smith [sync]"
+
+
+def test_location_is_the_linked_address_on_the_first_send_only_R4b() -> None:
+    delivery = task(kind=TaskKind.DELIVERY, ship_to=SHIP_TO)
+    create = only(decide([delivery]))
+    assert isinstance(create, CreateEvent)
+    assert create.payload.location == "9 Dock Rd, Unit 4, Shelbyville, IL 62565, US"
+    e = pushed_event()
+    update = only(decide([replace(delivery, title="Moved")], [e], [link(delivery, e)]))
+    assert isinstance(update, UpdateEvent)
+    assert update.payload.location is None  # R5: the location is the user's now
+    no_address = only(decide([task(bill_to=None)]))
+    assert isinstance(no_address, CreateEvent)
+    assert no_address.payload.location is None

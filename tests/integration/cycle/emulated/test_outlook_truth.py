@@ -13,6 +13,7 @@ import httpx
 from cycle_stack import Stack
 from emulated_world import ALICE, Ticker, edit_event, event, links, save_task
 
+from s5emu.desk import AddressForm
 from s5sync.core.snapshots import LinkState
 from s5sync.cycle import CycleResult
 
@@ -131,3 +132,36 @@ async def test_new_category_colour_reaches_the_mailbox_next_cycle_for_one_reques
     assert recoloured.requests.get("PATCH masterCategories") == 1, recoloured.requests
     idle = await ok(world, clock)
     assert idle.phases == {"delta": 1}
+
+
+async def test_location_is_the_customer_address_on_the_first_send_only_R4b(
+    world: Stack,
+) -> None:
+    customer = world.desk.add_customer(
+        "Zoë Brontë", [AddressForm("ship_to", "12 Rue Ærø", city="Montréal", country="Canada")]
+    )
+    clock = Ticker()
+    task_id, pushed = await pushed_delivery(world, clock, customer_id=customer)
+    # R4b: the address the maps link searches, so Outlook and phones can map it.
+    assert pushed["location"]["displayName"] == "12 Rue Ærø, Montréal, Canada"
+    assert "query=12+Rue+%C3%86r%C3%B8%2C+Montr%C3%A9al%2C+Canada" in pushed["body"]["content"]
+
+    # After that the location is the user's (R5): task changes never write it.
+    save_task(world, task_id, title="Deliver sofa and chairs")
+    await ok(world, clock)
+    assert event(world, ALICE, pushed["id"])["location"]["displayName"] == (
+        "12 Rue Ærø, Montréal, Canada"
+    )
+    edit_event(world, ALICE, pushed["id"], location={"displayName": "Back door, loading bay"})
+    await ok(world, clock)
+    save_task(world, task_id, title="Deliver sofa, chairs and table")
+    await ok(world, clock)
+    after = event(world, ALICE, pushed["id"])
+    assert after["subject"] == "Deliver sofa, chairs and table"
+    assert after["location"]["displayName"] == "Back door, loading bay"
+
+
+async def test_task_without_an_address_sends_no_location_R4b(world: Stack) -> None:
+    clock = Ticker()
+    _, pushed = await pushed_delivery(world, clock)
+    assert pushed["location"].get("displayName", "") == ""
