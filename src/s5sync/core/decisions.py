@@ -128,6 +128,10 @@ class EventPayload:
     # R4b: the customer's address, on the first send only (then the location is the
     # user's, R5): None on updates.
     location: str | None = None
+    # R5b: the owned parts of the body, so the shell can rebuild it around the user's
+    # text of an event it had to read first (beyond the cache window).
+    notes: str = ""
+    maps_url: str | None = None
 
 
 def _adapted(adapted: tuple[Reason, ...]) -> str:
@@ -176,10 +180,18 @@ class UpdateEvent:
     predicted_event_hash: str
     reason: Reason = Reason.TASK_CHANGED
     notes: tuple[str, ...] = ()
+    # R5b: what Outlook showed, edited there since s5sync's last write, now replaced.
+    overwrote: tuple[str, ...] = ()
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
-        return f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}{_notes(self.notes)}"
+        text = f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}{_notes(self.notes)}"
+        if self.overwrote:
+            text += (
+                "; the event had been edited in Outlook, and System Five's values replaced "
+                + ", ".join(self.overwrote)
+            )
+        return text
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ raise, `not_done_next(n, retry_at)` leaves the next n writes NOT_DONE (throttled
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from s5sync.core.html_text import html_to_text
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.errors import NeedsSignIn, OutlookError
 from s5sync.outlook.metering import RequestCounter
@@ -62,7 +62,7 @@ def _fields(event: EventSnapshot) -> dict[str, object]:
 
 def _text(html: str) -> str:
     """Bodies are read as text (like `outlook.body-content-type="text"`)."""
-    return re.sub(r"<[^>]+>", "", html).strip()
+    return html_to_text(html)
 
 
 class FakeCalendarGateway:
