@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from psycopg import sql
 
-from browser_support import CHROMIUM_ARGS as CHROMIUM_ARGS
-from browser_support import install_axe
 from s5emu.schema import create_schema, drop_schema
+from support.browser import CHROMIUM_ARGS as CHROMIUM_ARGS
+from support.browser import install_axe
 
 # Every Hypothesis test outside tests/property (which loads its own profiles): no
 # deadline and no too_slow health check — CI shares 2 cores, and a slow example is not a

@@ -32,6 +32,7 @@ from m365emu.identity.keys import KeySet
 from m365emu.identity.models import Directory
 from m365emu.identity.platform import IdentityPlatform
 from m365emu.identity.routes import build_identity_router
+from m365emu.mail.models import MailStore
 from m365emu.persistence import Persistence
 from m365emu.stats import RequestStats
 from m365emu.tokens import TokenVerifier
@@ -79,6 +80,8 @@ class Emulator:
         self.plain_http_notifications = False
         # The Graph calendar state and the change notifications, once
         # `m365emu.parts.install_graph` has run.
+        # The Inbox of every mailbox, filled by the emulator's SMTP server (issue 21).
+        self.mail = MailStore(self.clock.now)
         self.graph_state: Any = None
         self.notifications: Any = None
 
@@ -105,6 +108,7 @@ class Emulator:
         for hook in self.reset_hooks:
             hook()
         self.clock.clear()
+        self.mail.clear()
         self.faults.clear()
         self.stats.reset()
         self.latency_ms = 0

@@ -113,7 +113,7 @@ def install_graph(emulator: Emulator) -> None:
         ]
 
     outlook = create_outlook_router(
-        state, emulator.clock, list_users, secret=emulator.session_secret
+        state, emulator.clock, list_users, secret=emulator.session_secret, mail=emulator.mail
     )
     wrapper = APIRouter(prefix="/outlook")
     wrapper.include_router(outlook)

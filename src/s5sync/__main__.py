@@ -1,5 +1,5 @@
 """`python -m s5sync` runs the CLI."""
 
-from s5sync.cli import main
+from s5sync.entrypoints.cli import main
 
 main()

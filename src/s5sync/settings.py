@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     smtp_ca_bundle: Path | None = None
     smtp_timeout_seconds: float = 30.0
     mail_from: str = ""
+    # How often alerts are decided and the outbox delivered (tests and demos go faster).
+    alert_every_seconds: float = 60.0
     log_level: str = "INFO"
     log_json: bool = False
 

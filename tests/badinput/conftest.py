@@ -3,20 +3,15 @@ MSAL sign-in, System Five on SQLite, services built from settings (cycle_stack.S
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-# cycle_stack lives beside the cycle tests; it is the one real-stack harness (issue 9).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "cycle"))
-
-from badinput_world import ALICE, World
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, emulator_running, stack
-
 from m365emu.demo import register_app, seed_demo
 from m365emu.testing import RunningEmulator
+from support.badinput_world import ALICE, World
+from support.cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, emulator_running, stack
 
 
 @pytest.fixture(scope="module")

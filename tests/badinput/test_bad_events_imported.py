@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from badinput_world import World, messages, utc
+
+from support.badinput_world import World, messages, utc
 
 
 @dataclass(frozen=True)

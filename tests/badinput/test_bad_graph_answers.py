@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from badinput_world import World, messages, on_subject
+
+from support.badinput_world import World, messages, on_subject
 
 Change = Callable[[dict[str, Any]], None]
 

@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from badinput_world import ALICE, NOW, World, messages
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, stack
 from sqlalchemy import text
 
 from m365emu.demo import register_app, seed_demo
 from m365emu.testing import RunningEmulator
+from support.badinput_world import ALICE, NOW, World, messages
+from support.cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, stack
 
 
 @pytest.fixture
@@ -134,17 +134,24 @@ async def test_a_start_no_clock_can_show_is_skipped_with_the_reason_R23(
     any_world.assert_good_items_synced(result)
 
 
+@pytest.mark.parametrize("named", ["deleted", "malformed"])
 async def test_a_delivery_task_naming_an_event_that_does_not_exist_is_sent_and_said_R12d_R16b(
-    any_world: World,
+    any_world: World, named: str
 ) -> None:
     any_world.with_good_items()
-    any_world.raw_task(title="Named nothing", external_ref="AAMkAGI1-no-such-event")
+    if named == "deleted":
+        ref = any_world.event("Deleted meanwhile", "2026-12-01T15:00:00", "2026-12-01T16:00:00")
+        with any_world.stack.graph(ALICE) as graph:
+            assert graph.delete(f"/me/events/{ref}").status_code == 204
+    else:
+        ref = "not-an-event-id"  # another tool's value: Graph answers 400 ErrorInvalidIdMalformed
+    any_world.raw_task(title="Named nothing", external_ref=ref)
     result = await any_world.cycle()
     assert result.outcome == "ok", result.error
     text_ = messages(result)
     assert "Reconnected" not in text_, text_
     assert "Named nothing" in any_world.outlook(), text_
-    assert "AAMkAGI1-no-such-event" in text_ or "does not exist" in text_, text_
+    assert "does not exist, so it is sent as a new event" in text_, text_
     any_world.assert_good_items_synced(result)
     again = await any_world.cycle(NOW + timedelta(minutes=10))
     assert again.outcome == "ok", again.error

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 import pytest
-from badinput_world import World, messages
 
 from s5emu.desk import AddressForm
+from support.badinput_world import World, messages
 
 
 def body_of(world: World, subject: str) -> str:
@@ -279,7 +279,7 @@ async def test_event_with_a_forged_identity_of_another_employees_task_is_refused
 ) -> None:
     """Delta items carry no extended property, but s5sync's own `transactionId` names the
     task too (R16b): a user who forges one naming a colleague's task id gets nothing."""
-    from s5sync.writes import transaction_id_for
+    from s5sync.sync.apply import transaction_id_for
 
     world.with_good_items()
     bob = world.stack.desk.add_employee("BOB", "Bob", "bob@contoso.example")

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 
 from m365emu.app import build_emulator
 from m365emu.demo import seed_demo
-from s5sync.ports import CalendarGateway, EventUpdate, EventWrite, WindowRead
+from s5sync.sync.ports import CalendarGateway, EventUpdate, EventWrite, WindowRead
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,

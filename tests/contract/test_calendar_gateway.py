@@ -15,13 +15,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from calendar_harness import (
-    REAL_BASE_ENV,
-    CalendarHarness,
-    FakeHarness,
-    GraphHarness,
-    real_tenant_tokens,
-)
 
 from m365emu.app import build_emulator
 from m365emu.demo import DEMO_TENANT_ID, register_app, seed_demo
@@ -36,12 +29,19 @@ from m365emu.testing import (
 from s5sync.outlook.categories import ensure_category_once
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
-from s5sync.ports import EventUpdate, EventWrite, WriteStatus
+from s5sync.sync.ports import EventUpdate, EventWrite, WriteStatus
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,
     UserActions,
     in_process_client,
     install_graph_api,
+)
+from support.calendar_harness import (
+    REAL_BASE_ENV,
+    CalendarHarness,
+    FakeHarness,
+    GraphHarness,
+    real_tenant_tokens,
 )
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the fixture's type, for readers; conftest is not importable
     from conftest import TaskEnv
 
 from s5sync.core.snapshots import TaskDraft, TaskKind
-from s5sync.ports import WriteConflict
+from s5sync.sync.ports import WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import CUT_MARKER
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from outlook_harness import outlook_server
+from support.outlook_harness import outlook_server
 
 __all__ = ["outlook_server"]

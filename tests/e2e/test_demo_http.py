@@ -11,14 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 from bs4 import BeautifulSoup
-from demo_runner import Demo, free_base_port
 
 from m365emu.testing import hidden_form
+from support.demo_runner import Demo, free_base_port
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    running = Demo(tmp_path_factory.mktemp("demo") / "data", free_base_port())
+    # Alerts decided every 2 s instead of every minute (R21d), so the test waits seconds.
+    env = {"S5SYNC_ALERT_EVERY_SECONDS": "2"}
+    running = Demo(tmp_path_factory.mktemp("demo") / "data", free_base_port(), env)
     running.start()
     yield running
     running.stop()
@@ -45,7 +47,11 @@ def sign_in(demo: Demo, email: str) -> httpx.Client:
     fields.update({"login": email, "consent": "accept"})
     posted = browser.post(httpx.URL(login.headers["location"]).join(action), data=fields)
     callback, answer = hidden_form(posted.text)
-    browser.cookies.clear()  # the emulator's cookies are not ours to send back
+    # The emulator's cookies are not ours to send back; s5sync's sign-in binding is
+    # (login CSRF, web/security.py).
+    for cookie in list(browser.cookies.jar):
+        if cookie.name != "s5sync_signin":
+            browser.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
     done = browser.post(callback, data=answer)
     browser.last = done  # type: ignore[attr-defined]
     return browser
@@ -145,3 +151,59 @@ def test_state_changing_requests_without_the_form_token_are_refused_R22(demo: De
     for path in ("/auth/logout", "/dashboard/sync-now", "/dashboard/heartbeat", "/onboarding"):
         assert alice.post(demo.url(0, path), data={"employee_id": "1"}).status_code == 403
         assert alice.post(demo.url(0, path), headers={"X-CSRF-Token": "forged"}).status_code == 403
+
+
+@pytest.mark.browser
+def test_the_administrator_reads_the_alert_in_the_outlook_inbox_R21d(
+    demo: Demo, chromium_path: str, artifacts_dir: Path
+) -> None:
+    """Carol's sign-in is revoked: the demo's administrator (Alice) reads the alert in the
+    emulated Outlook Inbox, delivered over SMTP with STARTTLS by the emulator."""
+    import datetime as dt
+    import time
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from support.browser import CHROMIUM_ARGS
+
+    carol = sign_in(demo, "carol@contoso.example")
+    onboard(demo, carol)
+    control = httpx.Client(base_url=demo.url(1, "/_emulator"), timeout=30)
+    OPEN.append(control)
+    control.post("/users/carol@contoso.example/revoke").raise_for_status()
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    control.put("/clock", json={"now": later.isoformat()}).raise_for_status()
+    try:
+        token = re.search(
+            r'name="csrf-token" content="([^"]+)"', carol.get(demo.url(0, "/dashboard")).text
+        )
+        assert token is not None
+        carol.post(
+            demo.url(0, "/dashboard/sync-now"), headers={"X-CSRF-Token": token.group(1)}
+        ).raise_for_status()
+        for _ in range(60):
+            if "Sign in again" in carol.get(demo.url(0, "/dashboard")).text:
+                break
+            time.sleep(0.5)
+    finally:
+        control.delete("/clock")
+    subject = "s5sync: Carol Diaz — must sign in again (Contoso Home & Furniture)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        try:
+            page.goto(demo.url(1, "/outlook"))
+            page.get_by_label(re.compile(re.escape("alice@contoso.example"))).check()
+            page.get_by_role("button", name="Sign in").click()
+            for _ in range(40):  # the alert round runs every 2 s here
+                page.goto(demo.url(1, "/outlook/inbox"))
+                if page.get_by_role("link", name=subject).count():
+                    break
+                time.sleep(0.5)
+            page.get_by_role("link", name=subject).click()
+            expect(page.get_by_role("heading", name=subject)).to_be_visible()
+            expect(page.get_by_text("What to do: Ask Carol Diaz to open s5sync")).to_be_visible()
+            expect(page.get_by_role("link", name=demo.url(0, "/admin"))).to_be_visible()
+            page.screenshot(path=str(artifacts_dir / "demo-alert-inbox.png"), full_page=True)
+        finally:
+            browser.close()

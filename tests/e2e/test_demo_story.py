@@ -20,10 +20,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from demo_runner import Demo, free_base_port
 from playwright.sync_api import Page, expect, sync_playwright
 
-from browser_support import CHROMIUM_ARGS, serious_violations
+from support.browser import CHROMIUM_ARGS, serious_violations
+from support.demo_runner import Demo, free_base_port
 
 ZONE = ZoneInfo("America/New_York")
 ALICE = "alice@contoso.example"

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from outlook_harness import ALICE, TENANT, OutlookServer, chromium_args
 from playwright.sync_api import expect, sync_playwright
+
+from support.outlook_harness import ALICE, TENANT, OutlookServer, chromium_args
 
 pytestmark = pytest.mark.browser
 

@@ -22,11 +22,11 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import update
 
-from browser_support import CHROMIUM_ARGS, serious_violations
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
 from s5emu.web import create_app
+from support.browser import CHROMIUM_ARGS, serious_violations
 
 pytestmark = pytest.mark.browser
 

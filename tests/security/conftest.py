@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# demo_runner lives beside the end-to-end tests; it is the one way to start the demo.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-
-from demo_runner import Demo, free_base_port
-from security_browser import OPEN
+from support.demo_runner import Demo, free_base_port
+from support.security_browser import OPEN
 
 
 @pytest.fixture(autouse=True)

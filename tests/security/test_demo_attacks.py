@@ -21,21 +21,22 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from demo_runner import Demo
-from security_browser import (
+
+from m365emu.demo import DEMO_TENANT_ID
+from s5emu.desk import Desk, TaskForm
+from s5emu.schema import engine_for
+from support.demo_runner import Demo
+from support.security_browser import (
     begin,
     browser,
     consent,
     csrf,
     onboard,
     plant_session,
+    post_callback,
     session_cookie,
     sign_in,
 )
-
-from m365emu.demo import DEMO_TENANT_ID
-from s5emu.desk import Desk, TaskForm
-from s5emu.schema import engine_for
 
 EVIL = "https://evil.example/phish"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>\'"'
@@ -131,7 +132,7 @@ def test_replayed_state_and_code_are_refused_R19(demo: Demo) -> None:
     callback, fields = consent(authorize, "dave@contoso.example")
     assert client.post(callback, data=fields).status_code == 303
     attacker = browser()
-    answer = attacker.post(callback, data=fields)
+    answer = post_callback(attacker, callback, fields)
     assert answer.status_code == 403
     assert signed_out(attacker, demo)
 
@@ -187,7 +188,7 @@ def test_code_from_another_sign_in_is_refused_nonce_and_pkce_differ_R19(demo: De
     # The victim's code (bound to the victim's nonce and PKCE challenge) under the
     # attacker's own state.
     fields["state"] = attacker_state
-    answer = attacker.post(callback, data=fields)
+    answer = post_callback(attacker, callback, fields)
     assert answer.status_code == 403
     assert signed_out(attacker, demo)
 
@@ -370,7 +371,7 @@ def test_sql_injection_in_every_form_field_and_query_parameter_is_inert_R22(
         client.post(demo.url(0, "/dashboard/sync-now"), headers={"X-CSRF-Token": SQL}),
         client.post(demo.url(0, "/dashboard/heartbeat"), data={"csrf_token": SQL}),
         client.post(demo.url(0, "/auth/logout"), data={"csrf_token": SQL}),
-        browser().post(redirect_uri(demo), data={"state": SQL, "code": SQL}),
+        post_callback(browser(), redirect_uri(demo), {"state": SQL, "code": SQL}),
         browser().get(demo.url(0, "/auth/login?" + urlencode({"state": SQL}))),
     ]
     assert [a.status_code < 500 for a in answers] == [True] * len(answers)

@@ -8,16 +8,16 @@ whose database is down — with every logger recording at DEBUG.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "cycle"))
-
-from cycle_stack import emulator_running
-from secrets_story import (
+from m365emu.testing import RunningEmulator
+from s5sync.entrypoints.bootstrap import build_services
+from s5sync.store.secrets import SecretBox, SecretUnreadable
+from support.cycle_stack import emulator_running
+from support.secrets_story import (
     FOREIGN_S5,
     NOW,
     Recorder,
@@ -27,10 +27,6 @@ from secrets_story import (
     start_recording,
     story,
 )
-
-from m365emu.testing import RunningEmulator
-from s5sync.bootstrap import build_services
-from s5sync.store.secrets import SecretBox, SecretUnreadable
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s5sync.bootstrap import build_services
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.outlook.identity import CertificateCredential
 from s5sync.settings import Settings, SettingsError, require_for_serve
 from s5sync.store.secrets import SecretBox

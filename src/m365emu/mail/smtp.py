@@ -11,6 +11,7 @@ Not emulated: size limits beyond aiosmtpd's, DSNs, SPF/DKIM, rate limits.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -65,9 +66,10 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 async def serve_smtp(
     sink: MailSink,
-    host: str,
-    port: int,
+    host: str = "127.0.0.1",
+    port: int = 0,
     *,
+    sock: socket.socket | None = None,
     cert: Path | None = None,
     key: Path | None = None,
     username: str = "",
@@ -83,4 +85,6 @@ async def serve_smtp(
             authenticator=_Password(username, password), auth_required=True, auth_require_tls=True
         )
     loop = asyncio.get_running_loop()
+    if sock is not None:  # already bound (the demo binds every port before it starts)
+        return await loop.create_server(lambda: SMTP(sink, **options), sock=sock)
     return await loop.create_server(lambda: SMTP(sink, **options), host, port)

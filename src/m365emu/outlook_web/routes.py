@@ -28,6 +28,8 @@ from m365emu.graph.events import timezones
 from m365emu.graph.events.payload import read_event_body
 from m365emu.graph.master_categories.models import color_hex
 from m365emu.graph.state import GraphState, Mailbox
+from m365emu.mail.models import MailStore
+from m365emu.mail.routes import install_inbox_routes
 from m365emu.outlook_web.forms import REMINDERS, EventForm
 from m365emu.outlook_web.views import days, week_start
 
@@ -43,6 +45,7 @@ def create_outlook_router(
     *,
     secret: str | None = None,
     zone: str = "UTC",
+    mail: MailStore | None = None,
 ) -> APIRouter:
     router = APIRouter()
     signer = URLSafeSerializer(secret or secrets.token_urlsafe(32), salt="m365emu-outlook")
@@ -58,7 +61,9 @@ def create_outlook_router(
 
     def page(name: str, request: Request, status: int = 200, **values: Any) -> HTMLResponse:
         shown = zone_of(values.get("box"))
-        html = templates.get_template(name).render(request=request, zone=shown, **values)
+        html = templates.get_template(name).render(
+            request=request, zone=shown, mail_on=mail is not None, **values
+        )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _CSP})
 
     def signed_in(request: Request) -> Mailbox | None:
@@ -240,6 +245,8 @@ def create_outlook_router(
             return page("missing.html", request, 404, box=box)
         return RedirectResponse(str(request.url_for("outlook_calendar")), 303)
 
+    if mail is not None:  # the Inbox of the emulated mailboxes (issue 21)
+        install_inbox_routes(router, mail, signed_in, page, to_signin)
     return router
 
 

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from s5sync.administration import STATUS_WORDS, user_status
 from s5sync.alerts.messages import compose
 from s5sync.alerts.smtp import Mailer, MailError, OutgoingMail, message_id
 from s5sync.core.alerts import (
@@ -27,6 +26,7 @@ from s5sync.core.alerts import (
     UserFacts,
     plan_alerts,
 )
+from s5sync.staff.administration import STATUS_WORDS, user_status
 from s5sync.store.alerts import Outbox, QueuedMail
 from s5sync.store.directory import Directory
 from s5sync.store.records import TenantRecord

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from m365emu.testing import sign_in_with_form_posts
-from s5sync.bootstrap import Services
+from s5sync.entrypoints.bootstrap import Services
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import AccessTokens, StoredTokenCache, UserTokens
 from s5sync.store.records import UserRecord

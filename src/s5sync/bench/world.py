@@ -29,19 +29,19 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from s5sync.bootstrap import Services, build_services
 from s5sync.core.snapshots import StoreOptions
-from s5sync.cycle import CycleEngine, CycleStores
+from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.outlook.clients import GraphClients
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
-from s5sync.ports import TaskStore, UserPorts
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.models import AppUser
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.engine import CycleEngine, CycleStores
+from s5sync.sync.ports import TaskStore, UserPorts
 from s5sync.testing.calendar import FakeCalendarGateway
 
 ZONE = "America/New_York"

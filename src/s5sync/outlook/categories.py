@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from s5sync.outlook.errors import GraphRejected
 from s5sync.outlook.session import Answer, GraphSession
-from s5sync.ports import CalendarGateway, MasterCategory
+from s5sync.sync.ports import CalendarGateway, MasterCategory
 
 CATEGORIES_PATH = "/me/outlook/masterCategories"
 

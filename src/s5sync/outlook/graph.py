@@ -40,7 +40,7 @@ from s5sync.outlook.wire import (
     read_snapshot,
     task_filter,
 )
-from s5sync.ports import (
+from s5sync.sync.ports import (
     CategoriesWrite,
     EventChange,
     EventUpdate,

@@ -22,7 +22,7 @@ from tzlocal.windows_tz import win_tz
 
 from s5sync.core.characters import without_surrogates
 from s5sync.core.snapshots import EventSnapshot, EventType
-from s5sync.ports import CategoriesWrite, EventChange, EventWrite
+from s5sync.sync.ports import CategoriesWrite, EventChange, EventWrite
 
 # R16b: the extended property holding the task identity. The GUID is s5sync's own
 # namespace, fixed forever: events pushed by earlier versions must stay findable.

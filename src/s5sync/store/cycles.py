@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from s5sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 from s5sync.store.database import Database
 from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -45,6 +44,7 @@ from s5sync.store.records import CachedEvent, DeltaRecord, Lease
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
 _USER = (

@@ -28,7 +28,7 @@ from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.logs import hold_at_warning
 from s5sync.pooling import ping_when_idle
-from s5sync.ports import Employee, TaskStore, WriteConflict
+from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.columns import lenient_text
 from s5sync.systemfive.errors import (

@@ -21,7 +21,7 @@ from s5sync.core.html_text import html_to_text
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.errors import NeedsSignIn, OutlookError
 from s5sync.outlook.metering import RequestCounter
-from s5sync.ports import (
+from s5sync.sync.ports import (
     CategoriesWrite,
     EventChange,
     EventUpdate,

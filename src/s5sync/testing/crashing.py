@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
-from s5sync.ports import (
+from s5sync.sync.ports import (
     CalendarGateway,
     CategoriesWrite,
     Employee,

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from s5sync.core.snapshots import Link, StoreOptions
-from s5sync.ports import CycleEnd, CycleStart, WindowSave
 from s5sync.store.directory import LeaseLost, NotFound
 from s5sync.store.records import (
     ActivityEntry,
@@ -28,6 +27,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.sync.ports import CycleEnd, CycleStart, WindowSave
 
 
 class DuplicateLink(Exception):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from s5sync.core.snapshots import TaskDraft, TaskKind, TaskSnapshot
 from s5sync.core.timezones import zone
-from s5sync.ports import Employee, TaskStore, WriteConflict
+from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import ADDRESS_FIELDS, fit, snapshot, stamp
 from s5sync.systemfive.watcher import Saved, TaskSaves, saved

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 
 from s5sync.core.snapshots import Link, LinkState, Origin
-from s5sync.ports import CycleEnd, CycleStart, CycleStore, WindowSave
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory, LeaseLost, NotFound
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, WindowSave
 from s5sync.testing.cyclestore import MemoryCycleStores
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)

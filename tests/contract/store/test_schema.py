@@ -13,12 +13,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-from two_stores import two_stores_with_a_user_each
 
 from s5sync.store.database import Database
 from s5sync.store.migrate import include_object, sync_url, upgrade
 from s5sync.store.models import Base
 from s5sync.store.secrets import SecretBox
+from support.two_stores import two_stores_with_a_user_each
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
 

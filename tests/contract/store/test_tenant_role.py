@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy import text
-from two_stores import two_stores_with_a_user_each
 from typer.testing import CliRunner
 
-from s5sync.cli import app as cli_app
+from s5sync.entrypoints.cli import app as cli_app
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
 from s5sync.store.secrets import SecretBox
+from support.two_stores import two_stores_with_a_user_each
 
 pytestmark = pytest.mark.postgres
 

@@ -20,7 +20,7 @@ from m365emu.mail.smtp import MailSink, serve_smtp
 from m365emu.tls import TlsFiles, ensure_tls_files
 from s5sync.alerts.service import Alerts
 from s5sync.alerts.smtp import SmtpMailer
-from s5sync.bootstrap import Services, build_services
+from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.models import AppUser, SyncRun

@@ -8,17 +8,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from fake_world import NOW, World
 
-from s5sync.bootstrap import build_services
-from s5sync.cycle import CycleEngine
-from s5sync.ports import UserPorts
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.engine import CycleEngine
+from s5sync.sync.ports import UserPorts
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.tasks import FakeTaskStore
+from support.fake_world import NOW, World
 
 
 @pytest.fixture

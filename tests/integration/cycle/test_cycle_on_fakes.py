@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fake_world import World
-
 from s5sync.core.snapshots import LinkState
+from support.fake_world import World
 
 
 async def test_synced_delivery_is_pushed_with_category_and_maps_link_R1_R3_R4(

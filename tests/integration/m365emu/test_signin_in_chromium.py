@@ -17,9 +17,9 @@ from urllib.parse import parse_qsl
 import pytest
 from playwright.sync_api import Route, sync_playwright
 
-from browser_support import CHROMIUM_ARGS
 from m365emu.demo import DEMO_TENANT_ID
 from m365emu.testing import TEST_REDIRECT_URI, RunningEmulator
+from support.browser import CHROMIUM_ARGS
 
 SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.ReadWrite"]
 

@@ -3,7 +3,7 @@ notification_harness.py)."""
 
 from __future__ import annotations
 
-from graph_harness import graph
-from notification_harness import notified
+from support.graph_harness import graph
+from support.notification_harness import notified
 
 __all__ = ["graph", "notified"]

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from graph_harness import ALICE, MISSING_ID, TENANT, GraphHarness
-
 from m365emu.faults import Fault, FaultKind
 from m365emu.graph.common.http import GRAPH_JSON
+from support.graph_harness import ALICE, MISSING_ID, TENANT, GraphHarness
 
 EVENT = {
     "subject": "Batch",

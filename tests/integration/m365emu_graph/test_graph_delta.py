@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from graph_harness import GraphHarness
 
 from m365emu.graph import DeltaExpiry
+from support.graph_harness import GraphHarness
 
 WINDOW = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-08T00:00:00Z"}
 

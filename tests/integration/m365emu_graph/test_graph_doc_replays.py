@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_harness import GraphHarness
+
+from support.graph_harness import GraphHarness
 
 EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.json"))
 LOADED = {path.stem: json.loads(path.read_text()) for path in EXAMPLES}

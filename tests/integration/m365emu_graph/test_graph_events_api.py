@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from graph_harness import GraphHarness
+from support.graph_harness import GraphHarness
 
 LUNCH = {
     "subject": "Lunch",
@@ -146,7 +146,7 @@ async def test_missing_foreign_and_expired_tokens_are_401(graph: GraphHarness) -
 
 
 async def test_missing_scopes_are_403_access_denied(graph: GraphHarness) -> None:
-    from graph_harness import ALICE, TENANT
+    from support.graph_harness import ALICE, TENANT
 
     weak = graph.verifier.issue(
         TENANT, ALICE, "alice@contoso.test", scopes=frozenset({"User.Read"})

@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from graph_harness import ALICE, TENANT, build_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from m365emu.clock import EmulatorClock
 from m365emu.graph import GraphState
 from m365emu.graph.fakes import StaticTokenVerifier
+from support.graph_harness import ALICE, TENANT, build_app
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EVENT_KEYS = [

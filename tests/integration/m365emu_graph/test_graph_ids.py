@@ -6,7 +6,8 @@ items 1 and 3; graph.md §1)."""
 from __future__ import annotations
 
 import pytest
-from graph_harness import MISSING_ID, GraphHarness
+
+from support.graph_harness import MISSING_ID, GraphHarness
 
 IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 JSON = {"Content-Type": "application/json"}

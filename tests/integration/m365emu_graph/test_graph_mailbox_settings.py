@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from graph_harness import ALICE, TENANT, GraphHarness
+from support.graph_harness import ALICE, TENANT, GraphHarness
 
 
 async def test_time_zone_is_read_and_changed_with_mailbox_settings_scopes(

@@ -5,11 +5,14 @@ bound to the emulator app through ASGITransport — the SDK's code is unchanged.
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from graph_harness import BASE, GraphHarness
+
+from support.graph_harness import BASE, GraphHarness
+from support.notification_harness import LIFECYCLE_URL, NOTIFY_URL, Notified
 
 with warnings.catch_warnings():
     # kiota warns about its own deprecated class when the SDK imports it (not our code).
@@ -26,6 +29,7 @@ with warnings.catch_warnings():
     from msgraph.generated.models.item_body import ItemBody
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
     from msgraph.generated.models.outlook_category import OutlookCategory
+    from msgraph.generated.models.subscription import Subscription
     from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
         CalendarViewRequestBuilder,
     )
@@ -53,7 +57,7 @@ class StaticTokens(AccessTokenProvider):
         return AllowedHostsValidator(["graph.emu.test"])
 
 
-def sdk_client(graph: GraphHarness) -> GraphServiceClient:
+def sdk_client(graph: GraphHarness | Notified) -> GraphServiceClient:
     # The same middleware options msgraph's GraphRequestAdapter uses for its own client
     # (they turn the SDK's "/users/me-token-to-replace" into "/me").
     http = GraphClientFactory.create_with_default_middleware(
@@ -181,3 +185,32 @@ async def test_sdk_follows_delta_links_and_reads_removed_entries(graph: GraphHar
     [removed] = changes.value or []
     assert removed.id == gone.id
     assert removed.additional_data["@removed"] == {"reason": "deleted"}
+
+
+async def test_sdk_creates_and_renews_a_subscription_R14b(notified: Notified) -> None:
+    client = sdk_client(notified)
+    made = await client.subscriptions.post(
+        Subscription(
+            change_type="created,updated,deleted",
+            notification_url=NOTIFY_URL,
+            lifecycle_notification_url=LIFECYCLE_URL,
+            resource="me/events",
+            expiration_date_time=notified.clock.now() + timedelta(days=2),
+            client_state="sdk-state",
+        )
+    )
+    assert made is not None
+    assert made.id
+    assert made.client_state == "sdk-state"
+    assert len(notified.subscriber.validations) == 2
+    later = notified.clock.now() + timedelta(days=6)
+    renewed = await client.subscriptions.by_subscription_id(made.id).patch(
+        Subscription(expiration_date_time=later)
+    )
+    assert renewed is not None
+    assert renewed.expiration_date_time == later
+    listed = await client.subscriptions.get()
+    assert listed is not None
+    assert [s.id for s in listed.value or []] == [made.id]
+    await client.subscriptions.by_subscription_id(made.id).delete()
+    assert notified.hub.book.all() == []

@@ -4,8 +4,7 @@ notifications"; issue 24 item 1)."""
 
 from __future__ import annotations
 
-from notification_harness import Notified
-from test_graph_notifications import delivered
+from support.notification_harness import Notified
 
 IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 
@@ -17,6 +16,7 @@ async def test_a_subscription_made_asking_for_immutable_ids_notifies_immutable_i
         "/subscriptions", json=notified.body(), headers={**notified.headers(), **IMMUTABLE}
     )
     assert answer.status_code == 201, answer.text
+    assert answer.headers["Preference-Applied"] == 'IdType="ImmutableId"'
     event = await notified.create_event()  # created without the header: its default id
     immutable = (
         await notified.client.get(
@@ -24,7 +24,17 @@ async def test_a_subscription_made_asking_for_immutable_ids_notifies_immutable_i
         )
     ).json()["id"]
     assert immutable != event["id"]
-    await delivered(notified, 1)
+    await notified.delivered(1)
     [item] = notified.subscriber.items()
     assert item["resourceData"]["id"] == immutable
     assert item["resource"].endswith(f"/Events/{immutable}")
+
+
+async def test_a_subscription_made_without_the_header_notifies_default_ids_R14b(
+    notified: Notified,
+) -> None:
+    await notified.subscribe()
+    event = await notified.create_event()
+    await notified.delivered(1)
+    [item] = notified.subscriber.items()
+    assert item["resourceData"]["id"] == event["id"]

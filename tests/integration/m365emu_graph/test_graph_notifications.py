@@ -7,19 +7,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from graph_harness import ALICE, TENANT
-from notification_harness import Notified
-
 from m365emu.faults import Fault, FaultKind
-
-
-async def delivered(notified: Notified, count: int, path: str = "graph/notifications") -> None:
-    for _ in range(200):
-        await notified.settle()
-        if len(notified.subscriber.items(path)) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{count} notifications expected, got {notified.subscriber.items(path)}")
+from support.graph_harness import ALICE, TENANT
+from support.notification_harness import NOTIFY_URL, Notified
 
 
 async def test_created_updated_deleted_each_notify_with_the_documented_shape_R14b(
@@ -30,7 +20,7 @@ async def test_created_updated_deleted_each_notify_with_the_documented_shape_R14
     path = f"/me/events/{event['id']}"
     await notified.client.patch(path, json={"subject": "Later"}, headers=notified.headers())
     await notified.client.delete(path, headers=notified.headers())
-    await delivered(notified, 3)
+    await notified.delivered(3)
     items = notified.subscriber.items()
     assert [i["changeType"] for i in items] == ["created", "updated", "deleted"]
     created = items[0]
@@ -53,7 +43,7 @@ async def test_only_the_subscribed_change_types_notify_R14b(notified: Notified) 
     await notified.subscribe(changeType="deleted")
     event = await notified.create_event()
     await notified.client.delete(f"/me/events/{event['id']}", headers=notified.headers())
-    await delivered(notified, 1)
+    await notified.delivered(1)
     assert [i["changeType"] for i in notified.subscriber.items()] == ["deleted"]
 
 
@@ -78,7 +68,7 @@ async def test_batch_changes_notify_like_direct_calls_R14b(notified: Notified) -
     }
     answer = await notified.client.post("/$batch", json=batch, headers=notified.headers())
     assert answer.status_code == 200
-    await delivered(notified, 2)
+    await notified.delivered(2)
     assert [i["changeType"] for i in notified.subscriber.items()] == ["created", "created"]
 
 
@@ -92,7 +82,7 @@ async def test_other_mailboxes_changes_do_not_notify_R19(notified: Notified) -> 
     }
     await notified.client.post("/me/events", json=event, headers=notified.headers(bob))
     await notified.create_event()
-    await delivered(notified, 1)
+    await notified.delivered(1)
     assert len(notified.subscriber.items()) == 1
 
 
@@ -102,18 +92,18 @@ async def test_a_failing_endpoint_is_retried_with_back_off_on_the_clock_R14b(
     await notified.subscribe(lifecycleNotificationUrl=None)
     notified.subscriber.failures = 2
     await notified.create_event()
-    await delivered(notified, 1)
+    await notified.delivered(1)
     assert len(notified.subscriber.received) == 1
     notified.advance(timedelta(seconds=59))
     await notified.settle()
     assert len(notified.subscriber.received) == 1  # the first retry waits a minute
     notified.advance(timedelta(seconds=1))
-    await delivered(notified, 2)
+    await notified.delivered(2)
     notified.advance(timedelta(minutes=1))
     await notified.settle()
     assert len(notified.subscriber.received) == 2  # then two minutes
     notified.advance(timedelta(minutes=1))
-    await delivered(notified, 3)
+    await notified.delivered(3)
     [delivery] = [d for d in notified.hub.worker.history if d.kind == "change"]
     assert delivery.answers == ["503", "503", "202"]
     assert str(delivery.outcome) == "delivered"
@@ -125,7 +115,7 @@ async def test_after_4_hours_of_failures_the_change_is_discarded_and_missed_sent
     await notified.subscribe()
     notified.subscriber.failures = 1000
     await notified.create_event()
-    await delivered(notified, 1)
+    await notified.delivered(1)
     for _ in range(30):  # retries at most 10 minutes apart, for 4 hours
         notified.advance(timedelta(minutes=10))
         await notified.settle()
@@ -133,7 +123,7 @@ async def test_after_4_hours_of_failures_the_change_is_discarded_and_missed_sent
     assert [str(d.outcome) for d in changes] == ["discarded"]
     assert 10 < changes[0].attempts < 40
     notified.subscriber.failures = 0
-    await delivered(notified, 1, "graph/lifecycle")
+    await notified.delivered(1, "graph/lifecycle")
     assert "missed" in notified.subscriber.lifecycle()
 
 
@@ -142,7 +132,7 @@ async def test_drop_fault_loses_one_notification_R14b(notified: Notified) -> Non
     notified.faults.add(Fault("POST", "*/graph/notifications", FaultKind.DROP))
     await notified.create_event("Lost")
     await notified.create_event("Kept")
-    await delivered(notified, 1)
+    await notified.delivered(1)
     await notified.settle()
     assert len(notified.subscriber.items()) == 1
     assert notified.hub.worker.outcomes["dropped"] == 1
@@ -152,7 +142,7 @@ async def test_duplicate_fault_sends_the_same_notification_twice_R14b(notified: 
     await notified.subscribe()
     notified.faults.add(Fault("*", "*", FaultKind.DUPLICATE))
     await notified.create_event()
-    await delivered(notified, 2)
+    await notified.delivered(2)
     first, second = notified.subscriber.items()
     assert first == second
 
@@ -163,7 +153,7 @@ async def test_delay_fault_holds_a_notification_back_R14b(notified: Notified) ->
     loop = asyncio.get_running_loop()
     started = loop.time()
     await notified.create_event()
-    await delivered(notified, 1)
+    await notified.delivered(1)
     assert loop.time() - started >= 0.3
 
 
@@ -175,7 +165,7 @@ async def test_reorder_fault_sends_a_notification_after_the_next_one_R14b(
     first = await notified.create_event("First")
     await asyncio.sleep(0.1)  # the first is held back
     second = await notified.create_event("Second")
-    await delivered(notified, 2)
+    await notified.delivered(2)
     ids = [i["resourceData"]["id"] for i in notified.subscriber.items()]
     assert ids == [second["id"], first["id"]]
 
@@ -184,9 +174,9 @@ async def test_reject_fault_counts_a_2xx_as_failed_and_retries_R14b(notified: No
     await notified.subscribe()
     notified.faults.add(Fault("POST", "*", FaultKind.REJECT))
     await notified.create_event()
-    await delivered(notified, 1)
+    await notified.delivered(1)
     notified.advance(timedelta(minutes=1))
-    await delivered(notified, 2)
+    await notified.delivered(2)
     [delivery] = [d for d in notified.hub.worker.history if d.kind == "change"]
     assert delivery.answers == ["202 (rejected)", "202"]
 
@@ -206,7 +196,7 @@ async def test_every_lifecycle_event_can_be_fired_with_the_documented_shape_R14b
     [subscription] = notified.hub.book.all()
     for event in ("missed", "reauthorizationRequired", "subscriptionRemoved"):
         notified.hub.fire(subscription, event)
-    await delivered(notified, 3, "graph/lifecycle")
+    await notified.delivered(3, "graph/lifecycle")
     items = notified.subscriber.items("graph/lifecycle")
     assert [i["lifecycleEvent"] for i in items] == [
         "missed",
@@ -255,9 +245,9 @@ async def test_reauthorization_is_asked_in_the_last_hour_every_15_minutes_R14b(
     await asyncio.sleep(0.3)
     assert notified.subscriber.lifecycle() == []
     notified.advance(timedelta(minutes=2))
-    await delivered(notified, 1, "graph/lifecycle")
+    await notified.delivered(1, "graph/lifecycle")
     notified.advance(timedelta(minutes=15))
-    await delivered(notified, 2, "graph/lifecycle")
+    await notified.delivered(2, "graph/lifecycle")
     assert notified.subscriber.lifecycle() == ["reauthorizationRequired"] * 2
 
 
@@ -267,14 +257,14 @@ async def test_a_revoked_grant_asks_reauthorization_that_its_old_token_cannot_an
     made = await notified.subscribe()
     notified.advance(timedelta(seconds=1))
     notified.revoked[ALICE] = notified.clock.now()
-    await delivered(notified, 1, "graph/lifecycle")
+    await notified.delivered(1, "graph/lifecycle")
     assert notified.subscriber.lifecycle() == ["reauthorizationRequired"]
     path = f"/subscriptions/{made['id']}/reauthorize"
     refused = await notified.client.post(path, headers=notified.headers())
     assert refused.status_code == 403
     # Changes still notify for a while, then stop until reauthorized.
     await notified.create_event("Soon after")
-    await delivered(notified, 1)
+    await notified.delivered(1)
     notified.advance(timedelta(minutes=10))
     await notified.create_event("Paused")
     await notified.settle()
@@ -284,4 +274,27 @@ async def test_a_revoked_grant_asks_reauthorization_that_its_old_token_cannot_an
     assert answered.status_code == 204
     notified.token = fresh
     await notified.create_event("Resumed")
-    await delivered(notified, 2)
+    await notified.delivered(2)
+
+
+async def test_a_slow_endpoint_is_throttled_then_dropped_as_documented_R14b(
+    notified: Notified,
+) -> None:
+    await notified.subscribe()
+    health, now = notified.hub.worker.health, notified.clock.now()
+    # 100 answers in this 10-minute window, 10 of them slower than 2.9 s: throttled.
+    for n in range(100):
+        health.record(NOTIFY_URL, 3.0 if n < 10 else 0.1, now)
+    await notified.create_event("Throttled")
+    await notified.settle()
+    assert notified.subscriber.items() == []
+    notified.advance(timedelta(minutes=10))  # delayed 10 minutes (and a new window)
+    await notified.delivered(1)
+    # 15 % slow (16 of the window's 101): dropped, and the subscriber hears it missed one.
+    now = notified.clock.now()
+    for n in range(100):
+        health.record(NOTIFY_URL, 3.0 if n < 16 else 0.1, now)
+    await notified.create_event("Dropped")
+    await notified.delivered(1, "graph/lifecycle")
+    assert notified.subscriber.lifecycle() == ["missed"]
+    assert len(notified.subscriber.items()) == 1

@@ -8,12 +8,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from graph_harness import ALICE, BASE, TENANT, build_app
 
 from m365emu.clock import EmulatorClock
 from m365emu.graph import GraphState
 from m365emu.graph.fakes import StaticTokenVerifier
 from m365emu.persistence import Persistence
+from support.graph_harness import ALICE, BASE, TENANT, build_app
 
 SERIES = {
     "subject": "Stand-up",

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 
-from graph_harness import GraphHarness
-
 from m365emu.graph.common.http import GRAPH_JSON
+from support.graph_harness import GraphHarness
 
 EVENT = {
     "subject": "Strict",

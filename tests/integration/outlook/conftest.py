@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from graph_adapter_harness import emu
+from support.graph_adapter_harness import emu
 
 __all__ = ["emu"]

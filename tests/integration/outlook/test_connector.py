@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from signin_harness import identity_for, running, sign_in, sqlite_template
 
 from m365emu.app import build_emulator, create_tls_app
 from m365emu.demo import DEMO_TENANT_ID, seed_demo
 from m365emu.server import bind, make_server
 from m365emu.testing import TEST_CLIENT_ID, TEST_CLIENT_SECRET, RunningEmulator
 from m365emu.tls import ensure_tls_files
-from s5sync.bootstrap import build_services
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
@@ -24,6 +23,7 @@ from s5sync.outlook.tokens import StoredTokenCache, UserTokens
 from s5sync.settings import load_settings
 from s5sync.store.secrets import SecretBox
 from s5sync.testing.graph_emulator import install_graph_api
+from support.signin_harness import identity_for, running, sign_in, sqlite_template
 
 __all__ = ["running", "sqlite_template"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from graph_adapter_harness import NOW, WINDOW, Emu
+from support.graph_adapter_harness import NOW, WINDOW, Emu
 
 
 async def test_a_baseline_pages_an_idle_cycle_costs_one_request_R23b(emu: Emu) -> None:

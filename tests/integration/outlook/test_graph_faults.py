@@ -11,11 +11,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from graph_adapter_harness import FIXED_NOW, WINDOW, Emu, a_write
 
 from s5sync.outlook.errors import DeadlineReached, GraphRejected, Throttled
 from s5sync.outlook.session import RetryPolicy
-from s5sync.ports import EventUpdate, WriteStatus
+from s5sync.sync.ports import EventUpdate, WriteStatus
+from support.graph_adapter_harness import FIXED_NOW, WINDOW, Emu, a_write
 
 FAST = RetryPolicy(request_timeout=0.5, max_attempts=4)
 

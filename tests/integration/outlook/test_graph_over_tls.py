@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from signin_harness import identity, running, sign_in
 
 from m365emu.demo import DEMO_TENANT_ID
 from m365emu.testing import RunningEmulator
@@ -22,8 +21,9 @@ from s5sync.outlook.identity import MsalIdentity
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import Pacing, RetryPolicy
 from s5sync.outlook.tokens import UserTokens
-from s5sync.ports import EventWrite, WriteStatus
+from s5sync.sync.ports import EventWrite, WriteStatus
 from s5sync.testing.graph_emulator import graph_calendar
+from support.signin_harness import identity, running, sign_in
 
 __all__ = ["identity", "running"]
 

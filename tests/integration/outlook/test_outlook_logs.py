@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from signin_harness import running
 
 from m365emu.demo import DEMO_TENANT_ID, register_app
 from m365emu.testing import TEST_REDIRECT_URI, RunningEmulator, sign_in_with_form_posts
 from s5sync.outlook.errors import GraphError, NeedsSignIn
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
-from s5sync.ports import EventUpdate, EventWrite
+from s5sync.sync.ports import EventUpdate, EventWrite
 from s5sync.testing.graph_emulator import UserActions, graph_calendar
+from support.signin_harness import running
 
 __all__ = ["running"]
 

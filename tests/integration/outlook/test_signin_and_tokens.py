@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from signin_harness import box, database_url, db, identity, running, sign_in, sqlite_template
 
 from m365emu.testing import TEST_REDIRECT_URI, RunningEmulator
 from s5sync.outlook.errors import NeedsSignIn, SignInFailed
@@ -22,6 +21,15 @@ from s5sync.store.directory import Directory
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.testing.graph_emulator import graph_calendar
+from support.signin_harness import (
+    box,
+    database_url,
+    db,
+    identity,
+    running,
+    sign_in,
+    sqlite_template,
+)
 
 __all__ = ["box", "database_url", "db", "identity", "running", "sqlite_template"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s5sync.bootstrap import Services, build_services
+from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.secrets import SecretBox

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from push_world import Clock, add_user
 from sqlalchemy import insert
 
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import engine_for
 from s5emu.schema import task as task_table
-from s5sync.bootstrap import Services
+from s5sync.entrypoints.bootstrap import Services
 from s5sync.store.subscriptions import SubscriptionRows
 from s5sync.store.watch import WatchStore
 from s5sync.systemfive.adapter import SqlTaskStore
 from s5sync.systemfive.watcher import StoreWatcher
+from support.push_world import Clock, add_user
 
 
 def form(employee_id: int, title: str) -> TaskForm:

@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 
 from s5sync.bench.world import SCOPES, EmulatorFleet
-from s5sync.bootstrap import build_services
-from s5sync.cycle import CycleEngine
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.outlook.clients import GraphClients
 from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
 from s5sync.settings import load_settings
+from s5sync.sync.engine import CycleEngine
 from s5sync.systemfive.adapter import SqlTaskStore
 
 log = logging.getLogger("scale_worker")

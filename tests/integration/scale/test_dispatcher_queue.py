@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from s5sync.bench.world import add_users
-from s5sync.bootstrap import build_services
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.scheduling.distributed import (
     CYCLE_TASK,
     DistributedScheduler,

@@ -40,7 +40,7 @@ from s5emu.desk import Desk
 from s5emu.schema import create_schema, engine_for
 from s5sync.bench.runner import delivery
 from s5sync.bench.world import EmulatorProcess, add_users
-from s5sync.bootstrap import build_services
+from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from s5sync.bootstrap import Services, build_services
+from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade

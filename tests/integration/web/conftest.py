@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from web_world import WebWorld, emulator_for_web, web_world
 
 from m365emu.testing import RunningEmulator
+from support.web_world import WebWorld, emulator_for_web, web_world
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from web_world import WebWorld
+
+from support.web_world import WebWorld
 
 ALICE, BOB, ERIN = "alice@contoso.example", "bob@contoso.example", "erin@fabrikam.example"
 PAGES = [

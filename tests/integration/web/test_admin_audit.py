@@ -10,9 +10,9 @@ import io
 
 from fastapi.routing import APIRoute
 from test_admin_access import ALICE, BOB, ERIN, options_form, post
-from web_world import WebWorld
 
 from s5sync.store.audit import AuditAction, AuditRecord
+from support.web_world import WebWorld
 
 
 async def trail(world: WebWorld, email: str = ALICE) -> list[AuditRecord]:

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from bs4 import BeautifulSoup
 from sqlalchemy import text
 from test_admin_access import ALICE, BOB, options_form, post
-from web_world import ZONE, WebWorld
+
+from support.web_world import ZONE, WebWorld
 
 
 def tomorrow_at(hour: int) -> str:

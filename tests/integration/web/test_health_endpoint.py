@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from web_world import BASE, settings_for
 
 from m365emu.testing import RunningEmulator
-from s5sync.bootstrap import build_services
-from s5sync.web.app import web_app
+from s5sync.entrypoints.bootstrap import build_services
+from s5sync.entrypoints.web.app import web_app
+from support.web_world import BASE, settings_for
 
 
 async def test_healthz_reports_database_and_scheduler(

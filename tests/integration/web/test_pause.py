@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from test_admin_access import ALICE, BOB, post
-from web_world import WebWorld
 
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.store.audit import AuditAction
 from s5sync.store.records import UserRecord
+from support.web_world import WebWorld
 
 
 def requests_of(world: WebWorld, email: str) -> int:

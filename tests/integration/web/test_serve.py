@@ -20,17 +20,17 @@ import anyio
 import httpx
 import pytest
 from typer.testing import CliRunner
-from web_world import CLIENT_ID, CLIENT_SECRET, REDIRECT, ZONE
 
 from m365emu.demo import DEMO_TENANT_ID, register_app
 from m365emu.testing import RunningEmulator, sign_in_with_form_posts
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
-from s5sync.bootstrap import build_services
-from s5sync.cli import app as cli_app
+from s5sync.entrypoints.bootstrap import build_services
+from s5sync.entrypoints.cli import app as cli_app
 from s5sync.settings import load_settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.secrets import SecretBox
+from support.web_world import CLIENT_ID, CLIENT_SECRET, REDIRECT, ZONE
 
 SESSION_SECRET = "x" * 64
 ALICE = "alice@contoso.example"

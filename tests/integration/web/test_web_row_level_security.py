@@ -29,10 +29,10 @@ from test_admin_options import (  # noqa: F401
     test_administrator_maps_unmaps_and_removes_staff_from_system_fives_list_R20,
     test_new_tag_and_category_take_effect_on_the_next_cycle_R21b,
 )
-from web_world import WebWorld, web_world
 
 from m365emu.testing import RunningEmulator
 from s5sync.store.migrate import upgrade
+from support.web_world import WebWorld, web_world
 
 pytestmark = pytest.mark.postgres
 

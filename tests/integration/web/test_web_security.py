@@ -8,7 +8,8 @@ import httpx
 from fastapi.routing import APIRoute
 from test_admin_access import ALICE, BOB, ERIN, PAGES, options_form
 from test_admin_options import tomorrow_at
-from web_world import WebWorld
+
+from support.web_world import WebWorld
 
 SCRIPT = "<script>alert(1)</script>"
 EXEMPT = {"/auth/callback"}  # MSAL's form_post: protected by state, nonce and PKCE (R19)

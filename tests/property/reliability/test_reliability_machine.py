@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from crashing import Crash
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,8 +35,12 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from reliability_model import ZONE, MEvent, MTask, UserModel
-from reliability_oracle import (
+
+from s5emu.desk import TaskForm
+from s5sync.sync.engine import CycleResult
+from support.crashing import Crash
+from support.reliability_model import ZONE, MEvent, MTask, UserModel
+from support.reliability_oracle import (
     ARTIFACT,
     bind_new_items,
     both_sides_equal,
@@ -46,7 +49,7 @@ from reliability_oracle import (
     is_write,
     wall,
 )
-from reliability_stack import (
+from support.reliability_stack import (
     FAULT_HOLD,
     Account,
     Stack,
@@ -54,7 +57,7 @@ from reliability_stack import (
     built_stack,
     sign_in_again,
 )
-from reliability_story import (
+from support.reliability_story import (
     START,
     USERS,
     AtFold,
@@ -70,9 +73,6 @@ from reliability_story import (
     steps,
     when,
 )
-
-from s5emu.desk import TaskForm
-from s5sync.cycle import CycleResult
 
 PROFILE = os.environ.get("S5SYNC_HYPOTHESIS_PROFILE", "ci")
 # ci: ≥ 2,000 steps in a few minutes; long: 50,000 steps for a night.

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from crashing import Crash
-from reliability_stack import Templates
-from reliability_story import Pick, Step, When, Who
 from test_reliability_machine import Reliability
+
+from support.crashing import Crash
+from support.reliability_stack import Templates
+from support.reliability_story import Pick, Step, When, Who
 
 ALICE = Who(0)
 

@@ -20,15 +20,6 @@ from typing import Any
 
 import pytest
 from fastapi import APIRouter, Request, Response
-from reliability_oracle import ARTIFACT, wall
-from reliability_stack import (
-    Account,
-    Stack,
-    Templates,
-    built_stack,
-    event_task_ref,
-)
-from reliability_story import START
 
 from m365emu.app import Emulator
 from m365emu.faults import Fault, FaultKind
@@ -37,6 +28,15 @@ from m365emu.graph.common.http import GraphRequest
 from m365emu.graph.router import METHODS, create_dispatcher
 from s5emu.desk import TaskForm
 from s5sync.testing.graph_emulator import GraphParts
+from support.reliability_oracle import ARTIFACT, wall
+from support.reliability_stack import (
+    Account,
+    Stack,
+    Templates,
+    built_stack,
+    event_task_ref,
+)
+from support.reliability_story import START
 
 USERS = 20
 TASKS_PER_USER = 25  # two $batch requests of creates each

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core_builders import NOW, decide, event, task
-
 from s5sync.core.decisions import (
     PHRASES,
     AdoptEvent,
@@ -20,6 +18,7 @@ from s5sync.core.decisions import (
     writes,
 )
 from s5sync.core.snapshots import Origin, TaskDraft
+from support.core_builders import NOW, decide, event, task
 
 
 def test_every_reason_has_a_phrase_R18() -> None:

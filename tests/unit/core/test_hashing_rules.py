@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import timedelta, timezone
 
 import pytest
-from core_builders import SHIP_TO, event, task
 
 from s5sync.core.hashing import body_text, event_hash, task_hash
 from s5sync.core.snapshots import TaskKind
+from support.core_builders import SHIP_TO, event, task
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from core_builders import EMPLOYEE, NOW, decide, edited, event, link, only, task
 
 from s5sync.core.decisions import (
     CreateTask,
@@ -30,6 +29,7 @@ from s5sync.core.snapshots import (
     TaskDraft,
     TaskKind,
 )
+from support.core_builders import EMPLOYEE, NOW, decide, edited, event, link, only, task
 
 WINDOW_END = NOW + timedelta(days=14)
 

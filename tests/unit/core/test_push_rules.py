@@ -6,18 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from core_builders import (
-    BILL_TO,
-    NOW,
-    OPTIONS,
-    SHIP_TO,
-    decide,
-    edited,
-    event,
-    link,
-    only,
-    task,
-)
 
 from s5sync.core.decisions import (
     CreateEvent,
@@ -35,6 +23,18 @@ from s5sync.core.html_text import html_to_text
 from s5sync.core.mapslink import SENTINEL
 from s5sync.core.payloads import task_ref
 from s5sync.core.snapshots import EventSnapshot, LinkState, Origin, StoreOptions, TaskKind
+from support.core_builders import (
+    BILL_TO,
+    NOW,
+    OPTIONS,
+    SHIP_TO,
+    decide,
+    edited,
+    event,
+    link,
+    only,
+    task,
+)
 
 
 def pushed_event(subject: str = "Visit Smith", **changes: object) -> EventSnapshot:

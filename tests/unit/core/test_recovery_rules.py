@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from core_builders import NOW, decide, edited, event, link, only, task
-
 from s5sync.core.decisions import (
     AdoptEvent,
     AdoptTask,
@@ -23,6 +21,7 @@ from s5sync.core.decisions import (
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskKind
+from support.core_builders import NOW, decide, edited, event, link, only, task
 
 
 def test_event_carrying_a_task_identity_is_adopted_never_created_again_R16b() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from core_builders import BILL_TO, SHIP_TO, task
 
 from s5sync.core.html_text import html_to_text, normalise_text, text_to_html
 from s5sync.core.mapslink import (
@@ -18,6 +17,7 @@ from s5sync.core.mapslink import (
 )
 from s5sync.core.snapshots import Address, TaskKind
 from s5sync.core.tag import has_tag, keep_tag, remove_tag
+from support.core_builders import BILL_TO, SHIP_TO, task
 
 URL = maps_url("1 Main St, Springfield")
 

@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from recorded_authority import AUTHORITY, Answer, discovery, tokens
 
 from s5sync.outlook.identity import CertificateCredential, IdentityConfig, MsalIdentity
+from support.recorded_authority import AUTHORITY, Answer, discovery, tokens
 
 
 class Authority:

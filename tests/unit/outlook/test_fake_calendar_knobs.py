@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from s5sync.outlook.errors import GraphUnavailable, NeedsSignIn
-from s5sync.ports import EventWrite, WriteStatus
+from s5sync.sync.ports import EventWrite, WriteStatus
 from s5sync.testing.calendar import FakeCalendarGateway
 
 NOW = datetime(2026, 11, 25, 20, tzinfo=UTC)

@@ -18,7 +18,7 @@ from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy, retry_after
 from s5sync.outlook.wire import TASK_PROPERTY_ID
-from s5sync.ports import EventWrite, WriteStatus
+from s5sync.sync.ports import EventWrite, WriteStatus
 
 BASE = "https://graph.microsoft.com/v1.0"
 NOW = datetime(2026, 11, 25, 20, tzinfo=UTC)
@@ -232,7 +232,7 @@ async def test_batch_items_carry_prefer_and_if_match_headers() -> None:
             lambda i: {"status": 412, "body": {"error": {"code": "ErrorIrresolvableConflict"}}},
         )
 
-    from s5sync.ports import EventUpdate
+    from s5sync.sync.ports import EventUpdate
 
     (result,) = await calendar(Recorder(graph)).update_events(
         [EventUpdate("id/with+slash=", "ck1", a_write(0))]

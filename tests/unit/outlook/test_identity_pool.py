@@ -11,9 +11,8 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from recorded_authority import AUTHORITY, Answer, discovery, tokens
-
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity, SignedIn
+from support.recorded_authority import AUTHORITY, Answer, discovery, tokens
 
 
 class Authority:

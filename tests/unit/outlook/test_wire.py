@@ -19,7 +19,7 @@ from s5sync.outlook.wire import (
     read_snapshot,
     task_filter,
 )
-from s5sync.ports import EventWrite
+from s5sync.sync.ports import EventWrite
 
 # Trimmed from user-post-events.md (docs-contrib), the documented response shape.
 DOCUMENTED = {

@@ -11,7 +11,7 @@ from s5emu.desk import Desk, TaskForm
 from s5emu.schema import engine_for
 from s5emu.web import create_app
 from s5sync.core.snapshots import TaskDraft
-from s5sync.ports import WriteConflict
+from s5sync.sync.ports import WriteConflict
 from s5sync.systemfive.adapter import SqlTaskStore
 
 ZONE = "America/New_York"

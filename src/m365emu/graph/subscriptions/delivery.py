@@ -33,26 +33,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from m365emu.clock import EmulatorClock
 from m365emu.faults import DELIVERY_KINDS, FaultBook, FaultKind
+from m365emu.graph.subscriptions.endpoints import EndpointHealth
 from m365emu.graph.subscriptions.handshake import ClientFactory
 
 ATTEMPT_TIMEOUT_SECONDS = 3.0
-SLOW_SECONDS = 2.9
 RETRY_FOR = timedelta(hours=4)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(minutes=10)
-THROTTLE_WINDOW = timedelta(minutes=10)
 THROTTLE_DELAY = timedelta(minutes=10)
-THROTTLE_AFTER = 100
-SLOW_THROTTLE, SLOW_DROP = 0.10, 0.15
 REORDER_HOLD_SECONDS = 5.0
 TICK_SECONDS = 0.05
 HISTORY = 500
+# POSTs in flight at once (chosen): a burst waits its turn here, not in the HTTP client's
+# connection pool, where the 3-second limit would already be running.
+MAX_IN_FLIGHT = 64
 
 
 class Outcome(StrEnum):
@@ -93,47 +92,6 @@ class Delivery:
         }
 
 
-@dataclass
-class _Window:
-    started: datetime
-    total: int = 0
-    slow: int = 0
-
-
-class EndpointHealth:
-    """Slow answers per endpoint (scheme, host and path of the URL) in 10-minute windows."""
-
-    def __init__(self) -> None:
-        self._windows: dict[str, _Window] = {}
-
-    @staticmethod
-    def endpoint(url: str) -> str:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-    def _window(self, url: str, now: datetime) -> _Window:
-        key = self.endpoint(url)
-        window = self._windows.get(key)
-        if window is None or now - window.started >= THROTTLE_WINDOW:
-            window = self._windows[key] = _Window(now)
-        return window
-
-    def record(self, url: str, seconds: float, now: datetime) -> None:
-        window = self._window(url, now)
-        window.total += 1
-        window.slow += seconds > SLOW_SECONDS
-
-    def verdict(self, url: str, now: datetime) -> str:
-        window = self._window(url, now)
-        if window.total < THROTTLE_AFTER:
-            return "ok"
-        share = window.slow / window.total
-        return "drop" if share >= SLOW_DROP else "throttle" if share >= SLOW_THROTTLE else "ok"
-
-    def clear(self) -> None:
-        self._windows.clear()
-
-
 class DeliveryWorker:
     def __init__(
         self,
@@ -158,6 +116,7 @@ class DeliveryWorker:
         self._numbers = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._stopping = False
         self._thread: threading.Thread | None = None
         # Graph's 3 s per POST; data, so tests shorten it.
@@ -215,6 +174,7 @@ class DeliveryWorker:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._stopping = False
         last_sweep = 0.0
         # Made at the first delivery: building a verifying client loads a CA bundle, which
@@ -331,6 +291,10 @@ class DeliveryWorker:
             await self._send(client, held, reject=False)
 
     async def _post(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
+        async with self._slots:
+            return await self._timed_post(client, delivery)
+
+    async def _timed_post(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
         started = time.monotonic()
         try:
             # Enforced around the exchange, so an in-process (ASGI) endpoint that is slow

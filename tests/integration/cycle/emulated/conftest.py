@@ -11,12 +11,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, Stack, emulator_running, stack
-from emulated_world import ALICE
 from psycopg import sql
 
 from m365emu.demo import register_app, seed_demo
 from m365emu.testing import RunningEmulator
+from support.cycle_stack import CLIENT_ID, CLIENT_SECRET, REDIRECT, Stack, emulator_running, stack
+from support.emulated_world import ALICE
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,20 @@ from pathlib import Path
 
 import anyio
 import pytest
-from busy_cycles import SCRIPT, assert_settled, prepare_busy_cycle
-from cycle_stack import Stack
-from emulated_world import (
+
+from m365emu.faults import Fault, FaultKind
+from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.sync.engine import CycleEngine
+from s5sync.sync.ports import UserPorts
+from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan
+from support.busy_cycles import SCRIPT, assert_settled, prepare_busy_cycle
+from support.cycle_stack import Stack
+from support.emulated_world import (
     ALICE,
     LATER,
     NOW,
     env_file,
 )
-
-from m365emu.faults import Fault, FaultKind
-from s5sync.cycle import CycleEngine
-from s5sync.ports import UserPorts
-from s5sync.store.records import TenantRecord, UserRecord
-from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan
 
 BUSY_WRITES = 5
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cycle_stack import Stack
-from emulated_world import (
+from s5emu.desk import AddressForm
+from s5sync.core.snapshots import LinkState
+from s5sync.sync.engine import CycleResult
+from support.cycle_stack import Stack
+from support.emulated_world import (
     ALICE,
     LATER,
     NOW,
@@ -25,10 +28,6 @@ from emulated_world import (
     task,
     utc,
 )
-
-from s5emu.desk import AddressForm
-from s5sync.core.snapshots import LinkState
-from s5sync.cycle import CycleResult
 
 
 async def ok(world: Stack, now: datetime) -> CycleResult:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, all_tasks, create_event, links
 
 from s5sync.core.snapshots import LinkState
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, LATER, NOW, all_tasks, create_event, links
 
 
 async def test_emptied_mapping_is_rebuilt_without_creating_anything_R16b(
@@ -91,7 +91,7 @@ async def test_a_user_whose_records_were_lost_and_who_signs_in_again_gets_no_dup
 ) -> None:
     """The user's rows are gone (a lost or restored database: they come back with a new
     id); their events still name their tasks, so nothing is created twice."""
-    from emulated_world import BOB
+    from support.emulated_world import BOB
 
     await world.sign_in(BOB, "Bob Nguyen")  # so Alice's new row gets another id
     world.add_task(ALICE, "customer", "Visit", "2026-11-27T10:00:00", "2026-11-27T11:00:00")

@@ -10,9 +10,16 @@ import sys
 from pathlib import Path
 
 import anyio
-from busy_cycles import SCRIPT, assert_no_duplicates, assert_settled, busy_world, prepare_busy_cycle
-from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, env_file
+
+from support.busy_cycles import (
+    SCRIPT,
+    assert_no_duplicates,
+    assert_settled,
+    busy_world,
+    prepare_busy_cycle,
+)
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, LATER, NOW, env_file
 
 
 async def test_two_cycles_at_once_on_postgresql_one_runs_R16(pg_world: Stack) -> None:

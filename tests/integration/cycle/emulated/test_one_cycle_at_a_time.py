@@ -12,15 +12,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from busy_cycles import SCRIPT, assert_no_duplicates, busy_world
-from cycle_stack import Stack
-from emulated_world import ALICE, LATER, NOW, env_file, links
-
 from s5sync.core.snapshots import TaskSnapshot
-from s5sync.cycle import CycleEngine
-from s5sync.ports import TaskStore, UserPorts
 from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.sync.engine import CycleEngine
+from s5sync.sync.ports import TaskStore, UserPorts
 from s5sync.testing.crashing import CrashingTaskStore, WritePlan
+from support.busy_cycles import SCRIPT, assert_no_duplicates, busy_world
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, LATER, NOW, env_file, links
 
 
 async def test_two_cycles_started_at_once_one_runs_R16(world: Stack) -> None:

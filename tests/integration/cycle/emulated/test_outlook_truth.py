@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from cycle_stack import Stack
-from emulated_world import ALICE, Ticker, edit_event, event, links, save_task
 
 from s5emu.desk import AddressForm
 from s5sync.core.snapshots import LinkState
-from s5sync.cycle import CycleResult
+from s5sync.sync.engine import CycleResult
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, Ticker, edit_event, event, links, save_task
 
 REMOVED = "Removed from System Five"
 

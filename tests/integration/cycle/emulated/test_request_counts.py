@@ -8,10 +8,17 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from cycle_stack import Stack
-from emulated_world import ALICE, NOW, Ticker, all_tasks, create_events, edit_event, save_task
-
-from s5sync.cycle import CycleResult
+from s5sync.sync.engine import CycleResult
+from support.cycle_stack import Stack
+from support.emulated_world import (
+    ALICE,
+    NOW,
+    Ticker,
+    all_tasks,
+    create_events,
+    edit_event,
+    save_task,
+)
 
 PAGE = 100
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import anyio
 from click.testing import Result
-from cycle_stack import Stack
-from emulated_world import ALICE, BOB, LATER, NOW, env_file, revoke
 from typer.testing import CliRunner
 
-from s5sync.cli import app
+from s5sync.entrypoints.cli import app
+from support.cycle_stack import Stack
+from support.emulated_world import ALICE, BOB, LATER, NOW, env_file, revoke
 
 
 async def s5sync(env: Path, *args: str) -> Result:

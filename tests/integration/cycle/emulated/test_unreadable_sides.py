@@ -9,8 +9,18 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cycle_stack import Stack
-from emulated_world import (
+
+from s5sync.core.snapshots import TaskSnapshot
+from s5sync.outlook.graph import GraphCalendar
+from s5sync.outlook.metering import RequestCounter
+from s5sync.outlook.session import GraphSession, RetryPolicy
+from s5sync.outlook.tokens import StoredTokenCache, UserTokens
+from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.sync.engine import CycleEngine, CycleResult
+from s5sync.sync.ports import TaskStore, UserPorts
+from s5sync.testing.crashing import CrashingTaskStore, WritePlan
+from support.cycle_stack import Stack
+from support.emulated_world import (
     ALICE,
     BOB,
     LATER,
@@ -20,16 +30,6 @@ from emulated_world import (
     revoke,
     save_task,
 )
-
-from s5sync.core.snapshots import TaskSnapshot
-from s5sync.cycle import CycleEngine, CycleResult
-from s5sync.outlook.graph import GraphCalendar
-from s5sync.outlook.metering import RequestCounter
-from s5sync.outlook.session import GraphSession, RetryPolicy
-from s5sync.outlook.tokens import StoredTokenCache, UserTokens
-from s5sync.ports import TaskStore, UserPorts
-from s5sync.store.records import TenantRecord, UserRecord
-from s5sync.testing.crashing import CrashingTaskStore, WritePlan
 
 
 class Unreachable(CrashingTaskStore):

@@ -1,0 +1,213 @@
+"""The one composition root (STYLE.md habit 8): `build_services(settings)`.
+
+Nothing is built at import time; commands, the web app and the workers each call this
+once and close what it returns. Process-wide objects live here — the database, the
+secret box, the one MSAL application (DESIGN.md "Outlook connector"), one shared
+`httpx.AsyncClient` for Graph (trusting the configured CA), one System Five connection
+pool per store — and per-user ports are made from them for each cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from s5sync.outlook.clients import GraphClients
+from s5sync.settings import Settings
+from s5sync.store.cycles import SqlCycleStore
+from s5sync.store.database import Database
+from s5sync.store.directory import Directory
+from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.store.scope import TenantScope
+from s5sync.store.secrets import SecretBox
+from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
+
+if TYPE_CHECKING:
+    from s5sync.alerts.service import Alerts
+
+
+def utc_now() -> datetime:
+    """The process clock (the cycle's `now` is read once, at its entry point)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a process shares: settings, the database, the secret box, and the
+    connectors' process-wide parts (built on first use)."""
+
+    settings: Settings
+    db: Database
+    box: SecretBox
+    directory: Directory
+    _identity: Any = None
+    _graph: GraphClients | None = None  # built on first use
+    _task_stores: dict[tuple[int, str], TaskStore] = field(default_factory=dict)
+    _access_tokens: Any = None
+
+    def scope(self, tenant_id: int) -> TenantScope:
+        """Transactions bound to one store (R22)."""
+        return TenantScope(self.db, self.box, tenant_id)
+
+    def cycle_store(self, tenant_id: int) -> SqlCycleStore:
+        """One store's CALENDAREVENT rows as a cycle reads and writes them (R16, R18)."""
+        return SqlCycleStore(self.db, self.box, tenant_id)
+
+    # -- Outlook -----------------------------------------------------------------------
+
+    def identity(self) -> Any:
+        """The process's one MSAL application (`MsalIdentity`)."""
+        if self._identity is None:
+            from s5sync.outlook.identity import (
+                CertificateCredential,
+                IdentityConfig,
+                MsalIdentity,
+            )
+
+            settings = self.settings
+            credential: str | CertificateCredential = settings.client_secret.get_secret_value()
+            if settings.client_certificate is not None:
+                credential = CertificateCredential(
+                    private_key_pem=settings.client_certificate.read_text(),
+                    thumbprint=settings.client_certificate_thumbprint,
+                )
+            self._identity = MsalIdentity(
+                IdentityConfig(
+                    client_id=self.settings.client_id,
+                    credential=credential,
+                    authority=self.settings.authority,
+                    ca_bundle=self.settings.ca_bundle,
+                )
+            )
+        return self._identity
+
+    def access_tokens(self) -> Any:
+        """Users' access tokens between their cycles, in memory only (`AccessTokens`)."""
+        if self._access_tokens is None:
+            from s5sync.outlook.tokens import AccessTokens
+
+            self._access_tokens = AccessTokens()
+        return self._access_tokens
+
+    def graph_http(self, user_id: int = 0) -> httpx.AsyncClient:
+        """A pooled HTTP client for Graph (the user's shard of `GraphClients`), trusting
+        the configured CA (the emulator's)."""
+        if self._graph is None:
+            verify: ssl.SSLContext | bool = True
+            if self.settings.ca_bundle is not None:
+                verify = ssl.create_default_context(cafile=str(self.settings.ca_bundle))
+            self._graph = GraphClients(self.settings.graph_base_url, verify)
+        return self._graph.for_user(user_id)
+
+    def signin(self) -> MsalSignIn:
+        return MsalSignIn(self.identity())
+
+    # -- System Five ---------------------------------------------------------------------
+
+    async def task_store(self, tenant: TenantRecord) -> TaskStore:
+        """The store's System Five connector: one pool per store and time zone (R21b),
+        shared by the process and closed by `aclose` — users never close it."""
+        from s5sync.systemfive.adapter import SqlTaskStore
+
+        key = (tenant.id, tenant.options.time_zone)
+        store = self._task_stores.get(key)
+        if store is None:
+            url = await self.directory.s5_connection(tenant.id)
+            store = SqlTaskStore(url, tenant.options.time_zone)
+            self._task_stores[key] = store
+        return store
+
+    async def task_store_for(self, tenant_id: int) -> TaskStore:
+        return await self.task_store(await self.directory.tenant(tenant_id))
+
+    # -- one user's cycle ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def ports_for(self, user: UserRecord, tenant: TenantRecord) -> AsyncIterator[UserPorts]:
+        """The ports of one user's cycle: System Five and the user's Graph calendar."""
+        from s5sync.outlook.graph import GraphCalendar
+        from s5sync.outlook.metering import RequestCounter
+        from s5sync.outlook.session import GraphSession
+        from s5sync.outlook.tokens import StoredTokenCache, UserTokens
+
+        counter = RequestCounter()
+        tokens = UserTokens(
+            self.identity(),
+            StoredTokenCache(self.scope(user.tenant_id), user.id),
+            object_id=user.object_id,
+            held=self.access_tokens(),
+            user_id=user.id,
+        )
+        session = GraphSession(
+            self.graph_http(user.id), tokens, counter=counter, deadline=time.monotonic() + 300
+        )
+
+        def requests() -> dict[str, int]:
+            return {f"{m} {r}": n for (m, r, _), n in counter.by_key.items()}
+
+        yield UserPorts(await self.task_store(tenant), GraphCalendar(session), requests)
+
+    def alerts(self) -> Alerts:
+        """R21d: alerts by e-mail when a mail server is configured, else on the health
+        page only."""
+        from s5sync.alerts.service import Alerts
+        from s5sync.alerts.smtp import SmtpMailer
+
+        mailer = SmtpMailer(self.settings) if self.settings.smtp_host else None
+        return Alerts(self.directory, mailer, self.settings.public_url, utc_now)
+
+    def cycle_engine(self, holder: str) -> Any:
+        from s5sync.sync.engine import CycleEngine
+
+        return CycleEngine(self, self.ports_for, holder=holder)
+
+    async def aclose(self) -> None:
+        for store in self._task_stores.values():
+            await store.close()
+        self._task_stores.clear()
+        if self._graph is not None:
+            await self._graph.aclose()
+        if self._identity is not None:
+            self._identity.close()
+        await self.db.dispose()
+
+
+class MsalSignIn:
+    """The `SignInProvider` port over `MsalIdentity` (R19)."""
+
+    def __init__(self, identity: Any) -> None:
+        self.identity = identity
+
+    async def begin(self, redirect_uri: str) -> tuple[str, str, str]:
+        flow = await self.identity.begin_sign_in(redirect_uri)
+        return str(flow["auth_uri"]), str(flow["state"]), json.dumps(flow)
+
+    async def complete(self, flow: str, response: dict[str, str]) -> SignedIn:
+        from s5sync.outlook.errors import OutlookError
+
+        try:
+            who = await self.identity.complete_sign_in(json.loads(flow), response)
+        except OutlookError as error:
+            raise SignInFailed(str(error)) from None
+        return SignedIn(
+            ms_tenant_id=who.tenant_id,
+            object_id=who.object_id,
+            email=who.username,
+            display_name=who.name,
+            token_cache=who.token_cache,
+            scopes=frozenset(who.scopes),
+        )
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.database_url, tenant_url=settings.tenant_database_url)
+    box = SecretBox(settings.fernet_keys())
+    return Services(settings=settings, db=db, box=box, directory=Directory(db, box))

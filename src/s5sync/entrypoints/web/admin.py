@@ -1,0 +1,199 @@
+"""The administrator's pages under `/admin` (R21, R21b, R21c; issue 11).
+
+`/admin` is the health view (who needs attention first), `/admin/options` the store
+options with the R21b confirmation step before a time-zone change, `/admin/users` the
+staff and their System Five employees (map, unmap, remove). Every route needs a signed-in
+user holding the administrator role of their own store — anyone else gets 403 — and
+every state-changing one the session's CSRF token. Nothing here can reach another
+store: `StoreAdministration` works only in the administrator's `TenantScope`, so a user
+id of another store is "not found" (404). The System Five connection is not shown or
+editable here (R21c).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from s5sync.staff.administration import (
+    CATEGORY_COLOURS,
+    AdminError,
+    NoSuchUser,
+    StoreAdministration,
+)
+from s5sync.staff.exports import activity_csv, audit_csv
+from s5sync.store.records import UserRecord
+
+Render = Callable[..., HTMLResponse]
+Dependency = Callable[..., Awaitable[Any]]
+
+
+def install_admin_routes(
+    app: FastAPI,
+    admin: StoreAdministration,
+    render: Render,
+    signed_in: Dependency,
+    csrf: Dependency,
+    zones: list[str],
+) -> None:
+    async def administrator(user: UserRecord = Depends(signed_in)) -> UserRecord:
+        if not user.is_admin:
+            raise HTTPException(
+                status_code=403,
+                detail="Only your store's administrators can open these pages.",
+            )
+        return user
+
+    @app.get("/admin", response_class=HTMLResponse)
+    async def health(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+        tenant, rows = await admin.health(user)
+        problems = await admin.open_problems(user)
+        return render(
+            request, "admin/health.html", user=user, tenant=tenant, rows=rows, problems=problems
+        )
+
+    def options_page(
+        request: Request, user: UserRecord, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        return render(
+            request,
+            "admin/options.html",
+            status_code=status_code,
+            user=user,
+            colours=CATEGORY_COLOURS,
+            zones=zones,
+            **context,
+        )
+
+    @app.get("/admin/options", response_class=HTMLResponse)
+    async def options(
+        request: Request, user: UserRecord = Depends(administrator), saved: bool = False
+    ) -> Response:
+        tenant = await admin.store(user)
+        return options_page(
+            request, user, tenant=tenant, values=vars(tenant.options), errors={}, saved=saved
+        )
+
+    @app.post("/admin/options", dependencies=[Depends(csrf)])
+    async def save_options(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        result = await admin.save_options(
+            user, form, zone_confirmed=form.get("confirm_time_zone") == "yes"
+        )
+        if result.saved:
+            return RedirectResponse("/admin/options?saved=1", 303)
+        if result.confirm_time_zone:
+            return render(
+                request,
+                "admin/confirm_zone.html",
+                user=user,
+                tenant=result.tenant,
+                values=result.values,
+            )
+        return options_page(
+            request,
+            user,
+            status_code=400,
+            tenant=result.tenant,
+            values=result.values,
+            errors=result.errors,
+            saved=False,
+        )
+
+    @app.get("/admin/users", response_class=HTMLResponse)
+    async def users(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+        view = await admin.staff(user)
+        return render(request, "admin/users.html", user=user, view=view, problem=None)
+
+    async def refused(request: Request, user: UserRecord, error: AdminError) -> Response:
+        view = await admin.staff(user)
+        status = 404 if isinstance(error, NoSuchUser) else 400
+        return render(
+            request, "admin/users.html", status_code=status, user=user, view=view, problem=error
+        )
+
+    @app.post("/admin/users/{user_id}/map", dependencies=[Depends(csrf)])
+    async def map_user(
+        request: Request,
+        user_id: int,
+        employee_id: Annotated[int, Form()],
+        user: UserRecord = Depends(administrator),
+    ) -> Response:
+        try:
+            await admin.map_user(user, user_id, employee_id)
+        except AdminError as error:
+            return await refused(request, user, error)
+        return RedirectResponse("/admin/users", 303)
+
+    @app.post("/admin/users/{user_id}/unmap", dependencies=[Depends(csrf)])
+    async def unmap_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        try:
+            await admin.unmap_user(user, user_id)
+        except AdminError as error:
+            return await refused(request, user, error)
+        return RedirectResponse("/admin/users", 303)
+
+    async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
+        try:
+            await admin.set_paused(user, user_id, paused)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return RedirectResponse("/admin?saved=1", 303)
+
+    @app.post("/admin/users/{user_id}/pause", dependencies=[Depends(csrf)])
+    async def pause_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, True)
+
+    @app.post("/admin/users/{user_id}/resume", dependencies=[Depends(csrf)])
+    async def resume_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, False)
+
+    @app.post("/admin/users/{user_id}/remove", dependencies=[Depends(csrf)])
+    async def remove_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        try:
+            await admin.remove_user(user, user_id)
+        except AdminError as error:
+            return await refused(request, user, error)
+        return RedirectResponse("/admin/users", 303)
+
+    @app.get("/admin/audit", response_class=HTMLResponse)
+    async def audit(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+        tenant, lines = await admin.audit(user)
+        return render(request, "admin/audit.html", user=user, tenant=tenant, lines=lines)
+
+    @app.get("/admin/audit.csv")
+    async def audit_export(user: UserRecord = Depends(administrator)) -> Response:
+        tenant, lines = await admin.audit(user, limit=None)
+        return csv_download(audit_csv(lines, tenant.options.time_zone), "audit.csv")
+
+    @app.get("/admin/users/{user_id}/activity.csv")
+    async def user_activity_export(
+        user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        try:
+            whose, lines = await admin.user_activity(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        tenant = await admin.store(user)
+        name = f"activity-{whose.id}.csv"
+        return csv_download(activity_csv(lines, tenant.options.time_zone), name)
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV file download (never rendered inline: it holds text typed by anyone)."""
+    return PlainTextResponse(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,437 @@
+"""The sync web app (R14, R18–R22): FastAPI + Jinja2 + htmx, server-rendered.
+
+`create_app(...)` wires the routes to one `Accounts` service, the administrator's
+`StoreAdministration` (routes in `admin.py`) and the scheduler's hooks; nothing is built
+at import (STYLE.md habit 8). Routes are thin: parse, call one service function, render
+(habit 9). Fixed routes (SPEC.md "Web routes"): `/`, `/auth/login`, `/auth/callback`,
+`/auth/logout`, `/onboarding`, `/dashboard`, `/admin`, `/healthz`, `/metrics`.
+
+`web_app(services)` is the composition used by `s5sync demo` and `s5sync serve`: the
+local scheduler in the lifespan (stopped gracefully on shutdown), every cycle it runs
+timed and counted for `/metrics` (outcome, duration, Graph requests by kind and status,
+throttles), and times shown in the store's time zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+import jinja2
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from s5sync.core.timezones import UnknownTimeZone, zone
+from s5sync.entrypoints.bootstrap import Services, utc_now
+from s5sync.entrypoints.web import security
+from s5sync.entrypoints.web.admin import install_admin_routes
+from s5sync.entrypoints.web.metrics import CONTENT_TYPE, Metrics
+from s5sync.outlook.metering import RequestCounter
+from s5sync.staff.accounts import Accounts, Refused
+from s5sync.staff.administration import StoreAdministration, user_status
+from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.sync.ports import UserPorts
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SCHEDULER_STALE = timedelta(minutes=2)
+HTMX = "htmx-2.0.11.min.js"
+
+
+class WebConfig:
+    """What the app needs besides its services."""
+
+    def __init__(
+        self,
+        *,
+        session_secret: str,
+        public_url: str,
+        secure_cookies: bool,
+        wake_scheduler: Callable[[], Awaitable[None]] | None = None,
+        health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        metrics: Callable[[], Awaitable[bytes]] | None = None,
+        redirect_uri: str | None = None,
+    ) -> None:
+        self.session_secret = session_secret
+        self.public_url = public_url.rstrip("/")
+        self.secure_cookies = secure_cookies
+        self.wake_scheduler = wake_scheduler
+        self.health = health
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        self.metrics = metrics
+        self._redirect_uri = redirect_uri
+
+    @property
+    def redirect_uri(self) -> str:
+        """The registered redirect URI (`S5SYNC_REDIRECT_URI`), else public URL's."""
+        return self._redirect_uri or f"{self.public_url}/auth/callback"
+
+
+def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC instant as the store's wall-clock time (R21: the store's time zone)."""
+    if moment is None:
+        return ""
+    try:
+        return moment.astimezone(zone(zone_name)).strftime(pattern)
+    except UnknownTimeZone:
+        return moment.strftime(pattern) + " UTC"
+
+
+def create_app(
+    accounts: Accounts, config: WebConfig, admin: StoreAdministration | None = None
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if config.on_startup is not None:
+            await config.on_startup()
+        try:
+            yield
+        finally:
+            if config.on_shutdown is not None:
+                await config.on_shutdown()
+
+    app = FastAPI(
+        title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False
+    )
+    templates = Jinja2Templates(env=env)
+    templates.env.globals["htmx"] = HTMX
+    templates.env.filters["local"] = local_time
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=config.session_secret,
+        session_cookie=security.SESSION_COOKIE,
+        same_site="lax",
+        https_only=config.secure_cookies,
+        max_age=14 * 24 * 3600,
+    )
+    app.add_middleware(security.SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def render(
+        request: Request, name: str, status_code: int = 200, *, session: bool = True, **context: Any
+    ) -> HTMLResponse:
+        # session=False: a page that must not start a session (the sign-in relay, reached
+        # cross-site without the session cookie: a new one would replace the browser's).
+        context["csrf_token"] = (
+            security.csrf_token(request, config.session_secret) if session else ""
+        )
+        response: HTMLResponse = templates.TemplateResponse(
+            request, name, context, status_code=status_code
+        )
+        return response
+
+    async def csrf(request: Request) -> None:
+        await security.check_csrf(request, config.session_secret)
+
+    async def current_user(request: Request) -> UserRecord | None:
+        uid = security.session_user_id(request)
+        tid = request.session.get("tid")
+        if uid is None or not isinstance(tid, int):
+            return None
+        user = await accounts.user(tid, uid)
+        if user is None or security.session_generation(request) != user.session_generation:
+            return None  # signed out since this cookie was issued (ASVS 3.3.1)
+        return user
+
+    async def signed_in(user: UserRecord | None = Depends(current_user)) -> UserRecord:
+        if user is None:
+            raise HTTPException(status_code=303, headers={"Location": "/"})
+        return user
+
+    # Closures as dependencies: annotations are strings (PEP 563), so the dependency goes
+    # in the default value, which FastAPI reads at definition time.
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if error.status_code in (301, 302, 303, 307):
+            return RedirectResponse(error.headers["Location"] if error.headers else "/", 303)
+        if request.headers.get("hx-request"):
+            return Response(str(error.detail), status_code=error.status_code)
+        return render(
+            request,
+            "message.html",
+            status_code=error.status_code,
+            title="Something went wrong" if error.status_code >= 500 else "Not allowed",
+            message=str(error.detail),
+        )
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
+        if user is not None:
+            return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
+        return render(request, "signin.html")
+
+    @app.get("/auth/login")
+    async def login() -> Response:
+        url = await accounts.begin_sign_in(config.redirect_uri)
+        response = RedirectResponse(url, 303)
+        # Login CSRF: the flow is bound to this browser (security.py).
+        security.bind_sign_in(response, url, config.session_secret, secure=config.secure_cookies)
+        return response
+
+    @app.post("/auth/callback")
+    async def callback(request: Request) -> Response:
+        # R19: MSAL's form_post answer; protected by state, nonce and PKCE, not CSRF, and
+        # by the browser binding of the flow (login CSRF, security.py).
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        binding = security.sign_in_binding(request, form, config.session_secret)
+        if binding is security.Binding.RELAY:
+            fields = {k: v for k, v in form.items() if k != security.RELAYED_FIELD}
+            return render(
+                request,
+                "relay.html",
+                session=False,
+                fields=fields,
+                relayed=security.RELAYED_FIELD,
+            )
+        if binding is security.Binding.FOREIGN:
+            return render(
+                request,
+                "message.html",
+                status_code=403,
+                session=False,
+                title="You cannot sign in to s5sync",
+                message="This sign-in was not started in this browser. Please sign in again.",
+            )
+        try:
+            user = await accounts.complete_sign_in(form)
+        except Refused as refusal:
+            refused = render(
+                request,
+                "message.html",
+                status_code=403,
+                title="You cannot sign in to s5sync",
+                message=str(refusal),
+            )
+            security.unbind_sign_in(refused, secure=config.secure_cookies)
+            return refused
+        security.new_session(request, user.id, user.session_generation)
+        request.session["tid"] = user.tenant_id
+        done = RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
+        security.unbind_sign_in(done, secure=config.secure_cookies)
+        return done
+
+    @app.post("/auth/logout", dependencies=[Depends(csrf)])
+    async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
+        if user is not None:
+            await accounts.end_sessions(user)
+        security.end_session(request)
+        return RedirectResponse("/", 303)
+
+    @app.get("/onboarding", response_class=HTMLResponse)
+    async def onboarding(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
+        return render(
+            request, "onboarding.html", user=user, onboarding=await accounts.onboarding(user)
+        )
+
+    @app.post("/onboarding", dependencies=[Depends(csrf)])
+    async def confirm(
+        request: Request, employee_id: Annotated[int, Form()], user: UserRecord = Depends(signed_in)
+    ) -> Response:
+        try:
+            await accounts.confirm_employee(user, employee_id)
+        except Refused as refusal:
+            return render(
+                request,
+                "message.html",
+                status_code=400,
+                title="Not onboarded",
+                message=str(refusal),
+            )
+        return RedirectResponse("/dashboard", 303)
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard(
+        request: Request, user: UserRecord = Depends(signed_in), page: int = 1
+    ) -> Response:
+        if not user.onboarded and user.status != "needs_sign_in":
+            return RedirectResponse("/onboarding", 303)
+        await accounts.heartbeat(user)
+        view = await accounts.dashboard(user, page)
+        partial = request.headers.get("hx-target") == "activity"
+        name = "partials/activity.html" if partial else "dashboard.html"
+        return render(request, name, view=view, user=view.user)
+
+    @app.post("/dashboard/pause", dependencies=[Depends(csrf)])
+    async def pause(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, True)  # R14c
+        return RedirectResponse("/dashboard", 303)
+
+    @app.post("/dashboard/resume", dependencies=[Depends(csrf)])
+    async def resume(user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.set_paused(user, False)
+        if config.wake_scheduler is not None:
+            await config.wake_scheduler()
+        return RedirectResponse("/dashboard", 303)
+
+    @app.get("/dashboard/activity.csv")
+    async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
+        from s5sync.entrypoints.web.admin import csv_download
+        from s5sync.staff.exports import activity_csv
+
+        tenant, lines = await accounts.activity_export(user)
+        return csv_download(activity_csv(lines, tenant.options.time_zone), "my-activity.csv")
+
+    @app.get("/dashboard/status", response_class=HTMLResponse)
+    async def status(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
+        view = await accounts.dashboard(user)
+        return render(request, "partials/status.html", view=view, user=view.user)
+
+    @app.post("/dashboard/heartbeat", dependencies=[Depends(csrf)])
+    async def heartbeat(user: UserRecord = Depends(signed_in)) -> Response:
+        # R14: an open dashboard keeps the user's cycles running.
+        await accounts.heartbeat(user)
+        return Response(status_code=204)
+
+    @app.post("/dashboard/sync-now", dependencies=[Depends(csrf)], response_class=HTMLResponse)
+    async def sync_now(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
+        await accounts.request_sync_now(user)
+        if config.wake_scheduler is not None:
+            await config.wake_scheduler()
+        view = await accounts.dashboard(user)
+        return render(request, "partials/status.html", view=view, user=view.user, queued=True)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        report = await config.health() if config.health is not None else {"ok": True}
+        status_code = 200 if report.get("ok") else 503
+        return JSONResponse(report, status_code=status_code)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        # Operator-facing, like /healthz: no store, user or e-mail is ever a label (R22).
+        if config.metrics is None:
+            raise HTTPException(status_code=404, detail="No metrics here.")
+        return Response(await config.metrics(), media_type=CONTENT_TYPE)
+
+    if admin is not None:
+        zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+        install_admin_routes(app, admin, render, signed_in, csrf, zones)
+    return app
+
+
+def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
+    """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
+    lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
+    from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.sync.engine import CycleEngine, CycleResult
+
+    settings = services.settings
+    accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
+    admin = StoreAdministration(services.scope, services.task_store_for, utc_now)
+    counters = Metrics()
+
+    @asynccontextmanager
+    async def metered_ports(user: UserRecord, tenant: TenantRecord) -> AsyncIterator[UserPorts]:
+        async with services.ports_for(user, tenant) as ports:
+            try:
+                yield ports
+            finally:
+                counter = getattr(ports.calendar, "counter", None)
+                if isinstance(counter, RequestCounter):
+                    counters.record_requests(counter)
+
+    engine = CycleEngine(services, metered_ports, holder=f"web-{os.getpid()}")
+
+    async def run_cycle(user: UserRecord) -> CycleResult:
+        started = time.monotonic()
+        try:
+            result: CycleResult = await engine.run_user_cycle(user, utc_now())
+        except asyncio.CancelledError:  # stopped at shutdown after the grace period
+            counters.record_cycle("cancelled", time.monotonic() - started)
+            raise
+        except Exception:
+            counters.record_cycle("crashed", time.monotonic() - started)
+            raise
+        seconds = time.monotonic() - started
+        counters.record_cycle(result.outcome, seconds)
+        log.info(
+            "cycle.finished",
+            extra={
+                "tenant_id": user.tenant_id,
+                "user_id": user.id,
+                "outcome": result.outcome,
+                "seconds": round(seconds, 3),
+                "graph_requests": sum(result.requests.values()),
+                "writes": result.wrote,
+            },
+        )
+        return result
+
+    alerts = services.alerts()
+    scheduler = LocalScheduler(
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
+    )
+
+    async def start() -> None:
+        if run_scheduler:
+            scheduler.start()
+
+    async def stop() -> None:
+        await scheduler.stop()
+        await services.aclose()
+
+    async def health() -> dict[str, Any]:
+        try:
+            await services.directory.tenants()
+            database = True
+        except Exception:  # the answer is the report, never a crash
+            database = False
+        # Alive = its loop runs and has looked for work lately (a hung tick counts as dead).
+        ticked = scheduler.last_tick
+        fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
+        alive = (scheduler.alive and fresh) or not run_scheduler
+        return {"ok": database and alive, "database": database, "scheduler": alive}
+
+    async def metrics() -> bytes:
+        now = utc_now()
+        tenants = {t.id: t for t in await services.directory.tenants()}
+        counts = Counter(
+            user_status(u, tenants[u.tenant_id], now)
+            for u in await services.directory.users()
+            if u.tenant_id in tenants
+        )
+        counters.set_users(counts)
+        counters.scheduler_alive.set(1 if scheduler.alive else 0)
+        return counters.render()
+
+    config = WebConfig(
+        session_secret=settings.session_secret.get_secret_value() or secrets.token_hex(32),
+        public_url=settings.public_url,
+        secure_cookies=settings.secure_cookies,
+        wake_scheduler=scheduler.wake,
+        health=health,
+        on_startup=start,
+        on_shutdown=stop,
+        metrics=metrics,
+        redirect_uri=settings.redirect_uri or None,
+    )
+    app = create_app(accounts, config, admin)
+    app.state.scheduler = scheduler
+    app.state.services = services
+    app.state.metrics = counters
+    app.state.run_cycle = run_cycle
+    return app

@@ -1,0 +1,81 @@
+"""`s5sync worker` and `s5sync bench` (DESIGN.md "Scheduling"; R14, R23b).
+
+`worker` runs one process of the distributed scheduler (dispatcher, reaper and cycles)
+until SIGTERM; `bench` measures Graph requests, CPU, throughput and memory of the cycle
+(docs/performance.md). Both are registered on the main app by `install`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from s5sync.settings import Settings
+
+
+def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
+    """Add `worker` and `bench` to the `s5sync` command."""
+
+    @app.command()
+    def worker(
+        concurrency: Annotated[
+            int, typer.Option("--concurrency", min=1, help="Cycles run at once.")
+        ] = 10,
+    ) -> None:
+        """Run a worker of the distributed scheduler (PostgreSQL) until SIGTERM."""
+        settings = load()
+        if settings.scheduler != "procrastinate":
+            typer.echo("s5sync worker: set S5SYNC_SCHEDULER=procrastinate", err=True)
+            raise typer.Exit(2)
+        from s5sync.entrypoints.serving import check_database, check_database_file
+        from s5sync.scheduling.distributed import procrastinate_dsn
+        from s5sync.settings import SettingsError
+
+        try:
+            procrastinate_dsn(settings)
+            check_database_file(settings)
+            asyncio.run(check_database(settings))  # reachable, upgraded, its role (R22)
+            asyncio.run(run_worker(settings, concurrency))
+        except (ValueError, SettingsError) as error:
+            typer.echo(f"s5sync worker: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    @app.command()
+    def bench(
+        quick: Annotated[bool, typer.Option("--quick", help="Small sizes, for CI.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Figures as JSON on stdout.")] = False,
+        latency_ms: Annotated[
+            int, typer.Option("--latency-ms", help="The emulator's answer latency.")
+        ] = 50,
+    ) -> None:
+        """Measure requests per cycle, CPU per cycle, throughput and memory."""
+        from s5sync.bench.report import render
+        from s5sync.bench.runner import BenchConfig, run_bench
+
+        figures = asyncio.run(run_bench(BenchConfig.sized(quick=quick, latency_ms=latency_ms)))
+        if as_json:
+            typer.echo(json.dumps(figures, indent=2, sort_keys=True))
+        else:
+            render(figures)
+
+
+async def run_worker(settings: Settings, concurrency: int) -> None:
+    from s5sync.entrypoints.bootstrap import build_services, utc_now
+    from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
+
+    services = build_services(settings)
+    try:
+        scheduler = DistributedScheduler(
+            build_app(settings),
+            services.directory,
+            services.cycle_engine(holder_name()),
+            clock=utc_now,
+            alerts=services.alerts(),
+        )
+        await scheduler.run_worker(concurrency)
+    finally:
+        await services.aclose()

@@ -1,0 +1,199 @@
+"""Staff accounts: sign-in (R19, R19b), onboarding (R20) with its self-test, and what
+the dashboard shows (R14, R18). The web routes call these and render the result; no SQL
+in routes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from s5sync.entrypoints.bootstrap import Services
+from s5sync.staff.selftest import Check, outlook_checks
+from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
+from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
+
+AUTH_FLOW_LIFETIME = timedelta(minutes=10)
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
+
+
+class Refused(Exception):
+    """Sign-in refused with a message for the person signing in (R19)."""
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """What the onboarding page shows (R20)."""
+
+    user: UserRecord
+    proposed: Employee | None
+    employees_reachable: bool
+    problem: str | None = None
+    checks: tuple[Check, ...] = ()  # the self-test, one line each (R20)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the dashboard shows (R14, R18, R19b)."""
+
+    user: UserRecord
+    tenant: TenantRecord
+    status: str  # active | paused | needs_sign_in | not_onboarded
+    last_run: RunRecord | None
+    activity: list[ActivityRecord]
+    activity_total: int
+    page: int
+    page_size: int
+
+
+class Accounts:
+    """Sign-in, onboarding and dashboards, for the web app."""
+
+    def __init__(
+        self,
+        services: Services,
+        signin: SignInProvider,
+        task_store_for: Callable[[int], Awaitable[TaskStore]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.services = services
+        self.signin = signin
+        self.task_store_for = task_store_for
+        self.clock = clock
+
+    async def begin_sign_in(self, redirect_uri: str) -> str:
+        url, state, flow = await self.signin.begin(redirect_uri)
+        now = self.clock()
+        await self.services.directory.purge_auth_flows(now)
+        await self.services.directory.save_auth_flow(state, flow, now + AUTH_FLOW_LIFETIME)
+        return url
+
+    async def complete_sign_in(self, response: dict[str, str]) -> UserRecord:
+        """Redeem the callback; only users of a registered store get in (R19)."""
+        state = response.get("state", "")
+        flow = await self.services.directory.take_auth_flow(state, self.clock()) if state else None
+        if flow is None:
+            raise Refused(
+                "This sign-in link has expired or was already used. Please sign in again."
+            )
+        if "error" in response:
+            description = response.get("error_description") or response["error"]
+            raise Refused(f"Microsoft did not sign you in: {description.splitlines()[0]}")
+        try:
+            who = await self.signin.complete(flow, response)
+        except SignInFailed as error:
+            raise Refused(f"Microsoft did not sign you in: {error}") from None
+        tenant = await self.services.directory.find_tenant(who.ms_tenant_id)
+        if tenant is None:
+            raise Refused(
+                "Your organisation is not registered with s5sync. Ask your store's "
+                "administrator to register it; nothing was stored about you."
+            )
+        async with self.services.scope(tenant.id).begin() as unit:
+            user = await unit.users.signed_in(
+                who.object_id, who.email, who.display_name, self.clock()
+            )
+            await unit.users.save_token_cache(user.id, who.token_cache)
+            await unit.users.heartbeat(user.id, self.clock())
+            return await unit.users.get(user.id)
+
+    async def user(self, tenant_id: int, user_id: int) -> UserRecord | None:
+        async with self.services.scope(tenant_id).begin(write=False) as unit:
+            return await unit.users.find(user_id)
+
+    async def onboarding(self, user: UserRecord, *, self_test: bool = True) -> Onboarding:
+        """Propose the System Five employee with the same e-mail (R20) and run the
+        self-test: System Five, Microsoft sign-in and scopes, the Outlook category."""
+        store = await self.task_store_for(user.tenant_id)
+        try:
+            proposed = await store.employee_by_email(user.email)
+        except Exception as error:  # shown as a failed self-test, never a crash
+            problem = f"System Five is not reachable ({type(error).__name__})."
+            found = Onboarding(user, None, False, problem)
+        else:
+            found = Onboarding(user, proposed, True)
+        if not self_test:
+            return found
+        checks = [
+            Check(True, "System Five database reachable")
+            if found.employees_reachable
+            else Check(False, "System Five database not reachable")
+        ]
+        tenant = await self.services.directory.tenant(user.tenant_id)
+        checks += await outlook_checks(self.services, user, tenant)
+        return Onboarding(
+            user, found.proposed, found.employees_reachable, found.problem, tuple(checks)
+        )
+
+    async def confirm_employee(self, user: UserRecord, employee_id: int) -> UserRecord:
+        """The user confirms the proposed employee; only that one can be confirmed."""
+        found = await self.onboarding(user, self_test=False)
+        if found.proposed is None or found.proposed.id != employee_id:
+            raise Refused(
+                "That System Five employee cannot be confirmed here; ask your administrator."
+            )
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            return await unit.users.onboard(user.id, employee_id, self.clock())
+
+    async def end_sessions(self, user: UserRecord) -> None:
+        """Sign-out: every session cookie of this user stops working."""
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.end_sessions(user.id)
+
+    async def heartbeat(self, user: UserRecord) -> None:
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.heartbeat(user.id, self.clock())
+
+    async def request_sync_now(self, user: UserRecord) -> None:
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.request_sync_now(user.id)
+            await unit.users.heartbeat(user.id, self.clock())
+
+    async def dashboard(self, user: UserRecord, page: int = 1, page_size: int = 25) -> Dashboard:
+        page = max(page, 1)
+        async with self.services.scope(user.tenant_id).begin(write=False) as unit:
+            fresh = await unit.users.get(user.id)
+            tenant = await unit.tenant.get()
+            runs = await unit.runs.runs(user.id, limit=1)
+            activity = await unit.runs.activity(user.id, page_size, (page - 1) * page_size)
+            total = await unit.runs.activity_count(user.id)
+        return Dashboard(
+            user=fresh,
+            tenant=tenant,
+            status=self.status(fresh, tenant),
+            last_run=runs[0] if runs else None,
+            activity=activity,
+            activity_total=total,
+            page=page,
+            page_size=page_size,
+        )
+
+    async def set_paused(self, user: UserRecord, paused: bool) -> None:
+        """R14c: the user pauses or resumes their own sync."""
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.set_paused(
+                user.id, self.clock() if paused else None, user.email if paused else None
+            )
+
+    async def activity_export(self, user: UserRecord) -> tuple[TenantRecord, list[ActivityRecord]]:
+        """The user's own whole activity log (the CSV download, R18)."""
+        async with self.services.scope(user.tenant_id).begin(write=False) as unit:
+            return await unit.tenant.get(), await unit.runs.activity(user.id, limit=1_000_000)
+
+    def status(self, user: UserRecord, tenant: TenantRecord) -> str:
+        if user.status == "needs_sign_in":
+            return "needs_sign_in"
+        if user.paused:
+            return "held"  # R14c
+        if not user.onboarded:
+            return "not_onboarded"
+        heartbeat = user.last_heartbeat_at
+        awake = heartbeat is not None and heartbeat >= self.clock() - HEARTBEAT_TIMEOUT
+        return "active" if awake or tenant.options.background_sync else "paused"
+
+
+def flow_json(flow: dict[str, object]) -> str:
+    return json.dumps(flow)

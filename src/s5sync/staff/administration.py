@@ -1,0 +1,368 @@
+"""A store's administration from the web (R21, R21b, R21c): options, staff and their
+System Five employees, and the health of every user's sync.
+
+`StoreAdministration` is what the `/admin` routes call. Every method takes the signed-in
+administrator and works only inside that administrator's store (`TenantScope` of
+`admin.tenant_id`, R22): a user id of another store is simply not found. The System
+Five connection is not here at all — it is changed from the command line only (R21c).
+
+`user_status` is the one place a user's sync state is named; the dashboard, the health
+page and `/metrics` all use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from s5sync.core.timezones import UnknownTimeZone, zone
+from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
+from s5sync.store.directory import NotFound
+from s5sync.store.records import ActivityRecord, TenantRecord, UserRecord
+from s5sync.store.scope import TenantScope
+from s5sync.sync.ports import Employee, TaskStore
+
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14
+FAILING_OUTCOMES = frozenset({"failed", "partial"})
+
+# graph.md §3: Outlook's category colours and the names desktop Outlook gives them.
+COLOUR_WORDS = [
+    "Red", "Orange", "Brown", "Yellow", "Green", "Teal", "Olive", "Blue", "Purple",
+    "Cranberry", "Steel", "DarkSteel", "Gray", "DarkGray", "Black", "DarkRed",
+    "DarkOrange", "DarkBrown", "DarkYellow", "DarkGreen", "DarkTeal", "DarkOlive",
+    "DarkBlue", "DarkPurple", "DarkCranberry",
+]  # fmt: skip
+CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
+    (f"preset{i}", name) for i, name in enumerate(COLOUR_WORDS)
+)
+COLOUR_NAMES = dict(CATEGORY_COLOURS)
+
+# The order of the health page: who needs the administrator first (R21, R19b).
+STATUS_ORDER = {
+    "needs_sign_in": 0,
+    "failing": 1,
+    "not_onboarded": 2,
+    "held": 3,
+    "paused": 4,
+    "active": 5,
+}
+STATUS_WORDS = {
+    "needs_sign_in": "Needs to sign in again",
+    "failing": "Failing",
+    "not_onboarded": "Not onboarded",
+    "held": "Paused (until resumed)",
+    "paused": "Paused (no page open)",
+    "active": "Active",
+}
+
+
+class AdminError(Exception):
+    """Refused with a message for the administrator.
+
+    AdminError
+    └── NoSuchUser   the user id is not one of this store's users (another store's, or gone)
+    """
+
+
+class NoSuchUser(AdminError):
+    def __init__(self) -> None:
+        super().__init__("No such user in your store.")
+
+
+def user_status(user: UserRecord, tenant: TenantRecord, now: datetime) -> str:
+    """needs_sign_in | not_onboarded | held | failing | active | paused (R14, R14c, R19b,
+    R20); `held` is paused on purpose (R14c), `paused` idle with no page open."""
+    if user.status == "needs_sign_in":
+        return "needs_sign_in"
+    if user.paused:
+        return "held"
+    if not user.onboarded:
+        return "not_onboarded"
+    if user.last_outcome in FAILING_OUTCOMES:
+        return "failing"
+    heartbeat = user.last_heartbeat_at
+    awake = heartbeat is not None and heartbeat >= now - HEARTBEAT_TIMEOUT
+    return "active" if awake or tenant.options.background_sync else "paused"
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """One line of the health page (R21)."""
+
+    user: UserRecord
+    status: str
+    next_run_at: datetime | None
+    latest: ActivityRecord | None = None  # the newest line of the user's activity log
+
+    @property
+    def words(self) -> str:
+        return STATUS_WORDS[self.status]
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """The users page: staff and the employees they can be mapped to (R20)."""
+
+    users: list[UserRecord]
+    employees: list[Employee]
+    employees_reachable: bool
+
+    def employee(self, employee_id: int | None) -> Employee | None:
+        return next((e for e in self.employees if e.id == employee_id), None)
+
+
+@dataclass(frozen=True)
+class OptionsResult:
+    """What saving the options form came to."""
+
+    tenant: TenantRecord
+    saved: bool = False
+    confirm_time_zone: bool = False  # R21b: the page warns before a zone change
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The store options of a posted form (R21), checked; (values, errors by field)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def text(name: str, label: str, longest: int) -> None:
+        value = " ".join(form.get(name, "").split())
+        if not value:
+            errors[name] = f"{label} cannot be empty."
+        elif len(value) > longest:
+            errors[name] = f"{label} can be at most {longest} characters."
+        values[name] = value
+
+    def number(name: str, label: str, low: int, high: int) -> None:
+        raw = form.get(name, "").strip()
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = f"{label} must be a whole number."
+            values[name] = raw
+            return
+        if not low <= value <= high:
+            errors[name] = f"{label} must be between {low} and {high}."
+        values[name] = value
+
+    text("category_name", "The category name", 255)
+    if "," in values["category_name"]:
+        errors["category_name"] = "The category name cannot contain a comma."
+    colour = form.get("category_color", "")
+    if colour not in COLOUR_NAMES:
+        errors["category_color"] = "Pick one of Outlook's category colours."
+    values["category_color"] = colour
+    # R6b: the category an event gets when its task is deleted in System Five.
+    values["removed_category"] = form.get("removed_category") in ("on", "true", "1")
+    text("removed_category_name", "The removed category name", 255)
+    if "," in values["removed_category_name"]:
+        errors["removed_category_name"] = "The removed category name cannot contain a comma."
+    elif values["removed_category_name"].casefold() == values["category_name"].casefold():
+        errors["removed_category_name"] = (
+            "The removed category must have another name than the category of synced events."
+        )
+    removed_colour = form.get("removed_category_color", "")
+    if removed_colour not in COLOUR_NAMES:
+        errors["removed_category_color"] = "Pick one of Outlook's category colours."
+    values["removed_category_color"] = removed_colour
+    text("sync_tag", "The sync tag", 40)
+    number("import_window_days", "The import window", 1, 90)
+    number("interval_minutes", "The interval", 2, 24 * 60)
+    number("retention_days", "The record retention", 1, 3650)
+    values["background_sync"] = form.get("background_sync") in ("on", "true", "1")
+    values["alert_digest"] = form.get("alert_digest") in ("on", "true", "1")  # R21d
+    time_zone = form.get("time_zone", "").strip()
+    try:
+        zone(time_zone)
+    except UnknownTimeZone:
+        errors["time_zone"] = f"{time_zone!r} is not a time zone name (like Europe/Paris)."
+    values["time_zone"] = time_zone
+    return values, errors
+
+
+class StoreAdministration:
+    """The administrator's service; every call is bound to the administrator's store."""
+
+    def __init__(
+        self,
+        scope_for: Callable[[int], TenantScope],
+        task_store_for: Callable[[int], Awaitable[TaskStore]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.scope_for = scope_for
+        self.task_store_for = task_store_for
+        self.clock = clock
+
+    @staticmethod
+    def _actor(admin: UserRecord) -> Actor:
+        return Actor.administrator(admin.email)
+
+    def _scope(self, admin: UserRecord) -> TenantScope:
+        if not admin.is_admin:
+            raise PermissionError("not an administrator of this store")
+        return self.scope_for(admin.tenant_id)
+
+    async def store(self, admin: UserRecord) -> TenantRecord:
+        async with self._scope(admin).begin(write=False) as unit:
+            return await unit.tenant.get()
+
+    async def save_options(
+        self, admin: UserRecord, form: Mapping[str, str], *, zone_confirmed: bool
+    ) -> OptionsResult:
+        """R21b: saved options take effect on the next cycle; a new time zone is saved
+        only once the administrator confirmed the warning."""
+        values, errors = parse_options(form)
+        async with self._scope(admin).begin() as unit:
+            tenant = await unit.tenant.get()
+            if errors:
+                return OptionsResult(tenant, errors=errors, values=values)
+            if values["time_zone"] != tenant.options.time_zone and not zone_confirmed:
+                return OptionsResult(tenant, confirm_time_zone=True, values=values)
+            saved = await unit.tenant.set_options(**values)
+            changed = changes(vars(tenant.options), values)
+            if changed:  # R21d: old and new values, with who and when
+                await unit.audit.record(
+                    self._actor(admin), AuditAction.OPTIONS_CHANGED, self.clock(), "", changed
+                )
+            return OptionsResult(saved, saved=True, values=values)
+
+    async def staff(self, admin: UserRecord) -> StaffView:
+        async with self._scope(admin).begin(write=False) as unit:
+            users = await unit.users.all()
+        try:
+            employees = await (await self.task_store_for(admin.tenant_id)).employees()
+        except Exception:  # System Five down: the page says so, mapping waits
+            return StaffView(users, [], False)
+        return StaffView(users, sorted(employees, key=lambda e: e.name.casefold()), True)
+
+    async def map_user(self, admin: UserRecord, user_id: int, employee_id: int) -> UserRecord:
+        """R20: the administrator sets the user's employee; they are onboarded."""
+        view = await self.staff(admin)
+        if all(u.id != user_id for u in view.users):
+            raise NoSuchUser()
+        if not view.employees_reachable:
+            raise AdminError("System Five cannot be reached: try again in a few minutes.")
+        if view.employee(employee_id) is None:
+            raise AdminError("That employee is not in System Five's list.")
+        taken = next(
+            (u for u in view.users if u.employee_id == employee_id and u.id != user_id), None
+        )
+        if taken is not None:
+            raise AdminError(f"That employee is already mapped to {taken.email}.")
+        before = next(u for u in view.users if u.id == user_id)
+        async with self._scope(admin).begin() as unit:
+            try:
+                mapped = await unit.users.onboard(user_id, employee_id, self.clock())
+            except NotFound:
+                raise NoSuchUser() from None
+            employee = view.employee(employee_id)
+            await unit.audit.record(
+                self._actor(admin),
+                AuditAction.USER_MAPPED,
+                self.clock(),
+                mapped.email,
+                {
+                    "employee": {
+                        "old": before.employee_id,
+                        "new": f"{employee.code} {employee.name}" if employee else employee_id,
+                    }
+                },
+            )
+            return mapped
+
+    async def unmap_user(self, admin: UserRecord, user_id: int) -> UserRecord:
+        async with self._scope(admin).begin() as unit:
+            try:
+                unmapped = await unit.users.unmap(user_id)
+            except NotFound:
+                raise NoSuchUser() from None
+            await unit.audit.record(
+                self._actor(admin), AuditAction.USER_UNMAPPED, self.clock(), unmapped.email
+            )
+            return unmapped
+
+    async def set_paused(self, admin: UserRecord, user_id: int, paused: bool) -> UserRecord:
+        """R14c: pause or resume a user's cycles; audited (R21d)."""
+        now = self.clock()
+        async with self._scope(admin).begin() as unit:
+            try:
+                changed = await unit.users.set_paused(
+                    user_id, now if paused else None, admin.email if paused else None
+                )
+            except NotFound:
+                raise NoSuchUser() from None
+            action = AuditAction.USER_PAUSED if paused else AuditAction.USER_RESUMED
+            await unit.audit.record(self._actor(admin), action, now, changed.email)
+            return changed
+
+    async def remove_user(self, admin: UserRecord, user_id: int) -> None:
+        """Forget a user and their records; Outlook and System Five keep everything."""
+        if user_id == admin.id:
+            raise AdminError("You cannot remove yourself; ask the operator.")
+        async with self._scope(admin).begin() as unit:
+            try:
+                gone = await unit.users.get(user_id)
+                await unit.users.remove(user_id)
+            except NotFound:
+                raise NoSuchUser() from None
+            await unit.audit.record(
+                self._actor(admin), AuditAction.USER_REMOVED, self.clock(), gone.email
+            )
+
+    async def health(self, admin: UserRecord) -> tuple[TenantRecord, list[HealthRow]]:
+        """R21: per user, failing and needs-sign-in first."""
+        now = self.clock()
+        rows = []
+        async with self._scope(admin).begin(write=False) as unit:
+            tenant = await unit.tenant.get()
+            for user in await unit.users.all():
+                status = user_status(user, tenant, now)
+                scheduled = status in ("active", "failing")  # a held user is not
+                latest = await unit.runs.activity(user.id, limit=1)
+                rows.append(
+                    HealthRow(
+                        user,
+                        status,
+                        user.next_run_at if scheduled else None,
+                        latest[0] if latest else None,
+                    )
+                )
+        rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
+        return tenant, rows
+
+    async def audit(
+        self, admin: UserRecord, limit: int | None = 200
+    ) -> tuple[TenantRecord, list[AuditRecord]]:
+        """R21d: the store's audit trail, newest first."""
+        async with self._scope(admin).begin(write=False) as unit:
+            return await unit.tenant.get(), await unit.audit.lines(limit=limit)
+
+    async def user_activity(
+        self, admin: UserRecord, user_id: int
+    ) -> tuple[UserRecord, list[ActivityRecord]]:
+        """Any user's whole activity log (for the CSV export)."""
+        async with self._scope(admin).begin(write=False) as unit:
+            user = await unit.users.find(user_id)
+            if user is None:
+                raise NoSuchUser()
+            return user, await unit.runs.activity(user_id, limit=100_000)
+
+    async def open_problems(self, admin: UserRecord) -> list[str]:
+        """R21d: the problems that need someone now, as the health page lists them (with
+        or without a mail server: the alerts' own record)."""
+        from s5sync.alerts.messages import SHORT
+
+        async with self._scope(admin).begin(write=False) as unit:
+            tenant = await unit.tenant.get()
+            alerts = await unit.alerts.open_alerts()
+            users = {f"user:{u.id}": u for u in await unit.users.all()}
+        lines = []
+        for alert in sorted(alerts, key=lambda a: a.opened_at):
+            person = users.get(alert.subject)
+            who = (person.display_name or person.email) if person else tenant.name
+            lines.append(f"{who}: {SHORT[alert.problem]}")
+        return lines
