@@ -84,8 +84,8 @@ PHRASES: dict[Reason, str] = {
     Reason.NOT_SYNCABLE_KIND: "not a Customer or Delivery task",
     Reason.SYNC_UNTICKED: "Sync is unticked",
     Reason.OTHER_EMPLOYEE: "the task belongs to another employee",
-    Reason.RECURRING: "recurring event",
-    Reason.OUTSIDE_WINDOW: "ends beyond the import window",
+    Reason.RECURRING: "it repeats, and only single events become System Five tasks",
+    Reason.OUTSIDE_WINDOW: "not yet",
     Reason.CANCELLED: "cancelled event",
     Reason.NO_TAG: "Outlook edits are not sent back without the sync tag",
     Reason.BAD_TIME: "its times cannot be used",
@@ -274,7 +274,8 @@ class MarkDeletedInOutlook:
     label: str
     task_hash: str | None = None
     reason: Reason = Reason.DELETED_IN_OUTLOOK
-    direction: Direction = field(default=Direction.PUSH, init=False)
+    # The change came from Outlook: the log shows Outlook → System Five (issue 20).
+    direction: Direction = field(default=Direction.IMPORT, init=False)
 
     def describe(self) -> str:
         return (
@@ -312,7 +313,8 @@ class MarkTaskDeleted:
     change_key: str | None = None
     reason: Reason = Reason.DELETED_IN_SYSTEM_FIVE
     removed: RemovedMark | None = None
-    direction: Direction = field(default=Direction.IMPORT, init=False)
+    # The change came from System Five (and R6b writes to Outlook): System Five → Outlook.
+    direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
         if self.removed is not None:
@@ -403,6 +405,8 @@ class Skip:
                 f"Sync was unticked on '{self.label}': its Outlook event is kept as it is "
                 "and no longer updated"
             )
+        if self.reason is Reason.OUTSIDE_WINDOW:
+            return f"Not imported yet: '{self.label}': {self.detail or 'it ends too far ahead'}"
         detail = f" ({self.detail})" if self.detail else ""
         return f"Skipped '{self.label}': {PHRASES[self.reason]}{detail}"
 
