@@ -54,7 +54,8 @@ class Dashboard:
     def pill(self) -> Pill:
         """The status pill and its one-sentence problem (issue 20 items 1–3)."""
         zone = self.tenant.options.time_zone
-        return pill(self.status, self.last_run, self.user.next_run_at, zone)
+        by = self.user.paused_by if self.user.paused_by != self.user.email else None
+        return pill(self.status, self.last_run, self.user.next_run_at, zone, by)
 
     def synced_since(self, moment: datetime) -> bool:
         """Whether a cycle started at or after `moment` has finished (Sync now's wait)."""

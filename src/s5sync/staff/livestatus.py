@@ -53,8 +53,15 @@ def what_failed(error: str | None) -> str:
     return "The last sync did not finish"
 
 
-def pill(status: str, last_run: RunRecord | None, next_run_at: datetime | None, zone: str) -> Pill:
-    """The pill for a user's state and their last cycle."""
+def pill(
+    status: str,
+    last_run: RunRecord | None,
+    next_run_at: datetime | None,
+    zone: str,
+    paused_by: str | None = None,
+) -> Pill:
+    """The pill for a user's state and their last cycle (`paused_by`: who paused them,
+    when it was someone else, R14c)."""
     if status == "needs_sign_in":
         return Pill(
             "red",
@@ -70,7 +77,8 @@ def pill(status: str, last_run: RunRecord | None, next_run_at: datetime | None, 
             "ask your store's administrator.",
         )
     if status == "held":
-        return Pill("grey", "Paused", "Nothing is synced until sync is resumed.")
+        words = f"Paused by {paused_by}" if paused_by else "Paused"
+        return Pill("grey", words, "Paused: nothing is synced until you resume.")
     if status == "paused":
         return Pill(
             "grey",
