@@ -11,6 +11,7 @@ the authority URL, the Graph base URL (ending `/v1.0`), the control plane URL (e
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -78,4 +79,7 @@ def serve(
 
 
 def main() -> None:
+    # Issue 23 (R22): every file this process writes (databases, state, keys) is its
+    # owner's alone: 0600, directories 0700.
+    os.umask(0o077)
     cli()

@@ -24,6 +24,9 @@ emulator"). Like moto's reset/seed API.
                                                      flight; subscriptions and deliveries
     POST   latency                 {ms}              fixed delay on every Graph answer
 
+Change notifications add `GET subscriptions` and `POST lifecycle` (m365emu/graph/
+subscriptions/control.py).
+
 Errors: 400/404/409 with {"error": "<what an operator can act on>"}.
 """
 

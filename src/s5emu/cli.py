@@ -6,6 +6,7 @@ s5emu serve --db URL --port N [--host H] [--time-zone ZONE]
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -65,4 +66,7 @@ def serve(
 
 
 def main() -> None:
+    # Issue 23 (R22): every file this process writes (databases, state, keys) is its
+    # owner's alone: 0600, directories 0700.
+    os.umask(0o077)
     app()

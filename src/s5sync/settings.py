@@ -6,6 +6,7 @@ and `SettingsError` carries one line naming the setting and what is wrong with i
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
             "the web app and the workers (R22); empty: database_url for everything"
         ),
     )
+    database_ca: Path | None = Field(
+        default=None,
+        description=(
+            "PEM file of the CA that signed the CALENDAREVENT PostgreSQL server's certificate; "
+            "with it the connection is sslmode=verify-full unless the URL names a mode "
+            "(store/tls.py)"
+        ),
+    )
     secret_keys: SecretStr = Field(
         description="Comma-separated Fernet keys, newest first (R22: secrets at rest)"
     )
@@ -53,6 +62,9 @@ class Settings(BaseSettings):
     scheduler: Literal["local", "procrastinate"] = "local"
     procrastinate_dsn: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # R14b: Graph delivers change notifications to `public_url` only over https; the
+    # demo's emulator delivers over loopback http, so the demo sets this.
+    push_http: bool = False
     secure_cookies: bool = True
     # R21d: alerts by e-mail through any SMTP relay; empty host: alerts on the health page
     # only. Port 587 with STARTTLS by default; S5SYNC_SMTP_TLS for implicit TLS (465).
@@ -69,6 +81,18 @@ class Settings(BaseSettings):
     alert_every_seconds: float = 60.0
     log_level: str = "INFO"
     log_json: bool = False
+    # Who may read /healthz and /metrics (web app and workers; issue 22). Both empty:
+    # anyone (the demo). Otherwise a request from an allowed network, or one bearing the
+    # token, is answered; any other is refused.
+    metrics_allow: str = Field(
+        default="", description="Comma-separated networks (CIDR) allowed /healthz and /metrics"
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="Bearer token that opens /healthz and /metrics"
+    )
+    # `s5sync worker` serves /healthz and /metrics here (0: not at all).
+    worker_health_port: int = Field(default=0, ge=0, le=65535)
+    worker_health_host: str = "0.0.0.0"  # noqa: S104 - a container's probes come from outside
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +124,29 @@ class Settings(BaseSettings):
                 "S5SYNC_MAIL_FROM must be an e-mail address when S5SYNC_SMTP_HOST is set"
             )
         return self
+
+    @field_validator("database_ca")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no file {value}")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in (n.strip() for n in value.split(",") if n.strip()):
+            try:
+                ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (CIDR, e.g. 10.0.0.0/8)") from None
+        return value
+
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of `S5SYNC_METRICS_ALLOW`."""
+        return [
+            ip_network(n.strip(), strict=False) for n in self.metrics_allow.split(",") if n.strip()
+        ]
 
     @field_validator("secret_keys")
     @classmethod

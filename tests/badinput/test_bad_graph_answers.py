@@ -133,8 +133,7 @@ ITEM_CASES: dict[str, tuple[str, Change, str, str | None]] = {
     "occurrence_type_is_skipped_as_recurring_R8": (
         "One of many [sync]",
         put(type="occurrence"),
-        "Skipped 'One of many [sync]': it repeats, and only single events become System Five "
-        "tasks",
+        "Skipped 'One of many [sync]': it repeats, and only single events become System Five tasks",
         None,
     ),
     "negative_reminder_imports_with_no_alarm_R23": (

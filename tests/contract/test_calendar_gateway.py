@@ -27,6 +27,7 @@ from m365emu.testing import (
     sign_in_with_form_posts,
 )
 from s5sync.outlook.categories import ensure_category_once
+from s5sync.outlook.errors import MalformedEventId
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
 from s5sync.sync.ports import EventUpdate, EventWrite, WriteStatus
@@ -92,6 +93,20 @@ class CalendarGatewayContract:
         )
         await harness.user_deletes(created)
         assert await harness.gateway.get_event(created) is None
+
+    async def test_a_damaged_event_id_is_malformed_not_gone_R7b(
+        self, harness: CalendarHarness, run: str
+    ) -> None:
+        # Graph answers 400 ErrorInvalidIdMalformed to an id it cannot decode (graph.md §1).
+        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        assert created.event
+        for damaged in ("abc", created.event.id[:-6]):
+            with pytest.raises(MalformedEventId):
+                await harness.gateway.get_event(damaged)
+            (result,) = await harness.gateway.update_events(
+                [EventUpdate(damaged, None, write(1, run=run))]
+            )
+            assert result.status is WriteStatus.BAD_ID
 
     async def test_idle_window_read_costs_one_request_R23b(self, harness: CalendarHarness) -> None:
         await harness.user_creates(

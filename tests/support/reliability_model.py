@@ -120,6 +120,8 @@ class UserModel:
     new_events: dict[str, int] = field(default_factory=dict)  # placeholder → task id
     new_tasks: dict[int, str] = field(default_factory=dict)  # placeholder → event id
     made: int = 0
+    # The delta window s5sync read in the cycle being judged (set before `sync`).
+    view: tuple[datetime, datetime] | None = None
 
     def pair_of_task(self, task_id: int) -> MPair | None:
         return next((p for p in self.pairs if p.task_id == task_id), None)
@@ -150,7 +152,9 @@ class UserModel:
         """R16b: pairs found again from the identities both sides carry. A pair known from
         both sides (an imported task later pushed, R12d) is taken from the event's side —
         the task then pushes again (R5) — while the task is still pushed; otherwise from
-        the task's side, and a tagged event then updates it (R10)."""
+        the task's side, with both sides as they are now (issue 23: a staff edit made
+        meanwhile survives) — a task about to be pushed at once (s5sync reads its event),
+        any other once its tagged event is in the window s5sync reads."""
         for event in sorted(self.events.values(), key=lambda e: e.id):
             ref = event.task_ref
             if ref is None or self.pair_of_event(event.id) or ref not in self.tasks:
@@ -166,7 +170,22 @@ class UserModel:
             ref = task.external_ref
             if ref is None or self.pair_of_task(task.id) or self.pair_of_event(ref):
                 continue
-            self.pairs.append(MPair(task.id, ref, "outlook", task_seen=task.owned()))
+            event = self.events.get(ref)
+            if event is None:
+                continue  # R12d, R16b: names no event — sent as a new one when pushed
+            if not task.pushable(now) and not (has_tag(event.subject) and self.in_view(event)):
+                continue  # found once its tagged event is in the window s5sync reads
+            # Issue 23: both sides as they are now; a change of both since follows R12b.
+            self.pairs.append(
+                MPair(task.id, ref, "outlook", task_seen=task.owned(), event_seen=event.owned())
+            )
+
+    def in_view(self, event: MEvent) -> bool:
+        """Whether the event lies in the window s5sync read this cycle (its delta window)."""
+        if self.view is None:
+            return False
+        start, end = self.view
+        return event.end > start and event.start < end
 
     def _pair(self, pair: MPair, now: datetime) -> None:
         task = self.tasks.get(pair.task_id)

@@ -19,14 +19,13 @@ from datetime import datetime
 from s5sync.alerts.messages import compose
 from s5sync.alerts.smtp import Mailer, MailError, OutgoingMail, message_id
 from s5sync.core.alerts import (
-    FAILING_OUTCOMES,
     FAILING_RUNS,
     UNREACHABLE_RUNS,
     StoreFacts,
     UserFacts,
     plan_alerts,
 )
-from s5sync.staff.administration import STATUS_WORDS, user_status
+from s5sync.core.status import FAILING_OUTCOMES, STATUS_WORDS, user_status
 from s5sync.store.alerts import Outbox, QueuedMail
 from s5sync.store.directory import Directory
 from s5sync.store.records import TenantRecord

@@ -138,11 +138,31 @@ def adopt(
         link = by_event.get(ref)
         if not _open_for_task(link):
             continue
-        adopted_task = AdoptTask(task.id, ref, task_label(task), task_hash(task))
+        # Issue 23: a lost or restored mapping records both sides as they are now — the
+        # task as staff last saved it is not "changed" by the event it came from (R12b
+        # applies only to a real change of both since). A pending import row keeps the
+        # refresh: its task was made from the event by a cycle that crashed.
+        in_view = events.get(ref) if link is None else None
+        adopted_task = AdoptTask(
+            task.id,
+            ref,
+            task_label(task),
+            task_hash(task),
+            None if in_view is None else event_hash(in_view),
+            None if in_view is None else in_view.change_key,
+        )
         decisions.append(adopted_task)
         relink(
             link,
-            Link(task.id, ref, Origin.OUTLOOK, LinkState.ACTIVE, task_hash=adopted_task.task_hash),
+            Link(
+                task.id,
+                ref,
+                Origin.OUTLOOK,
+                LinkState.ACTIVE,
+                task_hash=adopted_task.task_hash,
+                event_hash=adopted_task.event_hash,
+                change_key=adopted_task.change_key,
+            ),
             task.id,
             ref,
         )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from s5sync.core.status import FAILING_OUTCOMES
 from s5sync.core.timezones import zone
 
 FAILING_RUNS = 3
@@ -34,7 +35,6 @@ FAILING_FOR = timedelta(hours=1)
 NOT_MATCHED_GRACE = timedelta(hours=1)
 UNREACHABLE_RUNS = 2
 DIGEST_HOUR = 8
-FAILING_OUTCOMES = frozenset({"failed", "partial"})
 # The cycle's words for R17b's unreadable System Five (cycle.py uses this constant).
 SYSTEM_FIVE_UNREADABLE = "System Five could not be read"
 STORE = "store"

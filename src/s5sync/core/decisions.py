@@ -317,6 +317,12 @@ class MarkTaskDeleted:
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
+        if self.reason is Reason.OTHER_EMPLOYEE:  # R6b: remapped, or moved to another
+            marked = f", marked '{self.removed.category}'," if self.removed is not None else ""
+            return (
+                f"'{self.label}' is now another employee's task in System Five: its Outlook "
+                f"event is kept{marked} and no longer updated"
+            )
         if self.removed is not None:
             return (
                 f"'{self.label}' was deleted in System Five: its Outlook event is kept, "
@@ -353,7 +359,10 @@ class AdoptEvent:
 class AdoptTask:
     """R16b: an event's existing task, found by its `external_ref`.
 
-    The link becomes active with the task's hash and no event hash, so a tagged event in
+    When the event is in view, the link records both sides as they are now (issue 23:
+    a rebuilt mapping changes nothing, so a staff edit made meanwhile survives); a later
+    change of both follows R12b. Without it (a pending import row: the task was made
+    from the event by a cycle that crashed) there is no event hash, so a tagged event in
     the window refreshes the task (never a second task).
     """
 
@@ -361,6 +370,8 @@ class AdoptTask:
     event_id: str
     label: str
     task_hash: str
+    event_hash: str | None = None
+    change_key: str | None = None
     reason: Reason = Reason.RECOVERED_LINK
     direction: Direction = field(default=Direction.IMPORT, init=False)
 

@@ -92,6 +92,8 @@ class _Cycle:
     events_readable: bool
     # R12d, R16b: `external_ref`s the cycle looked up and found to name no event.
     missing: Set[str] = frozenset()
+    # R5, R17b: linked events beyond the window that could not be read this cycle.
+    unknown: Set[str] = frozenset()
     out: list[Decision] = field(default_factory=list)
     # Events whose hidden identity names a deleted task: never imported (R11b).
     orphaned: frozenset[str] = frozenset()
@@ -105,6 +107,8 @@ class _Cycle:
     # --- linked pairs -------------------------------------------------------------
 
     def linked(self, link: Link, task_id: int, event_id: str) -> None:
+        if event_id in self.unknown:
+            return  # R17b: its event could not be read; decided on the next cycle
         task = self.tasks.get(task_id)
         event = self.events.get(event_id)
         tagged = event is not None and has_tag(event.subject, self.options.sync_tag)
@@ -175,7 +179,32 @@ class _Cycle:
                 MarkDeletedInOutlook(task.id, event_id, task_label(task), task_hash(task))
             )
             return
+        if task.employee_id != self.employee_id:
+            self.no_longer_theirs(link, task, event_id, event)
+            return
         self.active(link, task, event_id, event, tagged)
+
+    def no_longer_theirs(
+        self, link: Link, task: TaskSnapshot, event_id: str, event: EventSnapshot | None
+    ) -> None:
+        """R6b: the task is another employee's now (moved in System Five, or the user was
+        remapped): its event is kept, marked like a deleted task's and no longer updated,
+        so another employee's customer visit never goes on looking booked here."""
+        mark = removed_mark(link, event, self.options)
+        if mark is not None and not self.events_readable:
+            return  # R17b: marked once Outlook answers again
+        label = event_label(event) if event is not None else task_label(task)
+        self.out.append(
+            MarkTaskDeleted(
+                task.id,
+                event_id,
+                label,
+                event_hash(event) if event is not None else None,
+                event.change_key if event is not None else None,
+                reason=Reason.OTHER_EMPLOYEE,
+                removed=mark,
+            )
+        )
 
     def active(
         self,
@@ -432,6 +461,7 @@ def decide_cycle(
     employee_id: int,
     gone_event_ids: Set[str] = frozenset(),
     missing_event_ids: Set[str] = frozenset(),
+    unknown_event_ids: Set[str] = frozenset(),
     tasks_readable: bool = True,
     events_readable: bool = True,
 ) -> list[Decision]:
@@ -447,6 +477,7 @@ def decide_cycle(
         employee_id=employee_id,
         gone=gone_event_ids,
         missing=missing_event_ids,
+        unknown=unknown_event_ids,
         events_readable=events_readable,
     )
     return cycle.decide()

@@ -31,6 +31,12 @@ from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
 
 if TYPE_CHECKING:
+    from s5sync.outlook.metering import RequestCounter
+    from s5sync.outlook.session import GraphSession
+    from s5sync.outlook.subscriptions import SubscriptionGateway
+    from s5sync.store.subscriptions import Upkeep
+
+if TYPE_CHECKING:
     from s5sync.alerts.service import Alerts
 
 
@@ -121,8 +127,12 @@ class Services:
         store = self._task_stores.get(key)
         if store is None:
             url = await self.directory.s5_connection(tenant.id)
-            store = SqlTaskStore(url, tenant.options.time_zone)
-            self._task_stores[key] = store
+            # Another caller (a cycle, the System Five watcher) may have made it while
+            # the connection was read: one pool per store, never a second left open.
+            store = self._task_stores.get(key)
+            if store is None:
+                store = SqlTaskStore(url, tenant.options.time_zone)
+                self._task_stores[key] = store
         return store
 
     async def task_store_for(self, tenant_id: int) -> TaskStore:
@@ -135,20 +145,9 @@ class Services:
         """The ports of one user's cycle: System Five and the user's Graph calendar."""
         from s5sync.outlook.graph import GraphCalendar
         from s5sync.outlook.metering import RequestCounter
-        from s5sync.outlook.session import GraphSession
-        from s5sync.outlook.tokens import StoredTokenCache, UserTokens
 
         counter = RequestCounter()
-        tokens = UserTokens(
-            self.identity(),
-            StoredTokenCache(self.scope(user.tenant_id), user.id),
-            object_id=user.object_id,
-            held=self.access_tokens(),
-            user_id=user.id,
-        )
-        session = GraphSession(
-            self.graph_http(user.id), tokens, counter=counter, deadline=time.monotonic() + 300
-        )
+        session = self.graph_session(user.tenant_id, user.id, user.object_id, counter, 300)
 
         def requests() -> dict[str, int]:
             return {f"{m} {r}": n for (m, r, _), n in counter.by_key.items()}
@@ -163,6 +162,42 @@ class Services:
 
         mailer = SmtpMailer(self.settings) if self.settings.smtp_host else None
         return Alerts(self.directory, mailer, self.settings.public_url, utc_now)
+
+    def graph_session(
+        self,
+        tenant_id: int,
+        user_id: int,
+        object_id: str,
+        counter: RequestCounter | None = None,
+        seconds: float = 300,
+    ) -> GraphSession:
+        """One user's Graph conversation (tokens from the user's sealed MSAL cache)."""
+        from s5sync.outlook.metering import RequestCounter
+        from s5sync.outlook.session import GraphSession
+        from s5sync.outlook.tokens import StoredTokenCache, UserTokens
+
+        tokens = UserTokens(
+            self.identity(),
+            StoredTokenCache(self.scope(tenant_id), user_id),
+            object_id=object_id,
+            held=self.access_tokens(),
+            user_id=user_id,
+        )
+        return GraphSession(
+            self.graph_http(user_id),
+            tokens,
+            counter=counter if counter is not None else RequestCounter(),
+            deadline=time.monotonic() + seconds,
+        )
+
+    @asynccontextmanager
+    async def subscriptions_for(self, work: Upkeep) -> AsyncIterator[SubscriptionGateway]:
+        """The user's Graph subscriptions (R14b), for the subscription manager."""
+        from s5sync.outlook.subscriptions import GraphSubscriptions
+
+        yield GraphSubscriptions(
+            self.graph_session(work.tenant_id, work.user_id, work.object_id, seconds=60)
+        )
 
     def cycle_engine(self, holder: str) -> Any:
         from s5sync.sync.engine import CycleEngine
@@ -208,6 +243,8 @@ class MsalSignIn:
 
 
 def build_services(settings: Settings) -> Services:
-    db = Database(settings.database_url, tenant_url=settings.tenant_database_url)
+    db = Database(
+        settings.database_url, tenant_url=settings.tenant_database_url, ca=settings.database_ca
+    )
     box = SecretBox(settings.fernet_keys())
     return Services(settings=settings, db=db, box=box, directory=Directory(db, box))

@@ -6,6 +6,7 @@ read when a command runs, never at import.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -106,4 +107,7 @@ commands.install(app, settings_or_exit)
 
 
 def main() -> None:
+    # Issue 23 (R22): every file this process writes (databases, state, keys) is its
+    # owner's alone: 0600, directories 0700.
+    os.umask(0o077)
     app()

@@ -27,6 +27,7 @@ from s5sync.store.directory import StoreError
 from s5sync.store.migrate import grant_tenant_role, upgrade
 from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox, SecretUnreadable
+from s5sync.store.tls import libpq_url
 
 T = TypeVar("T")
 console = Console(soft_wrap=False, width=200)
@@ -95,14 +96,11 @@ async def audit(
 def db_upgrade() -> None:
     """Create or migrate the CALENDAREVENT database to the newest schema."""
     settings = _loader[0]()
-    upgrade(settings.database_url)
+    owner = libpq_url(settings.database_url, settings.database_ca)  # TLS (store/tls.py)
+    upgrade(owner)
     console.print("database is at the newest schema")
-    if settings.tenant_database_url:  # R22: the store-bound role reaches every table
-        try:
-            role = grant_tenant_role(settings.database_url, settings.tenant_database_url)
-        except (ValueError, SQLAlchemyError) as error:
-            raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
-        console.print(f"role {role} granted its rights on every table", markup=False)
+    # The job queue's tables first: the role check of serve and worker counts every table
+    # of the schema, procrastinate's too, so the grant below must reach them (issue 22).
     if settings.scheduler == "procrastinate":
         from s5sync.scheduling.distributed import apply_schema
 
@@ -111,6 +109,12 @@ def db_upgrade() -> None:
         except ValueError as error:
             raise fail(str(error), 2) from None
         console.print("job queue " + ("created" if made else "already present"))
+    if settings.tenant_database_url:  # R22: the store-bound role reaches every table
+        try:
+            role = grant_tenant_role(owner, settings.tenant_database_url)
+        except (ValueError, SQLAlchemyError) as error:
+            raise fail(f"S5SYNC_TENANT_DATABASE_URL: {error}".splitlines()[0], 2) from None
+        console.print(f"role {role} granted its rights on every table", markup=False)
 
 
 @keys_app.command("generate")
@@ -296,21 +300,67 @@ TenantOption = Annotated[str | None, typer.Option(help="id or Microsoft tenant i
 
 @user_app.command("map")
 def user_map(
-    email: str,
-    employee_id: Annotated[int, typer.Argument(help="System Five employee id")],
+    email: Annotated[str | None, typer.Argument(help="The user's e-mail")] = None,
+    employee_id: Annotated[int | None, typer.Argument(help="System Five employee id")] = None,
     tenant: TenantOption = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Map many: lines of email,employee code (all or nothing)"),
+    ] = None,
 ) -> None:
     """Map a user to their System Five employee: they are onboarded (R20)."""
+    if csv_file is not None:
+        console.print(users_table(map_from_csv(csv_file, tenant)))
+        return
+    if email is None or employee_id is None:
+        raise fail("give EMAIL and EMPLOYEE_ID, or --csv FILE")
+    mapped_email, mapped_employee = email, employee_id
 
     async def work(s: Services) -> UserRecord:
-        user = await _one_user(s, email, tenant, invite=True)
+        user = await _one_user(s, mapped_email, tenant, invite=True)
         async with s.scope(user.tenant_id).begin() as unit:
-            mapped = await unit.users.onboard(user.id, employee_id, now())
-            details = {"employee": {"old": user.employee_id, "new": employee_id}}
+            mapped = await unit.users.onboard(user.id, mapped_employee, now())
+            details = {"employee": {"old": user.employee_id, "new": mapped_employee}}
             await unit.audit.record(OPERATOR, AuditAction.USER_MAPPED, now(), user.email, details)
             return mapped
 
     console.print(users_table([run(work)]))
+
+
+def map_from_csv(path: Path, tenant: str | None) -> list[UserRecord]:
+    """Issue 21 item 5: every line checked first; one bad line maps nobody."""
+    from s5sync.staff.bulkmap import plan_bulk_map
+
+    if tenant is None:
+        raise fail("--csv needs --tenant (employee codes are one store's)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise fail(f"--csv {path}: {error.strerror}") from None
+
+    async def work(s: Services) -> list[UserRecord] | tuple[str, ...]:
+        store = await s.directory.tenant(tenant)
+        employees = await (await s.task_store_for(store.id)).employees()
+        async with s.scope(store.id).begin() as unit:
+            plan = plan_bulk_map(text, employees, await unit.users.all())
+            if not plan.ok:
+                return plan.problems
+            done = []
+            for row in plan.rows:
+                user = row.user or await unit.users.invite(row.email, now())
+                done.append(await unit.users.onboard(user.id, row.employee.id, now()))
+                details = {"employee": {"old": user.employee_id, "new": row.employee.code}}
+                await unit.audit.record(
+                    OPERATOR, AuditAction.USER_MAPPED, now(), row.email, details
+                )
+            return done
+
+    result = run(work)
+    if isinstance(result, tuple):
+        for problem in result:
+            typer.echo(f"s5sync: {path}: {problem}", err=True)
+        raise fail(f"nothing was mapped: {len(result)} bad line(s) in {path}")
+    return result
 
 
 @user_app.command("unmap")

@@ -82,6 +82,14 @@ def default_data_dir() -> Path:
     return user_data_path("s5sync", appauthor=False) / "demo"
 
 
+def private(data_dir: Path) -> None:
+    """R22, issue 23: the data dir holds event text, tokens and the emulator's keys: its
+    owner's alone (a dir made by an older version, with 0644 files, is tightened)."""
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def write_env(data_dir: Path, ports: DemoPorts, ca_cert: Path) -> Path:
     """`s5sync.env`: generated once (keys and secrets kept), URLs refreshed each run."""
     path = data_dir / "s5sync.env"
@@ -175,6 +183,7 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
     from s5emu.schema import create_schema, engine_for
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    private(data_dir)
     emulator_dir = data_dir / "m365emu"
     emulator = build_emulator(emulator_dir)
     files = ensure_tls_files(emulator_dir / "tls", emulator.persistence)

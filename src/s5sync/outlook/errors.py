@@ -8,6 +8,7 @@
         ├── Throttled      429/503 asking for a wait longer than the cycle's patience (R23b)
         ├── GraphUnavailable transient errors (5xx, timeouts) outlasted the retries (R17b)
         ├── GraphRejected  a permanent answer (4xx) to a request that had to succeed
+        │   └── MalformedEventId 400 ErrorInvalidIdMalformed: a stored id is damaged
         └── DeadlineReached the cycle's time budget ran out
 
 Messages name what happened so a store's administrator can act; they never carry a
@@ -66,6 +67,22 @@ class GraphUnavailable(GraphError):
 
 class GraphRejected(GraphError):
     """A permanent refusal (4xx other than the ones a write handles itself)."""
+
+
+class MalformedEventId(GraphRejected):
+    """Graph cannot read an event id we sent (400 `ErrorInvalidIdMalformed`, graph.md §1):
+    the id we stored is damaged. Never a deletion (R7b); the mapping row is repaired by
+    the task identity the event carries (R16b)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Microsoft Graph could not read a stored Outlook event id (ErrorInvalidIdMalformed)",
+            status=400,
+            code=MALFORMED_ID,
+        )
+
+
+MALFORMED_ID = "ErrorInvalidIdMalformed"
 
 
 class DeadlineReached(GraphError):

@@ -27,7 +27,13 @@ from urllib.parse import quote, urlencode
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.batch import SubOutcome, SubRequest, run_batches
 from s5sync.outlook.categories import MasterCategories
-from s5sync.outlook.errors import GraphRejected, GraphUnavailable, Throttled
+from s5sync.outlook.errors import (
+    MALFORMED_ID,
+    GraphRejected,
+    GraphUnavailable,
+    MalformedEventId,
+    Throttled,
+)
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import Answer, GraphSession
 from s5sync.outlook.wire import (
@@ -171,6 +177,8 @@ class GraphCalendar:
         )
         if answer.status == 404:
             return None
+        if answer.status == 400 and answer.error_code == MALFORMED_ID:
+            raise MalformedEventId  # R7b: a damaged id is not a deletion
         if answer.status != 200:
             raise GraphRejected(
                 f"Microsoft Graph refused to read an event ({answer.status} {answer.error_code})",
@@ -352,6 +360,9 @@ class GraphCalendar:
             return WriteResult(WriteStatus.CONFLICT, error="the event changed in Outlook")
         if answer.status == 404:
             return WriteResult(WriteStatus.GONE, error="the event was deleted in Outlook")
+        if answer.status == 400 and answer.error_code == MALFORMED_ID:
+            # R7b: Graph cannot read the id we stored; that is no proof of a deletion.
+            return WriteResult(WriteStatus.BAD_ID, error="the stored Outlook event id is damaged")
         return WriteResult(
             WriteStatus.FAILED,
             error=f"Microsoft Graph refused the update ({answer.status} {answer.error_code})",

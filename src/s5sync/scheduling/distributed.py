@@ -27,10 +27,12 @@ Nothing is built at import: `build_app(settings)` makes the procrastinate app, a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import os
+import signal
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ from s5sync.store.records import UserRecord
 
 if TYPE_CHECKING:
     from s5sync.alerts.service import Alerts
+    from s5sync.scheduling.push import PushService
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +59,21 @@ CONTROL_QUEUE = "control"
 CONTROL_PRIORITY = 10  # dispatcher and reaper go before waiting cycles
 DISPATCH_SECONDS = 30
 REAP_SECONDS = 30
+RETRY_SECONDS = 5.0  # a worker whose database went away tries again this often
 GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interval
 
 
 def procrastinate_dsn(settings: Settings) -> str:
-    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form)."""
-    if settings.procrastinate_dsn:
-        return settings.procrastinate_dsn
+    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form),
+    with `S5SYNC_DATABASE_CA` written in (store/tls.py)."""
     from sqlalchemy.engine import make_url
+
+    from s5sync.store.tls import libpq_url
+
+    if settings.procrastinate_dsn:
+        if settings.procrastinate_dsn.startswith("postgres"):
+            return libpq_url(settings.procrastinate_dsn, settings.database_ca)
+        return settings.procrastinate_dsn  # libpq's key=value form, as given
 
     url = make_url(settings.database_url)
     if not url.drivername.startswith("postgresql"):
@@ -71,7 +81,8 @@ def procrastinate_dsn(settings: Settings) -> str:
             "S5SYNC_SCHEDULER=procrastinate needs PostgreSQL: set S5SYNC_PROCRASTINATE_DSN "
             "or a postgresql S5SYNC_DATABASE_URL"
         )
-    return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return libpq_url(plain, settings.database_ca)
 
 
 def build_app(settings: Settings) -> procrastinate.App:
@@ -113,6 +124,36 @@ def holder_name() -> str:
     return f"worker:{socket.gethostname()}:{os.getpid()}"
 
 
+def cycle_job(app: procrastinate.App, user_id: int) -> Any:
+    """The user's cycle job, to defer now: one queued per user, one running per user."""
+    key = user_key(user_id)
+    return app.configure_task(CYCLE_TASK, queue=CYCLE_QUEUE, lock=key, queueing_lock=key)
+
+
+async def bring_forward(app: procrastinate.App, user_id: int) -> None:
+    """Sync now (or a change, R14b) on a user whose job waits for later: replace it with
+    one for now. A job waiting for now, or running, already covers it (the running one
+    leaves `sync_now_requested` for the one queued behind it)."""
+    key = user_key(user_id)
+    waiting = await app.job_manager.list_jobs_async(queueing_lock=key, status="todo")
+    for job in waiting:
+        later = job.scheduled_at is not None and job.scheduled_at > datetime.now(UTC)
+        if job.id is None or not later:
+            continue
+        if await app.job_manager.cancel_job_by_id_async(job.id, delete_job=True):
+            # Another dispatcher may have done the same: one job is enough.
+            with contextlib.suppress(job_errors.AlreadyEnqueued):
+                await cycle_job(app, user_id).defer_async(user_id=user_id)
+
+
+async def defer_now(app: procrastinate.App, user_id: int) -> None:
+    """R14b: the user's cycle as soon as a worker is free (coalesced by the queueing lock)."""
+    try:
+        await cycle_job(app, user_id).defer_async(user_id=user_id)
+    except job_errors.AlreadyEnqueued:
+        await bring_forward(app, user_id)
+
+
 @dataclass
 class DispatchReport:
     due: int = 0
@@ -146,6 +187,7 @@ class DistributedScheduler:
         stalled_after: float = 60.0,
         batch: int = 20_000,
         alerts: Alerts | None = None,
+        push: PushService | None = None,
     ) -> None:
         self.app = app
         self.directory = directory
@@ -155,7 +197,9 @@ class DistributedScheduler:
         self.dispatch_seconds = dispatch_seconds
         self.stalled_after = stalled_after
         self.batch = batch
+        self.running = False  # procrastinate's worker runs (issue 22: /healthz)
         self.alerts = alerts
+        self.push = push
         self._register(every(dispatch_seconds), every(reap_seconds))
 
     def _register(self, dispatch_cron: str, reap_cron: str) -> None:
@@ -167,6 +211,10 @@ class DistributedScheduler:
         self._control("reap", reap_cron, self.reap)
         if self.alerts is not None:  # R21d: decided and delivered by one worker a minute
             self._control("alerts", every(60), self.alerts.run)
+        if self.push is not None:  # R14b: the System Five watcher and the subscriptions
+            from s5sync.scheduling.push_jobs import register_push
+
+            register_push(self.app, self.push, self._control)
 
         self.cycle_task = run_cycle
 
@@ -267,20 +315,7 @@ class DistributedScheduler:
         return {str(row["queueing_lock"]) for row in rows}
 
     async def _bring_forward(self, user_id: int, now: datetime) -> None:
-        """Sync now on a user whose job waits for later: replace it with one for now."""
-        key = user_key(user_id)
-        waiting = await self.app.job_manager.list_jobs_async(queueing_lock=key, status="todo")
-        for job in waiting:
-            later = job.scheduled_at is not None and job.scheduled_at > datetime.now(UTC)
-            if job.id is None or not later:
-                continue
-            if await self.app.job_manager.cancel_job_by_id_async(job.id, delete_job=True):
-                with_now = self.cycle_task.configure(
-                    lock=key, queueing_lock=key, schedule_at=self.real_time(now, now)
-                )
-                # Another dispatcher may have done the same: one job is enough.
-                with contextlib.suppress(job_errors.AlreadyEnqueued):
-                    await with_now.defer_async(user_id=user_id)
+        await bring_forward(self.app, user_id)
 
     async def run_cycle(self, user_id: int) -> str:
         """One user's cycle, if the user is still due (a job may outlive the reason)."""
@@ -328,16 +363,56 @@ class DistributedScheduler:
         *,
         heartbeat_seconds: float = 10.0,
         install_signal_handlers: bool = True,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
-        """Process jobs until SIGTERM/SIGINT (procrastinate stops gracefully)."""
-        async with self.app.open_async():
-            await self.app.run_worker_async(
-                concurrency=concurrency,
-                name=holder_name(),
-                update_heartbeat_interval=heartbeat_seconds,
-                stalled_worker_timeout=self.stalled_after,
-                delete_jobs="successful",
-                install_signal_handlers=install_signal_handlers,
-                wait=True,
-                fetch_job_polling_interval=1.0,
-            )
+        """Process jobs until SIGTERM/SIGINT, which stops procrastinate's worker gracefully
+        (running cycles finish). A database outage also stops it (its listener fails):
+        then it starts again every `retry_seconds` until the database answers, so an outage
+        makes the worker unhealthy for its duration (`running` is False; the /healthz of
+        `entrypoints.worker_health`), not gone (issue 22)."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM) if install_signal_handlers else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            while not stop.is_set():
+                worker = asyncio.create_task(self._work(concurrency, heartbeat_seconds))
+                stopping = asyncio.create_task(stop.wait())
+                try:
+                    await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:  # stopped by a signal, or this coroutine was cancelled
+                    stopping.cancel()
+                    if not worker.done():
+                        worker.cancel()  # procrastinate turns this into its graceful stop
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await worker
+                if stop.is_set():
+                    break
+                error = worker.exception()
+                log.warning(
+                    "scheduler.worker_stopped",
+                    extra={"error": type(error).__name__ if error else None},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), retry_seconds)
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+    async def _work(self, concurrency: int, heartbeat_seconds: float) -> None:
+        try:
+            async with self.app.open_async():
+                self.running = True
+                await self.app.run_worker_async(
+                    concurrency=concurrency,
+                    name=holder_name(),
+                    update_heartbeat_interval=heartbeat_seconds,
+                    stalled_worker_timeout=self.stalled_after,
+                    delete_jobs="successful",
+                    install_signal_handlers=False,  # run_worker's own: see there
+                    wait=True,
+                    fetch_job_polling_interval=1.0,
+                )
+        finally:
+            self.running = False

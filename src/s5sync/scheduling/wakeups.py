@@ -15,7 +15,6 @@ A notification is a hint, never data: the cycle reads the delta (R15–R17).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -46,20 +45,28 @@ class WakeUps:
         self.woken = 0
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def note(self, user_id: int) -> None:
         self.pending.add(user_id)
         self._ready.set()
 
+    async def wake_now(self, user_ids: list[int]) -> None:
+        """Several users at once (a new subscription's catch-up cycle)."""
+        for user_id in user_ids:
+            self.note(user_id)
+
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="s5sync-wakeups")
 
     async def stop(self) -> None:
+        """Let a flush under way finish, then write what is left."""
+        self._stopping = True
+        self._ready.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         await self.flush()
 
@@ -79,9 +86,11 @@ class WakeUps:
         return woken
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._ready.wait()
             self._ready.clear()
+            if self._stopping:
+                break
             await asyncio.sleep(self.flush_seconds)  # gather the rest of the burst
             try:
                 await self.flush()

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.staff.livestatus import Pill, pill
 from s5sync.staff.selftest import Check, outlook_checks
@@ -18,7 +19,9 @@ from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRe
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
 
 AUTH_FLOW_LIFETIME = timedelta(minutes=10)
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+# R14, issue 23: a heartbeat is written at most once a minute per user — well within the
+# 2-minute timeout — so open dashboards do not contend with cycles for the database.
+HEARTBEAT_EVERY = timedelta(minutes=1)
 REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
 
 
@@ -43,7 +46,7 @@ class Dashboard:
 
     user: UserRecord
     tenant: TenantRecord
-    status: str  # active | paused | needs_sign_in | not_onboarded
+    status: UserStatus
     last_run: RunRecord | None
     activity: list[ActivityRecord]
     activity_total: int
@@ -149,6 +152,14 @@ class Accounts:
                 "That System Five employee cannot be confirmed here; ask your administrator."
             )
         async with self.services.scope(user.tenant_id).begin() as unit:
+            # R20: one employee, one user — as the administrator's page refuses it.
+            if any(
+                u.employee_id == employee_id and u.id != user.id for u in await unit.users.all()
+            ):
+                raise Refused(
+                    "That System Five employee is already mapped to another user; "
+                    "ask your administrator."
+                )
             return await unit.users.onboard(user.id, employee_id, self.clock())
 
     async def end_sessions(self, user: UserRecord) -> None:
@@ -157,8 +168,14 @@ class Accounts:
             await unit.users.end_sessions(user.id)
 
     async def heartbeat(self, user: UserRecord) -> None:
+        """R14: the user has a page open. `user` was read for this request, so a beat
+        written less than a minute ago is seen without a write (HEARTBEAT_EVERY)."""
+        now = self.clock()
+        last = user.last_heartbeat_at
+        if last is not None and timedelta(0) <= now - last < HEARTBEAT_EVERY:
+            return
         async with self.services.scope(user.tenant_id).begin() as unit:
-            await unit.users.heartbeat(user.id, self.clock())
+            await unit.users.heartbeat(user.id, now)
 
     async def request_sync_now(self, user: UserRecord) -> None:
         async with self.services.scope(user.tenant_id).begin() as unit:
@@ -196,16 +213,9 @@ class Accounts:
         async with self.services.scope(user.tenant_id).begin(write=False) as unit:
             return await unit.tenant.get(), await unit.runs.activity(user.id, limit=1_000_000)
 
-    def status(self, user: UserRecord, tenant: TenantRecord) -> str:
-        if user.status == "needs_sign_in":
-            return "needs_sign_in"
-        if user.paused:
-            return "held"  # R14c
-        if not user.onboarded:
-            return "not_onboarded"
-        heartbeat = user.last_heartbeat_at
-        awake = heartbeat is not None and heartbeat >= self.clock() - HEARTBEAT_TIMEOUT
-        return "active" if awake or tenant.options.background_sync else "paused"
+    def status(self, user: UserRecord, tenant: TenantRecord) -> UserStatus:
+        """The same state the health page shows for this user (core.status)."""
+        return user_status(user, tenant, self.clock())
 
 
 def flow_json(flow: dict[str, object]) -> str:

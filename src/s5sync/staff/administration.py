@@ -6,26 +6,25 @@ administrator and works only inside that administrator's store (`TenantScope` of
 `admin.tenant_id`, R22): a user id of another store is simply not found. The System
 Five connection is not here at all — it is changed from the command line only (R21c).
 
-`user_status` is the one place a user's sync state is named; the dashboard, the health
-page and `/metrics` all use it.
+A user's sync state is named by `core.status.user_status`, the one place the dashboard,
+the health page, the alert mails and `/metrics` all ask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
+from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
 from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
 from s5sync.store.directory import NotFound
-from s5sync.store.records import ActivityRecord, TenantRecord, UserRecord
+from s5sync.store.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.sync.ports import Employee, TaskStore
-
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)  # R14
-FAILING_OUTCOMES = frozenset({"failed", "partial"})
 
 # graph.md §3: Outlook's category colours and the names desktop Outlook gives them.
 COLOUR_WORDS = [
@@ -38,24 +37,6 @@ CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
     (f"preset{i}", name) for i, name in enumerate(COLOUR_WORDS)
 )
 COLOUR_NAMES = dict(CATEGORY_COLOURS)
-
-# The order of the health page: who needs the administrator first (R21, R19b).
-STATUS_ORDER = {
-    "needs_sign_in": 0,
-    "failing": 1,
-    "not_onboarded": 2,
-    "held": 3,
-    "paused": 4,
-    "active": 5,
-}
-STATUS_WORDS = {
-    "needs_sign_in": "Needs to sign in again",
-    "failing": "Failing",
-    "not_onboarded": "Not onboarded",
-    "held": "Paused (until resumed)",
-    "paused": "Paused (no page open)",
-    "active": "Active",
-}
 
 
 class AdminError(Exception):
@@ -71,20 +52,9 @@ class NoSuchUser(AdminError):
         super().__init__("No such user in your store.")
 
 
-def user_status(user: UserRecord, tenant: TenantRecord, now: datetime) -> str:
-    """needs_sign_in | not_onboarded | held | failing | active | paused (R14, R14c, R19b,
-    R20); `held` is paused on purpose (R14c), `paused` idle with no page open."""
-    if user.status == "needs_sign_in":
-        return "needs_sign_in"
-    if user.paused:
-        return "held"
-    if not user.onboarded:
-        return "not_onboarded"
-    if user.last_outcome in FAILING_OUTCOMES:
-        return "failing"
-    heartbeat = user.last_heartbeat_at
-    awake = heartbeat is not None and heartbeat >= now - HEARTBEAT_TIMEOUT
-    return "active" if awake or tenant.options.background_sync else "paused"
+def note(action: str, message: str) -> ActivityEntry:
+    """An activity line about the user's sync set by someone else (R18)."""
+    return ActivityEntry("both", action, None, None, None, "", message)
 
 
 @dataclass(frozen=True)
@@ -92,7 +62,7 @@ class HealthRow:
     """One line of the health page (R21)."""
 
     user: UserRecord
-    status: str
+    status: UserStatus
     next_run_at: datetime | None
     latest: ActivityRecord | None = None  # the newest line of the user's activity log
 
@@ -244,15 +214,7 @@ class StoreAdministration:
         view = await self.staff(admin)
         if all(u.id != user_id for u in view.users):
             raise NoSuchUser()
-        if not view.employees_reachable:
-            raise AdminError("System Five cannot be reached: try again in a few minutes.")
-        if view.employee(employee_id) is None:
-            raise AdminError("That employee is not in System Five's list.")
-        taken = next(
-            (u for u in view.users if u.employee_id == employee_id and u.id != user_id), None
-        )
-        if taken is not None:
-            raise AdminError(f"That employee is already mapped to {taken.email}.")
+        self._mappable(view, user_id, employee_id)
         before = next(u for u in view.users if u.id == user_id)
         async with self._scope(admin).begin() as unit:
             try:
@@ -260,6 +222,14 @@ class StoreAdministration:
             except NotFound:
                 raise NoSuchUser() from None
             employee = view.employee(employee_id)
+            named = employee_words(employee) if employee else f"employee #{employee_id}"
+            # R18: the user's activity log says who changed their mapping.
+            await unit.runs.log(
+                user_id,
+                None,
+                self.clock(),
+                [note("mapped", f"Mapped to System Five employee {named} by {admin.email}.")],
+            )
             await unit.audit.record(
                 self._actor(admin),
                 AuditAction.USER_MAPPED,
@@ -274,12 +244,67 @@ class StoreAdministration:
             )
             return mapped
 
+    async def preview_mapping(
+        self, admin: UserRecord, user_id: int, employee_id: int
+    ) -> MappingPreview:
+        """Issue 21 item 4: what mapping the user to the employee will do, in words."""
+        view = await self.staff(admin)
+        user = next((u for u in view.users if u.id == user_id), None)
+        if user is None:
+            raise NoSuchUser()
+        employee = self._mappable(view, user_id, employee_id)
+        tasks = await (await self.task_store_for(admin.tenant_id)).push_candidates(employee_id)
+        async with self._scope(admin).begin(write=False) as unit:
+            tenant = await unit.tenant.get()
+            links = await unit.links.all(user_id)
+        return MappingPreview(
+            user,
+            employee,
+            view.employee(user.employee_id),
+            future_pushes(tasks, employee_id, self.clock()),
+            already_sent(links),
+            tenant.options.removed_category_name,
+        )
+
+    async def sent_count(self, admin: UserRecord, user_id: int) -> tuple[UserRecord, int]:
+        """The user and how many pushed events of theirs s5sync still follows."""
+        async with self._scope(admin).begin(write=False) as unit:
+            user = await unit.users.find(user_id)
+            if user is None:
+                raise NoSuchUser()
+            return user, already_sent(await unit.links.all(user_id))
+
+    @staticmethod
+    def check_removable(admin: UserRecord, user_id: int) -> None:
+        if user_id == admin.id:
+            raise AdminError("You cannot remove yourself; ask the operator.")
+
+    @staticmethod
+    def _mappable(view: StaffView, user_id: int, employee_id: int) -> Employee:
+        if not view.employees_reachable:
+            raise AdminError("System Five cannot be reached: try again in a few minutes.")
+        employee = view.employee(employee_id)
+        if employee is None:
+            raise AdminError("That employee is not in System Five's list.")
+        taken = next(
+            (u for u in view.users if u.employee_id == employee_id and u.id != user_id), None
+        )
+        if taken is not None:
+            raise AdminError(f"That employee is already mapped to {taken.email}.")
+        return employee
+
     async def unmap_user(self, admin: UserRecord, user_id: int) -> UserRecord:
         async with self._scope(admin).begin() as unit:
             try:
                 unmapped = await unit.users.unmap(user_id)
             except NotFound:
                 raise NoSuchUser() from None
+            await unit.runs.log(
+                user_id,
+                None,
+                self.clock(),
+                [note("unmapped", f"Unmapped by {admin.email}: not synced until mapped again.")],
+            )
             await unit.audit.record(
                 self._actor(admin), AuditAction.USER_UNMAPPED, self.clock(), unmapped.email
             )
@@ -301,8 +326,7 @@ class StoreAdministration:
 
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
         """Forget a user and their records; Outlook and System Five keep everything."""
-        if user_id == admin.id:
-            raise AdminError("You cannot remove yourself; ask the operator.")
+        self.check_removable(admin, user_id)
         async with self._scope(admin).begin() as unit:
             try:
                 gone = await unit.users.get(user_id)
@@ -321,7 +345,7 @@ class StoreAdministration:
             tenant = await unit.tenant.get()
             for user in await unit.users.all():
                 status = user_status(user, tenant, now)
-                scheduled = status in ("active", "failing")  # a held user is not
+                scheduled = status in (UserStatus.ACTIVE, UserStatus.FAILING)  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
                 rows.append(
                     HealthRow(
@@ -331,7 +355,7 @@ class StoreAdministration:
                         latest[0] if latest else None,
                     )
                 )
-        rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.user.email.casefold()))
+        rows.sort(key=lambda r: (ATTENTION_ORDER[r.status], r.user.email.casefold()))
         return tenant, rows
 
     async def audit(

@@ -7,8 +7,8 @@ matched to a System Five employee). A problem is one plain sentence: what went w
 what happens next (in the store's time zone) and what to do, if anything. Graph's 429
 and 503 are named as what they are.
 
-`status` is the dashboard's state word (`Accounts.status`): active | paused | held |
-needs_sign_in | not_onboarded.
+`status` is the one user status (`s5sync.core.status.user_status`): active | failing |
+paused | held | needs_sign_in | not_onboarded.
 """
 
 from __future__ import annotations
@@ -86,11 +86,15 @@ def pill(
             "Sync runs while this page is open; your administrator can keep it running "
             "in the background.",
         )
-    if last_run is not None and last_run.outcome in RETRYING_OUTCOMES:
+    failing = status == "failing" or (
+        last_run is not None and last_run.outcome in RETRYING_OUTCOMES
+    )
+    if failing:
         when = f" at {clock_time(next_run_at, zone)}" if next_run_at is not None else " soon"
         return Pill(
             "amber",
             "Will retry",
-            f"{what_failed(last_run.error)}; s5sync tries again{when}. Nothing is lost.",
+            f"{what_failed(last_run.error if last_run else None)}; s5sync tries again{when}. "
+            "Nothing is lost.",
         )
     return Pill("green", "Sync is on")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from s5sync.pooling import ping_when_idle
+from s5sync.store.tls import asyncpg_connect
 
 # R22: the tenant a PostgreSQL transaction may see, for the row-level security policies.
 SET_TENANT = text("SELECT set_config('s5sync.tenant_id', :tenant, true)")
@@ -80,15 +82,21 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
     return engine
 
 
-def _postgresql_engine(url: str, echo: bool) -> AsyncEngine:
-    return ping_when_idle(create_async_engine(url, hide_parameters=True, echo=echo))
+def _postgresql_engine(url: str, echo: bool, ca: Path | None = None) -> AsyncEngine:
+    # TLS as the URL says it in libpq's words, and S5SYNC_DATABASE_CA (store/tls.py).
+    bare, connect_args = asyncpg_connect(url, ca)
+    return ping_when_idle(
+        create_async_engine(bare, hide_parameters=True, echo=echo, connect_args=connect_args)
+    )
 
 
 class Database:
     """The CALENDAREVENT database: read and write engines, and on PostgreSQL
     optionally a non-owner engine for the tenant-scoped transactions (R22)."""
 
-    def __init__(self, url: str, *, tenant_url: str = "", echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, tenant_url: str = "", echo: bool = False, ca: Path | None = None
+    ) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
@@ -97,10 +105,12 @@ class Database:
             self.tenant_engine = self.write_engine
         else:
             # Idle connections are pinged before use (s5sync.pooling), not every checkout.
-            self.write_engine = _postgresql_engine(self.url, echo)
+            self.write_engine = _postgresql_engine(self.url, echo, ca)
             self.read_engine = self.write_engine
             self.tenant_engine = (
-                _postgresql_engine(async_url(tenant_url), echo) if tenant_url else self.write_engine
+                _postgresql_engine(async_url(tenant_url), echo, ca)
+                if tenant_url
+                else self.write_engine
             )
 
     def _bound(self, tenant_id: int | None) -> bool:

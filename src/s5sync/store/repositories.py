@@ -440,7 +440,9 @@ class RunRepository(_Scoped):
         rows = await self.session.scalars(
             select(SyncRun)
             .where(SyncRun.tenant_id == self.tenant_id, SyncRun.user_id == user_id)
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+            # Issue 23: by when they really ran — ids grow with each run; `started_at` is
+            # the cycle's `now`, which `--now` or a clock that jumped may put in the future.
+            .order_by(SyncRun.id.desc())
             .limit(limit)
         )
         return [

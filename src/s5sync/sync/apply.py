@@ -41,6 +41,7 @@ from s5sync.core.decisions import (
 from s5sync.core.eventbody import body_html, user_text
 from s5sync.core.hashing import body_text, event_hash, task_hash
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
+from s5sync.outlook.errors import MalformedEventId
 from s5sync.store.records import ActivityEntry, Lease, UserRecord
 from s5sync.sync.ports import (
     CategoriesWrite,
@@ -53,8 +54,10 @@ from s5sync.sync.ports import (
     WriteResult,
     WriteStatus,
 )
+from s5sync.sync.relinking import find_damaged, relink, relinked_message, unrepaired_message
 
 log = logging.getLogger(__name__)
+BAD_ID = WriteStatus.BAD_ID
 
 
 def transaction_prefix(user: UserRecord) -> str:
@@ -202,9 +205,13 @@ def _write_of(
 
 
 async def _update_batch(
-    ports: UserPorts, updates: Sequence[UpdateEvent], events: Mapping[str, EventSnapshot]
+    ports: UserPorts,
+    updates: Sequence[UpdateEvent],
+    events: Mapping[str, EventSnapshot],
+    damaged: list[UpdateEvent],
 ) -> tuple[list[tuple[UpdateEvent, EventUpdate]], list[UpdateEvent]]:
-    """The PATCHes to send, and the updates whose event is already known to be gone."""
+    """The PATCHes to send, and the updates whose event is already known to be gone
+    (those whose stored id Graph cannot read go to `damaged`: R7b, R16b)."""
     batch: list[tuple[UpdateEvent, EventUpdate]] = []
     gone: list[UpdateEvent] = []
     for d in updates:
@@ -212,7 +219,11 @@ async def _update_batch(
         categories = d.payload.categories
         if categories is None:
             # Beyond the cached window: read the event's own categories to keep them (R5).
-            current = cached or await ports.calendar.get_event(d.event_id)
+            try:
+                current = cached or await ports.calendar.get_event(d.event_id)
+            except MalformedEventId:
+                damaged.append(d)
+                continue
             if current is None:
                 gone.append(d)
                 continue
@@ -242,7 +253,10 @@ async def _mark_batch(
         categories, change_key = mark.categories, mark.change_key
         if categories is None:
             # Beyond the cached window: its own categories are read to keep them (R5).
-            current = events.get(event_id) or await ports.calendar.get_event(event_id)
+            try:
+                current = events.get(event_id) or await ports.calendar.get_event(event_id)
+            except MalformedEventId:
+                current = None  # R7b: a damaged stored id; the mark is given up, not retried
             if current is None or mark.category in current.categories:
                 settled.append(d)
                 continue
@@ -320,6 +334,8 @@ class _Writer:
                         Origin.OUTLOOK,
                         LinkState.ACTIVE,
                         task_hash=d.task_hash,
+                        event_hash=d.event_hash,
+                        change_key=d.change_key,
                     ),
                 )
             elif isinstance(d, MarkDeletedInOutlook):
@@ -373,7 +389,8 @@ class _Writer:
         writes: ceil(k/20) requests, DESIGN.md "Requests per cycle"), after the creates'
         pending rows are committed."""
         txids = [d.transaction_id or transaction_id_for(self.user, d.task_id) for d in creates]
-        batch, gone = await _update_batch(self.ports, updates, events)
+        damaged: list[UpdateEvent] = []
+        batch, gone = await _update_batch(self.ports, updates, events, damaged)
         marked, settled = await _mark_batch(self.ports, marks, events)
         async with self.begin() as unit:
             # R16: the pending rows are committed before anything is sent.
@@ -400,8 +417,11 @@ class _Writer:
         patches = [u for _, u in batch] + [u for _, u in marked]
         created, updated = await self.ports.calendar.write_events(writes, patches)
         await self.record_creates(creates, created)
-        await self.record_updates(batch, gone, updated[: len(batch)])
+        results = updated[: len(batch)]
+        damaged += [d for (d, _), r in zip(batch, results, strict=True) if r.status is BAD_ID]
+        await self.record_updates(batch, gone, results)
         await self.record_marks(marked, settled, updated[len(batch) :])
+        await self.repair(damaged)
 
     async def record_marks(
         self,
@@ -425,7 +445,7 @@ class _Writer:
                 elif result.status is WriteStatus.GONE:
                     await self.task_deleted(unit, d, None)
                     self.done.entries.append(entry(d))
-                elif result.status is WriteStatus.FAILED:
+                elif result.status in (WriteStatus.FAILED, BAD_ID):
                     await self.task_deleted(unit, d, None)
                     _failed(self.done, d, result, "could not be marked as removed in Outlook")
                 else:
@@ -440,6 +460,23 @@ class _Writer:
                         self.done.retry_at = max(
                             self.done.retry_at or result.retry_at, result.retry_at
                         )
+
+    async def repair(self, damaged: Sequence[UpdateEvent]) -> None:
+        """R16b: rows whose event id Graph cannot read are reconnected by identity (R7b:
+        never taken as a deletion); relinking.py."""
+        if not damaged:
+            return
+        found, problem = await find_damaged(self.ports, damaged)
+        async with self.begin() as unit:
+            for d in damaged:
+                link = self.index.find(d.task_id, None)
+                event = found.get(d.task_id)
+                if event is None or link is None:
+                    self.done.entries.append(entry(d, unrepaired_message(d, problem)))
+                    continue
+                adopt = relink(d, event, link.origin)
+                await self.save_link_only(unit, [adopt])
+                self.done.entries.append(entry(adopt, relinked_message(d)))
 
     async def record_creates(
         self, creates: Sequence[CreateEvent], results: Sequence[WriteResult]
@@ -499,6 +536,8 @@ class _Writer:
                     self.done.entries.append(entry(d))
                 elif result.status is WriteStatus.GONE:
                     await self.mark_gone(unit, d)
+                elif result.status is BAD_ID:
+                    continue  # R7b: repaired after this unit, never marked gone
                 elif result.status is WriteStatus.CONFLICT:
                     # 412: changed in Outlook since read; the next cycle reads it and decides.
                     self.done.entries.append(

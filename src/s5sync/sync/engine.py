@@ -32,7 +32,7 @@ from typing import Protocol
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
 from s5sync.core.decisions import Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
-from s5sync.core.hashing import event_hash
+from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
@@ -115,6 +115,8 @@ class Gathered:
     gone: set[str] = field(default_factory=set)
     # R12d, R16b: `external_ref`s of unlinked push candidates that name no event (404).
     missing: set[str] = field(default_factory=set)
+    # R5: linked events beyond the window whose read failed: their tasks wait a cycle.
+    unknown: set[str] = field(default_factory=set)
     tasks_readable: bool = True
     events_readable: bool = True
     problems: list[str] = field(default_factory=list)
@@ -193,6 +195,7 @@ class CycleEngine:
             await self._confirm_removals(ports, links, seen, meter)
         if seen.tasks_readable and seen.events_readable:
             await self._recover(user, now, seen.window_end, options, ports, links, seen)
+            await self._read_beyond_window(user.employee_id, now, ports, links, seen)
             meter.close("recovery")
         decisions = decide_cycle(
             seen.tasks.values(),
@@ -203,6 +206,7 @@ class CycleEngine:
             employee_id=user.employee_id,
             gone_event_ids=frozenset(seen.gone),
             missing_event_ids=frozenset(seen.missing),
+            unknown_event_ids=frozenset(seen.unknown),
             tasks_readable=seen.tasks_readable,
             events_readable=seen.events_readable,
         )
@@ -367,6 +371,43 @@ class CycleEngine:
             if in_window and await ports.calendar.get_event(event_id) is None:
                 seen.gone.add(event_id)
         meter.close("confirm")
+
+    @staticmethod
+    async def _read_beyond_window(
+        employee_id: int, now: datetime, ports: UserPorts, links: Sequence[Link], seen: Gathered
+    ) -> None:
+        """R5, R12: a changed task about to be pushed to an event the window cache does not
+        hold (beyond the window) reads that event first — its subject may carry the
+        user's tag, which the update keeps. Found by the long reliability profile (issue
+        23). One GET per such task, only when it changed (R23b: never on an idle cycle);
+        a 404 is a deletion (R7b); a failed read holds the task back one cycle (R17b)."""
+        for link in links:
+            task = seen.tasks.get(link.task_id) if link.task_id is not None else None
+            if (
+                task is None
+                or link.event_id is None
+                or link.state is not LinkState.ACTIVE
+                or link.event_id in seen.events
+                or link.event_id in seen.gone
+                or task.unreadable is not None
+                or task.start <= now
+                or push_blocker(task, employee_id) is not None
+                or task_hash(task) == link.task_hash
+            ):
+                continue
+            try:
+                event = await ports.calendar.get_event(link.event_id)
+            except NeedsSignIn:
+                raise
+            except OutlookError as error:
+                seen.unknown.add(link.event_id)
+                seen.deferred = True
+                seen.problems.append(f"Outlook could not be read: {error}")
+                continue
+            if event is None:
+                seen.gone.add(link.event_id)
+            else:
+                seen.events[event.id] = with_identity(event)
 
     @staticmethod
     async def _named_events(

@@ -156,6 +156,7 @@ class WriteStatus(StrEnum):
     OK = "ok"
     CONFLICT = "conflict"  # 412: the event changed since its change key was read
     GONE = "gone"  # 404: deleted in Outlook
+    BAD_ID = "bad_id"  # 400 ErrorInvalidIdMalformed: our stored id is damaged, never a deletion
     FAILED = "failed"  # a permanent error for this item (R23): reported, not retried
     NOT_DONE = "not_done"  # throttled or transient beyond this cycle's patience
 
@@ -200,7 +201,8 @@ class CalendarGateway(Protocol):
         ...
 
     async def get_event(self, event_id: str) -> EventSnapshot | None:
-        """One event with its task reference; None when it no longer exists (404)."""
+        """One event with its task reference; None when it no longer exists (404).
+        Raises `MalformedEventId` when the id itself is damaged (R7b: not a deletion)."""
         ...
 
     async def find_by_task_refs(self, task_refs: Sequence[str]) -> dict[str, EventSnapshot]:

@@ -28,6 +28,7 @@ from s5sync.core.snapshots import TaskDraft, TaskSnapshot
 from s5sync.core.timezones import zone
 from s5sync.logs import hold_at_warning
 from s5sync.pooling import ping_when_idle
+from s5sync.store.tls import asyncpg_connect
 from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive import statements
 from s5sync.systemfive.columns import lenient_text
@@ -73,7 +74,10 @@ def _engine(url: str) -> AsyncEngine:
     options: dict[str, Any] = {"hide_parameters": True}
     backend = make_url(url).get_backend_name()
     if backend == "postgresql":
-        options["connect_args"] = {"timeout": 10, "command_timeout": 60}
+        # The URL's TLS words (`?sslmode=verify-full&sslrootcert=…`) are libpq's; asyncpg
+        # gets them as an SSL context (store/tls.py).
+        url, tls = asyncpg_connect(url)
+        options["connect_args"] = {"timeout": 10, "command_timeout": 60, **tls}
     engine = create_async_engine(url, **options)
     if backend == "sqlite":
         # R23: SQLite keeps bytes that are not UTF-8 in a text column; sqlite3's default

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from s5sync.systemfive.values import STAMP_FORMAT
 
@@ -52,6 +52,7 @@ def saved(row: Any) -> Saved:
     )
 
 
+@runtime_checkable
 class TaskSaves(Protocol):
     """What the watcher reads from one store's System Five (SqlTaskStore, the fake)."""
 

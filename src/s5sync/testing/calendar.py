@@ -13,13 +13,14 @@ raise, `not_done_next(n, retry_at)` leaves the next n writes NOT_DONE (throttled
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from s5sync.core.html_text import html_to_text
 from s5sync.core.snapshots import EventSnapshot
-from s5sync.outlook.errors import NeedsSignIn, OutlookError
+from s5sync.outlook.errors import MalformedEventId, NeedsSignIn, OutlookError
 from s5sync.outlook.metering import RequestCounter
 from s5sync.sync.ports import (
     CategoriesWrite,
@@ -54,6 +55,12 @@ class _Stored:
     event: EventSnapshot
     version: int
     deleted: bool = False
+
+
+def _well_formed(event_id: str) -> bool:
+    """Graph answers 400 ErrorInvalidIdMalformed to an id it cannot decode: here, any id
+    not of the fake's own form."""
+    return re.fullmatch(r"fake-event-[0-9]+", event_id) is not None
 
 
 def _fields(event: EventSnapshot) -> dict[str, object]:
@@ -138,6 +145,9 @@ class FakeCalendarGateway:
 
     async def get_event(self, event_id: str) -> EventSnapshot | None:
         self._call()
+        if not _well_formed(event_id):
+            self.counter.record("GET", "/me/events/x", 400)
+            raise MalformedEventId
         stored = self._events.get(event_id)
         found = stored is not None and not stored.deleted
         self.counter.record("GET", "/me/events/x", 200 if found else 404)
@@ -194,6 +204,8 @@ class FakeCalendarGateway:
         stored = self._events.get(update.event_id)
         if self._throttled():
             return self._throttle_result()
+        if not _well_formed(update.event_id):
+            return WriteResult(WriteStatus.BAD_ID, error="the stored Outlook event id is damaged")
         if stored is None or stored.deleted:
             return WriteResult(WriteStatus.GONE, error="deleted in Outlook")
         if update.change_key and update.change_key != stored.event.change_key:

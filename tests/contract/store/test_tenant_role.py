@@ -145,3 +145,33 @@ def test_db_upgrade_grants_the_store_bound_role_every_table_R22(
     assert refused.exit_code == 2
     assert refused.stderr.startswith("s5sync: S5SYNC_TENANT_DATABASE_URL: ")
     assert "no_such_role_here" in refused.stderr
+
+
+def test_db_upgrade_with_the_job_queue_grants_its_tables_too_R22(
+    pg_databases: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 22 (compose.yaml's deployment): with S5SYNC_SCHEDULER=procrastinate the job
+    queue's tables are made before the grant, so serve's and worker's role check passes."""
+    for key in [k for k in os.environ if k.startswith("S5SYNC_")]:
+        monkeypatch.delenv(key)
+    database: str = pg_databases.create()
+    app_url: str = pg_databases.app_role(database)  # grants on no table yet: none exist
+    env = tmp_path / "s5sync.env"
+    env.write_text(
+        f"S5SYNC_DATABASE_URL={database}\n"
+        f"S5SYNC_TENANT_DATABASE_URL={app_url}\n"
+        f"S5SYNC_SECRET_KEYS={SecretBox.generate_key()}\n"
+        "S5SYNC_SCHEDULER=procrastinate\n"
+    )
+    done = CliRunner().invoke(cli_app, ["--env-file", str(env), "db", "upgrade"])
+    assert done.exit_code == 0, done.output
+    assert "job queue created" in done.stdout
+
+    async def problem() -> str | None:
+        db = Database(database, tenant_url=app_url)
+        try:
+            return await db.tenant_role_problem()
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(problem()) is None

@@ -298,3 +298,16 @@ async def test_a_slow_endpoint_is_throttled_then_dropped_as_documented_R14b(
     await notified.delivered(1, "graph/lifecycle")
     assert notified.subscriber.lifecycle() == ["missed"]
     assert len(notified.subscriber.items()) == 1
+
+
+async def test_an_expired_subscription_is_gone_even_before_the_sweep_R14b(
+    notified: Notified,
+) -> None:
+    made = await notified.subscribe(
+        expirationDateTime=(notified.clock.now() + timedelta(minutes=30)).isoformat()
+    )
+    notified.clock.set(notified.clock.now() + timedelta(minutes=30))  # no wake, no sweep
+    answer = await notified.client.get(f"/subscriptions/{made['id']}", headers=notified.headers())
+    assert answer.status_code == 404
+    listed = await notified.client.get("/subscriptions", headers=notified.headers())
+    assert listed.json()["value"] == []

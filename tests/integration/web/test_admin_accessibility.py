@@ -5,6 +5,7 @@ app through Playwright's routing, carrying Alice's (an administrator's) session.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,10 @@ async def serious_violations(page: Page, axe: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.timeout(120)
+BOB_EMAIL = "bob@contoso.example"
+
+
+@pytest.mark.timeout(180)
 async def test_admin_pages_have_no_serious_accessibility_violations(
     people: WebWorld, chromium_path: str, axe_script: Path, artifacts_dir: Path
 ) -> None:
@@ -73,13 +77,26 @@ async def test_admin_pages_have_no_serious_accessibility_violations(
             # The audit trail now holds that change (issue 21): desktop and 390 px.
             for width in (1280, 390):
                 await page.set_viewport_size({"width": width, "height": 844})
-                for path in ("/admin/audit", "/admin"):
+                for path in ("/admin/audit", "/admin", "/admin/users"):
                     await page.goto(BASE + path)
                     found[f"{path}@{width}"] = await serious_violations(page, axe)
                     name = path.strip("/").replace("/", "-")
                     await page.screenshot(
                         path=artifacts_dir / f"{name}-{width}.png", full_page=True
                     )
+                # Issue 21: the test per user and the confirmation before unmapping.
+                await page.goto(BASE + "/admin")
+                await page.get_by_role(
+                    "button", name="Test the sync of bob@contoso.example"
+                ).click()
+                await page.get_by_role("heading", name=re.compile("Test of")).wait_for()
+                found[f"test@{width}"] = await serious_violations(page, axe)
+                await page.goto(BASE + "/admin/users")
+                await page.get_by_role("button", name=f"Unmap {BOB_EMAIL}").click()
+                await page.get_by_role("button", name="Yes, unmap").wait_for()
+                found[f"confirm-unmap@{width}"] = await serious_violations(page, axe)
+                await page.screenshot(path=artifacts_dir / f"admin-confirm-{width}.png")
+            await page.goto(BASE + "/admin")
             await page.get_by_role("link", name="Audit").click()
             await page.get_by_text("changed the store's options").wait_for()
         finally:

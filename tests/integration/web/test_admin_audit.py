@@ -47,9 +47,9 @@ async def test_a_mapping_is_audited_R21d(people: WebWorld) -> None:
     bob = await people.user(BOB)
     employee = await people.employee(BOB)
     token = await alice.csrf()
-    assert await post(alice.browser, token, f"/admin/users/{bob.id}/unmap") == 303
+    assert await post(alice.browser, token, f"/admin/users/{bob.id}/unmap", confirm="yes") == 303
     status = await post(
-        alice.browser, token, f"/admin/users/{bob.id}/map", employee_id=str(employee)
+        alice.browser, token, f"/admin/users/{bob.id}/map", employee_id=str(employee), confirm="yes"
     )
     assert status == 303
     mapped, unmapped = await trail(people)
@@ -61,7 +61,12 @@ async def test_a_mapping_is_audited_R21d(people: WebWorld) -> None:
 async def test_a_removal_is_audited_R21d(people: WebWorld) -> None:
     alice = people.people[ALICE]
     bob = await people.user(BOB)
-    assert await post(alice.browser, await alice.csrf(), f"/admin/users/{bob.id}/remove") == 303
+    assert (
+        await post(
+            alice.browser, await alice.csrf(), f"/admin/users/{bob.id}/remove", confirm="yes"
+        )
+        == 303
+    )
     [line] = await trail(people)
     assert (line.actor, line.action, line.target) == (ALICE, AuditAction.USER_REMOVED, BOB)
 
@@ -71,7 +76,7 @@ async def test_the_audit_csv_and_the_other_store_never_sees_it_R21d_R22(
 ) -> None:
     alice = people.people[ALICE]
     bob = await people.user(BOB)
-    await post(alice.browser, await alice.csrf(), f"/admin/users/{bob.id}/unmap")
+    await post(alice.browser, await alice.csrf(), f"/admin/users/{bob.id}/unmap", confirm="yes")
     answer = await alice.browser.get("/admin/audit.csv")
     assert answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]

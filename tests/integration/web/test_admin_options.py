@@ -136,7 +136,10 @@ async def test_administrator_maps_unmaps_and_removes_staff_from_system_fives_lis
     token = await alice.csrf()
     path = f"/admin/users/{carol.id}"
     assert await post(alice.browser, token, f"{path}/map", employee_id="999") == 400
-    assert await post(alice.browser, token, f"{path}/map", employee_id=str(employee)) == 303
+    status = await post(
+        alice.browser, token, f"{path}/map", employee_id=str(employee), confirm="yes"
+    )
+    assert status == 303
     mapped = await world.user("carol@contoso.example")
     assert (mapped.employee_id, mapped.onboarded) == (employee, True)
     # One employee, one user: mapping Alice to Carol's employee is refused.
@@ -146,9 +149,9 @@ async def test_administrator_maps_unmaps_and_removes_staff_from_system_fives_lis
     )
     assert taken.status_code == 400
     assert "already mapped to carol@contoso.example" in taken.text
-    assert await post(alice.browser, token, f"{path}/unmap") == 303
+    assert await post(alice.browser, token, f"{path}/unmap", confirm="yes") == 303
     assert not (await world.user("carol@contoso.example")).onboarded
-    assert await post(alice.browser, token, f"{path}/remove") == 303
+    assert await post(alice.browser, token, f"{path}/remove", confirm="yes") == 303
     assert await world.services.directory.find_users("carol@contoso.example") == []
     assert await post(alice.browser, token, f"/admin/users/{alice_id}/remove") == 400
 

@@ -14,7 +14,13 @@ from test_admin_options import tomorrow_at
 from support.web_world import WebWorld
 
 SCRIPT = "<script>alert(1)</script>"
-EXEMPT = {"/auth/callback"}  # MSAL's form_post: protected by state, nonce and PKCE (R19)
+EXEMPT = {
+    "/auth/callback",  # MSAL's form_post: protected by state, nonce and PKCE (R19)
+    # Microsoft Graph's deliveries carry no session: each item must carry its
+    # subscription's secret client state instead (R14b; test_push_notifications.py)
+    "/graph/notifications",
+    "/graph/lifecycle",
+}
 
 
 def state_changing_routes(world: WebWorld) -> set[str]:
@@ -46,6 +52,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/remove": {},
         "/admin/users/{user_id}/pause": {},
         "/admin/users/{user_id}/resume": {},
+        "/admin/users/{user_id}/test": {},
         "/dashboard/pause": {},
         "/dashboard/resume": {},
     }

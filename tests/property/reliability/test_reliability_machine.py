@@ -388,6 +388,7 @@ class Reliability(RuleBasedStateMachine):
         outcomes = sorted(r.outcome for r in self.run(both()))
         TALLY.counts["concurrent_cycle_pairs"] += 1
         assert outcomes in (["busy", "ok"], ["ok", "ok"]), outcomes
+        self.models[user].view = self.view_of(user)
         self.models[user].sync(self.now)
         self.bind(user)
         self.check_all()
@@ -469,6 +470,17 @@ class Reliability(RuleBasedStateMachine):
         self.settle(Who(1 - user))  # nobody else is affected
         sign_in_again(self.stack, account)
 
+    def view_of(self, user: Who) -> tuple[datetime, datetime] | None:
+        """The delta window the user's last cycle read (the model's `in_view`)."""
+
+        async def read() -> tuple[datetime, datetime] | None:
+            scope = self.stack.services.scope(self.stack.tenant.id)
+            async with scope.begin(write=False) as unit:
+                record = await unit.cache.delta(self.account(user).record.id)
+            return None if record is None else (record.window_start, record.window_end)
+
+        return self.run(read())  # type: ignore[no-any-return]
+
     async def unit_call(self, user: Who, call: Any) -> None:
         scope = self.stack.services.scope(self.stack.tenant.id)
         async with scope.begin() as unit:
@@ -486,6 +498,7 @@ class Reliability(RuleBasedStateMachine):
         TALLY.counts["recoveries" if recovering else "clean_cycles"] += 1
         assert result.outcome == "ok", (result.outcome, result.error)
         model = self.models[user]
+        model.view = self.view_of(user)
         model.sync(self.now)
         self.bind(user)
         self.check_all()

@@ -107,3 +107,20 @@ def test_deleted_imported_task_is_not_imported_again_and_the_activity_log_says_s
     machine.user_retitle_event(ALICE, Pick(0), "Lunch [sync]")
     machine.sync_cycle(ALICE, None)  # the model: no new task (R11b)
     assert "deleted_in_system_five" in machine.run(reasons(machine))
+
+
+def test_a_task_changed_while_its_tagged_event_is_beyond_the_window_keeps_the_tag_R5_R12(
+    machine: Reliability,
+) -> None:
+    """Found by the long profile (issue 23 item 5, seed 2041…1331): the event lies beyond
+    the window cache when its task changes, so the update must read it first — or the
+    user's tag is dropped from its subject (R5: a tagged pushed event keeps the tag)."""
+    machine.staff_create_task(
+        ALICE, "customer", "Visit Smith", "", When(2 * 24 * 60), 30, None, True
+    )
+    machine.sync_cycle(ALICE, None)
+    machine.staff_move_task(ALICE, Pick(0), 20 * 24 * 60)  # the event goes beyond the window
+    machine.sync_cycle(ALICE, None)
+    machine.user_retitle_event(ALICE, Pick(0), "Survey [Sync]")  # unseen: beyond the window
+    machine.staff_rename_task(ALICE, Pick(0), "Fit blinds")
+    machine.sync_cycle(ALICE, None)  # the model: 'Fit blinds [Sync]'

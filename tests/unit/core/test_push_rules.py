@@ -263,13 +263,31 @@ def test_deleted_task_waits_for_outlook_before_marking_its_event_R6b_R17b() -> N
     assert decide([], [e], [link(t, e)], events_readable=False) == []
 
 
-def test_task_moved_to_another_employee_stops_updates_R1_R6() -> None:
+def test_task_moved_to_another_employee_stops_updates_and_marks_its_event_R1_R6_R6b() -> None:
     t = task()
-    e = pushed_event()
+    e = pushed_event(categories=(OURS,))
     moved = replace(t, employee_id=99, title="Visit Smith for Jane")
     decision = only(decide([moved], [e], [link(t, e)]))
-    assert isinstance(decision, Skip)
+    assert isinstance(decision, MarkTaskDeleted)
     assert decision.reason is Reason.OTHER_EMPLOYEE
+    assert decision.removed is not None
+    assert decision.removed.categories == (OURS, REMOVED)
+    assert "another employee's task" in decision.describe()
+
+
+def test_a_remapped_users_events_wait_for_outlook_before_being_marked_R6b_R17b() -> None:
+    t = task()
+    e = pushed_event()
+    moved = replace(t, employee_id=99)
+    assert decide([moved], [e], [link(t, e)], events_readable=False) == []
+
+
+def test_an_unchanged_task_of_another_employee_is_marked_once_R6b() -> None:
+    t = task()
+    e = pushed_event(categories=(OURS, REMOVED))
+    decision = only(decide([replace(t, employee_id=99)], [e], [link(t, e)]))
+    assert isinstance(decision, MarkTaskDeleted)
+    assert decision.removed is None  # already carries it: only the link stops
 
 
 def test_outlook_edits_to_a_pushed_event_without_tag_are_ignored_R7() -> None:

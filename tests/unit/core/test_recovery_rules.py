@@ -55,14 +55,18 @@ def test_pending_push_row_without_event_resends_with_its_transaction_id_R16() ->
     assert decision.transaction_id == "tx-9"
 
 
-def test_task_carrying_an_event_id_is_adopted_never_imported_again_R16b() -> None:
+def test_task_carrying_an_event_id_is_adopted_as_it_is_never_imported_again_R16b() -> None:
+    """Issue 23: the adopted pair records both sides as they are now and changes nothing
+    (the task as staff saved it is not overwritten by the event it came from)."""
     e = event()
     t = task(kind=TaskKind.OUTLOOK, sync=False, title="Lunch with Bob", external_ref="ev-1")
     decisions = decide([t], [e], [])
-    assert [type(d) for d in decisions] == [AdoptTask, UpdateTask]
+    assert [type(d) for d in decisions] == [AdoptTask]
     adopt = decisions[0]
     assert isinstance(adopt, AdoptTask)
     assert adopt.task_hash == task_hash(t)
+    assert adopt.event_hash == event_hash(e)
+    assert adopt.change_key == e.change_key
     assert adopt.direction is Direction.IMPORT
     assert adopt.describe() == "Reconnected event 'Lunch with Bob' to its existing System Five task"
     assert not any(isinstance(d, CreateTask) for d in decisions)

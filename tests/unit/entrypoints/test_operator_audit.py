@@ -126,3 +126,36 @@ def test_pausing_and_resuming_from_the_command_line_are_audited_R14c_R21d(
     assert "paused" in result.output
     s5sync(env_file, "user", "resume", "bo@contoso.example")
     assert [a for _, a, _ in actions(env_file)[-2:]] == ["user_paused", "user_resumed"]
+
+
+def test_user_map_csv_is_all_or_nothing_and_audited_R20_R21d(tmp_path: Path) -> None:
+    from s5emu.desk import Desk
+    from s5emu.schema import create_schema, engine_for
+
+    s5 = f"sqlite:///{tmp_path}/systemfive.db"
+    create_schema(s5)
+    engine = engine_for(s5)
+    Desk(engine).add_employees([("E001", "Ann", "ann@x.test"), ("E002", "Bo", "bo@x.test")])
+    engine.dispose()
+    env = tmp_path / "s5sync.env"
+    env.write_text(
+        f"S5SYNC_DATABASE_URL=sqlite:///{tmp_path}/calendarevent.db\nS5SYNC_SECRET_KEYS={KEY}\n"
+    )
+    s5sync(env, "db", "upgrade")
+    s5sync(env, "tenant", "create", "--ms-tenant-id", TENANT, "--name", "Contoso", "--s5-db", s5)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,employee code\nann@x.test,E001\nbo@x.test,E999\n")
+    result = CliRunner().invoke(
+        app, ["--env-file", str(env), "user", "map", "--csv", str(bad), "--tenant", TENANT]
+    )
+    assert result.exit_code == 1
+    assert "line 3: no System Five employee has the code 'E999'" in result.output
+    assert "nothing was mapped: 1 bad line(s)" in result.output
+    assert "ann@x.test" not in s5sync(env, "user", "list")
+    good = tmp_path / "good.csv"
+    good.write_text("ann@x.test,E001\nbo@x.test,E002\n")
+    out = s5sync(env, "user", "map", "--csv", str(good), "--tenant", TENANT)
+    assert "ann@x.test" in out
+    assert "bo@x.test" in out
+    mapped = [a for a in actions(env) if a[1] == "user_mapped"]
+    assert [t for _, _, t in mapped] == ["ann@x.test", "bo@x.test"]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from s5sync.core.snapshots import StoreOptions
-from s5sync.staff.administration import STATUS_ORDER, user_status
+from s5sync.core.status import ATTENTION_ORDER, user_status
 from s5sync.store.records import TenantRecord, UserRecord
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
@@ -34,4 +34,4 @@ USER = UserRecord(
 )
 def test_a_paused_users_status_R14c(changes: dict[str, object], expected: str) -> None:
     assert user_status(replace(USER, **changes), TENANT, NOW) == expected  # type: ignore[arg-type]
-    assert expected in STATUS_ORDER
+    assert expected in ATTENTION_ORDER

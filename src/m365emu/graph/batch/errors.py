@@ -16,5 +16,10 @@ def too_many() -> GraphError:
     return bad_request(f"The number of requests in a batch cannot exceed {MAX_REQUESTS}.")
 
 
+def invalid_dependency(item_id: str) -> GraphError:
+    # A dependency on a later or unknown request (observed: msgraph-sdk-dotnet-core#891).
+    return bad_request(f"Invalid dependency for request Id {item_id}.")
+
+
 def failed_dependency() -> GraphError:
     return GraphError(424, "FailedDependency", "The request depends on a request that failed.")

@@ -1,10 +1,16 @@
 """A `$batch` request body read into items (concepts/json-batching.md; graph.md §5).
 
-Rules: 1 to 20 requests; `id` a string unique in the batch (compared case-insensitively);
-`method` one of GET/POST/PATCH/PUT/DELETE; `url` relative (with or without the leading
-slash; query strings kept); `headers` an object of strings, required with a `Content-Type`
-when there is a `body`; `dependsOn` naming other items, without cycles. Any breach refuses
-the whole batch with 400.
+Rules (json-batching.md): 1 to 20 requests; `id` a string unique in the batch (compared
+case-insensitively: "Not case sensitive. Must be unique within the batch, otherwise the
+batch request fails with a 400 error code"); `method` one of GET/POST/PATCH/PUT/DELETE;
+`url` relative (with or without the leading slash; query strings kept); `headers` an
+object of strings, required with a `Content-Type` when there is a `body`; `dependsOn`
+naming only EARLIER items of the batch — Graph refuses a dependency on a later or unknown
+request with 400 "Invalid dependency for request Id …" (observed:
+msgraph-sdk-dotnet-core#891), which also rules out cycles. Any breach refuses the whole
+batch with 400. Not enforced: Graph's observed refusal of a batch that is neither fully
+sequential nor fully parallel (microsoft-graph-docs-contrib#2339; the docs only advise
+it), so mixed batches run as before.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from m365emu.graph.batch.errors import MAX_REQUESTS, malformed, too_many
+from m365emu.graph.batch.errors import MAX_REQUESTS, invalid_dependency, malformed, too_many
 
 _METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 
@@ -40,11 +46,11 @@ def read_batch(payload: dict[str, Any]) -> list[BatchItem]:
     ids = [item.id.lower() for item in items]
     if len(set(ids)) != len(ids):
         raise malformed("request ids must be unique.")
-    for item in items:
+    for index, item in enumerate(items):
+        earlier = set(ids[:index])
         for dependency in item.depends_on:
-            if dependency.lower() not in ids or dependency.lower() == item.id.lower():
-                raise malformed(f"request '{item.id}' depends on unknown request '{dependency}'.")
-    _refuse_cycles(items)
+            if dependency.lower() not in earlier:
+                raise invalid_dependency(item.id)
     return items
 
 
@@ -74,24 +80,3 @@ def _read_item(raw: Any) -> BatchItem:
     split = urlsplit(url if url.startswith("/") else "/" + url)
     query = dict(parse_qsl(split.query, keep_blank_values=True))
     return BatchItem(item_id, method.upper(), split.path, query, headers, body, tuple(depends))
-
-
-def _refuse_cycles(items: list[BatchItem]) -> None:
-    graph = {item.id.lower(): [d.lower() for d in item.depends_on] for item in items}
-    done: set[str] = set()
-    for start in graph:
-        path: set[str] = set()
-        stack = [(start, iter(graph[start]))]
-        path.add(start)
-        while stack:
-            node, children = stack[-1]
-            child = next(children, None)
-            if child is None:
-                stack.pop()
-                path.discard(node)
-                done.add(node)
-            elif child in path:
-                raise malformed("dependsOn forms a cycle.")
-            elif child not in done:
-                path.add(child)
-                stack.append((child, iter(graph[child])))

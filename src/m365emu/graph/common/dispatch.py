@@ -127,6 +127,8 @@ class GraphDispatcher:
             await self._latency()
             raise
         self.stats.count(box.key, request.method, route.template)
+        if request.prefer.get("idtype", "").lower() != "immutableid":
+            self.stats.count_default_ids(box.key, request.method, route.template)
         require_any_scope(claims, route.scopes)
         call = Call(request, claims, params, base_url)
         if not route.throttled:

@@ -48,6 +48,7 @@ LONGEST_RETRY = timedelta(minutes=10)
 THROTTLE_DELAY = timedelta(minutes=10)
 REORDER_HOLD_SECONDS = 5.0
 TICK_SECONDS = 0.05
+SWEEP_SECONDS = 0.2
 HISTORY = 500
 # POSTs in flight at once (chosen): a burst waits its turn here, not in the HTTP client's
 # connection pool, where the 3-second limit would already be running.
@@ -165,6 +166,11 @@ class DeliveryWorker:
             self.outcomes.clear()
         self.health.clear()
 
+    def count(self, outcome: str) -> None:
+        """Count an outcome that queued nothing (a paused subscription's change)."""
+        with self._lock:
+            self.outcomes[outcome] += 1
+
     def _finish(self, delivery: Delivery, outcome: Outcome) -> None:
         delivery.outcome = outcome
         delivery.in_flight = False
@@ -183,7 +189,7 @@ class DeliveryWorker:
         try:
             while not self._stopping:
                 now = self._clock.now()
-                if time.monotonic() - last_sweep >= 0.2:
+                if time.monotonic() - last_sweep >= SWEEP_SECONDS:
                     last_sweep = time.monotonic()
                     self._sweep(now)
                 due = self._take_due(now)
@@ -195,8 +201,13 @@ class DeliveryWorker:
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 self._wake.clear()
+                # Retries fall due by the clock, so poll while any wait; idle, a queued
+                # notification wakes the loop at once and only the sweep needs a tick.
+                idle = not self._pending and not self._held
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+                    await asyncio.wait_for(
+                        self._wake.wait(), SWEEP_SECONDS if idle else TICK_SECONDS
+                    )
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -95,7 +95,7 @@ class ChangeNotifications:
             if not subscription.wants(change_type) or subscription.expiration <= now:
                 continue
             if self._paused(subscription, now):
-                self.worker.outcomes["paused"] += 1
+                self.worker.count("paused")
                 continue
             shown = self.public_id(mailbox_key, event_id, subscription.immutable_ids)
             item = change_item(subscription, change_type, shown, change_key)

@@ -129,6 +129,10 @@ def _owned(hub: ChangeNotifications, call: Call, box: Mailbox) -> Subscription:
     found = hub.book.get(call.params["id"])
     if found is None or found.mailbox_key != box.key or found.application_id != call.claims.app_id:
         raise errors.not_found()
+    if found.expiration <= hub.clock.now():
+        # Expired: gone, even before the worker's sweep has removed it.
+        hub.remove(found.id)
+        raise errors.not_found()
     return found
 
 
@@ -207,7 +211,7 @@ def make_routes(hub: ChangeNotifications) -> list[Route]:
         mine = [
             render_subscription(s, call.base_url, listed=True)
             for s in hub.book.of_mailbox(box.key)
-            if s.application_id == call.claims.app_id
+            if s.application_id == call.claims.app_id and s.expiration > clock.now()
         ]
         context = f"{call.base_url.rstrip('/')}/$metadata#subscriptions"
         return call.ok({"@odata.context": context, "value": mine})

@@ -25,6 +25,8 @@ from s5sync.staff.administration import (
     StoreAdministration,
 )
 from s5sync.staff.exports import activity_csv, audit_csv
+from s5sync.staff.mapping import remove_sentence, unmap_sentence
+from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
 
 Render = Callable[..., HTMLResponse]
@@ -38,6 +40,7 @@ def install_admin_routes(
     signed_in: Dependency,
     csrf: Dependency,
     zones: list[str],
+    user_test: UserTest | None = None,
 ) -> None:
     async def administrator(user: UserRecord = Depends(signed_in)) -> UserRecord:
         if not user.is_admin:
@@ -104,9 +107,11 @@ def install_admin_routes(
         )
 
     @app.get("/admin/users", response_class=HTMLResponse)
-    async def users(request: Request, user: UserRecord = Depends(administrator)) -> Response:
+    async def users(
+        request: Request, user: UserRecord = Depends(administrator), saved: bool = False
+    ) -> Response:
         view = await admin.staff(user)
-        return render(request, "admin/users.html", user=user, view=view, problem=None)
+        return render(request, "admin/users.html", user=user, view=view, problem=None, saved=saved)
 
     async def refused(request: Request, user: UserRecord, error: AdminError) -> Response:
         view = await admin.staff(user)
@@ -115,28 +120,98 @@ def install_admin_routes(
             request, "admin/users.html", status_code=status, user=user, view=view, problem=error
         )
 
+    def confirm(
+        request: Request,
+        user: UserRecord,
+        title: str,
+        sentence: str,
+        action: str,
+        button: str,
+        **fields: str,
+    ) -> Response:
+        """Issue 21 item 4: say what will happen; only the confirming POST does it."""
+        return render(
+            request,
+            "admin/confirm_change.html",
+            user=user,
+            title=title,
+            sentence=sentence,
+            action=action,
+            button=button,
+            fields=fields,
+        )
+
     @app.post("/admin/users/{user_id}/map", dependencies=[Depends(csrf)])
     async def map_user(
         request: Request,
         user_id: int,
         employee_id: Annotated[int, Form()],
+        confirmed: Annotated[str, Form(alias="confirm")] = "",
         user: UserRecord = Depends(administrator),
     ) -> Response:
         try:
+            if confirmed != "yes":  # a POST without the confirmation changes nothing
+                preview = await admin.preview_mapping(user, user_id, employee_id)
+                return confirm(
+                    request,
+                    user,
+                    f"Map {preview.who} to {preview.employee.name}?",
+                    preview.sentence,
+                    f"/admin/users/{user_id}/map",
+                    "Yes, map",
+                    employee_id=str(employee_id),
+                )
             await admin.map_user(user, user_id, employee_id)
         except AdminError as error:
             return await refused(request, user, error)
-        return RedirectResponse("/admin/users", 303)
+        return RedirectResponse("/admin/users?saved=1", 303)
 
     @app.post("/admin/users/{user_id}/unmap", dependencies=[Depends(csrf)])
     async def unmap_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+        request: Request,
+        user_id: int,
+        confirmed: Annotated[str, Form(alias="confirm")] = "",
+        user: UserRecord = Depends(administrator),
     ) -> Response:
         try:
+            if confirmed != "yes":
+                whose, sent = await admin.sent_count(user, user_id)
+                return confirm(
+                    request,
+                    user,
+                    f"Unmap {whose.display_name or whose.email}?",
+                    unmap_sentence(whose, sent),
+                    f"/admin/users/{user_id}/unmap",
+                    "Yes, unmap",
+                )
             await admin.unmap_user(user, user_id)
         except AdminError as error:
             return await refused(request, user, error)
-        return RedirectResponse("/admin/users", 303)
+        return RedirectResponse("/admin/users?saved=1", 303)
+
+    @app.post("/admin/users/{user_id}/remove", dependencies=[Depends(csrf)])
+    async def remove_user(
+        request: Request,
+        user_id: int,
+        confirmed: Annotated[str, Form(alias="confirm")] = "",
+        user: UserRecord = Depends(administrator),
+    ) -> Response:
+        try:
+            if confirmed != "yes":
+                admin.check_removable(user, user_id)
+                whose, _ = await admin.sent_count(user, user_id)
+                return confirm(
+                    request,
+                    user,
+                    f"Remove {whose.display_name or whose.email}?",
+                    remove_sentence(whose),
+                    f"/admin/users/{user_id}/remove",
+                    "Yes, remove",
+                )
+            await admin.remove_user(user, user_id)
+        except AdminError as error:
+            return await refused(request, user, error)
+        return RedirectResponse("/admin/users?saved=1", 303)
 
     async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
         try:
@@ -156,16 +231,6 @@ def install_admin_routes(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)
     ) -> Response:
         return await set_paused(user, user_id, False)
-
-    @app.post("/admin/users/{user_id}/remove", dependencies=[Depends(csrf)])
-    async def remove_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        try:
-            await admin.remove_user(user, user_id)
-        except AdminError as error:
-            return await refused(request, user, error)
-        return RedirectResponse("/admin/users", 303)
 
     @app.get("/admin/audit", response_class=HTMLResponse)
     async def audit(request: Request, user: UserRecord = Depends(administrator)) -> Response:
@@ -188,6 +253,19 @@ def install_admin_routes(
         tenant = await admin.store(user)
         name = f"activity-{whose.id}.csv"
         return csv_download(activity_csv(lines, tenant.options.time_zone), name)
+
+    @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
+    async def test_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """Issue 21 item 6: the onboarding self-test for any user of the store."""
+        if user_test is None:
+            raise HTTPException(status_code=404, detail="The user test is not available here.")
+        try:
+            result = await user_test.run(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return render(request, "admin/user_test.html", user=user, result=result)
 
 
 def csv_download(text: str, filename: str) -> Response:

@@ -14,11 +14,9 @@ throttles), and times shown in the store's time zone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -28,22 +26,26 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 import jinja2
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
 
+from s5sync.core.status import user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
-from s5sync.entrypoints.web.metrics import CONTENT_TYPE, Metrics
-from s5sync.outlook.metering import RequestCounter
+from s5sync.entrypoints.web.graph_routes import install_graph_routes
+from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
+from s5sync.entrypoints.web.probes import ProbeAccess
+from s5sync.outlook.notifications import NotificationIntake
 from s5sync.staff.accounts import Accounts, Refused
-from s5sync.staff.administration import StoreAdministration, user_status
-from s5sync.store.records import TenantRecord, UserRecord
-from s5sync.sync.ports import UserPorts
+from s5sync.staff.administration import StoreAdministration
+from s5sync.staff.usertest import UserTest
+from s5sync.store.records import UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ class WebConfig:
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         metrics: Callable[[], Awaitable[bytes]] | None = None,
         redirect_uri: str | None = None,
+        notifications: NotificationIntake | None = None,
+        user_test: UserTest | None = None,
+        probes: ProbeAccess | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -77,6 +82,9 @@ class WebConfig:
         self.on_shutdown = on_shutdown
         self.metrics = metrics
         self._redirect_uri = redirect_uri
+        self.notifications = notifications
+        self.user_test = user_test  # issue 21 item 6: the administrator's test per user
+        self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
 
     @property
     def redirect_uri(self) -> str:
@@ -101,6 +109,19 @@ def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d
         return moment.strftime(pattern) + " UTC"
 
 
+# Issue 23: a bounded activity page (an unbounded offset made SQLite overflow: a 500).
+MAX_PAGE = 10_000
+
+
+class _OutermostHeaders(FastAPI):
+    """The security headers wrap the whole stack, Starlette's error handler included, so
+    a 500 carries them too (pure ASGI middleware; the 500 is Starlette's plain text,
+    never a stack trace: debug is off)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return security.SecurityHeadersMiddleware(super().build_middleware_stack())
+
+
 def create_app(
     accounts: Accounts, config: WebConfig, admin: StoreAdministration | None = None
 ) -> FastAPI:
@@ -114,7 +135,7 @@ def create_app(
             if config.on_shutdown is not None:
                 await config.on_shutdown()
 
-    app = FastAPI(
+    app = _OutermostHeaders(
         title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     env = jinja2.Environment(
@@ -132,7 +153,6 @@ def create_app(
         https_only=config.secure_cookies,
         max_age=14 * 24 * 3600,
     )
-    app.add_middleware(security.SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def render(
@@ -278,7 +298,9 @@ def create_app(
 
     @app.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(
-        request: Request, user: UserRecord = Depends(signed_in), page: int = 1
+        request: Request,
+        user: UserRecord = Depends(signed_in),
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     ) -> Response:
         if not user.onboarded and user.status != "needs_sign_in":
             return RedirectResponse("/onboarding", 303)
@@ -358,21 +380,29 @@ def create_app(
         )
 
     @app.get("/healthz")
-    async def healthz() -> Response:
+    async def healthz(request: Request) -> Response:
+        refused = config.probes.refusal(request)
+        if refused is not None:
+            return refused
         report = await config.health() if config.health is not None else {"ok": True}
         status_code = 200 if report.get("ok") else 503
         return JSONResponse(report, status_code=status_code)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         # Operator-facing, like /healthz: no store, user or e-mail is ever a label (R22).
+        refused = config.probes.refusal(request)
+        if refused is not None:
+            return refused
         if config.metrics is None:
             raise HTTPException(status_code=404, detail="No metrics here.")
         return Response(await config.metrics(), media_type=CONTENT_TYPE)
 
+    if config.notifications is not None:
+        install_graph_routes(app, config.notifications)
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-        install_admin_routes(app, admin, render, signed_in, csrf, zones)
+        install_admin_routes(app, admin, render, signed_in, csrf, zones, config.user_test)
     return app
 
 
@@ -380,49 +410,19 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     from s5sync.scheduling.local import Chore, LocalScheduler
-    from s5sync.sync.engine import CycleEngine, CycleResult
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import deferring_nudge
+    from s5sync.sync.engine import CycleResult
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
     admin = StoreAdministration(services.scope, services.task_store_for, utc_now)
     counters = Metrics()
 
-    @asynccontextmanager
-    async def metered_ports(user: UserRecord, tenant: TenantRecord) -> AsyncIterator[UserPorts]:
-        async with services.ports_for(user, tenant) as ports:
-            try:
-                yield ports
-            finally:
-                counter = getattr(ports.calendar, "counter", None)
-                if isinstance(counter, RequestCounter):
-                    counters.record_requests(counter)
-
-    engine = CycleEngine(services, metered_ports, holder=f"web-{os.getpid()}")
+    cycles = MeteredCycles(services, counters, holder=f"web-{os.getpid()}")
 
     async def run_cycle(user: UserRecord) -> CycleResult:
-        started = time.monotonic()
-        try:
-            result: CycleResult = await engine.run_user_cycle(user, utc_now())
-        except asyncio.CancelledError:  # stopped at shutdown after the grace period
-            counters.record_cycle("cancelled", time.monotonic() - started)
-            raise
-        except Exception:
-            counters.record_cycle("crashed", time.monotonic() - started)
-            raise
-        seconds = time.monotonic() - started
-        counters.record_cycle(result.outcome, seconds)
-        log.info(
-            "cycle.finished",
-            extra={
-                "tenant_id": user.tenant_id,
-                "user_id": user.id,
-                "outcome": result.outcome,
-                "seconds": round(seconds, 3),
-                "graph_requests": sum(result.requests.values()),
-                "writes": result.wrote,
-            },
-        )
-        return result
+        return await cycles.run_user_cycle(user, utc_now())
 
     alerts = services.alerts()
     scheduler = LocalScheduler(
@@ -432,11 +432,31 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
     )
 
+    async def nudge(_woken: list[int]) -> None:
+        await scheduler.wake()
+
+    # R14b: notifications, wake-ups, subscriptions and the System Five watcher. With the
+    # distributed scheduler the workers watch and sweep; this process still takes
+    # notifications and defers the woken users' cycles.
+    deferring = deferring_nudge(settings) if settings.scheduler == "procrastinate" else None
+    push = PushService(
+        services,
+        deferring if deferring is not None else nudge,
+        utc_now,
+        lambda result: counters.notifications.labels(result).inc(),
+    )
+
     async def start() -> None:
         if run_scheduler:
             scheduler.start()
+            push.start()
+        else:
+            push.wakeups.start()
 
     async def stop() -> None:
+        await push.stop()
+        if deferring is not None:
+            await deferring.aclose()
         await scheduler.stop()
         await services.aclose()
 
@@ -450,7 +470,12 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         ticked = scheduler.last_tick
         fresh = ticked is None or utc_now() - ticked < SCHEDULER_STALE
         alive = (scheduler.alive and fresh) or not run_scheduler
-        return {"ok": database and alive, "database": database, "scheduler": alive}
+        return {
+            "ok": database and alive,
+            "database": database,
+            "scheduler": alive,
+            "push": push.manager.status,
+        }
 
     async def metrics() -> bytes:
         now = utc_now()
@@ -474,10 +499,14 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         on_shutdown=stop,
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
+        notifications=push.intake,
+        user_test=UserTest(services, services.task_store_for, utc_now),
+        probes=ProbeAccess.from_settings(settings),
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
     app.state.services = services
     app.state.metrics = counters
     app.state.run_cycle = run_cycle
+    app.state.push = push
     return app

@@ -1,0 +1,148 @@
+"""Push, put together (R14b): notifications, wake-ups, the subscription manager and the
+System Five watcher of one process.
+
+`PushService.build(services, nudge)` wires the parts on the process's services; the
+driver gives `nudge` (the local scheduler's wake, or deferring the users' cycle jobs on
+procrastinate). `run()` is the local driver's background loop: every second it polls the
+stores whose `s5_poll_seconds` have passed, and every `SWEEP_SECONDS` — or at once when a
+lifecycle notification asks — it runs the subscription manager's sweep. On procrastinate
+the same `watch_store` and `sweep` run as periodic tasks instead (distributed.py).
+
+Lifecycle notifications (learn.microsoft.com "Reduce missing subscriptions and change
+notifications"): `reauthorizationRequired` → renew at the next sweep (a revoked user's
+renewal fails: R19b, that user alone); `subscriptionRemoved` → the row goes, a new
+subscription is made at the next sweep and the user's cycle catches up; `missed` → the
+user's cycle catches up through the delta (the subscription stays).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from s5sync.outlook.notifications import Lifecycle, NotificationIntake
+from s5sync.scheduling.upkeep import Push, SubscriptionManager
+from s5sync.scheduling.wakeups import Nudge, WakeUps
+from s5sync.settings import Settings
+from s5sync.store.subscriptions import SubscriptionRows
+from s5sync.store.watch import WatchStore
+from s5sync.systemfive.watcher import StoreWatcher, TaskSaves
+
+if TYPE_CHECKING:
+    from s5sync.entrypoints.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30.0
+WATCH_TICK = 1.0
+
+
+def push_for(settings: Settings) -> Push:
+    """Where Graph should deliver (`S5SYNC_PUBLIC_URL`), or why push is off: Graph
+    delivers only to https URLs it can reach (the demo's emulator may use loopback
+    http, `S5SYNC_PUSH_HTTP`)."""
+    url = urlsplit(settings.public_url)
+    if not settings.public_url or not url.netloc:
+        return Push.off("S5SYNC_PUBLIC_URL is not set")
+    if url.scheme != "https" and not settings.push_http:
+        return Push.off("S5SYNC_PUBLIC_URL is not an https URL Microsoft Graph can reach")
+    return Push.at(settings.public_url)
+
+
+class PushService:
+    """The push parts of one process, on its services."""
+
+    def __init__(
+        self,
+        services: Services,
+        nudge: Nudge,
+        clock: Callable[[], datetime],
+        count: Callable[[str], None],
+        *,
+        push: Push | None = None,
+    ) -> None:
+        self.clock = clock
+        self.rows = SubscriptionRows(services.db, services.box)
+        self.wakeups = WakeUps(self.rows, nudge, clock)
+        self.manager = SubscriptionManager(
+            self.rows,
+            services.subscriptions_for,
+            push if push is not None else push_for(services.settings),
+            clock,
+            self.wakeups.wake_now,
+        )
+        self.watch = WatchStore(services.db)
+        self.watcher = StoreWatcher(self.watch, self._saves_for, self.wakeups.note, clock)
+        self._services = services
+        self.intake = NotificationIntake(self.rows.lookup, self.wakeups.note, self.lifecycle, count)
+        self._sweep_now = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def _saves_for(self, tenant_id: int) -> TaskSaves:
+        store = await self._services.task_store_for(tenant_id)
+        if not isinstance(store, TaskSaves):  # every TaskStore we build is one
+            raise TypeError(f"{type(store).__name__} cannot list saved tasks")
+        return store
+
+    async def lifecycle(self, event: Lifecycle) -> None:
+        key = event.key
+        log.info("graph.lifecycle", extra={"user_id": key.user_id, "event": event.event})
+        if event.event == "reauthorizationRequired":
+            await self.rows.renew_soon(key.tenant_id, key.user_id, self.clock())
+        elif event.event == "subscriptionRemoved":
+            await self.rows.dropped(key.tenant_id, key.user_id)
+            self.intake.forget(key.subscription_id)
+            self.wakeups.note(key.user_id)
+        else:  # missed: catch up through the delta
+            self.wakeups.note(key.user_id)
+        self._sweep_now.set()
+
+    async def poll_stores(self) -> int:
+        """Poll every store whose `s5_poll_seconds` have passed; the users woken."""
+        woken = 0
+        for tenant_id in await self.watch.due(self.clock()):
+            try:
+                woken += len(await self.watcher.poll(tenant_id))
+            except Exception:
+                # R17b: one store's System Five down stops only its own watching.
+                log.warning("watcher.poll_failed", extra={"tenant_id": tenant_id}, exc_info=True)
+        return woken
+
+    def start(self) -> None:
+        self.wakeups.start()
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._loop(), name="s5sync-push")
+
+    async def stop(self) -> None:
+        """Finish the poll or sweep under way (never cut a database call short), then stop."""
+        self._stopping = True
+        self._sweep_now.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.wakeups.stop()
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_sweep = -SWEEP_SECONDS
+        while not self._stopping:
+            try:
+                await self.poll_stores()
+                due = loop.time() - last_sweep >= SWEEP_SECONDS
+                if (self._sweep_now.is_set() or due) and not self._stopping:
+                    self._sweep_now.clear()
+                    last_sweep = loop.time()
+                    await self.manager.sweep()
+            except Exception:
+                log.exception("push.loop_failed")
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), timeout=WATCH_TICK)

@@ -1,0 +1,92 @@
+"""Push on procrastinate (R14b): wake-ups as cycle jobs, the watcher and the sweep as tasks.
+
+- `DeferringNudge`: the woken users' cycles become jobs at once (`distributed.defer_now`:
+  the user's queueing lock coalesces a burst into one queued job, and the user's lock
+  keeps it behind a running cycle — which leaves exactly one more, as Sync now does).
+  The web process uses it for notifications; workers for what they see themselves.
+- `register_push`: on a worker's app, a periodic `watch` tick (every second) defers one
+  `s5sync.watch_store` job per store whose `s5_poll_seconds` have passed, each with the
+  store's own lock and queueing lock — a store is never polled by two workers at once,
+  and the watermark lives in the database so any worker takes the next poll; and a
+  periodic `subscriptions` sweep (every 30 s, one worker at a time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as job_errors
+
+from s5sync.scheduling.distributed import (
+    CONTROL_PRIORITY,
+    CONTROL_QUEUE,
+    build_app,
+    defer_now,
+    every,
+)
+from s5sync.scheduling.push import PushService
+from s5sync.settings import Settings
+
+WATCH_TASK = "s5sync.watch_store"
+SWEEP_SECONDS = 30
+
+Control = Callable[[str, str, Callable[[], Awaitable[object]]], None]
+
+
+class DeferringNudge:
+    """Defers the woken users' cycle jobs on the deployment's procrastinate queue."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self.app = app
+        self._opened: Any = None
+
+    async def __call__(self, user_ids: list[int]) -> None:
+        if self._opened is None and not self._is_open():
+            self._opened = await self.app.open_async()
+        for user_id in user_ids:
+            await defer_now(self.app, user_id)
+
+    def _is_open(self) -> bool:
+        pool = getattr(self.app.connector, "_async_pool", None)
+        return pool is not None
+
+    async def aclose(self) -> None:
+        if self._opened is not None:
+            await self.app.close_async()
+            self._opened = None
+
+
+def deferring_nudge(settings: Settings) -> DeferringNudge:
+    return DeferringNudge(build_app(settings))
+
+
+def watch_key(tenant_id: int) -> str:
+    return f"s5sync-watch-{tenant_id}"
+
+
+def register_push(app: procrastinate.App, push: PushService, control: Control) -> None:
+    """The watcher's and the subscription manager's tasks on a worker's app."""
+
+    @app.task(name=WATCH_TASK, queue=CONTROL_QUEUE, priority=CONTROL_PRIORITY, retry=False)
+    async def watch_store(tenant_id: int) -> int:
+        woken = len(await push.watcher.poll(tenant_id))
+        await push.wakeups.flush()
+        return woken
+
+    async def tick() -> None:
+        for tenant_id in await push.watch.due(push.clock()):
+            job = watch_store.configure(
+                lock=watch_key(tenant_id), queueing_lock=watch_key(tenant_id)
+            )
+            with contextlib.suppress(job_errors.AlreadyEnqueued):
+                await job.defer_async(tenant_id=tenant_id)
+
+    async def sweep() -> None:
+        await push.manager.sweep()
+        await push.wakeups.flush()
+
+    control("watch", every(1), tick)
+    control("subscriptions", every(SWEEP_SECONDS), sweep)
