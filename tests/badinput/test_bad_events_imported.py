@@ -8,6 +8,7 @@ The catalogue in docs/reliability.md lists every case with its test.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -192,7 +193,7 @@ CASES: dict[str, Case] = {
     ),
 }
 
-NOTES_CHECKS = {
+NOTES_CHECKS: dict[str, Callable[[str], bool]] = {
     "cut_to_4000": lambda notes: len(notes) == 4000 and notes.endswith("[cut by s5sync]"),
     "exactly_4000": lambda notes: notes == "z" * 4000,
     "broken_text": lambda notes: all(w in notes for w in ("Bring", "tools", "spare fuse")),

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:  # the fixture's type, for readers; conftest is not importable by name
-    from conftest import TaskEnv
+if TYPE_CHECKING:  # the fixture's type; mypy names test modules from tests/ (pyproject)
+    from contract.conftest import TaskEnv
 
 from s5sync.core.snapshots import TaskDraft, TaskKind
 from s5sync.sync.ports import WriteConflict
@@ -21,8 +21,10 @@ from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import CUT_MARKER
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def draft(title: str = "Install shelves", **changes: object) -> TaskDraft:

@@ -54,6 +54,7 @@ def test_the_sign_in_cookie_is_httponly_short_lived_and_holds_no_state_R19(
     [cookie] = [c for c in client.cookies.jar if c.name == "s5sync_signin"]
     assert cookie.path == "/auth"
     assert cookie.value != state
+    assert cookie.value is not None
     assert state not in cookie.value
     assert cookie.has_nonstandard_attr("HttpOnly")
     assert cookie.expires is not None

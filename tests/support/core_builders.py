@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,13 +121,24 @@ def decide(
     now: datetime = NOW,
     options: StoreOptions = OPTIONS,
     gone: Set[str] = frozenset(),
-    **flags: bool,
+    missing: Set[str] = frozenset(),
+    tasks_readable: bool = True,
+    events_readable: bool = True,
 ) -> list[Decision]:
     return decide_cycle(
-        tasks, events, links, options, now, employee_id=EMPLOYEE, gone_event_ids=gone, **flags
+        tasks,
+        events,
+        links,
+        options,
+        now,
+        employee_id=EMPLOYEE,
+        gone_event_ids=gone,
+        missing_event_ids=missing,
+        tasks_readable=tasks_readable,
+        events_readable=events_readable,
     )
 
 
-def only(decisions: list[Decision]) -> Decision:
+def only(decisions: Sequence[Decision]) -> Decision:
     assert len(decisions) == 1, decisions
     return decisions[0]

@@ -143,10 +143,10 @@ async def stack(
         upgrade(ce_url)
     settings = Settings(
         database_url=ce_url,
-        secret_keys=SecretBox.generate_key(),  # type: ignore[arg-type]
+        secret_keys=SecretBox.generate_key(),
         authority=running.urls.authority(DEMO_TENANT_ID),
         client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,  # type: ignore[arg-type]
+        client_secret=CLIENT_SECRET,
         redirect_uri=REDIRECT,
         graph_base_url=running.urls.graph,
         ca_bundle=running.urls.ca_cert,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from s5sync.core.snapshots import Link
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleEngine, CycleResult
@@ -33,6 +34,6 @@ class World:
     def requests(self) -> int:
         return self.calendar.counter.total
 
-    async def links(self) -> list[object]:
+    async def links(self) -> list[Link]:
         async with self.services.scope(self.user.tenant_id).begin(write=False) as unit:
             return list(await unit.links.all(self.user.id))

@@ -167,17 +167,19 @@ class UserModel:
             origin = "outlook" if self.tasks[ref].external_ref == event.id else "s5"
             self.pairs.append(MPair(ref, event.id, origin, event_seen=event.owned()))
         for task in sorted(self.tasks.values(), key=lambda t: t.id):
-            ref = task.external_ref
-            if ref is None or self.pair_of_task(task.id) or self.pair_of_event(ref):
+            event_ref = task.external_ref
+            if event_ref is None or self.pair_of_task(task.id) or self.pair_of_event(event_ref):
                 continue
-            event = self.events.get(ref)
-            if event is None:
+            named = self.events.get(event_ref)
+            if named is None:
                 continue  # R12d, R16b: names no event — sent as a new one when pushed
-            if not task.pushable(now) and not (has_tag(event.subject) and self.in_view(event)):
+            if not task.pushable(now) and not (has_tag(named.subject) and self.in_view(named)):
                 continue  # found once its tagged event is in the window s5sync reads
             # Issue 23: both sides as they are now; a change of both since follows R12b.
             self.pairs.append(
-                MPair(task.id, ref, "outlook", task_seen=task.owned(), event_seen=event.owned())
+                MPair(
+                    task.id, event_ref, "outlook", task_seen=task.owned(), event_seen=named.owned()
+                )
             )
 
     def in_view(self, event: MEvent) -> bool:

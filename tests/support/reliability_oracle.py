@@ -34,11 +34,11 @@ def bind_new_items(stack: Stack, account: Account, model: UserModel) -> None:
         assert len(made) == 1, f"task {task_id} should have one new event, has {made}"
         model.bind_event(placeholder, made[0])
     tasks = stack.real_tasks(account)
-    for placeholder, event_id in sorted(model.new_tasks.items()):
+    for task_placeholder, event_id in sorted(model.new_tasks.items()):
         made_tasks = [i for i, r in tasks.items() if r.external_ref == event_id]
         made_tasks = [i for i in made_tasks if i not in model.tasks]
         assert len(made_tasks) == 1, f"event should have one new task, has {made_tasks}"
-        model.bind_task(placeholder, made_tasks[0])
+        model.bind_task(task_placeholder, made_tasks[0])
 
 
 def both_sides_equal(stack: Stack, account: Account, model: UserModel, name: str) -> None:
@@ -72,7 +72,7 @@ def both_sides_equal(stack: Stack, account: Account, model: UserModel, name: str
             expected.reminder,
         )
         assert seen == want, f"event {event_id}: is {seen}, should be {want}"
-    for task_id, expected in model.tasks.items():
+    for task_id, expected_task in model.tasks.items():
         row = tasks[task_id]
         seen_task = (
             row.kind,
@@ -86,15 +86,15 @@ def both_sides_equal(stack: Stack, account: Account, model: UserModel, name: str
             row.external_ref,
         )
         want_task = (
-            expected.kind,
-            expected.title,
-            expected.notes,
-            expected.start,
-            expected.end,
-            expected.alarm,
-            expected.sync,
-            expected.needs_review,
-            expected.external_ref,
+            expected_task.kind,
+            expected_task.title,
+            expected_task.notes,
+            expected_task.start,
+            expected_task.end,
+            expected_task.alarm,
+            expected_task.sync,
+            expected_task.needs_review,
+            expected_task.external_ref,
         )
         assert seen_task == want_task, f"task {task_id}: is {seen_task}, should be {want_task}"
 

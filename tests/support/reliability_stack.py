@@ -265,9 +265,7 @@ async def built_stack(
     emulator.clock.set(now)
     emulator.directory.add_tenant(MS_TENANT, "Reliability Home")
     emulator.directory.add_app(MS_TENANT, CLIENT_ID, CLIENT_SECRET, [], "s5sync")
-    services = build_services(
-        Settings(database_url=ce_url, secret_keys=SecretBox.generate_key())  # type: ignore[arg-type]
-    )
+    services = build_services(Settings(database_url=ce_url, secret_keys=SecretBox.generate_key()))
     holder: dict[str, Stack] = {}
     store = SqlTaskStore(s5_url, ZONE, clock=lambda: holder["stack"].now)
     desk = Desk(engine_for(s5_url), clock=lambda: holder["stack"].now)

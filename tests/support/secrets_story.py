@@ -126,11 +126,11 @@ class Story:
 def settings_for(data_dir: Path, running: RunningEmulator, keys: list[str]) -> Settings:
     return Settings(
         database_url=f"sqlite:///{data_dir / 'calendarevent.db'}",
-        secret_keys=",".join(keys),  # type: ignore[arg-type]
+        secret_keys=",".join(keys),
         authority=running.urls.authority(DEMO_TENANT_ID),
         client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,  # type: ignore[arg-type]
-        session_secret=SESSION_SECRET,  # type: ignore[arg-type]
+        client_secret=CLIENT_SECRET,
+        session_secret=SESSION_SECRET,
         redirect_uri=REDIRECT,
         graph_base_url=running.urls.graph,
         ca_bundle=running.urls.ca_cert,

@@ -4,6 +4,7 @@ credential, and `serve` names what is missing in one line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,8 @@ from s5sync.settings import Settings, SettingsError, require_for_serve
 from s5sync.store.secrets import SecretBox
 
 
-def settings(tmp_path: Path, **extra: object) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+def settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
         database_url=f"sqlite:///{tmp_path}/ce.db",
         secret_keys=SecretBox.generate_key(),
         session_secret="s" * 40,

@@ -126,3 +126,22 @@ def _digest(notice: Notice, store_name: str, base: str) -> Composed:
         + f"<p><small>{escape(_footer(store_name))}</small></p></body></html>"
     )
     return Composed(subject, text + "\n", html)
+
+
+def invitation(store_name: str, inviter: str, name: str, public_url: str) -> tuple[str, str, str]:
+    """(subject, text, html) of the sign-in link an administrator sends (issue 21 item 5)."""
+    link = f"{public_url.rstrip('/')}/"
+    subject = f"{store_name}: sign in to s5sync to see your appointments in Outlook"
+    lines = [
+        f"Hello {name},",
+        f"{inviter} invites you to s5sync: your System Five customer visits and deliveries "
+        "will appear in your Outlook calendar.",
+    ]
+    todo = "Open the link and sign in with your Microsoft work account."
+    text = "\n\n".join([*lines, f"What to do: {todo}", link, f"— s5sync for {store_name}"])
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    html = (
+        f"<html><body>{body}<p><strong>What to do:</strong> {escape(todo)}</p>"
+        f'<p><a href="{escape(link)}">{escape(link)}</a></p></body></html>'
+    )
+    return subject, text + "\n", html

@@ -134,9 +134,11 @@ def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> N
         )
     upgrade(url)
     with engine.connect() as conn:
-        keys = dict(conn.execute(text("SELECT id, last_skip_keys FROM app_user")).all())
+        skip_keys: dict[int, str] = dict(
+            conn.execute(text("SELECT id, last_skip_keys FROM app_user")).all()
+        )
         relevant = conn.execute(text("SELECT relevant FROM event_cache")).scalar_one()
     engine.dispose()
-    assert json.loads(keys[1]) == [["no_sync", 5, None]]
-    assert keys[2] is None
+    assert json.loads(skip_keys[1]) == [["no_sync", 5, None]]
+    assert skip_keys[2] is None
     assert relevant in (1, True)

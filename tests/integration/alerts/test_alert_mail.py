@@ -119,11 +119,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     relay = Relay(tls, free_port())
     settings = Settings(
         database_url=url,
-        secret_keys=SecretBox.generate_key(),  # type: ignore[arg-type]
+        secret_keys=SecretBox.generate_key(),
         smtp_host="localhost",
         smtp_port=relay.port,
         smtp_username="s5sync",
-        smtp_password=SMTP_PASSWORD,  # type: ignore[arg-type]
+        smtp_password=SMTP_PASSWORD,
         smtp_ca_bundle=tls.ca_cert,
         smtp_timeout_seconds=5,
         mail_from="s5sync@contoso.test",

@@ -25,9 +25,7 @@ from support.fake_world import NOW, World
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     url = f"sqlite:///{tmp_path}/ce.db"
     upgrade(url)
-    services = build_services(
-        Settings(database_url=url, secret_keys=SecretBox.generate_key())  # type: ignore[arg-type]
-    )
+    services = build_services(Settings(database_url=url, secret_keys=SecretBox.generate_key()))
     holder: dict[str, datetime] = {"now": NOW}
     tasks = FakeTaskStore("America/New_York", clock=lambda: holder["now"])
     calendar = FakeCalendarGateway(page_size=10)

@@ -3,6 +3,7 @@ updates, deletes, events moving out of the window, recurring series, expiry faul
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,18 +22,19 @@ def event(subject: str, day: int, hour: int = 9) -> dict[str, object]:
     }
 
 
-async def follow(graph: GraphHarness, link: str, **headers: str) -> dict[str, object]:
+async def follow(graph: GraphHarness, link: str, **headers: str) -> dict[str, Any]:
     parts = urlsplit(link)
     answer = await graph.client.get(
         parts.path.removeprefix("/v1.0") + "?" + parts.query, headers=graph.headers(**headers)
     )
     assert answer.status_code == 200, answer.text
-    return answer.json()
+    body: dict[str, Any] = answer.json()
+    return body
 
 
 async def full_sync(
     graph: GraphHarness, page_size: int = 2
-) -> tuple[list[dict[str, object]], str, int]:
+) -> tuple[list[dict[str, Any]], str, int]:
     prefer = {"Prefer": f"odata.maxpagesize={page_size}"}
     first = await graph.client.get(
         "/me/calendarView/delta", params=WINDOW, headers=graph.headers(**prefer)

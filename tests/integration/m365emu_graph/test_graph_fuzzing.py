@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -166,7 +165,7 @@ class SyncClient:
 
 
 @pytest.fixture(scope="module")
-def fuzz_client() -> Iterator[tuple[SyncClient, str]]:
+def fuzz_client() -> tuple[SyncClient, str]:
     clock = EmulatorClock()
     verifier = StaticTokenVerifier(clock)
     app, _faults, _stats, _runtime = build_app(GraphState(), clock, verifier)

@@ -22,8 +22,8 @@ with warnings.catch_warnings():
         BaseBearerTokenAuthenticationProvider,
     )
     from kiota_abstractions.base_request_configuration import RequestConfiguration
-    from msgraph import GraphRequestAdapter, GraphServiceClient
     from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.category_color import CategoryColor
     from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
     from msgraph.generated.models.event import Event
     from msgraph.generated.models.item_body import ItemBody
@@ -33,7 +33,9 @@ with warnings.catch_warnings():
     from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
         CalendarViewRequestBuilder,
     )
+    from msgraph.graph_request_adapter import GraphRequestAdapter
     from msgraph.graph_request_adapter import options as sdk_adapter_options
+    from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
 
@@ -129,7 +131,7 @@ async def test_sdk_reads_calendar_view(graph: GraphHarness) -> None:
 async def test_sdk_lists_and_creates_master_categories(graph: GraphHarness) -> None:
     client = sdk_client(graph)
     made = await client.me.outlook.master_categories.post(
-        OutlookCategory(display_name="Sync", color="preset4")
+        OutlookCategory(display_name="Sync", color=CategoryColor.Preset4)
     )
     assert made is not None
     assert made.display_name == "Sync"
@@ -151,7 +153,7 @@ async def test_sdk_runs_a_batch(graph: GraphHarness) -> None:
     assert statuses == {201}
     listed = await client.me.events.get()
     assert listed is not None
-    assert sorted(e.subject for e in listed.value or []) == ["One", "Two"]
+    assert sorted(e.subject or "" for e in listed.value or []) == ["One", "Two"]
 
 
 async def test_sdk_follows_delta_links_and_reads_removed_entries(graph: GraphHarness) -> None:
@@ -171,14 +173,14 @@ async def test_sdk_follows_delta_links_and_reads_removed_entries(graph: GraphHar
     config = RequestConfiguration(query_parameters=query)
     config.headers.add("Prefer", "odata.maxpagesize=1")
     page = await client.me.calendar_view.delta.get(request_configuration=config)
-    seen = []
+    seen: list[str | None] = []
     while page is not None and page.odata_next_link:
         seen += [e.subject for e in page.value or []]
         page = await client.me.calendar_view.delta.with_url(page.odata_next_link).get()
     assert page is not None
     assert page.odata_delta_link
     seen += [e.subject for e in page.value or []]
-    assert sorted(seen) == ["Gone", "Kept"]
+    assert sorted(s or "" for s in seen) == ["Gone", "Kept"]
     await client.me.events.by_event_id(gone.id).delete()
     changes = await client.me.calendar_view.delta.with_url(page.odata_delta_link).get()
     assert changes is not None

@@ -17,8 +17,6 @@ from s5sync.store.secrets import SecretBox
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
     url = f"sqlite:///{tmp_path}/ce.db"
     upgrade(url)
-    built = build_services(
-        Settings(database_url=url, secret_keys=SecretBox.generate_key())  # type: ignore[arg-type]
-    )
+    built = build_services(Settings(database_url=url, secret_keys=SecretBox.generate_key()))
     yield built
     await built.aclose()

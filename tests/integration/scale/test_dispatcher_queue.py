@@ -41,7 +41,7 @@ async def test_due_users_are_queued_once_each_and_sync_now_comes_first_R14(fresh
     upgrade(url)
     settings = Settings(
         database_url=url.replace("postgresql://", "postgresql+asyncpg://", 1),
-        secret_keys=SecretBox.generate_key(),  # type: ignore[arg-type]
+        secret_keys=SecretBox.generate_key(),
         scheduler="procrastinate",
         procrastinate_dsn=url,
     )
@@ -76,7 +76,9 @@ async def test_due_users_are_queued_once_each_and_sync_now_comes_first_R14(fresh
             )
             assert all(j.lock == j.queueing_lock for j in jobs)
             waiting = {j.queueing_lock: j.scheduled_at for j in jobs}
-            assert waiting[user_key(users[2].id)] > datetime.now(UTC) + timedelta(seconds=10)
+            scheduled = waiting[user_key(users[2].id)]
+            assert scheduled is not None
+            assert scheduled > datetime.now(UTC) + timedelta(seconds=10)
 
             async with services.scope(tenant.id).begin() as unit:
                 await unit.users.request_sync_now(users[2].id)

@@ -128,7 +128,7 @@ async def seed_store(ce: str, s5: str, key: str, employees: list[int], now: date
     """The store (interval 1 minute, background sync) and its onboarded users."""
     settings = Settings(
         database_url=ce.replace("postgresql://", "postgresql+asyncpg://", 1),
-        secret_keys=key,  # type: ignore[arg-type]
+        secret_keys=key,
     )
     services = build_services(settings)
     try:
@@ -237,9 +237,9 @@ def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R1
         for user_id in killed:
             cut = [r for r in runs[user_id] if r[2] is None]
             assert cut, f"user {user_id}: the killed cycle left its run open"
-            after = [r for r in runs[user_id] if r[1] > cut[0][1] and r[2] is not None]
-            assert after, f"user {user_id}: cycled again after the kill"
-            assert after[0][1] <= killed_at + 2 * INTERVAL
+            again = [r for r in runs[user_id] if r[1] > cut[0][1] and r[2] is not None]
+            assert again, f"user {user_id}: cycled again after the kill"
+            assert again[0][1] <= killed_at + 2 * INTERVAL
         statuses = dict(
             rows(ce, "SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status")
         )

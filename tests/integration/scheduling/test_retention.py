@@ -13,7 +13,7 @@ from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.repositories import ActivityEntry
+from s5sync.store.records import ActivityEntry
 from s5sync.store.secrets import SecretBox
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -23,9 +23,7 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
     url = f"sqlite:///{tmp_path}/ce.db"
     upgrade(url)
-    built = build_services(
-        Settings(database_url=url, secret_keys=SecretBox.generate_key())  # type: ignore[arg-type]
-    )
+    built = build_services(Settings(database_url=url, secret_keys=SecretBox.generate_key()))
     yield built
     await built.aclose()
 

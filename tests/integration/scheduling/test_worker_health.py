@@ -115,7 +115,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[None]:
             await task
 
 
-def worker_settings(url: str, health_port: int, **extra: object) -> Settings:
+def worker_settings(url: str, health_port: int, **extra: Any) -> Settings:
     return Settings(
         database_url=url,
         secret_keys=SecretBox.generate_key(),

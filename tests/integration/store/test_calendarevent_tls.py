@@ -1,7 +1,7 @@
 """TLS to the CALENDAREVENT database (issue 22; R22; store/tls.py): the engine connects
 with `sslmode=verify-full` to a PostgreSQL this test starts itself — its own data
-directory, port and certificate (made here with `cryptography`), never the shared server
-— and refuses a server its CA did not sign or whose name does not match.
+directory, port and certificate (m365emu's certificate maker, `cryptography`), never
+the shared server — and refuses a server its CA did not sign or whose name does not match.
 
 initdb and postgres refuse to run as root: they run as the `postgres` OS user, in a
 temporary directory it owns. The server accepts TLS connections only (`hostssl`), so a
@@ -10,7 +10,6 @@ connection that did not verify could not have succeeded in plain text either.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import pwd
 import shutil
@@ -24,12 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 
+from m365emu.tls import ensure_tls_files
 from s5sync.scheduling.distributed import procrastinate_dsn
 from s5sync.settings import Settings
 from s5sync.store.database import Database
@@ -39,73 +35,6 @@ from s5sync.store.tls import libpq_url
 
 pytestmark = pytest.mark.postgres
 BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = _key()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _server_cert(
-    ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    """For the name `localhost` only: 127.0.0.1 is deliberately not in it."""
-    key = _key()
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
 
 
 @dataclass
@@ -145,17 +74,14 @@ def tls_server() -> Iterator[TlsServer]:
         _unavailable("needs root (runuser) or the postgres user to start a server")
     root = Path(tempfile.mkdtemp(prefix="s5sync-tls-"))
     data = root / "data"
-    ca_key, ca = _ca("s5sync test CA")
-    _, wrong = _ca("some other CA")
-    key, cert = _server_cert(ca_key, ca)
-    (root / "server.key").write_bytes(_pem(key))
-    (root / "server.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (root / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (root / "wrong-ca.crt").write_bytes(wrong.public_bytes(serialization.Encoding.PEM))
-    os.chmod(root / "server.key", 0o600)
+    # The emulator's certificate maker: a CA and a server certificate for localhost and
+    # 127.0.0.1 (not 127.0.0.2, the name-mismatch case); a second one is "another CA".
+    tls = ensure_tls_files(root / "tls")
+    wrong = ensure_tls_files(root / "other")
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user reads the certificate in it
+    os.chmod(root / "tls", 0o755)  # noqa: S103 - the same
     if os.geteuid() == 0:
-        for path in (root, root / "server.key", root / "server.crt"):
+        for path in (root, root / "tls", tls.server_key, tls.server_cert):
             os.chown(path, postgres.pw_uid, postgres.pw_gid)
     subprocess.run(
         [*as_postgres, str(BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
@@ -165,7 +91,7 @@ def tls_server() -> Iterator[TlsServer]:
     )
     # TLS only: a plain connection is rejected by the server itself.
     (data / "pg_hba.conf").write_text(
-        "hostssl all all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 reject\n"
+        "hostssl all all 127.0.0.0/8 trust\nhost all all 127.0.0.0/8 reject\n"
     )
     port = _free_port()
     server = subprocess.Popen(
@@ -177,15 +103,15 @@ def tls_server() -> Iterator[TlsServer]:
             "-p",
             str(port),
             "-c",
-            "listen_addresses=127.0.0.1",
+            "listen_addresses=127.0.0.1,127.0.0.2",
             "-c",
             f"unix_socket_directories={root}",
             "-c",
             "ssl=on",
             "-c",
-            f"ssl_cert_file={root / 'server.crt'}",
+            f"ssl_cert_file={tls.server_cert}",
             "-c",
-            f"ssl_key_file={root / 'server.key'}",
+            f"ssl_key_file={tls.server_key}",
             "-c",
             "fsync=off",
         ],
@@ -200,7 +126,7 @@ def tls_server() -> Iterator[TlsServer]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the test's PostgreSQL did not start")
             time.sleep(0.2)
-        yield TlsServer(port, root / "ca.crt", root / "wrong-ca.crt")
+        yield TlsServer(port, tls.ca_cert, wrong.ca_cert)
     finally:
         server.terminate()  # smart shutdown of the test's own server only
         server.wait(timeout=60)
@@ -236,9 +162,9 @@ async def test_a_server_the_ca_did_not_sign_or_another_name_is_refused_R22(
     with pytest.raises(ssl.SSLCertVerificationError):
         await _encrypted(Database(tls_server.url(), ca=tls_server.wrong_ca))
     with pytest.raises(ssl.SSLCertVerificationError, match=r"(?i)hostname|ip address"):
-        await _encrypted(Database(tls_server.url(host="127.0.0.1"), ca=tls_server.ca))
+        await _encrypted(Database(tls_server.url(host="127.0.0.2"), ca=tls_server.ca))
     # verify-ca checks the chain only: the same address is then accepted.
-    ca_only = tls_server.url(host="127.0.0.1", query="?sslmode=verify-ca")
+    ca_only = tls_server.url(host="127.0.0.2", query="?sslmode=verify-ca")
     assert await _encrypted(Database(ca_only, ca=tls_server.ca))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from s5sync.staff.livestatus import pill, what_failed
 from s5sync.store.records import RunRecord
@@ -49,42 +49,49 @@ def test_pill_colours_follow_one_rule_per_state_issue20() -> None:
     )
 
 
+def tag(soup: BeautifulSoup, element_id: str) -> Tag:
+    found = soup.find(id=element_id)
+    assert isinstance(found, Tag), element_id
+    return found
+
+
+def attr(element: Tag, name: str) -> str:
+    value = element.get(name)
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
 async def test_sync_now_shows_syncing_until_done_then_the_new_lines_issue20(
     world: WebWorld,
 ) -> None:
     alice = await world.sign_in(ALICE)
     await world.onboard(ALICE)
-    page = await alice.browser.get("/dashboard")
-    soup = BeautifulSoup(page.text, "html.parser")
-    status = soup.find(id="status")
-    assert status is not None
-    assert "pill-green" in status["class"] or "pill-grey" in status["class"]
+    page = BeautifulSoup((await alice.browser.get("/dashboard")).text, "html.parser")
+    status = tag(page, "status")
+    assert "pill-green" in attr(status, "class") or "pill-grey" in attr(status, "class")
     assert "closing it stops the sync" in status.get_text(" ")
-    assert soup.find(id="sync-cadence").get_text(strip=True) == "Every 10 minutes"
+    assert tag(page, "sync-cadence").get_text(strip=True) == "Every 10 minutes"
 
     token = await alice.csrf()
     pressed = await alice.browser.post("/dashboard/sync-now", headers={"X-CSRF-Token": token})
     answer = BeautifulSoup(pressed.text, "html.parser")
-    button = answer.find(id="sync-now")
-    assert button is not None
+    button = tag(answer, "sync-now")
     assert button.get_text(strip=True) == "Syncing…"
-    assert button["aria-disabled"] == "true"
-    section = answer.find(id="status")
-    assert section["hx-trigger"] == "every 1s"
-    poll = section["hx-get"]
+    assert attr(button, "aria-disabled") == "true"
+    section = tag(answer, "status")
+    assert attr(section, "hx-trigger") == "every 1s"
+    poll = attr(section, "hx-get")
     assert "since=" in poll
 
     still = BeautifulSoup((await alice.browser.get(poll)).text, "html.parser")
-    assert still.find(id="sync-now").get_text(strip=True) == "Syncing…"  # no cycle yet
+    assert tag(still, "sync-now").get_text(strip=True) == "Syncing…"  # no cycle yet
     await world.cycle(ALICE)
     done = BeautifulSoup((await alice.browser.get(poll)).text, "html.parser")
-    assert done.find(id="sync-now").get_text(strip=True) == "Sync now"
-    assert done.find(id="status")["hx-trigger"] == "every 15s"
+    assert tag(done, "sync-now").get_text(strip=True) == "Sync now"
+    assert attr(tag(done, "status"), "hx-trigger") == "every 15s"
     # The new activity lines come in place, out of band, once.
-    assert done.find(id="activity", attrs={"hx-swap-oob": "innerHTML"}) is not None
-    again = BeautifulSoup(
-        (await alice.browser.get(done.find(id="status")["hx-get"])).text, "html.parser"
-    )
+    assert attr(tag(done, "activity"), "hx-swap-oob") == "innerHTML"
+    again_url = attr(tag(done, "status"), "hx-get")
+    again = BeautifulSoup((await alice.browser.get(again_url)).text, "html.parser")
     assert again.find(id="activity") is None
 
 

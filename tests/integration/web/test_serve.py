@@ -280,7 +280,7 @@ async def test_sigterm_during_a_cycle_lets_it_finish_and_loses_nothing(
     assert SESSION_SECRET not in err
 
 
-def events(running: RunningEmulator, email: str) -> list[dict[str, object]]:
+def events(running: RunningEmulator, email: str) -> list[dict[str, Any]]:
     with httpx.Client(base_url=running.urls.control) as control:
         token = control.post("token", json={"email": email, "scopes": ["Calendars.Read"]}).json()
     with httpx.Client(

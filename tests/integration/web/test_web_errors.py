@@ -33,7 +33,7 @@ async def test_a_500_carries_the_security_headers_and_no_stack_trace_R22(
 ) -> None:
     @people.app.get("/boom-for-the-test")
     async def boom() -> None:
-        raise RuntimeError("secret detail /work/src/s5sync/web/app.py line 42")
+        raise RuntimeError("secret detail /work/src/s5sync/entrypoints/web/app.py line 42")
 
     people.app.middleware_stack = None  # rebuilt with the new route on the next request
     transport = httpx.ASGITransport(app=people.app, raise_app_exceptions=False)

@@ -27,7 +27,8 @@ def state_changing_routes(world: WebWorld) -> set[str]:
     return {
         route.path
         for route in world.app.routes
-        if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+        if isinstance(route, APIRoute)
+        and set(route.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"}
     }
 
 
@@ -53,6 +54,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/pause": {},
         "/admin/users/{user_id}/resume": {},
         "/admin/users/{user_id}/test": {},
+        "/admin/employees/{employee_id}/invite": {},
         "/dashboard/pause": {},
         "/dashboard/resume": {},
     }
@@ -63,7 +65,7 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
     before = await snapshot(people)
     refused = []
     for template, data in attempts.items():
-        path = template.format(user_id=bob.id)
+        path = template.format(user_id=bob.id, employee_id=employee)
         for headers, token in (
             ({}, None),
             ({"X-CSRF-Token": "forged"}, None),

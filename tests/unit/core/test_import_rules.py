@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 
 from s5sync.core.decisions import (
     CreateTask,
+    Decision,
     Direction,
     MarkDeletedInOutlook,
     MarkTaskDeleted,
@@ -34,14 +36,14 @@ from support.core_builders import EMPLOYEE, NOW, decide, edited, event, link, on
 WINDOW_END = NOW + timedelta(days=14)
 
 
-def created(decisions: list[object]) -> CreateTask:
-    decision = only(decisions)  # type: ignore[arg-type]
+def created(decisions: Sequence[Decision]) -> CreateTask:
+    decision = only(decisions)
     assert isinstance(decision, CreateTask), decision
     return decision
 
 
-def skipped(decisions: list[object], reason: Reason) -> Skip:
-    decision = only(decisions)  # type: ignore[arg-type]
+def skipped(decisions: Sequence[Decision], reason: Reason) -> Skip:
+    decision = only(decisions)
     assert isinstance(decision, Skip), decision
     assert decision.reason is reason
     return decision
@@ -58,13 +60,9 @@ def test_tagged_single_event_in_window_becomes_a_review_task_R8_R9() -> None:
     assert decision.reason is Reason.NEW_TAGGED_EVENT
     assert decision.direction is Direction.IMPORT
     assert decision.employee_id == EMPLOYEE
-    assert decision.draft == TaskDraft(
-        "Lunch with Bob",
-        "Agenda:\n1. food",
-        e.start,
-        e.end,
-        30,  # type: ignore[arg-type]
-    )
+    assert e.start is not None
+    assert e.end is not None
+    assert decision.draft == TaskDraft("Lunch with Bob", "Agenda:\n1. food", e.start, e.end, 30)
     assert decision.event_hash == event_hash(e)
     assert decision.change_key == "ck-1"
     future = imported_task(decision.draft, EMPLOYEE, "ev-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ from support.core_builders import (
 )
 
 
-def pushed_event(subject: str = "Visit Smith", **changes: object) -> EventSnapshot:
+def pushed_event(subject: str = "Visit Smith", **changes: Any) -> EventSnapshot:
     return event("ev-p", subject=subject, task_ref=task_ref(1), **changes)
 
 
@@ -293,6 +294,7 @@ def test_an_unchanged_task_of_another_employee_is_marked_once_R6b() -> None:
 def test_outlook_edits_to_a_pushed_event_without_tag_are_ignored_R7() -> None:
     t = task()
     e = pushed_event()
+    assert e.start is not None
     moved = edited(e, start=e.start + timedelta(hours=3), subject="Visit Smith (my notes)")
     decision = only(decide([t], [moved], [link(t, e)]))
     assert isinstance(decision, Skip)

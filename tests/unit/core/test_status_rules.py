@@ -76,7 +76,8 @@ def test_the_status_is_stored_nowhere_and_reads_as_its_old_strings() -> None:
         "paused",
         "active",
     ]
-    assert UserStatus.ACTIVE == "active"
+    assert isinstance(UserStatus.ACTIVE, str)
+    assert UserStatus("active") is UserStatus.ACTIVE
     assert f"{UserStatus.FAILING}" == "failing"
 
 

@@ -165,7 +165,7 @@ def test_the_rate_bound_refuses_past_its_burst_R14b() -> None:
         return None
 
     intake = NotificationIntake(
-        nothing,  # type: ignore[arg-type]
+        nothing,
         lambda _u: None,
         nothing,
         lambda r: counts.update([r]),

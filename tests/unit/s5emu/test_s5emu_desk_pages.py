@@ -99,7 +99,7 @@ async def test_refused_input_is_explained_on_the_form_and_nothing_is_saved(
     response = await client.post("/tasks/new", data=form(store, **changes))
     assert response.status_code == 422
     page = BeautifulSoup(response.text, "html.parser")
-    alert = page.find(attrs={"role": "alert"})
+    alert = page.find(role="alert")
     assert alert is not None
     assert message in alert.get_text()
     field = next(iter(changes))

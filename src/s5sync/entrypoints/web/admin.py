@@ -25,6 +25,7 @@ from s5sync.staff.administration import (
     StoreAdministration,
 )
 from s5sync.staff.exports import activity_csv, audit_csv
+from s5sync.staff.invites import Invitations, roster
 from s5sync.staff.mapping import remove_sentence, unmap_sentence
 from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
@@ -41,6 +42,7 @@ def install_admin_routes(
     csrf: Dependency,
     zones: list[str],
     user_test: UserTest | None = None,
+    invitations: Invitations | None = None,
 ) -> None:
     async def administrator(user: UserRecord = Depends(signed_in)) -> UserRecord:
         if not user.is_admin:
@@ -110,15 +112,27 @@ def install_admin_routes(
     async def users(
         request: Request, user: UserRecord = Depends(administrator), saved: bool = False
     ) -> Response:
+        return await staff_page(request, user, saved=saved)
+
+    async def staff_page(
+        request: Request, user: UserRecord, status_code: int = 200, **context: Any
+    ) -> Response:
+        """The Staff page: users and their employees, and every employee's state."""
         view = await admin.staff(user)
-        return render(request, "admin/users.html", user=user, view=view, problem=None, saved=saved)
+        values = {"problem": None, "saved": False, "notice": None, **context}
+        return render(
+            request,
+            "admin/users.html",
+            status_code=status_code,
+            user=user,
+            view=view,
+            roster=roster(view.employees, view.users),
+            **values,
+        )
 
     async def refused(request: Request, user: UserRecord, error: AdminError) -> Response:
-        view = await admin.staff(user)
         status = 404 if isinstance(error, NoSuchUser) else 400
-        return render(
-            request, "admin/users.html", status_code=status, user=user, view=view, problem=error
-        )
+        return await staff_page(request, user, status, problem=error)
 
     def confirm(
         request: Request,
@@ -266,6 +280,19 @@ def install_admin_routes(
         except NoSuchUser:
             raise HTTPException(status_code=404, detail="No such user in your store.") from None
         return render(request, "admin/user_test.html", user=user, result=result)
+
+    @app.post("/admin/employees/{employee_id}/invite", dependencies=[Depends(csrf)])
+    async def invite(
+        request: Request, employee_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """Issue 21 item 5: the employee's sign-in link by e-mail (R21d's outbox)."""
+        if invitations is None:
+            raise HTTPException(status_code=404, detail="Invitations are not available here.")
+        try:
+            notice = await invitations.invite(user, employee_id)
+        except AdminError as error:
+            return await refused(request, user, error)
+        return await staff_page(request, user, notice=notice)
 
 
 def csv_download(text: str, filename: str) -> Response:

@@ -44,6 +44,7 @@ from s5sync.entrypoints.web.probes import ProbeAccess
 from s5sync.outlook.notifications import NotificationIntake
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
+from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
 
@@ -71,6 +72,7 @@ class WebConfig:
         redirect_uri: str | None = None,
         notifications: NotificationIntake | None = None,
         user_test: UserTest | None = None,
+        invitations: Invitations | None = None,
         probes: ProbeAccess | None = None,
     ) -> None:
         self.session_secret = session_secret
@@ -84,6 +86,7 @@ class WebConfig:
         self._redirect_uri = redirect_uri
         self.notifications = notifications
         self.user_test = user_test  # issue 21 item 6: the administrator's test per user
+        self.invitations = invitations  # issue 21 item 5: invite an employee by e-mail
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
 
     @property
@@ -402,7 +405,9 @@ def create_app(
         install_graph_routes(app, config.notifications)
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-        install_admin_routes(app, admin, render, signed_in, csrf, zones, config.user_test)
+        install_admin_routes(
+            app, admin, render, signed_in, csrf, zones, config.user_test, config.invitations
+        )
     return app
 
 
@@ -501,6 +506,13 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         redirect_uri=settings.redirect_uri or None,
         notifications=push.intake,
         user_test=UserTest(services, services.task_store_for, utc_now),
+        invitations=Invitations(
+            services.scope,
+            services.task_store_for,
+            utc_now,
+            settings.public_url,
+            mail_enabled=bool(settings.smtp_host),
+        ),
         probes=ProbeAccess.from_settings(settings),
     )
     app = create_app(accounts, config, admin)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -40,7 +40,7 @@ async def world(tmp_path: Path, running: RunningEmulator) -> AsyncIterator[Stack
         yield built
 
 
-def _fresh_database() -> Iterator[str]:
+def _fresh_database() -> Generator[str, None, None]:
     """An empty PostgreSQL database of its own (the per-run one is shared by suites that
     register the same demo tenant), dropped afterwards."""
     admin = os.environ.get("S5SYNC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

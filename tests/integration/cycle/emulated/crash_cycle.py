@@ -53,4 +53,5 @@ async def main(env: str, email: str, now: str, at: int, after: bool, go: str | N
 
 if __name__ == "__main__":
     go = sys.argv[6] if len(sys.argv) > 6 else None
-    asyncio.run(main(*sys.argv[1:4], int(sys.argv[4]), sys.argv[5] == "after", go))
+    env, email, now = sys.argv[1:4]
+    asyncio.run(main(env, email, now, int(sys.argv[4]), sys.argv[5] == "after", go))

@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import anyio
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from s5sync.entrypoints.cli import app
 from support.cycle_stack import Stack

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
+from s5sync.core.status import UserStatus
 from s5sync.entrypoints.web.metrics import Metrics
 from s5sync.outlook.metering import RequestCounter
 
@@ -52,7 +53,7 @@ def test_each_app_has_its_own_registry_and_the_global_one_stays_empty() -> None:
 
 def test_users_by_status_are_all_reported_even_at_zero() -> None:
     metrics = Metrics()
-    metrics.set_users({"active": 3, "needs_sign_in": 1})
+    metrics.set_users({UserStatus.ACTIVE: 3, UserStatus.NEEDS_SIGN_IN: 1})
     assert sample(metrics, "s5sync_users", status="active") == 3
     assert sample(metrics, "s5sync_users", status="needs_sign_in") == 1
     assert sample(metrics, "s5sync_users", status="failing") == 0
