@@ -190,8 +190,8 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
     emulator_dir = data_dir / "m365emu"
     emulator = build_emulator(emulator_dir)
     files = ensure_tls_files(emulator_dir / "tls", emulator.persistence)
-    if not emulator.directory.tenants:
-        seed_demo(emulator)
+    # The demo's mailboxes show the store's time zone in the Outlook page (mailboxSettings).
+    seed_demo(emulator, time_zone=DEMO_ZONE)
     emulator.browser_root = ports.url(ports.emulator)
     env = write_env(data_dir, ports, files.ca_cert)
     settings = load_settings(env)
