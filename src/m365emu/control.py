@@ -33,10 +33,11 @@ Errors: 400/404/409 with {"error": "<what an operator can act on>"}.
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from m365emu.faults import Fault, FaultKind
@@ -168,6 +169,32 @@ def _test_token(emulator: Emulator, user: User, scopes: list[str]) -> dict[str, 
 def build_control_router(emulator: Emulator) -> APIRouter:
     router = APIRouter()
     directory = emulator.directory
+
+    @router.get("", response_class=HTMLResponse, include_in_schema=False)
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        """What the demo's printed "Emulator control" URL answers: the control routes."""
+        rows = []
+        for route in router.routes:
+            path = getattr(route, "path", "")
+            methods = sorted(set(getattr(route, "methods", None) or ()) - {"HEAD"})
+            if path in ("", "/") or not methods:
+                continue
+            doc = (getattr(route, "endpoint", None).__doc__ or "").strip().splitlines()
+            rows.append(
+                f"<tr><td>{escape(' '.join(methods))}</td><td><code>/_emulator"
+                f"{escape(path)}</code></td><td>{escape(doc[0] if doc else '')}</td></tr>"
+            )
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<title>Emulator control</title></head><body><main><h1>Microsoft 365 emulator: "
+            "control plane</h1><p>JSON routes for tests and demos (reset, tenants and users, "
+            "test tokens, the clock, faults, statistics). The emulated Outlook is at "
+            "<a href='/outlook/'>/outlook/</a>.</p><table><thead><tr><th scope='col'>Method"
+            "</th><th scope='col'>Route</th><th scope='col'>What it does</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></main></body></html>"
+        )
 
     @router.post("/reset")
     async def reset(body: ResetBody | None = None) -> dict[str, Any]:

@@ -31,15 +31,24 @@ DEMO_USERS: dict[str, list[tuple[str, str]]] = {
 DEMO_TENANTS = {DEMO_TENANT_ID: "contoso", FABRIKAM_TENANT_ID: "fabrikam"}
 
 
-def seed_demo(emulator: Emulator) -> None:
-    """Create the demo tenants and users (leaving existing ones untouched)."""
+def seed_demo(emulator: Emulator, *, time_zone: str | None = None) -> None:
+    """Create the demo tenants and users (leaving existing ones untouched); with
+    `time_zone`, each demo mailbox that has none gets it (mailboxSettings.timeZone, shown
+    by the Outlook page)."""
     directory = emulator.directory
     for tenant_id, name in DEMO_TENANTS.items():
         if tenant_id not in directory.tenants:
             directory.add_tenant(tenant_id, name)
         for email, display_name in DEMO_USERS[tenant_id]:
-            if directory.user_by_email(email) is None:
-                directory.add_user(tenant_id, email, display_name)
+            user = directory.user_by_email(email)
+            if user is None:
+                user = directory.add_user(tenant_id, email, display_name)
+            state = emulator.graph_state
+            if time_zone is not None and state is not None and user is not None:
+                box = state.mailbox(tenant_id, user.id, email, display_name)
+                if box.time_zone is None:
+                    box.time_zone = time_zone
+                    state.save(box)
 
 
 def register_app(

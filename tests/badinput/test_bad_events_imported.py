@@ -140,7 +140,8 @@ CASES: dict[str, Case] = {
     ),
     "sixty_day_event_is_skipped_as_beyond_the_window_R8_R23": Case(
         event("Sixty days [sync]", "2026-11-28T15:00:00", "2027-01-27T15:00:00"),
-        "Skipped 'Sixty days [sync]': ends beyond the import window",
+        "Not imported yet: 'Sixty days [sync]': it ends Wed 27 Jan 10:00; it will be imported "
+        "when it is within 14 days",
         None,
     ),
     "event_ending_exactly_at_the_window_edge_is_imported_R8": Case(
@@ -150,7 +151,7 @@ CASES: dict[str, Case] = {
     ),
     "event_ending_a_second_past_the_window_is_skipped_R8": Case(
         event("Past the edge [sync]", "2026-12-09T14:00:00", "2026-12-09T15:00:01"),
-        "Skipped 'Past the edge [sync]': ends beyond the import window",
+        "Not imported yet: 'Past the edge [sync]'",
         None,
     ),
     "event_starting_at_the_sync_time_is_skipped_R8": Case(
@@ -246,7 +247,7 @@ async def test_recurring_tagged_series_is_skipped_with_its_reason_R8_R23(world: 
         }
     )
     result = await world.cycle()
-    assert "Skipped 'Weekly stand-up [sync]': recurring event" in messages(result)
+    assert "Skipped 'Weekly stand-up [sync]': it repeats" in messages(result)
     world.assert_good_items_synced(result)
     assert set(world.imported()) == {"Good visit"}
 

@@ -133,7 +133,7 @@ ITEM_CASES: dict[str, tuple[str, Change, str, str | None]] = {
     "occurrence_type_is_skipped_as_recurring_R8": (
         "One of many [sync]",
         put(type="occurrence"),
-        "Skipped 'One of many [sync]': recurring event (Outlook type occurrence)",
+        "Skipped 'One of many [sync]': it repeats, and only single events become System Five tasks",
         None,
     ),
     "negative_reminder_imports_with_no_alarm_R23": (
@@ -277,7 +277,7 @@ async def test_bad_graph_answer_stops_the_import_only_and_pushes_go_on_R17b_R23(
     result = await world.cycle()
     assert result.outcome == "partial", (result.outcome, result.error)
     text = messages(result)
-    assert "The cycle did not finish everything: Outlook could not be read" in text, text
+    assert "This sync did not finish everything (Outlook could not be read" in text, text
     assert says in text, text
     # R17b: the push of an untagged task does not need Outlook's side; it goes on.
     world.assert_good_items_synced(result, imported=False)

@@ -1,18 +1,27 @@
 """The demo over plain HTTP (issue 10): a user of an unregistered tenant is refused with
 a clear page (R19); a revoked refresh token shows "sign in again" while other users'
-cycles go on (R19b); the session cookie and the security headers (R22)."""
+cycles go on (R19b); the session cookie and the security headers (R22); changes cross
+in seconds with no Sync now (issue 19, R14b)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+import sqlite3
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from bs4 import BeautifulSoup
+from dotenv import dotenv_values
 
 from m365emu.testing import hidden_form
+from s5emu.desk import Desk, TaskForm
+from s5emu.schema import engine_for
 from support.demo_runner import Demo, free_base_port
 
 
@@ -207,3 +216,93 @@ def test_the_administrator_reads_the_alert_in_the_outlook_inbox_R21d(
             page.screenshot(path=str(artifacts_dir / "demo-alert-inbox.png"), full_page=True)
         finally:
             browser.close()
+
+
+# -- issue 19 item 7 (R14b): the demo live, no Sync now ---------------------------------
+
+DAVE = "dave@contoso.example"
+
+
+def DAVE_OID(demo: Demo) -> str:
+    with httpx.Client(base_url=demo.url(1, "/_emulator")) as control:
+        users = control.get("/users").json()
+    return next(str(u["id"]) for u in users["value"] if u["email"] == DAVE)
+
+
+def within(seconds: float, check: Callable[[], object]) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s")
+
+
+def graph(demo: Demo) -> httpx.Client:
+    env = dotenv_values(demo.data_dir / "s5sync.env")
+    with httpx.Client(base_url=demo.url(1, "/_emulator")) as control:
+        token = control.post("/token", json={"email": DAVE, "scopes": ["Calendars.ReadWrite"]})
+    client = httpx.Client(
+        base_url=str(env["S5SYNC_GRAPH_BASE_URL"]),
+        verify=ssl.create_default_context(cafile=str(env["S5SYNC_CA_BUNDLE"])),
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    OPEN.append(client)
+    return client
+
+
+def task_titles(demo: Demo) -> set[str]:
+    with sqlite3.connect(demo.data_dir / "systemfive.db") as db:
+        return {row[0] for row in db.execute("SELECT title FROM task")}
+
+
+def test_changes_cross_in_seconds_with_no_sync_now_R14b(demo: Demo) -> None:
+    bob = sign_in(demo, DAVE)
+    onboard(demo, bob)
+    bob.get(demo.url(0, "/dashboard"))  # the open dashboard (R14)
+    control = httpx.Client(base_url=demo.url(1, "/_emulator"), timeout=30)
+    OPEN.append(control)
+    oid = DAVE_OID(demo)
+    within(15, lambda: oid in json.dumps(control.get("/stats").json()["subscriptions"]))
+    time.sleep(2)  # the catch-up cycle the new subscription brings
+    # Outlook → System Five: a tagged event becomes a task within a few seconds.
+    start = datetime.now(UTC) + timedelta(days=1)
+    made = graph(demo).post(
+        "/me/events",
+        json={
+            "subject": "[sync] Measure the kitchen",
+            "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "UTC"},
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert within(6, lambda: "Measure the kitchen" in task_titles(demo)) < 3.0
+    # System Five → Outlook: a ticked Delivery saved at the desk, seen by the watcher.
+    with sqlite3.connect(demo.data_dir / "calendarevent.db") as db:
+        db.execute("UPDATE tenant SET s5_poll_seconds = 1")
+    engine = engine_for(f"sqlite:///{demo.data_dir / 'systemfive.db'}")
+    try:
+        desk = Desk(engine)
+        employee = next(e.id for e in desk.employees() if e.email == DAVE)
+        local = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=2)  # a wall time
+        desk.create_task(
+            TaskForm(
+                "delivery",
+                employee,
+                None,
+                "Sofa delivery",
+                "",
+                local,
+                local + timedelta(hours=1),
+                None,
+                True,
+            )
+        )
+    finally:
+        engine.dispose()
+
+    def pushed() -> bool:
+        events = graph(demo).get("/me/events", params={"$top": "200"}).json()["value"]
+        return any(e["subject"] == "Sofa delivery" for e in events)
+
+    assert within(10, pushed) < 1 + 3.0

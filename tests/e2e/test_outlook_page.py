@@ -34,10 +34,12 @@ def test_create_edit_sync_tag_and_delete_an_event_in_chromium(
         page.get_by_label("End").fill("2026-12-03T11:00")
         page.get_by_label("Notes").fill("Directions: https://maps.example.test/shop")
         page.get_by_label("Reminder").select_option("30")
+        page.get_by_label("Location").fill("12 Rue Ærø, Montréal")
         page.get_by_label("Subject").press("Enter")  # submit by keyboard
 
         card = page.get_by_role("article", name="Fitting with Mrs Smith, 10:00–11:00")
         expect(card).to_be_visible()
+        expect(card.get_by_text("12 Rue Ærø, Montréal")).to_be_visible()
         expect(card.get_by_role("link", name="https://maps.example.test/shop")).to_have_attribute(
             "href", "https://maps.example.test/shop"
         )
@@ -64,6 +66,14 @@ def test_create_edit_sync_tag_and_delete_an_event_in_chromium(
 
         page.get_by_role("link", name="Fitting with Mrs Smith [sync]").click()
         page.get_by_role("button", name="Delete this event").focus()
+        page.keyboard.press("Enter")
+        # Outlook asks before it deletes (issue 20 item 11): "No" keeps it.
+        expect(page.get_by_role("heading", name="Delete this event?")).to_be_visible()
+        page.get_by_role("link", name="No, keep it").click()
+        expect(page.get_by_label("Subject")).to_have_value("Fitting with Mrs Smith [sync]")
+        assert len(box.events.listed()) == 1
+        page.get_by_role("button", name="Delete this event").click()
+        page.get_by_role("button", name="Yes, delete it").focus()
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Week of Monday 30 November 2026")).to_be_visible()
         expect(page.get_by_text("Fitting with Mrs Smith")).to_have_count(0)
@@ -101,3 +111,28 @@ def test_weekly_series_with_a_category_shows_coloured_occurrences_in_agenda(
     [master] = box.events.listed()
     assert master.kind == "seriesMaster"
     assert [c.display_name for c in box.categories.listed()] == ["Sync"]
+
+
+def test_page_shows_times_in_the_mailbox_time_zone_issue20(
+    outlook_server: OutlookServer, chromium_path: str
+) -> None:
+    """mailboxSettings.timeZone decides the page's times, as in Outlook (issue 20 item 11)."""
+    outlook_server.clock.set(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    box = outlook_server.state.mailbox(TENANT, ALICE)
+    box.time_zone = "Eastern Standard Time"  # Windows names too, as Graph answers them
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=chromium_args())
+        page = browser.new_page()
+        page.goto(outlook_server.url + "/signin")
+        page.get_by_label("Alice Adams").check()
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="New event").click()
+        expect(page.get_by_text("Times are in Eastern Standard Time")).to_be_visible()
+        page.get_by_label("Subject").fill("Delivery")
+        page.get_by_label("Start").fill("2026-12-03T10:00")
+        page.get_by_label("End").fill("2026-12-03T11:00")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("article", name="Delivery, 10:00–11:00")).to_be_visible()
+        [stored] = box.events.listed()
+        assert stored.start == datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # 10:00 in New York
+        browser.close()

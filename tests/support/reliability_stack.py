@@ -32,6 +32,7 @@ from m365emu.identity.models import User as EmuUser
 from s5emu.desk import Desk
 from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
+from s5sync.core.eventbody import imported_notes
 from s5sync.core.html_text import html_to_text, normalise_text
 from s5sync.core.payloads import parse_task_ref
 from s5sync.entrypoints.bootstrap import Services, build_services
@@ -224,8 +225,10 @@ def event_task_ref(event: StoredEvent) -> int | None:
 
 
 def event_body_text(event: StoredEvent) -> str:
+    """The notes an event's body carries: s5sync's block without its sentinels and
+    directions (R5b), or the whole text of a body the user wrote."""
     text = html_to_text(event.body) if event.body_type == "html" else normalise_text(event.body)
-    return " ".join(text.split())
+    return " ".join(imported_notes(text).split())
 
 
 class Templates:

@@ -22,6 +22,7 @@ from m365emu.graph.batch.routes import make_batch_handler
 from m365emu.graph.common.dispatch import GraphDispatcher, Route
 from m365emu.graph.common.http import GRAPH_JSON, GraphRequest
 from m365emu.graph.events.routes import make_routes as event_routes
+from m365emu.graph.mailbox_settings.routes import ROUTES as SETTINGS_ROUTES
 from m365emu.graph.master_categories.routes import ROUTES as CATEGORY_ROUTES
 from m365emu.graph.me.routes import ROUTES as ME_ROUTES
 from m365emu.graph.state import GraphRuntime, GraphState
@@ -40,7 +41,13 @@ def create_dispatcher(
     runtime: GraphRuntime,
     extra_routes: tuple[Route, ...] = (),
 ) -> GraphDispatcher:
-    routes: list[Route] = [*ME_ROUTES, *event_routes(clock), *CATEGORY_ROUTES, *extra_routes]
+    routes: list[Route] = [
+        *ME_ROUTES,
+        *event_routes(clock),
+        *CATEGORY_ROUTES,
+        *SETTINGS_ROUTES,
+        *extra_routes,
+    ]
     dispatcher = GraphDispatcher(routes, state, verifier, clock, faults, stats, runtime)
     dispatcher.routes.append(
         Route("POST", "/$batch", make_batch_handler(dispatcher), frozenset(), throttled=False)

@@ -44,6 +44,10 @@ class Mailbox:
     events: EventStore
     categories: CategoryStore
     delta: DeltaBook
+    # mailboxSettings.timeZone (mailboxsettings.md); None: never set, the emulator's
+    # default zone is shown. The Outlook page shows times in it.
+    time_zone: str | None = None
+    saver: Callable[[Mailbox], None] | None = None  # persists the mailbox's own document
     # One writer at a time per mailbox. Handlers are synchronous and run on the event loop,
     # so they never interleave there; the lock guards callers from other threads (a
     # control plane or a sync endpoint run in FastAPI's thread pool).
@@ -78,11 +82,13 @@ class GraphState:
             events,
             CategoryStore(key, self.persistence),
             DeltaBook(key, self.persistence),
+            saver=self.save,
         )
 
     def _load(self) -> None:
         for doc in self.persistence.load_all(MAILBOX_DOC).values():
             box = self._new(doc["tid"], doc["oid"], doc.get("email", ""), doc.get("name", ""))
+            box.time_zone = doc.get("timeZone")
             self._mailboxes[box.key] = box
         events: dict[str, list[dict[str, Any]]] = {}
         for key, doc in self.persistence.load_all(EVENT_DOC).items():
@@ -114,10 +120,16 @@ class GraphState:
                 box.email, box.name = email or box.email, name or box.name
             else:
                 return box
-            self.persistence.save(
-                MAILBOX_DOC, key, {"tid": tid, "oid": oid, "email": box.email, "name": box.name}
-            )
+            self.save(box)
             return box
+
+    def save(self, box: Mailbox) -> None:
+        """The mailbox's own document: who it is and its settings."""
+        doc: dict[str, Any] = {"tid": box.tid, "oid": box.oid, "email": box.email}
+        doc["name"] = box.name
+        if box.time_zone is not None:
+            doc["timeZone"] = box.time_zone
+        self.persistence.save(MAILBOX_DOC, box.key, doc)
 
     def find(self, key: str) -> Mailbox | None:
         return self._mailboxes.get(key)

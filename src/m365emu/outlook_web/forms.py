@@ -35,6 +35,7 @@ class EventForm:
     end: str = ""
     all_day: bool = False
     body: str = ""
+    location: str = ""
     reminder: int = 15
     categories: list[str] = field(default_factory=list)
     repeat: str = "none"  # none | daily | weekly
@@ -64,6 +65,7 @@ class EventForm:
             end=text("end"),
             all_day=bool(data.get("all_day")),
             body=text("body"),
+            location=text("location").strip(),
             reminder=reminder,
             categories=list(dict.fromkeys(chosen + extra)),
             repeat=text("repeat") or "none",
@@ -81,6 +83,7 @@ class EventForm:
             end=timezones.wall(event.end, zone).strftime("%Y-%m-%dT%H:%M"),
             all_day=event.is_all_day,
             body=text.replace("\r\n", "\n"),
+            location=str((event.location or {}).get("displayName") or ""),
             reminder=event.reminder_minutes if event.is_reminder_on else -1,
             categories=list(event.categories),
         )
@@ -112,6 +115,7 @@ class EventForm:
             "isReminderOn": self.reminder >= 0,
             "reminderMinutesBeforeStart": max(self.reminder, 0),
             "categories": self.categories,
+            "location": {"displayName": self.location},
         }
         if series_allowed:
             payload["recurrence"] = self._recurrence(start[:10])

@@ -55,9 +55,14 @@ def create_outlook_router(
     )
     timezones.zone(zone)
 
+    def zone_of(box: Mailbox | None) -> str:
+        """The mailbox's own time zone (mailboxSettings), else the page's default."""
+        return (box.time_zone if box is not None else None) or zone
+
     def page(name: str, request: Request, status: int = 200, **values: Any) -> HTMLResponse:
+        shown = zone_of(values.get("box"))
         html = templates.get_template(name).render(
-            request=request, zone=zone, mail_on=mail is not None, **values
+            request=request, zone=shown, mail_on=mail is not None, **values
         )
         return HTMLResponse(html, status, headers={"Content-Security-Policy": _CSP})
 
@@ -101,17 +106,18 @@ def create_outlook_router(
         box = signed_in(request)
         if box is None:
             return to_signin(request)
-        today = timezones.wall(clock.now(), zone).date()
+        here = zone_of(box)
+        today = timezones.wall(clock.now(), here).date()
         try:
             anchor = date.fromisoformat(day) if day else today
         except ValueError:
             anchor = today
         if view == "agenda":
-            columns = [c for c in days(box, zone, anchor, 14) if c.rows]
+            columns = [c for c in days(box, here, anchor, 14) if c.rows]
             first = anchor
         else:
             view, first = "week", week_start(anchor)
-            columns = days(box, zone, first, 7)
+            columns = days(box, here, first, 7)
         step = timedelta(days=7 if view == "week" else 14)
         return page(
             "calendar.html",
@@ -131,7 +137,7 @@ def create_outlook_router(
         box = signed_in(request)
         if box is None:
             return to_signin(request)
-        start_day = day or timezones.wall(clock.now(), zone).date().isoformat()
+        start_day = day or timezones.wall(clock.now(), zone_of(box)).date().isoformat()
         form = EventForm(start=f"{start_day}T09:00", end=f"{start_day}T09:30")
         return _editor(request, box, form, None)
 
@@ -166,7 +172,7 @@ def create_outlook_router(
             return to_signin(request)
         form = EventForm.from_form(dict(await request.form()), _names(box))
         try:
-            changes = read_event_body(form.to_graph(zone, series_allowed=True))
+            changes = read_event_body(form.to_graph(zone_of(box), series_allowed=True))
             with box.lock:
                 box.events.create(changes, clock.now(), (box.name, box.email))
                 _ensure_categories(box, form.categories)
@@ -186,7 +192,7 @@ def create_outlook_router(
         return _editor(
             request,
             box,
-            EventForm.from_event(event, zone),
+            EventForm.from_event(event, zone_of(box)),
             event.id,
             kind=event.kind,
             master=event.series_master_id,
@@ -201,13 +207,31 @@ def create_outlook_router(
         try:
             event = box.events.get(event_id)
             series = event.kind in ("singleInstance", "seriesMaster")
-            changes = read_event_body(form.to_graph(zone, series_allowed=series))
+            changes = read_event_body(form.to_graph(zone_of(box), series_allowed=series))
             with box.lock:
                 box.events.update(event_id, changes, clock.now(), None)
                 _ensure_categories(box, form.categories)
         except GraphError as error:
             return _editor(request, box, form, event_id, error.message, 400)
         return _back(request, form)
+
+    @router.get("/events/{event_id}/delete", name="outlook_confirm_delete")
+    async def confirm_delete(request: Request, event_id: str) -> Response:
+        """Outlook asks before it deletes; so does this page."""
+        box = signed_in(request)
+        if box is None:
+            return to_signin(request)
+        try:
+            event = box.events.get(event_id)
+        except GraphError:
+            return page("missing.html", request, 404, box=box)
+        return page(
+            "delete.html",
+            request,
+            box=box,
+            event_id=event.id,
+            subject=event.subject or "(No title)",
+        )
 
     @router.post("/events/{event_id}/delete", name="outlook_delete")
     async def delete(request: Request, event_id: str) -> Response:

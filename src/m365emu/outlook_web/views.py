@@ -31,6 +31,7 @@ class EventRow:
     body: Markup
     kind: str
     series_master_id: str | None
+    location: str = ""
 
 
 @dataclass
@@ -72,6 +73,7 @@ def row(event: StoredEvent, box: Mailbox, zone: str) -> EventRow:
         sanitised_body(event),
         event.kind,
         event.series_master_id,
+        str((event.location or {}).get("displayName") or ""),
     )
 
 

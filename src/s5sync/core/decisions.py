@@ -84,8 +84,8 @@ PHRASES: dict[Reason, str] = {
     Reason.NOT_SYNCABLE_KIND: "not a Customer or Delivery task",
     Reason.SYNC_UNTICKED: "Sync is unticked",
     Reason.OTHER_EMPLOYEE: "the task belongs to another employee",
-    Reason.RECURRING: "recurring event",
-    Reason.OUTSIDE_WINDOW: "ends beyond the import window",
+    Reason.RECURRING: "it repeats, and only single events become System Five tasks",
+    Reason.OUTSIDE_WINDOW: "not yet",
     Reason.CANCELLED: "cancelled event",
     Reason.NO_TAG: "Outlook edits are not sent back without the sync tag",
     Reason.BAD_TIME: "its times cannot be used",
@@ -125,6 +125,13 @@ class EventPayload:
     # Tasks are timed: an all-day event a task came from (R12c, R12d) becomes timed
     # when the task is pushed to it, so the shell sends isAllDay false explicitly.
     is_all_day: bool = False
+    # R4b: the customer's address, on the first send only (then the location is the
+    # user's, R5): None on updates.
+    location: str | None = None
+    # R5b: the owned parts of the body, so the shell can rebuild it around the user's
+    # text of an event it had to read first (beyond the cache window).
+    notes: str = ""
+    maps_url: str | None = None
 
 
 def _adapted(adapted: tuple[Reason, ...]) -> str:
@@ -173,10 +180,18 @@ class UpdateEvent:
     predicted_event_hash: str
     reason: Reason = Reason.TASK_CHANGED
     notes: tuple[str, ...] = ()
+    # R5b: what Outlook showed, edited there since s5sync's last write, now replaced.
+    overwrote: tuple[str, ...] = ()
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
-        return f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}{_notes(self.notes)}"
+        text = f"Updated Outlook event '{self.label}': {PHRASES[self.reason]}{_notes(self.notes)}"
+        if self.overwrote:
+            text += (
+                "; the event had been edited in Outlook, and System Five's values replaced "
+                + ", ".join(self.overwrote)
+            )
+        return text
 
 
 @dataclass(frozen=True)
@@ -259,7 +274,8 @@ class MarkDeletedInOutlook:
     label: str
     task_hash: str | None = None
     reason: Reason = Reason.DELETED_IN_OUTLOOK
-    direction: Direction = field(default=Direction.PUSH, init=False)
+    # The change came from Outlook: the log shows Outlook → System Five (issue 20).
+    direction: Direction = field(default=Direction.IMPORT, init=False)
 
     def describe(self) -> str:
         return (
@@ -297,7 +313,8 @@ class MarkTaskDeleted:
     change_key: str | None = None
     reason: Reason = Reason.DELETED_IN_SYSTEM_FIVE
     removed: RemovedMark | None = None
-    direction: Direction = field(default=Direction.IMPORT, init=False)
+    # The change came from System Five (and R6b writes to Outlook): System Five → Outlook.
+    direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:
         if self.reason is Reason.OTHER_EMPLOYEE:  # R6b: remapped, or moved to another
@@ -399,6 +416,8 @@ class Skip:
                 f"Sync was unticked on '{self.label}': its Outlook event is kept as it is "
                 "and no longer updated"
             )
+        if self.reason is Reason.OUTSIDE_WINDOW:
+            return f"Not imported yet: '{self.label}': {self.detail or 'it ends too far ahead'}"
         detail = f" ({self.detail})" if self.detail else ""
         return f"Skipped '{self.label}': {PHRASES[self.reason]}{detail}"
 

@@ -25,6 +25,7 @@ from s5sync.core.snapshots import (
     TaskKind,
     TaskSnapshot,
 )
+from s5sync.core.timezones import UnknownTimeZone, utc_to_wall
 
 PUSHED_KINDS = frozenset({TaskKind.CUSTOMER, TaskKind.DELIVERY})
 
@@ -65,16 +66,25 @@ def importable(event: EventSnapshot, options: StoreOptions, now: datetime) -> Im
     if event.is_cancelled:
         return skip(Reason.CANCELLED)
     if event.type is not EventType.SINGLE_INSTANCE:
-        return skip(Reason.RECURRING, f"Outlook type {event.type.value}")
+        return skip(Reason.RECURRING)
     drafted = import_draft(event, options)
     if isinstance(drafted, str):
         return skip(Reason.BAD_TIME, drafted)
     if drafted.draft.start <= now:
-        return skip(Reason.START_PASSED, f"started {drafted.draft.start:%Y-%m-%d %H:%M} UTC")
+        return skip(Reason.START_PASSED, f"it started {store_time(drafted.draft.start, options)}")
     if drafted.draft.end > now + timedelta(days=options.import_window_days):
+        # Issue 20: said once, with when it will be imported (R8: as time passes).
         return skip(
             Reason.OUTSIDE_WINDOW,
-            f"ends {drafted.draft.end:%Y-%m-%d %H:%M} UTC, more than "
-            f"{options.import_window_days} days ahead",
+            f"it ends {store_time(drafted.draft.end, options)}; it will be imported when it "
+            f"is within {options.import_window_days} days",
         )
     return drafted
+
+
+def store_time(moment: datetime, options: StoreOptions) -> str:
+    """A moment as staff read it: the store's wall clock, no zone name ("Thu 26 Nov 10:00")."""
+    try:
+        return f"{utc_to_wall(moment, options.time_zone):%a %d %b %H:%M}"
+    except UnknownTimeZone:
+        return f"{moment:%a %d %b %H:%M}"

@@ -58,11 +58,15 @@ def maps_url(address_line: str) -> str:
 
 def task_maps_url(task: TaskSnapshot) -> str | None:
     """R4: the task's maps URL, or None when it has no usable address."""
+    line = task_location(task)
+    return None if line is None else maps_url(line)
+
+
+def task_location(task: TaskSnapshot) -> str | None:
+    """R4b: the one-line address the maps link searches, as the event's location."""
     address = chosen_address(task)
-    if address is None:
-        return None
-    line = one_line(address)
-    return maps_url(line) if line else None
+    line = one_line(address) if address is not None else ""
+    return line or None
 
 
 def build_text(notes: str, url: str) -> str:

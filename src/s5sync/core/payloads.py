@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 
 from s5sync.core.characters import printable
 from s5sync.core.decisions import EventPayload, Reason, RemovedMark
+from s5sync.core.eventbody import UserText, body_html, imported_notes, user_text
 from s5sync.core.hashing import body_text, event_hash
-from s5sync.core.mapslink import build_html, strip_block, task_maps_url
+from s5sync.core.mapslink import task_location, task_maps_url
 from s5sync.core.snapshots import (
     EventSnapshot,
     Link,
@@ -30,7 +31,7 @@ from s5sync.core.snapshots import (
     TaskSnapshot,
 )
 from s5sync.core.tag import keep_tag, remove_tag
-from s5sync.core.timezones import UnknownTimeZone, all_day_span
+from s5sync.core.timezones import UnknownTimeZone, all_day_span, utc_to_wall
 
 TITLE_LIMIT = 100
 NOTES_LIMIT = 4000
@@ -63,6 +64,7 @@ def event_payload(
     """
     # R23: control characters never reach Exchange (XML cannot carry them).
     title = printable(task.title, lines=False).strip() or NO_TITLE
+    notes, url = printable(task.notes, lines=True), task_maps_url(task)
     subject = keep_tag(title, None if previous is None else previous.subject, options.sync_tag)
     if previous is not None:
         kept = previous.categories
@@ -73,14 +75,47 @@ def event_payload(
         categories = (options.category_name,) if new else None
     return EventPayload(
         subject=subject,
-        body_html=build_html(printable(task.notes, lines=True), task_maps_url(task)),
+        # R5b: the user's text around s5sync's block of the body is kept.
+        body_html=body_html(notes, url, user_text(body_text(previous)) if previous else UserText()),
+        notes=notes,
+        maps_url=url,
         start=task.start,
         end=task.end,
         reminder_minutes=task.alarm_minutes,
         category=options.category_name,
         categories=categories,
         task_ref=task_ref(task.id),
+        location=task_location(task) if new else None,
     )
+
+
+def overwritten(
+    event: EventSnapshot, payload: EventPayload, options: StoreOptions
+) -> tuple[str, ...]:
+    """R5b: the owned values Outlook showed that an update replaces, in store time, for
+    the activity log — asked only when the event was edited in Outlook since s5sync's
+    last write (so they are what the user typed there, or the task's old values)."""
+    replaced: list[str] = []
+    tag = options.sync_tag
+    old_subject = remove_tag(event.subject or "", tag).strip()
+    if old_subject != remove_tag(payload.subject, tag).strip():
+        replaced.append(f"title '{old_subject}'")
+    if (event.start, event.end) != (payload.start, payload.end) and event.start and event.end:
+        try:
+            start = utc_to_wall(event.start, options.time_zone)
+            end = utc_to_wall(event.end, options.time_zone)
+        except UnknownTimeZone:
+            start, end = event.start, event.end
+        same_day = start.date() == end.date()
+        replaced.append(
+            f"time {start:%a %d %b %H:%M}–{end:%H:%M}"
+            if same_day
+            else f"time {start:%a %d %b %H:%M}–{end:%a %d %b %H:%M}"
+        )
+    if event.reminder_minutes != payload.reminder_minutes:
+        minutes = event.reminder_minutes
+        replaced.append("no reminder" if minutes is None else f"reminder {minutes} min before")
+    return tuple(replaced)
 
 
 def removed_mark(
@@ -149,7 +184,7 @@ def import_draft(event: EventSnapshot, options: StoreOptions) -> ImportDraft | s
     raw_title = remove_tag(event.subject or "", options.sync_tag)
     raw_notes = body_text(event)
     title = printable(raw_title, lines=False).strip()
-    notes = strip_block(printable(raw_notes, lines=True))
+    notes = imported_notes(printable(raw_notes, lines=True))  # R12: no block, no sentinels
     if (
         printable(raw_title, lines=True) != raw_title
         or printable(raw_notes, lines=True) != raw_notes

@@ -63,6 +63,7 @@ from s5sync.core.payloads import (
     drafted_task,
     event_payload,
     imported_task,
+    overwritten,
     predicted_event_hash,
     removed_mark,
 )
@@ -225,20 +226,21 @@ class _Cycle:
                 self.out.append(replace(checked, task_id=task.id))
             else:
                 # R7: Outlook edits to a pushed event are not sent back without the tag.
+                # Nothing is recorded (the skip stands, said once): the link keeps the hash
+                # of s5sync's last write, so the next push knows the event was edited in
+                # Outlook and says what it overwrites (R5b).
                 untagged_edit = Skip(
                     Reason.NO_TAG,
                     Direction.IMPORT,
                     event_label(event),
                     task.id,
                     event.id,
-                    record=Recorded(event_hash=event_hash(event), change_key=event.change_key),
                 )
         pushed = False
         if task_changed and not (tagged and not self.events_readable):
             pushed = self.push_update(link, task, event_id, event, current)
-        if untagged_edit is not None:
-            # A push stores the event's new hash itself; recording the old one would undo it.
-            self.out.append(replace(untagged_edit, record=None) if pushed else untagged_edit)
+        if untagged_edit is not None and not pushed:
+            self.out.append(untagged_edit)
 
     def push_update(
         self,
@@ -280,6 +282,10 @@ class _Cycle:
                 if link.origin is Origin.OUTLOOK
                 else Reason.TASK_CHANGED,
                 push_notes(task),
+                # R5b: overwriting what was edited in Outlook is said.
+                overwritten(event, payload, self.options)
+                if event is not None and event_changed(event, link)
+                else (),
             )
         )
         return True

@@ -105,6 +105,9 @@ def write_env(data_dir: Path, ports: DemoPorts, ca_cert: Path) -> Path:
         "S5SYNC_CA_BUNDLE": str(ca_cert),
         "S5SYNC_REDIRECT_URI": f"{ports.url(ports.web)}/auth/callback",
         "S5SYNC_PUBLIC_URL": ports.url(ports.web),
+        # R14b: the emulator delivers change notifications to the web app over loopback
+        # http (it allows http because the demo serves its browser pages).
+        "S5SYNC_PUSH_HTTP": "true",
         "S5SYNC_SECURE_COOKIES": "false",
         "S5SYNC_SCHEDULER": "local",
         # R21d: the emulator's SMTP server delivers into the emulated Outlook Inboxes.
@@ -187,8 +190,8 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
     emulator_dir = data_dir / "m365emu"
     emulator = build_emulator(emulator_dir)
     files = ensure_tls_files(emulator_dir / "tls", emulator.persistence)
-    if not emulator.directory.tenants:
-        seed_demo(emulator)
+    # The demo's mailboxes show the store's time zone in the Outlook page (mailboxSettings).
+    seed_demo(emulator, time_zone=DEMO_ZONE)
     emulator.browser_root = ports.url(ports.emulator)
     env = write_env(data_dir, ports, files.ca_cert)
     settings = load_settings(env)
@@ -263,6 +266,7 @@ def run_demo(host: str, port: int, data_dir: Path | None) -> None:
         _Server(config(create_tls_app(emulator), tls=True)),
         _Server(config(systemfive_app(f"sqlite:///{data_dir / 'systemfive.db'}", DEMO_ZONE))),
     ]
+    emulator.start_notifications()  # R14b: deliveries from a thread of their own
     print(welcome(ports, data_dir, data_dir / "s5sync.env"), flush=True)
 
     async def serve_all() -> None:

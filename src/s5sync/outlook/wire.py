@@ -244,6 +244,9 @@ def event_body(write: EventWrite, *, create: bool) -> dict[str, Any]:
         body["reminderMinutesBeforeStart"] = write.reminder_minutes
     if create and write.transaction_id:
         body["transactionId"] = write.transaction_id
+    if create and write.location:
+        # R4b: the address on the first send; after that the location is the user's (R5).
+        body["location"] = {"displayName": write.location}
     if write.task_ref:
         # R16b: on creates, and on updates too (an adopted event may lack it).
         body["singleValueExtendedProperties"] = [{"id": TASK_PROPERTY_ID, "value": write.task_ref}]

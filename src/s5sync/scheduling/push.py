@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 30.0
+SWEEP_SECONDS = 5.0  # a user who opens the dashboard is subscribed within seconds
 WATCH_TICK = 1.0
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
+from s5sync.staff.livestatus import Pill, pill
 from s5sync.staff.selftest import Check, outlook_checks
 from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
@@ -53,6 +55,18 @@ class Dashboard:
     page: int
     page_size: int
 
+    @property
+    def pill(self) -> Pill:
+        """The status pill and its one-sentence problem (issue 20 items 1–3)."""
+        zone = self.tenant.options.time_zone
+        by = self.user.paused_by if self.user.paused_by != self.user.email else None
+        return pill(self.status, self.last_run, self.user.next_run_at, zone, by)
+
+    def synced_since(self, moment: datetime) -> bool:
+        """Whether a cycle started at or after `moment` has finished (Sync now's wait)."""
+        run = self.last_run
+        return run is not None and run.finished_at is not None and run.started_at >= moment
+
 
 class Accounts:
     """Sign-in, onboarding and dashboards, for the web app."""
@@ -85,8 +99,7 @@ class Accounts:
                 "This sign-in link has expired or was already used. Please sign in again."
             )
         if "error" in response:
-            description = response.get("error_description") or response["error"]
-            raise Refused(f"Microsoft did not sign you in: {description.splitlines()[0]}")
+            raise Refused(sign_in_problem(response))
         try:
             who = await self.signin.complete(flow, response)
         except SignInFailed as error:
@@ -214,3 +227,17 @@ class Accounts:
 
 def flow_json(flow: dict[str, object]) -> str:
     return json.dumps(flow)
+
+
+CANCELLED = frozenset({"access_denied", "consent_required", "interaction_required"})
+
+
+def sign_in_problem(response: dict[str, str]) -> str:
+    """Microsoft's error answer as a sentence for the user (issue 20): a cancelled
+    sign-in or consent is said as such; no raw AADSTS codes."""
+    code = response.get("error", "")
+    description = (response.get("error_description") or code).splitlines()[0]
+    if code in CANCELLED or "AADSTS65004" in description:
+        return "You cancelled the sign-in. Nothing was stored; sign in whenever you are ready."
+    plain = re.sub(r"^AADSTS\d+:\s*", "", description).strip()
+    return f"Microsoft did not sign you in: {plain or code}"

@@ -143,6 +143,12 @@ def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
     number("import_window_days", "The import window", 1, 90)
     number("interval_minutes", "The interval", 2, 24 * 60)
     number("retention_days", "The record retention", 1, 3650)
+    # R14b: how often System Five is watched, and the safety-net cycle while push is live
+    # (read when posted: a form without them leaves them as they are).
+    if "s5_poll_seconds" in form:
+        number("s5_poll_seconds", "How often System Five is watched", 1, 3600)
+    if "safety_minutes" in form:
+        number("safety_minutes", "The safety-net interval", 1, 24 * 60)
     values["background_sync"] = form.get("background_sync") in ("on", "true", "1")
     values["alert_digest"] = form.get("alert_digest") in ("on", "true", "1")  # R21d
     time_zone = form.get("time_zone", "").strip()

@@ -38,7 +38,8 @@ from s5sync.core.decisions import (
     UpdateEvent,
     UpdateTask,
 )
-from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.eventbody import body_html, user_text
+from s5sync.core.hashing import body_text, event_hash, task_hash
 from s5sync.core.recovery import transaction_id
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
 from s5sync.outlook.errors import MalformedEventId
@@ -179,6 +180,7 @@ def _write_of(
         task_ref=p.task_ref,
         transaction_id=txid,
         is_all_day=p.is_all_day,
+        location=p.location,
     )
 
 
@@ -207,6 +209,11 @@ async def _update_batch(
                 continue
             kept = current.categories
             categories = kept if d.payload.category in kept else (*kept, d.payload.category)
+            if cached is None:
+                # R5b: the user's text around s5sync's block is kept here too.
+                around = user_text(body_text(current))
+                body = body_html(d.payload.notes, d.payload.maps_url, around)
+                d = replace(d, payload=replace(d.payload, body_html=body))
         change_key = cached.change_key if cached is not None else None
         batch.append((d, EventUpdate(d.event_id, change_key, _write_of(d, categories, None))))
     return batch, gone

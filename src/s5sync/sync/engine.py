@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
-from s5sync.core.decisions import Decision, Skip, writes
+from s5sync.core.decisions import Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
@@ -553,7 +553,16 @@ class CycleEngine:
         next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
         skips = [d for d in result.decisions if isinstance(d, Skip)]
         entries = [e for e in result.entries if e.action != "skip"]
-        entries += [skip_entry(d) for d in skips if tuple(d.key) not in begun.previous_skips]
+        said: set[tuple[str, str]] = set()
+        for d in skips:
+            if tuple(d.key) in begun.previous_skips:
+                continue
+            if d.reason is Reason.RECURRING:
+                # Issue 20: a series' occurrences are one line, not one per occurrence.
+                if (d.reason.value, d.label) in said:
+                    continue
+                said.add((d.reason.value, d.label))
+            entries.append(skip_entry(d))
         if result.outcome == "needs_sign_in":
             entries.append(
                 ActivityEntry(
@@ -576,7 +585,8 @@ class CycleEngine:
                     None,
                     None,
                     "",
-                    f"The cycle did not finish everything: {result.error}",
+                    f"This sync did not finish everything ({result.error}); "
+                    "s5sync tries again on the next sync and nothing is lost.",
                 )
             )
         finished = now + timedelta(seconds=time.monotonic() - started)
@@ -600,7 +610,11 @@ class CycleEngine:
                 next_run_at=next_run,
                 counts=counts,
                 graph_requests=result.requests,
-                skip_keys=[list(d.key) for d in skips],
+                # R18: a sync that decided nothing (a side unreadable, a failure) keeps
+                # the standing skips, so they are not said again after it (issue 20).
+                skip_keys=[list(d.key) for d in skips]
+                if result.decisions or result.outcome == "ok"
+                else [list(k) for k in begun.previous_skips],
                 entries=entries,
                 error=result.error,
                 window=window,

@@ -142,6 +142,7 @@ class EventWrite:
     task_ref: str | None = None
     transaction_id: str | None = None
     is_all_day: bool = False
+    location: str | None = None  # R4b: sent on creates only
 
 
 @dataclass(frozen=True)

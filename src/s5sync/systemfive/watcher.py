@@ -8,7 +8,8 @@ only if active (R14). Never miss a save, never count one twice:
 - a save whose `updated_at` *equals* the watermark is found because the scan is `>=`;
 - a save whose `updated_at` is *older* than one already seen (its transaction committed
   late, or another tool's clock lags) is found while it is within `OVERLAP` of the
-  watermark;
+  watermark; and the watermark never passes the watcher's own clock, so a row stamped
+  in the future (a writer whose clock runs ahead) cannot hide the saves after it;
 - a row seen before is recognised by its (task id, `updated_at`) pair in `seen`, which
   holds exactly the pairs at or after the last scan's start, so the set stays as small
   as the saves of the overlap.
@@ -81,12 +82,20 @@ def scan_start(mark: Watermark) -> str:
     return (moment - OVERLAP).strftime(STAMP_FORMAT)
 
 
-def advance(mark: Watermark, rows: Iterable[Saved]) -> tuple[Watermark, frozenset[int]]:
-    """The new watermark and the employees whose tasks were saved since `mark`."""
+def advance(
+    mark: Watermark, rows: Iterable[Saved], now: datetime | None = None
+) -> tuple[Watermark, frozenset[int]]:
+    """The new watermark and the employees whose tasks were saved since `mark`.
+
+    With `now`, the watermark never passes it: a row stamped in the future (another
+    writer's clock ahead of ours) would otherwise hide every real save until that
+    future came; such rows are simply seen again each poll and deduplicated."""
     rows = list(rows)
     fresh = [r for r in rows if (r.task_id, r.updated_at) not in mark.seen]
     employees = frozenset(r.employee_id for r in fresh if r.employee_id is not None)
     top = max([r.updated_at for r in rows] + ([mark.value] if mark.value else []), default=None)
+    if now is not None and top is not None:
+        top = min(top, now.astimezone(UTC).strftime(STAMP_FORMAT))
     moved = Watermark(top, frozenset())
     start = scan_start(moved)
     seen = frozenset((r.task_id, r.updated_at) for r in rows if r.updated_at >= start)
@@ -128,12 +137,12 @@ class StoreWatcher:
             latest = await saves.latest_save()
             start = Watermark(latest)
             rows = await saves.saves_since(scan_start(start), LIMIT) if latest else []
-            await self.rows.save(tenant_id, advance(start, rows)[0], now)
+            await self.rows.save(tenant_id, advance(start, rows, now)[0], now)
             return []
         rows = await saves.saves_since(scan_start(mark), LIMIT)
         if len(rows) >= LIMIT:
             log.warning("watcher.scan_full", extra={"tenant_id": tenant_id, "rows": len(rows)})
-        moved, employees = advance(mark, rows)
+        moved, employees = advance(mark, rows, now)
         await self.rows.save(tenant_id, moved, now)
         users = await self.rows.users_of(tenant_id, employees) if employees else []
         for user_id in users:

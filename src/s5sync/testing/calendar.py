@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from s5sync.core.html_text import html_to_text
 from s5sync.core.snapshots import EventSnapshot
 from s5sync.outlook.errors import MalformedEventId, NeedsSignIn, OutlookError
 from s5sync.outlook.metering import RequestCounter
@@ -68,7 +69,7 @@ def _fields(event: EventSnapshot) -> dict[str, object]:
 
 def _text(html: str) -> str:
     """Bodies are read as text (like `outlook.body-content-type="text"`)."""
-    return re.sub(r"<[^>]+>", "", html).strip()
+    return html_to_text(html)
 
 
 class FakeCalendarGateway:

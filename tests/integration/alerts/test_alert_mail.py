@@ -234,3 +234,31 @@ async def test_no_token_or_secret_in_any_mail_R22(world: World) -> None:
     for raw in world.relay.sink.raw:
         for secret in secrets:
             assert secret.encode() not in raw
+
+
+async def test_an_invitation_is_mailed_once_with_the_sign_in_link_R20_R21d(world: World) -> None:
+    from s5sync.staff.invites import Invitations
+    from s5sync.sync.ports import TaskStore
+    from s5sync.testing.tasks import FakeTaskStore
+
+    store = FakeTaskStore()
+    dave = store.desk.add_employee("E004", "Dave Okafor", "dave@contoso.test")
+
+    async def task_store_for(_tenant_id: int) -> TaskStore:
+        return store
+
+    invitations = Invitations(
+        world.services.scope, task_store_for, world.clock, "https://sync.contoso.test", True
+    )
+    admin = await world.services.directory.find_users("ada@contoso.test")
+    said = await invitations.invite(admin[0], dave)
+    assert "Dave Okafor will receive the sign-in link at dave@contoso.test" in said
+    await invitations.invite(admin[0], dave)  # pressed twice the same day: one mail
+    round_ = await world.alerts.run()
+    assert round_.sent == 1
+    [(to, mail)] = world.relay.inbox
+    assert to == "dave@contoso.test"
+    assert "sign in to s5sync" in str(mail["Subject"])
+    body = mail.get_body(("plain",))
+    assert body is not None
+    assert "https://sync.contoso.test/" in body.get_content()

@@ -281,3 +281,15 @@ def test_bulk_users_makes_none_when_one_is_refused(running: RunningEmulator) -> 
         f"{control}/users/bulk", json={"tenant_id": DEMO_TENANT_ID, "users": [fresh, bad]}
     )
     assert invalid.status_code == 422
+
+
+def test_control_url_the_demo_prints_lists_the_control_routes_issue20(
+    running: RunningEmulator,
+) -> None:
+    control = running.urls.control.rstrip("/")
+    for url in (control, control + "/"):
+        page = httpx.get(url)
+        assert page.status_code == 200, url
+        assert page.headers["content-type"].startswith("text/html")
+        assert "<code>/_emulator/reset</code>" in page.text
+        assert "<code>/_emulator/faults</code>" in page.text

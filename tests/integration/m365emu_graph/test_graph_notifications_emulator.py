@@ -153,6 +153,13 @@ async def test_revoking_a_user_asks_reauthorization_that_old_tokens_cannot_answe
     assert item["lifecycleEvent"] == "reauthorizationRequired"
     refused = await assembled.graph.post(f"/subscriptions/{made['id']}/reauthorize", headers=old)
     assert refused.status_code == 403
+    # Signed in again, later (`iat` has whole seconds: a token from the same second as
+    # the revocation counts as older).
+    later = datetime.now(UTC) + timedelta(seconds=2)
+    await assembled.control.put("/_emulator/clock", json={"now": later.isoformat()})
+    fresh = await assembled.token()
+    again = await assembled.graph.post(f"/subscriptions/{made['id']}/reauthorize", headers=fresh)
+    assert again.status_code == 204
     # Other users are not affected (R19b).
     bob = await assembled.graph.get(
         "/subscriptions", headers=await assembled.token("bob@contoso.example")

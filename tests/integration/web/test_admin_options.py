@@ -180,3 +180,18 @@ async def test_health_lists_needs_sign_in_and_failing_users_first_R21_R19b(
     assert ["Carol" in order[0], "Bob" in order[1], "Alice" in order[2]] == [True, True, True]
     assert "Needs to sign in again" in rows[0].get_text()
     assert "System Five could not be read" in rows[1].get_text()
+
+
+async def test_the_watcher_period_and_the_safety_net_are_store_options_R14b(
+    people: WebWorld,
+) -> None:
+    alice = people.people[ALICE]
+    page = await alice.browser.get("/admin/options")
+    assert 'name="s5_poll_seconds"' in page.text
+    assert 'name="safety_minutes"' in page.text
+    form = options_form(s5_poll_seconds="5", safety_minutes="90")
+    assert await post(alice.browser, await alice.csrf(), "/admin/options", **form) == 303
+    tenant = await people.services.directory.tenant(people.stores["contoso"].tenant.id)
+    assert (tenant.options.s5_poll_seconds, tenant.options.safety_minutes) == (5, 90)
+    bad = options_form(s5_poll_seconds="0")
+    assert await post(alice.browser, await alice.csrf(), "/admin/options", **bad) == 400

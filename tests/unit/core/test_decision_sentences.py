@@ -73,7 +73,7 @@ def test_sentences_for_writes_R18() -> None:
 
 def test_sentences_for_the_rest_R18() -> None:
     skip = Skip(Reason.OUTSIDE_WINDOW, Direction.IMPORT, "Trip [sync]", event_id="e", detail="d")
-    assert skip.describe() == "Skipped 'Trip [sync]': ends beyond the import window (d)"
+    assert skip.describe() == "Not imported yet: 'Trip [sync]': d"
     assert skip.key == (Reason.OUTSIDE_WINDOW, None, "e")
     gone = MarkDeletedInOutlook(1, "e", "Visit")
     adopt = AdoptEvent(1, "e", Origin.S5, "Visit", "h", "ck")

@@ -18,7 +18,8 @@ from s5sync.core.decisions import (
     Skip,
     UpdateEvent,
 )
-from s5sync.core.hashing import event_hash, task_hash
+from s5sync.core.eventbody import END, START
+from s5sync.core.hashing import task_hash
 from s5sync.core.html_text import html_to_text
 from s5sync.core.mapslink import SENTINEL
 from s5sync.core.payloads import task_ref
@@ -118,12 +119,13 @@ def test_body_links_to_the_right_address_R4(
     decision = only(decide([t]))
     assert isinstance(decision, CreateEvent)
     text = html_to_text(decision.payload.body_html)
+    # R5b: the notes and the link sit inside s5sync's own block.
     if expected is None:
         assert SENTINEL not in text
-        assert text == "Bring samples"
+        assert text == f"{START}\nBring samples\n{END}"
     else:
         url = f"https://www.google.com/maps/search/?api=1&query={expected}"
-        assert text == f"Bring samples\n\n{SENTINEL}\n{url}"
+        assert text == f"{START}\nBring samples\n\n{SENTINEL}\n{url}\n{END}"
 
 
 def test_changed_task_overwrites_owned_fields_and_puts_the_category_back_R5() -> None:
@@ -297,20 +299,22 @@ def test_outlook_edits_to_a_pushed_event_without_tag_are_ignored_R7() -> None:
     decision = only(decide([t], [moved], [link(t, e)]))
     assert isinstance(decision, Skip)
     assert decision.reason is Reason.NO_TAG
-    assert decision.record == Recorded(event_hash=event_hash(moved), change_key="ck-2")
+    # Standing (said once): the link keeps s5sync's last hash, for R5b's next push.
+    assert decision.record is None
 
 
 def test_pushed_event_edited_in_outlook_is_still_overwritten_when_the_task_changes_R5_R7() -> None:
     t = task()
     e = pushed_event()
-    assert e.start is not None
-    moved = edited(e, start=e.start + timedelta(hours=3))
+    three = timedelta(hours=3)
+    moved = edited(e, start=t.start + three, end=t.end + three, reminder_minutes=15)
     decisions = decide([replace(t, notes="new")], [moved], [link(t, e)])
-    assert [type(d) for d in decisions] == [UpdateEvent, Skip]
-    skip = decisions[1]
-    assert isinstance(skip, Skip)
-    assert skip.reason is Reason.NO_TAG
-    assert skip.record is None  # the push stores the event's new hash
+    update = only(decisions)
+    assert isinstance(update, UpdateEvent)
+    # R5b: overwriting what was edited in Outlook is said, in store time (New York).
+    assert update.overwrote == ("time Thu 26 Nov 13:00–14:00",)
+    assert "edited in Outlook" in update.describe()
+    assert "time Thu 26 Nov 13:00–14:00" in update.describe()
 
 
 def test_new_change_key_with_same_owned_fields_is_not_a_change_R7_R17() -> None:
@@ -383,3 +387,17 @@ def test_origin_of_update_reason_for_imported_task_turned_synced_R12d() -> None:
     assert decision.event_id == "ev-i"
     assert decision.reason is Reason.IMPORTED_TASK_NOW_SYNCED
     assert decision.payload.subject == "Visit Smith [sync]"
+
+
+def test_location_is_the_linked_address_on_the_first_send_only_R4b() -> None:
+    delivery = task(kind=TaskKind.DELIVERY, ship_to=SHIP_TO)
+    create = only(decide([delivery]))
+    assert isinstance(create, CreateEvent)
+    assert create.payload.location == "9 Dock Rd, Unit 4, Shelbyville, IL 62565, US"
+    e = pushed_event()
+    update = only(decide([replace(delivery, title="Moved")], [e], [link(delivery, e)]))
+    assert isinstance(update, UpdateEvent)
+    assert update.payload.location is None  # R5: the location is the user's now
+    no_address = only(decide([task(bill_to=None)]))
+    assert isinstance(no_address, CreateEvent)
+    assert no_address.payload.location is None

@@ -52,3 +52,14 @@ def test_seen_pairs_older_than_the_overlap_are_dropped_R14b() -> None:
 def test_a_task_without_an_employee_wakes_nobody_R14b() -> None:
     _, woken = advance(Watermark(A), [Saved(5, None, B)])
     assert woken == frozenset()
+
+
+def test_a_row_stamped_in_the_future_does_not_hide_later_saves_R14b() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 30, 8, 0, 10, tzinfo=UTC)
+    future = "2026-11-30T12:00:00.000000Z"
+    mark, _ = advance(Watermark(A), [Saved(1, 7, future)], now)
+    assert mark.value == B  # held at the watcher's clock, not the future stamp
+    _, woken = advance(mark, [Saved(1, 7, future), Saved(2, 8, B)], now)
+    assert woken == {8}

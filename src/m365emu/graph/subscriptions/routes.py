@@ -121,6 +121,8 @@ def _check_resource(raw: str, call: Call) -> None:
 
 def _check_grant(hub: ChangeNotifications, call: Call) -> None:
     revoked = hub.grant_valid_from(call.claims.tid, call.claims.oid)
+    # `iat` has whole seconds, so a token issued in the second of the revocation counts
+    # as older (a test that signs in again at once must let a second pass).
     if revoked is not None and call.claims.issued_at < revoked.timestamp():
         raise errors.reauthorization_refused()
 

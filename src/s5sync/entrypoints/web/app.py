@@ -95,6 +95,13 @@ class WebConfig:
         return self._redirect_uri or f"{self.public_url}/auth/callback"
 
 
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#0b5cad"/>'
+    '<path d="M4 8h8M9 5l3 3-3 3" stroke="#fff" stroke-width="1.6" fill="none"/></svg>'
+)
+
+
 def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC instant as the store's wall-clock time (R21: the store's time zone)."""
     if moment is None:
@@ -202,7 +209,15 @@ def create_app(
     async def home(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
         if user is not None:
             return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
-        return render(request, "signin.html")
+        signed_out = request.query_params.get("signed_out") == "1"
+        return render(request, "signin.html", signed_out=signed_out)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # Browsers ask for it on every first visit: an icon, not a 404 in the logs.
+        return Response(
+            FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+        )
 
     @app.get("/auth/login")
     async def login() -> Response:
@@ -243,8 +258,9 @@ def create_app(
                 request,
                 "message.html",
                 status_code=403,
-                title="You cannot sign in to s5sync",
+                title="You are not signed in",
                 message=str(refusal),
+                sign_in=True,
             )
             security.unbind_sign_in(refused, secure=config.secure_cookies)
             return refused
@@ -259,7 +275,7 @@ def create_app(
         if user is not None:
             await accounts.end_sessions(user)
         security.end_session(request)
-        return RedirectResponse("/", 303)
+        return RedirectResponse("/?signed_out=1", 303)
 
     @app.get("/onboarding", response_class=HTMLResponse)
     async def onboarding(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
@@ -318,9 +334,31 @@ def create_app(
         return csv_download(activity_csv(lines, tenant.options.time_zone), "my-activity.csv")
 
     @app.get("/dashboard/status", response_class=HTMLResponse)
-    async def status(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
+    async def status(
+        request: Request,
+        user: UserRecord = Depends(signed_in),
+        since: str = "",
+        seen: int = 0,
+    ) -> Response:
+        """The live status (issue 20 item 2), polled by the page: after Sync now (`since`:
+        when it was pressed) every second until a cycle started since then has finished;
+        new activity lines replace the list in place when the last cycle is not `seen`."""
         view = await accounts.dashboard(user)
-        return render(request, "partials/status.html", view=view, user=view.user)
+        syncing = False
+        if since:
+            try:
+                pressed = datetime.fromisoformat(since)
+            except ValueError:
+                pressed = None
+            syncing = pressed is not None and not view.synced_since(pressed)
+        return render(
+            request,
+            "partials/status.html",
+            view=view,
+            user=view.user,
+            syncing=since if syncing else "",
+            fresh=view.last_run is not None and view.last_run.id != seen,
+        )
 
     @app.post("/dashboard/heartbeat", dependencies=[Depends(csrf)])
     async def heartbeat(user: UserRecord = Depends(signed_in)) -> Response:
@@ -333,8 +371,16 @@ def create_app(
         await accounts.request_sync_now(user)
         if config.wake_scheduler is not None:
             await config.wake_scheduler()
+        pressed = accounts.clock().replace(microsecond=0)
         view = await accounts.dashboard(user)
-        return render(request, "partials/status.html", view=view, user=view.user, queued=True)
+        return render(
+            request,
+            "partials/status.html",
+            view=view,
+            user=view.user,
+            syncing=pressed.isoformat(),
+            fresh=False,
+        )
 
     @app.get("/healthz")
     async def healthz(request: Request) -> Response:

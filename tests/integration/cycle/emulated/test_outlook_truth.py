@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from s5emu.desk import AddressForm
 from s5sync.core.snapshots import LinkState
 from s5sync.sync.engine import CycleResult
 from support.cycle_stack import Stack
@@ -131,3 +132,103 @@ async def test_new_category_colour_reaches_the_mailbox_next_cycle_for_one_reques
     assert recoloured.requests.get("PATCH masterCategories") == 1, recoloured.requests
     idle = await ok(world, clock)
     assert idle.phases == {"delta": 1}
+
+
+async def test_location_is_the_customer_address_on_the_first_send_only_R4b(
+    world: Stack,
+) -> None:
+    customer = world.desk.add_customer(
+        "Zoë Brontë", [AddressForm("ship_to", "12 Rue Ærø", city="Montréal", country="Canada")]
+    )
+    clock = Ticker()
+    task_id, pushed = await pushed_delivery(world, clock, customer_id=customer)
+    # R4b: the address the maps link searches, so Outlook and phones can map it.
+    assert pushed["location"]["displayName"] == "12 Rue Ærø, Montréal, Canada"
+    assert "query=12+Rue+%C3%86r%C3%B8%2C+Montr%C3%A9al%2C+Canada" in pushed["body"]["content"]
+
+    # After that the location is the user's (R5): task changes never write it.
+    save_task(world, task_id, title="Deliver sofa and chairs")
+    await ok(world, clock)
+    assert event(world, ALICE, pushed["id"])["location"]["displayName"] == (
+        "12 Rue Ærø, Montréal, Canada"
+    )
+    edit_event(world, ALICE, pushed["id"], location={"displayName": "Back door, loading bay"})
+    await ok(world, clock)
+    save_task(world, task_id, title="Deliver sofa, chairs and table")
+    await ok(world, clock)
+    after = event(world, ALICE, pushed["id"])
+    assert after["subject"] == "Deliver sofa, chairs and table"
+    assert after["location"]["displayName"] == "Back door, loading bay"
+
+
+async def test_task_without_an_address_sends_no_location_R4b(world: Stack) -> None:
+    clock = Ticker()
+    _, pushed = await pushed_delivery(world, clock)
+    assert pushed["location"].get("displayName", "") == ""
+
+
+def body_text(world: Stack, event_id: str) -> str:
+    with world.graph(ALICE) as graph:
+        answer = graph.get(
+            f"/me/events/{event_id}", headers={"Prefer": 'outlook.body-content-type="text"'}
+        )
+        answer.raise_for_status()
+        return str(answer.json()["body"]["content"]).replace("\r\n", "\n")
+
+
+async def test_text_typed_outside_the_block_survives_ten_updates_and_a_tag_R5b_R12(
+    world: Stack,
+) -> None:
+    address = AddressForm("ship_to", "9 Dock Rd", city="Springfield")
+    customer = world.desk.add_customer("Smith", [address])
+    clock = Ticker()
+    task_id, pushed = await pushed_delivery(world, clock, customer_id=customer, notes="Ring twice")
+    text = body_text(world, pushed["id"])
+    edit_event(
+        world,
+        ALICE,
+        pushed["id"],
+        body={"contentType": "text", "content": f"Call first\n\n{text}\n\nGate code 4411"},
+    )
+    await ok(world, clock)
+    for n in range(10):
+        save_task(world, task_id, notes=f"Ring twice ({n})", title=f"Deliver sofa {n}")
+        updated = await ok(world, clock)
+        assert [e.action for e in updated.entries] == ["update_event"], updated.entries
+        text = body_text(world, pushed["id"])
+        assert text.startswith("Call first\n"), text
+        assert text.endswith("\nGate code 4411"), text
+        assert f"Ring twice ({n})" in text
+        assert text.count("Gate code 4411") == 1
+        assert text.count("maps/search") == 1
+
+    # R12: the tag added; the task takes the body's text (the user's included), once.
+    edit_event(world, ALICE, pushed["id"], subject="Deliver sofa 9 [sync]")
+    await ok(world, clock)
+    notes = world.desk.task(task_id).notes  # type: ignore[union-attr]
+    assert notes == "Call first\n\nRing twice (9)\n\nGate code 4411"
+    # A later change of the task shows the user's text once, never twice.
+    save_task(world, task_id, title="Deliver sofa at noon")
+    await ok(world, clock)
+    text = body_text(world, pushed["id"])
+    assert text.count("Gate code 4411") == 1
+    assert text.count("Call first") == 1
+    assert text.count("maps/search") == 1
+    assert event(world, ALICE, pushed["id"])["subject"] == "Deliver sofa at noon [sync]"
+
+
+async def test_overwriting_what_the_user_typed_in_an_owned_field_is_said_R5b(
+    world: Stack,
+) -> None:
+    clock = Ticker()
+    task_id, pushed = await pushed_delivery(world, clock, alarm_minutes=15)
+    await ok(world, clock)
+    edit_event(world, ALICE, pushed["id"], subject="Sofa (customer asked 9am)")
+    await ok(world, clock)
+    save_task(world, task_id, notes="Bring the invoice")
+    result = await ok(world, clock)
+    update = next(e for e in result.entries if e.action == "update_event")
+    assert "edited in Outlook" in update.message
+    assert "title 'Sofa (customer asked 9am)'" in update.message
+    assert "time" not in update.message.split("replaced", 1)[1]
+    assert event(world, ALICE, pushed["id"])["subject"] == "Deliver sofa"

@@ -35,6 +35,22 @@
       items[i].textContent = "in " + (minutes ? minutes + " min " : "") + seconds + " s";
     }
   }
+  // "Last sync 12 s ago", kept current (issue 20 item 2). Outside the live region:
+  // screen readers are not told every second.
+  function ago() {
+    var items = document.querySelectorAll("time.ago");
+    for (var i = 0; i < items.length; i++) {
+      var past = Math.round((Date.now() - Date.parse(items[i].getAttribute("datetime"))) / 1000);
+      if (past < 0) { past = 0; }
+      var text = past < 60 ? past + " s ago"
+        : past < 3600 ? Math.floor(past / 60) + " min ago"
+        : Math.floor(past / 3600) + " h ago";
+      items[i].textContent = text;
+    }
+  }
+  setInterval(ago, 1000);
+  document.addEventListener("DOMContentLoaded", ago);
+  document.addEventListener("htmx:afterSwap", ago);
   setInterval(countdown, 1000);
   document.addEventListener("DOMContentLoaded", countdown);
   document.addEventListener("htmx:afterSwap", countdown);

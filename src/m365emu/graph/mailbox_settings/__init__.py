@@ -1,0 +1,1 @@
+"""`/me/mailboxSettings`: the mailbox's time zone (mailboxsettings.md)."""
