@@ -9,7 +9,7 @@ cycle — built once per example, fast enough for thousands of steps.
   so `Retry-After` waits cost no wall time (R23b);
 - the CALENDAREVENT store on SQLite (migrated once, copied per example) and the real
   `CycleEngine`, whose ports are wrapped so that the n-th write "kills the process"
-  (`crashing.CrashPlan`, R16).
+  (`s5sync.testing.crashing.WritePlan` per batch, R16).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine, CycleResult
 from s5sync.sync.ports import UserPorts
 from s5sync.systemfive.adapter import SqlTaskStore
+from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan, crash
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,
     GraphParts,
@@ -55,7 +56,6 @@ from s5sync.testing.graph_emulator import (
     in_process_client,
     install_graph_api,
 )
-from support.crashing import CrashingCalendar, CrashingTasks, CrashPlan
 
 ZONE = "America/New_York"
 MS_TENANT = "7e1d0c1a-0000-4000-8000-00000000a11a"
@@ -151,7 +151,7 @@ class Stack:
     desk: Desk
     tenant: TenantRecord
     engine: CycleEngine
-    plan: CrashPlan
+    plan: WritePlan
     sleeps: Sleeps
     now: datetime
     accounts: list[Account] = field(default_factory=list)
@@ -185,7 +185,9 @@ class Stack:
             return {f"{m} {r}": n for (m, r, _), n in counter.by_key.items()}
 
         yield UserPorts(
-            CrashingTasks(self.store, self.plan), CrashingCalendar(calendar, self.plan), requests
+            CrashingTaskStore(self.store, self.plan, close_inner=False),
+            CrashingCalendar(calendar, self.plan),
+            requests,
         )
 
     async def cycle(self, account: Account) -> CycleResult:
@@ -272,7 +274,7 @@ async def built_stack(
     tenant = await services.directory.create_tenant(
         MS_TENANT, "Reliability Home", s5_url, now, time_zone=ZONE
     )
-    plan = CrashPlan()
+    plan = WritePlan(fail=crash, per="batch", one_shot=True)
     try:
         async with in_process_client(emulator) as http:
             stack = Stack(

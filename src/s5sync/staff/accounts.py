@@ -5,7 +5,6 @@ in routes.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -24,7 +23,6 @@ AUTH_FLOW_LIFETIME = timedelta(minutes=10)
 # R14, issue 23: a heartbeat is written at most once a minute per user — well within the
 # 2-minute timeout — so open dashboards do not contend with cycles for the database.
 HEARTBEAT_EVERY = timedelta(minutes=1)
-REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
 
 
 class Refused(Exception):
@@ -223,10 +221,6 @@ class Accounts:
     def status(self, user: UserRecord, tenant: TenantRecord) -> UserStatus:
         """The same state the health page shows for this user (core.status)."""
         return user_status(user, tenant, self.clock())
-
-
-def flow_json(flow: dict[str, object]) -> str:
-    return json.dumps(flow)
 
 
 CANCELLED = frozenset({"access_denied", "consent_required", "interaction_required"})

@@ -90,10 +90,6 @@ class UserRepository(_Scoped):
         row = await self.session.scalar(self._query().where(AppUser.id == user_id))
         return user_record(row) if row is not None else None
 
-    async def by_object_id(self, object_id: str) -> UserRecord | None:
-        row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
-        return user_record(row) if row is not None else None
-
     async def all(self) -> list[UserRecord]:
         rows = await self.session.scalars(self._query().order_by(AppUser.email))
         return [user_record(r) for r in rows]

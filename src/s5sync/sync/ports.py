@@ -209,19 +209,13 @@ class CalendarGateway(Protocol):
         """R16b: events carrying these task identities, wherever they are in time."""
         ...
 
-    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        """Create events in `$batch`es of 20; one result per write, in order."""
-        ...
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        """PATCH the owned fields with If-Match; one result per update, in order."""
-        ...
-
     async def write_events(
         self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
     ) -> tuple[list[WriteResult], list[WriteResult]]:
-        """`create_events` and `update_events` together, in the same `$batch`es, so k
-        writes of either kind cost ceil(k/20) requests (DESIGN.md "Requests per cycle")."""
+        """Create events (POST) and PATCH the owned fields of others (with If-Match),
+        together in the same `$batch`es of 20, so k writes of either kind cost ceil(k/20)
+        requests (DESIGN.md "Requests per cycle"); one result per write, in order, for
+        the creates and for the updates."""
         ...
 
     async def ensure_category(self, name: str, color: str) -> bool:

@@ -38,7 +38,7 @@ from hypothesis.stateful import (
 
 from s5emu.desk import TaskForm
 from s5sync.sync.engine import CycleResult
-from support.crashing import Crash
+from s5sync.testing.crashing import Crash
 from support.reliability_model import ZONE, MEvent, MTask, UserModel
 from support.reliability_oracle import (
     ARTIFACT,
@@ -438,11 +438,11 @@ class Reliability(RuleBasedStateMachine):
 
     def system_five_down_for_a_cycle(self, user: Who) -> None:
         """R17b: without System Five nothing is decided, nothing written on either side."""
-        self.stack.plan.system_five_down = True
+        self.stack.plan.tasks_unreadable = True
         try:
             result = self.run(self.stack.cycle(self.account(user)))
         finally:
-            self.stack.plan.system_five_down = False
+            self.stack.plan.tasks_unreadable = False
         TALLY.outcomes[f"System Five down: {result.outcome}"] += 1
         assert result.outcome == "partial", result
         assert result.wrote == 0, result.decisions
