@@ -44,7 +44,7 @@ from s5sync.store.records import CachedEvent, DeltaRecord, Lease
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox
-from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
+from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, Refusal, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
 _USER = (
@@ -200,7 +200,7 @@ class SqlCycleStore:
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         mine = {"tid": self.tenant_id, "uid": user_id}
         async with self.db.connection(self.tenant_id) as conn:
             row = (await conn.execute(_GET_TENANT, mine)).one_or_none()
@@ -246,11 +246,12 @@ class SqlCycleStore:
                 cached={row.event_id: _cached(row) for row in cached},
             )
 
-    async def _refusal(self, conn: AsyncConnection, mine: dict[str, int]) -> str:
+    async def _refusal(self, conn: AsyncConnection, mine: dict[str, int]) -> Refusal:
         row = (await conn.execute(_REFUSED, mine)).one_or_none()
         if row is None:
             raise NotFound(f"no user {mine['uid']} in this store")
-        return "busy" if row.employee_id is not None and row.onboarded_at else "not_onboarded"
+        onboarded = row.employee_id is not None and row.onboarded_at
+        return Refusal.BUSY if onboarded else Refusal.NOT_ONBOARDED
 
     def _delta(self, row: Any) -> DeltaRecord | None:
         if row is None:

@@ -72,20 +72,15 @@ class Applied:
 
 def entry(decision: Decision, message: str | None = None) -> ActivityEntry:
     """The activity row of a decision (R18)."""
-    action = "skip" if isinstance(decision, Skip) else snake(type(decision).__name__)
     return ActivityEntry(
         direction=decision.direction.value,
-        action=action,
+        action=decision.action.value,
         reason=decision.reason.value,
         task_id=getattr(decision, "task_id", None),
         event_id=getattr(decision, "event_id", None),
         subject=decision.label,
         message=message or decision.describe(),
     )
-
-
-def snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 class LinkIndex:

@@ -274,6 +274,25 @@ class UserPorts:
 # -- the CALENDAREVENT database as one cycle sees it -------------------------------------
 
 
+class Outcome(StrEnum):
+    """How a cycle ended (R18), stored in `sync_run.outcome` as these values."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # something could not be read or written: tried again (R17b, R23)
+    BUSY = "busy"  # another cycle of this user holds the lease
+    NOT_ONBOARDED = "not_onboarded"  # R20
+    NEEDS_SIGN_IN = "needs_sign_in"  # R19b
+    THROTTLED = "throttled"  # R23b: Graph asked us to wait
+    FAILED = "failed"  # R23: an unexpected error, reported
+
+
+class Refusal(StrEnum):
+    """Why `CycleStore.start` took no lease (the cycle ends with the same `Outcome`)."""
+
+    BUSY = "busy"
+    NOT_ONBOARDED = "not_onboarded"
+
+
 @dataclass(frozen=True)
 class CycleStart:
     """What a cycle starts from, read with its lease in one transaction (R16, R18)."""
@@ -313,7 +332,7 @@ class CycleEnd:
     run_id: int
     now: datetime  # the cycle's `now`: its activity is logged at it
     finished_at: datetime
-    outcome: str
+    outcome: Outcome
     status: str
     next_run_at: datetime
     counts: Mapping[str, int]
@@ -342,10 +361,10 @@ class CycleStore(Protocol):
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         """Take the lease (for at most `ttl`, and less than the store's interval), open
-        the run row, read what the cycle starts from. Refused: `"not_onboarded"` (R20)
-        or `"busy"` (another cycle of this user holds the lease)."""
+        the run row, read what the cycle starts from. Refused: `Refusal.NOT_ONBOARDED`
+        (R20) or `Refusal.BUSY` (another cycle of this user holds the lease)."""
         ...
 
     async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:

@@ -27,7 +27,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
-from s5sync.sync.ports import CycleEnd, CycleStart, WindowSave
+from s5sync.sync.ports import CycleEnd, CycleStart, Refusal, WindowSave
 
 
 class DuplicateLink(Exception):
@@ -175,15 +175,15 @@ class MemoryCycleStore:
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         tenant = self.world.tenants.get(self.tenant_id)
         if tenant is None:
             raise NotFound(f"store {self.tenant_id} no longer exists")
         user = self._user(user_id)
         if not user.record.onboarded:
-            return "not_onboarded"
+            return Refusal.NOT_ONBOARDED
         if user.lease_expires_at is not None and user.lease_expires_at >= now:
-            return "busy"
+            return Refusal.BUSY
         expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
         user.fence, user.holder, user.lease_expires_at = user.fence + 1, holder, expires
         user.record = replace(user.record, sync_now_requested=False)
