@@ -27,7 +27,7 @@ does not catch: nothing after the crash point runs (no activity, no run record, 
 stays held), as after a `kill -9`, but in-process. `one_shot` plans fire once (`arm` /
 `disarm` set them between cycles); `hits` names each write point where the plan fired.
 
-Reads pass through, except that `tasks_unreadable` makes System Five's reads fail as the
+Reads pass through, except that `system_five_down` makes System Five's reads fail as the
 connector reports a database that is down (R17b).
 """
 
@@ -90,7 +90,7 @@ class WritePlan:
     done: list[str] = field(default_factory=list)
     per: Literal["item", "batch"] = "item"
     one_shot: bool = False
-    tasks_unreadable: bool = False
+    system_five_down: bool = False
     hits: list[str] = field(default_factory=list)
 
     @property
@@ -105,7 +105,7 @@ class WritePlan:
         self.at = None
 
     def reading(self) -> None:
-        if self.tasks_unreadable:
+        if self.system_five_down:
             raise SystemFiveUnavailable("System Five database unavailable (test)")
 
     async def call(self, name: str, point: str, send: Callable[[], Awaitable[R]]) -> R:
@@ -298,3 +298,4 @@ def _target(update: EventUpdate) -> str | None:
     if isinstance(update.write, CategoriesWrite):
         return update.event_id
     return update.write.task_ref
+

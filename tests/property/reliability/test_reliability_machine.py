@@ -438,11 +438,11 @@ class Reliability(RuleBasedStateMachine):
 
     def system_five_down_for_a_cycle(self, user: Who) -> None:
         """R17b: without System Five nothing is decided, nothing written on either side."""
-        self.stack.plan.tasks_unreadable = True
+        self.stack.plan.system_five_down = True
         try:
             result = self.run(self.stack.cycle(self.account(user)))
         finally:
-            self.stack.plan.tasks_unreadable = False
+            self.stack.plan.system_five_down = False
         TALLY.outcomes[f"System Five down: {result.outcome}"] += 1
         assert result.outcome == "partial", result
         assert result.wrote == 0, result.decisions
