@@ -35,6 +35,7 @@ from s5emu.schema import task as task_table
 from s5sync.core.eventbody import imported_notes
 from s5sync.core.html_text import html_to_text, normalise_text
 from s5sync.core.payloads import parse_task_ref
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.outlook.errors import NeedsSignIn
 from s5sync.outlook.graph import GraphCalendar
@@ -43,7 +44,6 @@ from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine, CycleResult
 from s5sync.sync.ports import UserPorts

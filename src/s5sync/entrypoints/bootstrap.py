@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.clients import GraphClients
 from s5sync.settings import Settings
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts

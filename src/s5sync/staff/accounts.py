@@ -11,11 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from s5sync.core.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.staff.livestatus import Pill, pill
 from s5sync.staff.selftest import Check, outlook_checks
-from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from typing import Any
 
 import jwt
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.categories import CATEGORIES_PATH
 from s5sync.outlook.errors import NeedsSignIn, OutlookError
 from s5sync.outlook.session import GraphSession
 from s5sync.outlook.tokens import StoredTokenCache, UserTokens
-from s5sync.store.records import TenantRecord, UserRecord
 
 log = logging.getLogger(__name__)
 

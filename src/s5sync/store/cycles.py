@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from s5sync.core.records import CachedEvent, DeltaRecord, Lease
 from s5sync.store.database import Database
 from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -40,7 +41,6 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import CachedEvent, DeltaRecord, Lease
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.core.status import HEARTBEAT_TIMEOUT
 from s5sync.store.database import Database
 from s5sync.store.models import AppUser, AuthFlow, DeltaState, Tenant
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 
 OPTION_NAMES = tuple(f.name for f in fields(StoreOptions))

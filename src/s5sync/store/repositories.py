@@ -13,6 +13,16 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s5sync.core.records import (
+    ActivityEntry,
+    ActivityRecord,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    RunRecord,
+    TenantRecord,
+    UserRecord,
+)
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -23,16 +33,6 @@ from s5sync.store.models import (
     EventLink,
     SyncRun,
     Tenant,
-)
-from s5sync.store.records import (
-    ActivityEntry,
-    ActivityRecord,
-    CachedEvent,
-    DeltaRecord,
-    Lease,
-    RunRecord,
-    TenantRecord,
-    UserRecord,
 )
 from s5sync.store.secrets import SecretBox
 

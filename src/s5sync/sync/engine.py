@@ -34,6 +34,7 @@ from s5sync.core.decisions import Action, Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.core.recovery import (
     links_known_again,
     plan_event_lookups,
@@ -45,7 +46,6 @@ from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.outlook.categories import CategoryMemo
 from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
-from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
 from s5sync.sync.ports import (
     CycleEnd,

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from s5sync.core.snapshots import EventSnapshot, Link, TaskDraft, TaskSnapshot
-from s5sync.store.records import (
+from s5sync.core.records import (
     ActivityEntry,
     CachedEvent,
     DeltaRecord,
@@ -23,6 +22,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.core.snapshots import EventSnapshot, Link, TaskDraft, TaskSnapshot
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,12 @@ class TaskStore(Protocol):
     async def create_imported_task(
         self, employee_id: int, draft: TaskDraft, external_ref: str
     ) -> TaskSnapshot:
-        """R9: a kind-Outlook task, Sync unticked, needs-review, `external_ref` set."""
+        """R9: a kind-Outlook task, Sync unticked, needs-review, `external_ref` set.
+
+        Idempotent per `external_ref` (R16, R16b): when System Five already holds the
+        event's task (its unique column refused a second), that task is returned. The
+        adapter translates its driver's errors (a unique-constraint violation of its
+        own schema); nothing of a database driver reaches the cycle."""
         ...
 
     async def update_task_from_event(

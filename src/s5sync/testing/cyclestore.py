@@ -17,9 +17,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from s5sync.core.snapshots import Link, StoreOptions
-from s5sync.store.directory import LeaseLost, NotFound
-from s5sync.store.records import (
+from s5sync.core.records import (
     ActivityEntry,
     CachedEvent,
     DeltaRecord,
@@ -27,6 +25,8 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.core.snapshots import Link, StoreOptions
+from s5sync.store.directory import LeaseLost, NotFound
 from s5sync.sync.ports import CycleEnd, CycleStart, Refusal, WindowSave
 
 
