@@ -298,4 +298,3 @@ def _target(update: EventUpdate) -> str | None:
     if isinstance(update.write, CategoriesWrite):
         return update.event_id
     return update.write.task_ref
-
