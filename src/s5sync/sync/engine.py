@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
+from s5sync.core.cadence import push_live
 from s5sync.core.decisions import Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
@@ -45,7 +46,13 @@ from s5sync.core.resync import contradicted
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.outlook.categories import CategoryMemo
-from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
+from s5sync.outlook.errors import (
+    GraphRejected,
+    MalformedEventId,
+    NeedsSignIn,
+    OutlookError,
+    Throttled,
+)
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
 from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
@@ -57,7 +64,7 @@ log = logging.getLogger(__name__)
 def periodic_interval(options: StoreOptions, user: UserRecord, now: datetime) -> timedelta:
     """R14b: while the user's Graph subscription is live the periodic cycle is only the
     safety net (`safety_minutes`); without one, every `interval` as in R14."""
-    if user.push_live_until is not None and user.push_live_until > now:
+    if push_live(user.push_live_until, now):
         return timedelta(minutes=max(options.safety_minutes, options.interval_minutes))
     return timedelta(minutes=options.interval_minutes)
 
@@ -446,6 +453,8 @@ class CycleEngine:
                 event = await ports.calendar.get_event(link.event_id)
             except NeedsSignIn:
                 raise
+            except MalformedEventId:
+                continue  # R7b, R16b: a damaged stored id; apply relinks it (relinking.py)
             except OutlookError as error:
                 seen.unknown.add(link.event_id)
                 seen.deferred = True
