@@ -44,7 +44,13 @@ from s5sync.core.recovery import (
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.outlook.categories import CategoryMemo
-from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
+from s5sync.outlook.errors import (
+    GraphRejected,
+    MalformedEventId,
+    NeedsSignIn,
+    OutlookError,
+    Throttled,
+)
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
 from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
@@ -400,6 +406,8 @@ class CycleEngine:
                 event = await ports.calendar.get_event(link.event_id)
             except NeedsSignIn:
                 raise
+            except MalformedEventId:
+                continue  # R7b, R16b: a damaged stored id; apply relinks it (relinking.py)
             except OutlookError as error:
                 seen.unknown.add(link.event_id)
                 seen.deferred = True
