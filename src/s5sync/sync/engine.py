@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
+from s5sync.core.cadence import push_live
 from s5sync.core.decisions import Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 def periodic_interval(options: StoreOptions, user: UserRecord, now: datetime) -> timedelta:
     """R14b: while the user's Graph subscription is live the periodic cycle is only the
     safety net (`safety_minutes`); without one, every `interval` as in R14."""
-    if user.push_live_until is not None and user.push_live_until > now:
+    if push_live(user.push_live_until, now):
         return timedelta(minutes=max(options.safety_minutes, options.interval_minutes))
     return timedelta(minutes=options.interval_minutes)
 

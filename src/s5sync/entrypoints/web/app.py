@@ -421,7 +421,6 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
-    admin = StoreAdministration(services.scope, services.task_store_for, utc_now)
     counters = Metrics()
 
     cycles = MeteredCycles(services, counters, holder=f"web-{os.getpid()}")
@@ -450,6 +449,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
     )
+    admin = StoreAdministration(services.scope, services.task_store_for, utc_now, push)
 
     async def start() -> None:
         if run_scheduler:
