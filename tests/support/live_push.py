@@ -3,8 +3,9 @@ change notifications end to end: the Microsoft 365 emulator's deliveries run on 
 loop into the app through the ASGI transport, the local scheduler and the push loop run.
 
 `live_push(world, running, email)` signs the user in with the dashboard open (R14's
-heartbeat) and yields while everything runs; `subscribed(world, email)` makes the
-subscription and waits for the catch-up cycle it brings.
+heartbeat) and yields a `Gate` while everything runs (set `gate.down` to make the
+notification endpoint answer 503, as a web app that is down would); `subscribed(world,
+email)` makes the subscription and waits for the catch-up cycle it brings.
 """
 
 from __future__ import annotations
@@ -17,17 +18,37 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from m365emu.testing import RunningEmulator
 from support.web_world import WebWorld
 
 
+class Gate:
+    """Between the emulator and the web app: while `down`, `/graph/notifications` answers
+    503 without reaching the app (the endpoint is down); lifecycle notifications pass."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.down = False
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.down and scope["type"] == "http" and scope["path"] == "/graph/notifications":
+            self.refused += 1
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
 @asynccontextmanager
-async def live_push(world: WebWorld, running: RunningEmulator, email: str) -> AsyncIterator[None]:
+async def live_push(world: WebWorld, running: RunningEmulator, email: str) -> AsyncIterator[Gate]:
     hub = running.emulator.notifications
     assert hub is not None
     hub.worker.stop_thread()
-    hub.transport = httpx.ASGITransport(app=world.app)
+    gate = Gate(world.app)
+    hub.transport = httpx.ASGITransport(app=gate)
     await world.sign_in(email)
     await world.onboard(email)
     await world.people[email].browser.get("/dashboard")  # R14: the heartbeat
@@ -35,13 +56,15 @@ async def live_push(world: WebWorld, running: RunningEmulator, email: str) -> As
     world.app.state.push.start()
     try:
         async with hub.worker.running():
-            yield
+            yield gate
             await hub.worker.settle()  # no delivery cut short inside the app's handler
     finally:
         await world.app.state.push.stop()
         await world.app.state.scheduler.stop()
         hub.transport = None
         hub.reset()
+        running.emulator.clock.clear()
+        running.emulator.faults.clear()
         hub.worker.start_thread()
 
 
