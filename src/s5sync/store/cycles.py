@@ -29,6 +29,7 @@ from sqlalchemy import (
     BindParameter,
     Integer,
     bindparam,
+    case,
     delete,
     exists,
     insert,
@@ -55,6 +56,7 @@ from s5sync.store.records import CachedEvent, DeltaRecord, Lease, TenantRecord
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox
+from s5sync.store.types import UTCDateTime
 from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
@@ -80,6 +82,8 @@ _USER = (
     AppUser.lease_fence,
     AppUser.last_skip_keys,
     AppUser.push_live_until,  # R14b: the safety-net interval while push is live
+    AppUser.resync_requested_at,  # R14c: this cycle is a resync (issue 21 item 2)
+    AppUser.resync_requested_by,
 )
 _LINK = (
     EventLink.task_id,
@@ -165,6 +169,7 @@ _CATEGORY_READY = (
     .where(AppUser.tenant_id == _tid, AppUser.id == _uid)
     .values(category_ready=bindparam("name"))
 )
+_resync_of: BindParameter[datetime] = bindparam("resync_of", type_=UTCDateTime())
 _RELEASE = (
     update(AppUser)
     .where(
@@ -181,6 +186,15 @@ _RELEASE = (
         status=bindparam("status"),
         last_error=bindparam("error"),
         last_skip_keys=bindparam("skip_keys"),
+        # R14c: a finished resync clears its request — not one made while it ran.
+        resync_requested_at=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_at,
+        ),
+        resync_requested_by=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_by,
+        ),
     )
 )
 _LOG = insert(Activity)
@@ -445,6 +459,7 @@ class SqlCycleStore:
                     "status": end.status,
                     "error": end.error,
                     "skip_keys": [list(key) for key in end.skip_keys],
+                    "resync_of": end.resync_of,
                 },
             )
             if released.rowcount and end.window is not None:
