@@ -225,6 +225,15 @@ class Accounts:
                 user.id, self.clock() if paused else None, user.email if paused else None
             )
 
+    async def request_resync(self, user: UserRecord) -> None:
+        """R14c: "Repair my sync" — the user's next cycle is a resync (issue 21 item 2)."""
+        from s5sync.staff.administration import resync_note
+
+        now = self.clock()
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.request_resync(user.id, now, user.email)
+            await unit.runs.log(user.id, None, now, [resync_note(None)])
+
     async def activity_export(self, user: UserRecord) -> tuple[TenantRecord, list[ActivityRecord]]:
         """The user's own whole activity log (the CSV download, R18)."""
         async with self.services.scope(user.tenant_id).begin(write=False) as unit:

@@ -60,6 +60,16 @@ def note(action: str, message: str) -> ActivityEntry:
     return ActivityEntry("both", action, None, None, None, "", message)
 
 
+def resync_note(by: str | None) -> ActivityEntry:
+    """R14c, R18: a repair was asked for (by the user, an administrator, the operator)."""
+    who = f"by {by}" if by else "by you"
+    return note(
+        "resync_requested",
+        f"Repair asked {who}: the next sync reads Outlook again and compares every task "
+        "with its event. Nothing is deleted or sent twice.",
+    )
+
+
 class PushHealth(Protocol):
     """What the health page reads of the process's push (`scheduling.push.PushService`)."""
 
@@ -344,6 +354,18 @@ class StoreAdministration:
             action = AuditAction.USER_PAUSED if paused else AuditAction.USER_RESUMED
             await unit.audit.record(self._actor(admin), action, now, changed.email)
             return changed
+
+    async def request_resync(self, admin: UserRecord, user_id: int) -> UserRecord:
+        """R14c: the user's next cycle repairs their sync (issue 21 item 2); audited."""
+        now = self.clock()
+        async with self._scope(admin).begin() as unit:
+            try:
+                asked = await unit.users.request_resync(user_id, now, admin.email)
+            except NotFound:
+                raise NoSuchUser() from None
+            await unit.runs.log(user_id, None, now, [resync_note(admin.email)])
+            await unit.audit.record(self._actor(admin), AuditAction.USER_RESYNCED, now, asked.email)
+            return asked
 
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
         """Forget a user and their records; Outlook and System Five keep everything."""
