@@ -7,28 +7,40 @@ no ORM session, no identity map — and an idle cycle costs two transactions: `s
 events that can matter) and `finish` (lease released, run row and activity written, the
 new delta link saved). Every statement names the tenant (R22) and, on PostgreSQL, runs
 in a transaction bound to it for row-level security.
+
+On PostgreSQL each of the two is one round trip (issue 25): one statement calling a
+server-side function (`s5sync_cycle_start`, `s5sync_cycle_finish`, migration 0008) that
+binds itself to the store, does what the SQLite statements below do in the same order
+under the same conditions, and is its own transaction (autocommit: no BEGIN, no
+COMMIT). asyncpg prepares each once per connection (its statement cache). SQLite, in
+process, keeps the statements.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Integer,
     bindparam,
+    case,
     delete,
     exists,
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from s5sync.core.snapshots import Link, LinkState, Origin, StoreOptions
 from s5sync.store.database import Database
 from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -40,11 +52,19 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import INTERRUPTED, INTERRUPTED_ERROR, CachedEvent, DeltaRecord, Lease
+from s5sync.store.records import (
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    TenantRecord,
+)
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
+from s5sync.store.types import UTCDateTime
 from s5sync.sync.holders import holder_gone
 from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 
@@ -71,6 +91,8 @@ _USER = (
     AppUser.lease_fence,
     AppUser.last_skip_keys,
     AppUser.push_live_until,  # R14b: the safety-net interval while push is live
+    AppUser.resync_requested_at,  # R14c: this cycle is a resync (issue 21 item 2)
+    AppUser.resync_requested_by,
 )
 _LINK = (
     EventLink.task_id,
@@ -144,6 +166,16 @@ _TAKE_FROM_GONE = (
     .values(_TAKEN)
     .returning(*_USER)
 )
+_EXPIRE_GONE = (
+    update(AppUser)
+    .where(
+        AppUser.tenant_id == _tid,
+        AppUser.id == _uid,
+        AppUser.lease_holder == bindparam("gone"),
+        AppUser.lease_fence == bindparam("gone_fence"),
+    )
+    .values(lease_expires_at=bindparam("expired_at"))
+)
 _REFUSED = select(
     AppUser.employee_id, AppUser.onboarded_at, AppUser.lease_holder, AppUser.lease_fence
 ).where(AppUser.tenant_id == _tid, AppUser.id == _uid)
@@ -187,6 +219,7 @@ _CATEGORY_READY = (
     .where(AppUser.tenant_id == _tid, AppUser.id == _uid)
     .values(category_ready=bindparam("name"))
 )
+_resync_of: BindParameter[datetime] = bindparam("resync_of", type_=UTCDateTime())
 _RELEASE = (
     update(AppUser)
     .where(
@@ -203,6 +236,15 @@ _RELEASE = (
         status=bindparam("status"),
         last_error=bindparam("error"),
         last_skip_keys=bindparam("skip_keys"),
+        # R14c: a finished resync clears its request — not one made while it ran.
+        resync_requested_at=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_at,
+        ),
+        resync_requested_by=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_by,
+        ),
     )
 )
 _LOG = insert(Activity)
@@ -220,6 +262,34 @@ _CLOSE_RUN = (
 )
 
 
+# PostgreSQL: one statement per phase (migration 0008).
+_PG_START = text("SELECT s5sync_cycle_start(:tid, :uid, :holder, :now, :ttl)")
+_PG_FINISH = text(
+    "SELECT s5sync_cycle_finish(:tid, :uid, :fence, :run_id, :now, :finished_at, "
+    ":next_run_at, :outcome, :status, :error, :skip_keys, :counts, :graph_requests, "
+    ":entries, :window, :delta_link, :resync_of)"
+)
+# The user's columns the SQLite path reads with the lease (`_USER`), by name.
+_USER_FIELDS = tuple(str(column.key) for column in _USER)
+_USER_MOMENTS = frozenset(str(c.key) for c in _USER if isinstance(c.type, UTCDateTime))
+
+
+def _naive(moment: datetime) -> datetime:
+    """An aware datetime as the naive UTC a `timestamp` column holds (store/types.py)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: str | None) -> datetime | None:
+    """A `timestamp` as PostgreSQL's JSON writes it (ISO 8601, UTC) as an aware datetime."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def _cached(box: SecretBox, row: Any) -> CachedEvent:
     data = open_event_data(box, row.data)  # subject and body sealed (sealed.py)
     return CachedEvent(row.event_id, data, row.change_key, row.server_hash, row.relevant)
@@ -235,6 +305,8 @@ class SqlCycleStore:
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
     ) -> CycleStart | str:
+        if not self.db.is_sqlite:
+            return await self._start_in_one(user_id, holder, now, ttl)
         mine = {"tid": self.tenant_id, "uid": user_id}
         async with self.db.connection(self.tenant_id) as conn:
             row = (await conn.execute(_GET_TENANT, mine)).one_or_none()
@@ -278,6 +350,88 @@ class SqlCycleStore:
                 delta=self._delta(delta),
                 cached={row.event_id: _cached(self.box, row) for row in cached},
             )
+
+    async def _start_in_one(
+        self, user_id: int, holder: str, now: datetime, ttl: timedelta
+    ) -> CycleStart | str:
+        """`start` on PostgreSQL: one statement, one round trip (migration 0008)."""
+        params = {"tid": self.tenant_id, "uid": user_id, "holder": holder}
+        async with self.db.single_statements() as conn:
+            got = (
+                await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
+            ).scalar_one()
+        if got.get("refused") == "busy" and await self._release_if_gone(user_id, now):
+            async with self.db.single_statements() as conn:
+                got = (
+                    await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
+                ).scalar_one()
+        refused = got.get("refused")
+        if refused == "no_store":
+            raise NotFound(f"store {self.tenant_id} no longer exists")
+        if refused == "no_user":
+            raise NotFound(f"no user {user_id} in this store")
+        if refused is not None:
+            return str(refused)
+        row, user = got["tenant"], got["user"]
+        tenant = TenantRecord(
+            row["id"],
+            row["ms_tenant_id"],
+            row["name"],
+            StoreOptions(**{name: row[name] for name in OPTION_NAMES}),
+        )
+        taken = SimpleNamespace(
+            **{
+                name: _aware(user[name]) if name in _USER_MOMENTS else user[name]
+                for name in _USER_FIELDS
+            }
+        )
+        expires = _moment(got["expires"])
+        return CycleStart(
+            tenant=tenant,
+            user=user_record(taken),  # type: ignore[arg-type]  # it names the same
+            lease=Lease(user_id, holder, taken.lease_fence, expires),
+            run_id=got["run_id"],
+            previous_skips=frozenset(tuple(key) for key in taken.last_skip_keys or []),
+            links=tuple(
+                Link(task, event, Origin(origin), LinkState(state), txn, th, eh, ck)
+                for task, event, origin, state, txn, th, eh, ck in got["links"]
+            ),
+            category_ready=taken.category_ready,
+            delta=self._pg_delta(got["delta"]),
+            cached={
+                event_id: CachedEvent(
+                    event_id, open_event_data(self.box, data), change_key, server_hash, relevant
+                )
+                for event_id, data, change_key, server_hash, relevant in got["cached"]
+            },
+        )
+
+    async def _release_if_gone(self, user_id: int, now: datetime) -> bool:
+        """PostgreSQL: a lease held by a process of this host that is gone is made expired
+        (sync/holders.py), so the start function takes it over and closes its runs
+        (migration 0009). Only on a busy answer: never on the every-cycle path."""
+        mine = {"tid": self.tenant_id, "uid": user_id}
+        async with self.db.connection(self.tenant_id) as conn:
+            row = (await conn.execute(_REFUSED, mine)).one_or_none()
+            if row is None or not holder_gone(row.lease_holder):
+                return False
+            expired = await conn.execute(
+                _EXPIRE_GONE,
+                {
+                    **mine,
+                    "gone": row.lease_holder,
+                    "gone_fence": row.lease_fence,
+                    "expired_at": now - timedelta(seconds=1),
+                },
+            )
+            return bool(expired.rowcount)
+
+    def _pg_delta(self, row: list[Any] | None) -> DeltaRecord | None:
+        if row is None:
+            return None
+        link, start, end, baselined, tag = row
+        opened = self.box.open(link.encode()) if link is not None else None
+        return DeltaRecord(opened, _moment(start), _moment(end), _moment(baselined), tag)
 
     async def _take_over(self, conn: AsyncConnection, asked: dict[str, Any]) -> Any:
         """The lease its cycle never released, if it expired or its holder is gone; else
@@ -388,6 +542,8 @@ class SqlCycleStore:
             yield unit.links
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:
+        if not self.db.is_sqlite:
+            return await self._finish_in_one(lease, end)
         mine = {"tid": self.tenant_id, "uid": lease.user_id}
         async with self.db.connection(self.tenant_id) as conn:
             released = await conn.execute(
@@ -401,6 +557,7 @@ class SqlCycleStore:
                     "status": end.status,
                     "error": end.error,
                     "skip_keys": [list(key) for key in end.skip_keys],
+                    "resync_of": end.resync_of,
                 },
             )
             if released.rowcount and end.window is not None:
@@ -439,3 +596,68 @@ class SqlCycleStore:
                     "error": end.error,
                 },
             )
+
+    async def _finish_in_one(self, lease: Lease, end: CycleEnd) -> None:
+        """`finish` on PostgreSQL: one statement, one round trip (migration 0008); the
+        window is saved only while the fence is ours, as on SQLite."""
+        window, sealed = None, None
+        if end.window is not None:
+            saved, record = end.window, end.window.delta
+            if record.delta_link is not None:
+                sealed = self.box.seal(record.delta_link)
+            window = json.dumps(
+                {
+                    "rebaselined": saved.rebaselined,
+                    "stale": []
+                    if saved.rebaselined
+                    else sorted({*saved.removed, *(item.event_id for item in saved.upserts)}),
+                    "upserts": [
+                        {
+                            "event_id": item.event_id,
+                            "data": seal_event_data(self.box, item.data),
+                            "change_key": item.change_key,
+                            "server_hash": item.server_hash,
+                            "relevant": item.relevant,
+                        }
+                        for item in saved.upserts
+                    ],
+                    "window_start": _naive(record.window_start).isoformat(),
+                    "window_end": _naive(record.window_end).isoformat(),
+                    "baselined_at": _naive(record.baselined_at).isoformat(),
+                    "relevance_tag": record.relevance_tag,
+                }
+            )
+        skip_keys = json.dumps([list(key) for key in end.skip_keys])
+        entries = [
+            {
+                "direction": e.direction,
+                "action": e.action,
+                "reason": e.reason,
+                "task_id": e.task_id,
+                "event_id": e.event_id,
+                "subject": e.subject[:120],
+                "message": e.message,
+            }
+            for e in end.entries
+        ]
+        params = {
+            "tid": self.tenant_id,
+            "uid": lease.user_id,
+            "fence": lease.fence,
+            "run_id": end.run_id,
+            "now": _naive(end.now),
+            "finished_at": _naive(end.finished_at),
+            "next_run_at": _naive(end.next_run_at),
+            "outcome": end.outcome,
+            "status": end.status,
+            "error": end.error,
+            "skip_keys": skip_keys,
+            "counts": json.dumps(dict(end.counts)),
+            "graph_requests": json.dumps(dict(end.graph_requests)),
+            "entries": json.dumps(entries),
+            "window": window,
+            "delta_link": sealed,
+            "resync_of": None if end.resync_of is None else _naive(end.resync_of),
+        }
+        async with self.db.single_statements() as conn:
+            await conn.execute(_PG_FINISH, params)

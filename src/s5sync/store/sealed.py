@@ -7,7 +7,7 @@ CALENDAREVENT database (a backup, a copied file) shows no subject nor body. Time
 categories, ids and hashes stay readable: the cycle's statements never look inside.
 
 Sealing happens at the store's edge only: the engine and the core see plain snapshot
-fields (`CachedEvent.data`). A row written before sealing (none after migration 0007,
+fields (`CachedEvent.data`). A row written before sealing (none after migration 0009,
 which empties the cache) is read as it is.
 """
 

@@ -132,7 +132,7 @@ def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> N
             ),
             {"at": "2026-11-25 14:00:00"},
         )
-    upgrade(url, "0006")  # 0007 empties the window cache (next test)
+    upgrade(url, "0008")  # 0009 empties the window cache (next test)
     with engine.connect() as conn:
         skip_keys: dict[int, str] = dict(
             conn.execute(text("SELECT id, last_skip_keys FROM app_user")).all()
@@ -144,13 +144,13 @@ def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> N
     assert relevant in (1, True)
 
 
-def test_migration_0007_empties_the_window_caches_it_cannot_seal_and_keeps_the_links_R22(
+def test_migration_0009_empties_the_window_caches_it_cannot_seal_and_keeps_the_links_R22(
     tmp_path: Path,
 ) -> None:
-    """Issue 23: cached event text written in clear before 0007 is not left behind in
+    """Issue 23: cached event text written in clear before 0009 is not left behind in
     clear; each user's next cycle re-reads the window (the links stay)."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, "0006")
+    upgrade(url, "0008")
     engine = create_engine(url)
     at = {"at": "2026-11-25 14:00:00"}
     with engine.begin() as conn:
