@@ -7,28 +7,40 @@ no ORM session, no identity map — and an idle cycle costs two transactions: `s
 events that can matter) and `finish` (lease released, run row and activity written, the
 new delta link saved). Every statement names the tenant (R22) and, on PostgreSQL, runs
 in a transaction bound to it for row-level security.
+
+On PostgreSQL each of the two is one round trip (issue 25): one statement calling a
+server-side function (`s5sync_cycle_start`, `s5sync_cycle_finish`, migration 0007) that
+binds itself to the store, does what the SQLite statements below do in the same order
+under the same conditions, and is its own transaction (autocommit: no BEGIN, no
+COMMIT). asyncpg prepares each once per connection (its statement cache). SQLite, in
+process, keeps the statements.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     Integer,
     bindparam,
+    case,
     delete,
     exists,
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from s5sync.core.snapshots import Link, LinkState, Origin, StoreOptions
 from s5sync.store.database import Database
 from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -40,10 +52,11 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import CachedEvent, DeltaRecord, Lease
+from s5sync.store.records import CachedEvent, DeltaRecord, Lease, TenantRecord
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.secrets import SecretBox
+from s5sync.store.types import UTCDateTime
 from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
@@ -69,6 +82,8 @@ _USER = (
     AppUser.lease_fence,
     AppUser.last_skip_keys,
     AppUser.push_live_until,  # R14b: the safety-net interval while push is live
+    AppUser.resync_requested_at,  # R14c: this cycle is a resync (issue 21 item 2)
+    AppUser.resync_requested_by,
 )
 _LINK = (
     EventLink.task_id,
@@ -154,6 +169,7 @@ _CATEGORY_READY = (
     .where(AppUser.tenant_id == _tid, AppUser.id == _uid)
     .values(category_ready=bindparam("name"))
 )
+_resync_of: BindParameter[datetime] = bindparam("resync_of", type_=UTCDateTime())
 _RELEASE = (
     update(AppUser)
     .where(
@@ -170,6 +186,15 @@ _RELEASE = (
         status=bindparam("status"),
         last_error=bindparam("error"),
         last_skip_keys=bindparam("skip_keys"),
+        # R14c: a finished resync clears its request — not one made while it ran.
+        resync_requested_at=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_at,
+        ),
+        resync_requested_by=case(
+            (AppUser.resync_requested_at <= _resync_of, None),
+            else_=AppUser.resync_requested_by,
+        ),
     )
 )
 _LOG = insert(Activity)
@@ -187,6 +212,36 @@ _CLOSE_RUN = (
 )
 
 
+# PostgreSQL: one statement per phase (migration 0007).
+_PG_START = text("SELECT s5sync_cycle_start(:tid, :uid, :holder, :now, :ttl)")
+_PG_FINISH = text(
+    "SELECT s5sync_cycle_finish(:tid, :uid, :fence, :run_id, :now, :finished_at, "
+    ":next_run_at, :outcome, :status, :error, :skip_keys, :counts, :graph_requests, "
+    ":entries, :window, :delta_link)"
+)
+# The user's columns the SQLite path reads with the lease (`_USER`), by name.
+_USER_FIELDS = tuple(str(column.key) for column in _USER)
+_USER_MOMENTS = frozenset(
+    ("onboarded_at", "last_heartbeat_at", "next_run_at", "last_run_at", "push_live_until")
+)
+
+
+def _naive(moment: datetime) -> datetime:
+    """An aware datetime as the naive UTC a `timestamp` column holds (store/types.py)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: str | None) -> datetime | None:
+    """A `timestamp` as PostgreSQL's JSON writes it (ISO 8601, UTC) as an aware datetime."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def _cached(row: Any) -> CachedEvent:
     return CachedEvent(row.event_id, dict(row.data), row.change_key, row.server_hash, row.relevant)
 
@@ -201,6 +256,8 @@ class SqlCycleStore:
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
     ) -> CycleStart | str:
+        if not self.db.is_sqlite:
+            return await self._start_in_one(user_id, holder, now, ttl)
         mine = {"tid": self.tenant_id, "uid": user_id}
         async with self.db.connection(self.tenant_id) as conn:
             row = (await conn.execute(_GET_TENANT, mine)).one_or_none()
@@ -245,6 +302,61 @@ class SqlCycleStore:
                 delta=self._delta(delta),
                 cached={row.event_id: _cached(row) for row in cached},
             )
+
+    async def _start_in_one(
+        self, user_id: int, holder: str, now: datetime, ttl: timedelta
+    ) -> CycleStart | str:
+        """`start` on PostgreSQL: one statement, one round trip (migration 0007)."""
+        params = {"tid": self.tenant_id, "uid": user_id, "holder": holder}
+        async with self.db.single_statements() as conn:
+            got = (
+                await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
+            ).scalar_one()
+        refused = got.get("refused")
+        if refused == "no_store":
+            raise NotFound(f"store {self.tenant_id} no longer exists")
+        if refused == "no_user":
+            raise NotFound(f"no user {user_id} in this store")
+        if refused is not None:
+            return str(refused)
+        row, user = got["tenant"], got["user"]
+        tenant = TenantRecord(
+            row["id"],
+            row["ms_tenant_id"],
+            row["name"],
+            StoreOptions(**{name: row[name] for name in OPTION_NAMES}),
+        )
+        taken = SimpleNamespace(
+            **{
+                name: _aware(user[name]) if name in _USER_MOMENTS else user[name]
+                for name in _USER_FIELDS
+            }
+        )
+        expires = _moment(got["expires"])
+        return CycleStart(
+            tenant=tenant,
+            user=user_record(taken),  # type: ignore[arg-type]  # it names the same
+            lease=Lease(user_id, holder, taken.lease_fence, expires),
+            run_id=got["run_id"],
+            previous_skips=frozenset(tuple(key) for key in taken.last_skip_keys or []),
+            links=tuple(
+                Link(task, event, Origin(origin), LinkState(state), txn, th, eh, ck)
+                for task, event, origin, state, txn, th, eh, ck in got["links"]
+            ),
+            category_ready=taken.category_ready,
+            delta=self._pg_delta(got["delta"]),
+            cached={
+                event_id: CachedEvent(event_id, data, change_key, server_hash, relevant)
+                for event_id, data, change_key, server_hash, relevant in got["cached"]
+            },
+        )
+
+    def _pg_delta(self, row: list[Any] | None) -> DeltaRecord | None:
+        if row is None:
+            return None
+        link, start, end, baselined, tag = row
+        opened = self.box.open(link.encode()) if link is not None else None
+        return DeltaRecord(opened, _moment(start), _moment(end), _moment(baselined), tag)
 
     async def _refusal(self, conn: AsyncConnection, mine: dict[str, int]) -> str:
         row = (await conn.execute(_REFUSED, mine)).one_or_none()
@@ -332,6 +444,8 @@ class SqlCycleStore:
             yield unit.links
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:
+        if not self.db.is_sqlite:
+            return await self._finish_in_one(lease, end)
         mine = {"tid": self.tenant_id, "uid": lease.user_id}
         async with self.db.connection(self.tenant_id) as conn:
             released = await conn.execute(
@@ -345,6 +459,7 @@ class SqlCycleStore:
                     "status": end.status,
                     "error": end.error,
                     "skip_keys": [list(key) for key in end.skip_keys],
+                    "resync_of": end.resync_of,
                 },
             )
             if released.rowcount and end.window is not None:
@@ -383,3 +498,67 @@ class SqlCycleStore:
                     "error": end.error,
                 },
             )
+
+    async def _finish_in_one(self, lease: Lease, end: CycleEnd) -> None:
+        """`finish` on PostgreSQL: one statement, one round trip (migration 0007); the
+        window is saved only while the fence is ours, as on SQLite."""
+        window, sealed = None, None
+        if end.window is not None:
+            saved, record = end.window, end.window.delta
+            if record.delta_link is not None:
+                sealed = self.box.seal(record.delta_link)
+            window = json.dumps(
+                {
+                    "rebaselined": saved.rebaselined,
+                    "stale": []
+                    if saved.rebaselined
+                    else sorted({*saved.removed, *(item.event_id for item in saved.upserts)}),
+                    "upserts": [
+                        {
+                            "event_id": item.event_id,
+                            "data": item.data,
+                            "change_key": item.change_key,
+                            "server_hash": item.server_hash,
+                            "relevant": item.relevant,
+                        }
+                        for item in saved.upserts
+                    ],
+                    "window_start": _naive(record.window_start).isoformat(),
+                    "window_end": _naive(record.window_end).isoformat(),
+                    "baselined_at": _naive(record.baselined_at).isoformat(),
+                    "relevance_tag": record.relevance_tag,
+                }
+            )
+        skip_keys = json.dumps([list(key) for key in end.skip_keys])
+        entries = [
+            {
+                "direction": e.direction,
+                "action": e.action,
+                "reason": e.reason,
+                "task_id": e.task_id,
+                "event_id": e.event_id,
+                "subject": e.subject[:120],
+                "message": e.message,
+            }
+            for e in end.entries
+        ]
+        params = {
+            "tid": self.tenant_id,
+            "uid": lease.user_id,
+            "fence": lease.fence,
+            "run_id": end.run_id,
+            "now": _naive(end.now),
+            "finished_at": _naive(end.finished_at),
+            "next_run_at": _naive(end.next_run_at),
+            "outcome": end.outcome,
+            "status": end.status,
+            "error": end.error,
+            "skip_keys": skip_keys,
+            "counts": json.dumps(dict(end.counts)),
+            "graph_requests": json.dumps(dict(end.graph_requests)),
+            "entries": json.dumps(entries),
+            "window": window,
+            "delta_link": sealed,
+        }
+        async with self.db.single_statements() as conn:
+            await conn.execute(_PG_FINISH, params)

@@ -89,6 +89,8 @@ def user_record(row: AppUser) -> UserRecord:
         last_change_at=getattr(row, "last_change_at", None),
         paused_at=getattr(row, "paused_at", None),
         paused_by=getattr(row, "paused_by", None),
+        resync_requested_at=getattr(row, "resync_requested_at", None),
+        resync_requested_by=getattr(row, "resync_requested_by", None),
     )
 
 

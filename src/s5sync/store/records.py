@@ -46,6 +46,9 @@ class UserRecord:
     last_change_at: datetime | None = None
     paused_at: datetime | None = None  # R14c: no cycle runs until resumed
     paused_by: str | None = None
+    # R14c: a resync asked for (when, by whom): the next cycle repairs (issue 21 item 2).
+    resync_requested_at: datetime | None = None
+    resync_requested_by: str | None = None
 
     @property
     def paused(self) -> bool:

@@ -175,6 +175,16 @@ class UserRepository(_Scoped):
         await self.session.flush()
         return user_record(row)
 
+    async def request_resync(self, user_id: int, at: datetime, by: str) -> UserRecord:
+        """R14c: the user's next cycle is a resync (repair), due at once; a paused user
+        is repaired when resumed."""
+        row = await self._row(user_id)
+        row.resync_requested_at, row.resync_requested_by = at, by
+        row.next_run_at = None
+        row.sync_now_requested = True
+        await self.session.flush()
+        return user_record(row)
+
     async def set_admin(self, user_id: int, is_admin: bool) -> UserRecord:
         row = await self._row(user_id)
         row.is_admin = is_admin

@@ -248,6 +248,11 @@ class MemoryCycleStore:
                 status=end.status,
                 last_error=end.error,
             )
+            asked = user.record.resync_requested_at
+            if asked is not None and end.resync_of is not None and asked <= end.resync_of:
+                user.record = replace(
+                    user.record, resync_requested_at=None, resync_requested_by=None
+                )
             user.last_skip_keys = tuple(tuple(key) for key in end.skip_keys)
             if end.window is not None:
                 self._save_window(user, end.window)
