@@ -9,7 +9,7 @@ new delta link saved). Every statement names the tenant (R22) and, on PostgreSQL
 in a transaction bound to it for row-level security.
 
 On PostgreSQL each of the two is one round trip (issue 25): one statement calling a
-server-side function (`s5sync_cycle_start`, `s5sync_cycle_finish`, migration 0007) that
+server-side function (`s5sync_cycle_start`, `s5sync_cycle_finish`, migration 0008) that
 binds itself to the store, does what the SQLite statements below do in the same order
 under the same conditions, and is its own transaction (autocommit: no BEGIN, no
 COMMIT). asyncpg prepares each once per connection (its statement cache). SQLite, in
@@ -212,18 +212,16 @@ _CLOSE_RUN = (
 )
 
 
-# PostgreSQL: one statement per phase (migration 0007).
+# PostgreSQL: one statement per phase (migration 0008).
 _PG_START = text("SELECT s5sync_cycle_start(:tid, :uid, :holder, :now, :ttl)")
 _PG_FINISH = text(
     "SELECT s5sync_cycle_finish(:tid, :uid, :fence, :run_id, :now, :finished_at, "
     ":next_run_at, :outcome, :status, :error, :skip_keys, :counts, :graph_requests, "
-    ":entries, :window, :delta_link)"
+    ":entries, :window, :delta_link, :resync_of)"
 )
 # The user's columns the SQLite path reads with the lease (`_USER`), by name.
 _USER_FIELDS = tuple(str(column.key) for column in _USER)
-_USER_MOMENTS = frozenset(
-    ("onboarded_at", "last_heartbeat_at", "next_run_at", "last_run_at", "push_live_until")
-)
+_USER_MOMENTS = frozenset(str(c.key) for c in _USER if isinstance(c.type, UTCDateTime))
 
 
 def _naive(moment: datetime) -> datetime:
@@ -306,7 +304,7 @@ class SqlCycleStore:
     async def _start_in_one(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
     ) -> CycleStart | str:
-        """`start` on PostgreSQL: one statement, one round trip (migration 0007)."""
+        """`start` on PostgreSQL: one statement, one round trip (migration 0008)."""
         params = {"tid": self.tenant_id, "uid": user_id, "holder": holder}
         async with self.db.single_statements() as conn:
             got = (
@@ -500,7 +498,7 @@ class SqlCycleStore:
             )
 
     async def _finish_in_one(self, lease: Lease, end: CycleEnd) -> None:
-        """`finish` on PostgreSQL: one statement, one round trip (migration 0007); the
+        """`finish` on PostgreSQL: one statement, one round trip (migration 0008); the
         window is saved only while the fence is ours, as on SQLite."""
         window, sealed = None, None
         if end.window is not None:
@@ -559,6 +557,7 @@ class SqlCycleStore:
             "entries": json.dumps(entries),
             "window": window,
             "delta_link": sealed,
+            "resync_of": None if end.resync_of is None else _naive(end.resync_of),
         }
         async with self.db.single_statements() as conn:
             await conn.execute(_PG_FINISH, params)

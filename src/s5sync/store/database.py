@@ -153,7 +153,7 @@ class Database:
         """PostgreSQL only: a connection of the store-bound engine on which each statement
         is its own transaction (autocommit), for a server-side function that binds itself
         to its store before its first read (R22; the cycle's `s5sync_cycle_*`, migration
-        0007): one round trip where `connection` needs a BEGIN, the binding and a COMMIT
+        0008): one round trip where `connection` needs a BEGIN, the binding and a COMMIT
         besides."""
         if self.is_sqlite:
             raise RuntimeError("SQLite has no server-side functions")

@@ -11,7 +11,7 @@ frees the lease; another store's user is never reached (R22).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -293,3 +293,34 @@ async def test_a_cycle_runs_bound_to_its_store_under_row_level_security_R22(
             await store.start(world.stranger.id, "worker-1", NOW, TTL)
     finally:
         await app.dispose()
+
+
+async def ask_resync(world: World, at: datetime) -> None:
+    if world.scope is None:
+        memory = world.store.world.users[world.user.id]  # type: ignore[attr-defined]
+        memory.record = replace(
+            memory.record, resync_requested_at=at, resync_requested_by="admin@a.example"
+        )
+        return
+    async with world.scope.begin() as unit:
+        await unit.users.request_resync(world.user.id, at, "admin@a.example")
+
+
+async def test_finish_clears_the_resync_it_carried_out_not_a_later_one_R14c(
+    world: World,
+) -> None:
+    await ask_resync(world, NOW)
+    started = await begin(world)
+    assert (started.user.resync_requested_at, started.user.resync_requested_by) == (
+        NOW,
+        "admin@a.example",
+    )
+    await world.store.finish(started.lease, end(started, resync_of=NOW))
+    again = await begin(world, NOW + timedelta(minutes=10))
+    assert again.user.resync_requested_at is None
+    assert again.user.resync_requested_by is None
+    # A request made while the resync ran is kept for the next cycle.
+    await ask_resync(world, NOW + timedelta(minutes=15))
+    await world.store.finish(again.lease, end(again, resync_of=NOW + timedelta(minutes=5)))
+    third = await begin(world, NOW + timedelta(minutes=20))
+    assert third.user.resync_requested_at == NOW + timedelta(minutes=15)

@@ -10,22 +10,23 @@ statement is its own transaction, so BEGIN and COMMIT cost no round trip of thei
   links, delta link and the cached events that can matter, as one JSON value; or
   `{"refused": "no_store" | "no_user" | "busy" | "not_onboarded"}` with nothing written.
 - `s5sync_cycle_finish(...)`: binds to the store, releases the lease only while the
-  fence is still ours (R16), saves the window (cache rows and delta link) only then,
-  writes the activity and closes the run row (R18); returns whether the lease was ours.
+  fence is still ours (R16) and clears the resync request it carried out (R14c), saves
+  the window (cache rows and delta link) only then, writes the activity and closes the
+  run row (R18); returns whether the lease was ours.
 
 Both are SECURITY INVOKER (the default): the policies bind the caller's role exactly as
 they bind the statements they replace. SQLite has no functions and keeps its statements.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -106,7 +107,7 @@ CREATE OR REPLACE FUNCTION s5sync_cycle_finish(
     p_now timestamp, p_finished_at timestamp, p_next_run_at timestamp,
     p_outcome text, p_status text, p_error text,
     p_skip_keys json, p_counts json, p_graph_requests json, p_entries json,
-    p_window json, p_delta_link bytea
+    p_window json, p_delta_link bytea, p_resync_of timestamp
 ) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$
 DECLARE
     v_released boolean;
@@ -116,7 +117,12 @@ BEGIN
     UPDATE app_user
        SET lease_holder = NULL, lease_expires_at = NULL, next_run_at = p_next_run_at,
            last_run_at = p_finished_at, last_outcome = p_outcome, status = p_status,
-           last_error = p_error, last_skip_keys = p_skip_keys
+           last_error = p_error, last_skip_keys = p_skip_keys,
+           -- R14c: a finished resync clears its request, not one made while it ran.
+           resync_requested_at = CASE WHEN resync_requested_at <= p_resync_of
+                                      THEN NULL ELSE resync_requested_at END,
+           resync_requested_by = CASE WHEN resync_requested_at <= p_resync_of
+                                      THEN NULL ELSE resync_requested_by END
      WHERE tenant_id = p_tenant AND id = p_user AND lease_fence = p_fence;
     v_released := FOUND;
     IF v_released AND p_window IS NOT NULL THEN
