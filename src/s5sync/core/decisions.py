@@ -53,6 +53,8 @@ class Reason(StrEnum):
     RECOVERED_LINK = "recovered_link"  # R16b
     DELETED_IN_OUTLOOK = "deleted_in_outlook"  # R7b, R11
     DELETED_IN_SYSTEM_FIVE = "deleted_in_system_five"  # R6, R11b
+    RESYNC_REPAIRED = "resync_repaired"  # R14c: the event differed from its task
+    RESYNC_RESTORED = "resync_restored"  # R14c, R6b: the task is this employee's again
     # Skips
     START_PASSED = "start_passed"  # R2, R8
     NOT_SYNCABLE_KIND = "not_syncable_kind"  # R1
@@ -81,6 +83,11 @@ PHRASES: dict[Reason, str] = {
     Reason.RECOVERED_LINK: "found by the identity it carries",
     Reason.DELETED_IN_OUTLOOK: "the event was deleted in Outlook",
     Reason.DELETED_IN_SYSTEM_FIVE: "the task was deleted in System Five",
+    Reason.RESYNC_REPAIRED: "a repair found that the event no longer matched the task",
+    Reason.RESYNC_RESTORED: (
+        "a repair found the task is yours again, so its event is updated again and no "
+        "longer marked removed"
+    ),
     Reason.START_PASSED: "start has passed",
     Reason.NOT_SYNCABLE_KIND: "not a Customer or Delivery task",
     Reason.SYNC_UNTICKED: "Sync is unticked",
@@ -202,6 +209,8 @@ class UpdateEvent:
     notes: tuple[str, ...] = ()
     # R5b: what Outlook showed, edited there since s5sync's last write, now replaced.
     overwrote: tuple[str, ...] = ()
+    # R6b, R14c: a stopped link made active again (a resync after a remap was undone).
+    restores: bool = False
     direction: Direction = field(default=Direction.PUSH, init=False)
 
     def describe(self) -> str:

@@ -14,6 +14,11 @@ from typing import Any
 
 from s5sync.core.snapshots import StoreOptions
 
+# A run whose cycle never finished (killed, or its process lost), closed by the next one
+# to take the user's lease or by the reaper (issue 23 item 6; R18).
+INTERRUPTED = "interrupted"
+INTERRUPTED_ERROR = "the cycle stopped before it finished (its process was stopped or lost)"
+
 
 @dataclass(frozen=True)
 class TenantRecord:
@@ -52,6 +57,9 @@ class UserRecord:
     last_change_at: datetime | None = None
     paused_at: datetime | None = None  # R14c: no cycle runs until resumed
     paused_by: str | None = None
+    # R14c: a resync asked for (when, by whom): the next cycle repairs (issue 21 item 2).
+    resync_requested_at: datetime | None = None
+    resync_requested_by: str | None = None
 
     @property
     def paused(self) -> bool:

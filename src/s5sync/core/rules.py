@@ -67,6 +67,7 @@ from s5sync.core.payloads import (
     predicted_event_hash,
     removed_mark,
 )
+from s5sync.core.resync import repair, restore
 from s5sync.core.snapshots import (
     EventSnapshot,
     Link,
@@ -97,6 +98,8 @@ class _Cycle:
     out: list[Decision] = field(default_factory=list)
     # Events whose hidden identity names a deleted task: never imported (R11b).
     orphaned: frozenset[str] = frozenset()
+    # R14c: a resync compares every future ticked task with its event (core.resync).
+    resync: bool = False
 
     def by_task(self) -> dict[int, Link]:
         return {link.task_id: link for link in self.links if link.task_id is not None}
@@ -129,6 +132,11 @@ class _Cycle:
                     )
             return
         if link.state is LinkState.TASK_DELETED:
+            if self.resync and self.events_readable and task is not None and event is not None:
+                restored = restore(link, task, event, self.options, self.now, self.employee_id)
+                if restored is not None:
+                    self.out.append(restored)  # R6b, R14c: the remap was undone
+                    return
             # R11b: later changes of the event do not recreate the task; said once per change.
             if event is not None and tagged and event_changed(event, link):
                 self.out.append(
@@ -239,6 +247,15 @@ class _Cycle:
         pushed = False
         if task_changed and not (tagged and not self.events_readable):
             pushed = self.push_update(link, task, event_id, event, current)
+        # A tagged event edited in Outlook speaks for its task (R12): never overwritten.
+        outlook_speaks = tagged and event is not None and event_changed(event, link)
+        if self.resync and self.events_readable and event is not None and not outlook_speaks:
+            repaired = (
+                None if pushed else repair(task, event, self.options, self.now, self.employee_id)
+            )
+            if repaired is not None:
+                self.out.append(repaired)  # R14c: re-pushed where they differ
+                return
         if untagged_edit is not None and not pushed:
             self.out.append(untagged_edit)
 
@@ -464,8 +481,10 @@ def decide_cycle(
     unknown_event_ids: Set[str] = frozenset(),
     tasks_readable: bool = True,
     events_readable: bool = True,
+    resync: bool = False,
 ) -> list[Decision]:
-    """R15: every decision of one user's cycle, from both sides read at `now`."""
+    """R15: every decision of one user's cycle, from both sides read at `now`;
+    `resync` (R14c): also every future ticked task compared with its event."""
     if not tasks_readable:
         return []
     cycle = _Cycle(
@@ -479,5 +498,6 @@ def decide_cycle(
         missing=missing_event_ids,
         unknown=unknown_event_ids,
         events_readable=events_readable,
+        resync=resync,
     )
     return cycle.decide()

@@ -217,6 +217,9 @@ def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> 
             Origin.OUTLOOK,
             LinkState.ACTIVE,
             task_hash=decision.task_hash,
+            # Issue 23 (R16b): both sides as they are now, as sync/apply.py records them.
+            event_hash=decision.event_hash,
+            change_key=decision.change_key,
         )
         return _set_link(world, row, decision.task_id, decision.event_id)
     link = _link_of(world, decision.task_id, decision.event_id)

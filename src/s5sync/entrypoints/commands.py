@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -403,6 +404,53 @@ def user_resume(email: str, tenant: TenantOption = None) -> None:
     """Resume the user's cycles where they stopped (R14c)."""
     _set_paused(email, tenant, False)
     console.print(f"user {email} resumed", markup=False)
+
+
+@user_app.command("resync")
+def user_resync(
+    email: str,
+    tenant: TenantOption = None,
+    at: Annotated[
+        str | None, typer.Option("--now", help="The cycle's time, ISO 8601 (as for `sync`).")
+    ] = None,
+) -> None:
+    """Repair the user's sync now (R14c): Outlook read again, the mapping checked against
+    both sides (R16b), every future ticked task compared with its event and re-pushed
+    where they differ — never a duplicate, never a deletion."""
+    from s5sync.entrypoints.sync_command import SyncRefused, find_user, parse_now, print_result
+    from s5sync.staff.administration import resync_note
+    from s5sync.sync.engine import CycleResult
+
+    try:
+        moment = parse_now(at)
+    except SyncRefused as error:
+        raise fail(str(error)) from None
+
+    async def work(s: Services) -> CycleResult | str:
+        user = await _one_user(s, email, tenant, invite=False)
+        if not user.onboarded:
+            raise StoreError(f"{email} is not onboarded: map them first (R20)")
+        async with s.scope(user.tenant_id).begin() as unit:
+            await unit.users.request_resync(user.id, now(), OPERATOR.name)
+            await unit.runs.log(user.id, None, now(), [resync_note(OPERATOR.name)])
+            await unit.audit.record(OPERATOR, AuditAction.USER_RESYNCED, now(), user.email)
+        try:
+            ready = await find_user(s, email, str(user.tenant_id))
+        except SyncRefused as refusal:
+            return f"repair of {email} asked; it runs with their next sync: {refusal}"
+        engine = s.cycle_engine(f"cli-{os.getpid()}")
+        result: CycleResult = await engine.run_user_cycle(ready, moment)
+        if result.outcome == "busy":
+            return f"repair of {email} asked; a sync of theirs is running, the next one repairs"
+        return result
+
+    done = run(work)
+    if isinstance(done, str):
+        console.print(done, markup=False, highlight=False)
+        return
+    print_result(console, done, as_json=False)
+    if done.outcome != "ok":
+        raise fail(f"the repair ended {done.outcome}: {done.error}; the next sync goes on", 3)
 
 
 @user_app.command("remove")

@@ -12,6 +12,11 @@ resource and "Subscription lifetime":
 - renew (and reauthorize): `PATCH /subscriptions/{id}` with a new `expirationDateTime`;
 - delete: `DELETE /subscriptions/{id}` (204); a 404 means it is gone already.
 
+A 403 to a create or a renewal means the user's grant no longer covers their own
+calendar (consent or the `Calendars` scope revoked, the user's sessions revoked while the
+access token still works): only the user can fix that, so it is `NeedsSignIn` (R19b) —
+the user is asked to sign in again, never polled forever in silence.
+
 An Outlook event subscription without resource data lives at most 10,080 minutes (just
 under 7 days); we ask for `LIFETIME`, a little less, so clock skew never makes Graph
 refuse it. Errors extend the connector's tree (outlook/errors.py):
@@ -28,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from s5sync.outlook.errors import GraphError, GraphRejected
+from s5sync.outlook.errors import GraphError, GraphRejected, NeedsSignIn
 from s5sync.outlook.session import Answer, GraphSession
 
 MAX_LIFETIME = timedelta(minutes=10_080)  # Outlook events, without resource data
@@ -110,6 +115,7 @@ class GraphSubscriptions:
         )
         if answer.status == 201:
             return _subscribed(answer)
+        _check_grant(answer)
         if answer.status == 400 and "validat" in _message(answer).lower():
             raise EndpointUnreachable(
                 "Microsoft Graph could not validate the notification URL (is S5SYNC_PUBLIC_URL "
@@ -127,6 +133,7 @@ class GraphSubscriptions:
         )
         if answer.status == 200:
             return _subscribed(answer)
+        _check_grant(answer)
         if answer.status == 404:
             raise SubscriptionGone("the subscription is gone", status=404, code=answer.error_code)
         raise _refused("renew", answer)
@@ -138,6 +145,16 @@ class GraphSubscriptions:
         if answer.status in (200, 204, 404):
             return
         raise _refused("delete", answer)
+
+
+def _check_grant(answer: Answer) -> None:
+    """R19b: a 403 on the user's own calendar is a grant only the user can renew."""
+    if answer.status == 403:
+        raise NeedsSignIn(
+            "Microsoft Graph refused the calendar subscription (403 "
+            f"{answer.error_code or 'no code'}): the consent or the calendar permission was "
+            "revoked"
+        )
 
 
 def _path(subscription_id: str) -> str:

@@ -90,6 +90,15 @@ class PushService:
             raise TypeError(f"{type(store).__name__} cannot list saved tasks")
         return store
 
+    @property
+    def off_reason(self) -> str | None:
+        """Why nobody is subscribed by this process now (the health page), or None."""
+        return self.manager.off_reason
+
+    async def troubles(self, tenant_id: int) -> dict[int, str]:
+        """The store's users whose last renewal failed, and why (the health page)."""
+        return await self.rows.troubles(tenant_id)
+
     async def lifecycle(self, event: Lifecycle) -> None:
         key = event.key
         log.info("graph.lifecycle", extra={"user_id": key.user_id, "event": event.event})

@@ -23,6 +23,7 @@ before, and `status` says why for the health page. Creation is tried again after
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -85,17 +86,28 @@ class SubscriptionManager:
     token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
     unreachable_since: datetime | None = None
     _create_after: dict[int, datetime] = field(default_factory=dict)
+    # One sweep at a time in a process (the push loop, a lifecycle's sweep, a tool's):
+    # two at once would both see a user without a subscription and make two.
+    _sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def off_reason(self) -> str | None:
+        """Why this deployment subscribes nobody now, or None when it can (R14b)."""
+        if self.push.notification_url is None:
+            return self.push.off_reason
+        if self.unreachable_since is not None:
+            return (
+                f"Microsoft Graph could not reach {self.push.notification_url} "
+                f"(since {self.unreachable_since:%H:%M} UTC)"
+            )
+        return None
 
     @property
     def status(self) -> str:
-        """For the health page: push is on, or why users are polled instead."""
-        if self.push.notification_url is None:
-            return f"Polling every interval: {self.push.off_reason}"
-        if self.unreachable_since is not None:
-            return (
-                "Polling every interval: Microsoft Graph could not reach "
-                f"{self.push.notification_url} (since {self.unreachable_since:%H:%M} UTC)"
-            )
+        """For `/healthz`: push is on, or why users are polled instead."""
+        off = self.off_reason
+        if off is not None:
+            return f"Polling every interval: {off}"
         return "Live: changes arrive by Graph change notifications"
 
     def creating(self, now: datetime) -> bool:
@@ -109,6 +121,10 @@ class SubscriptionManager:
         return self.creating(now) and self._create_after.get(work.user_id, now) <= now
 
     async def sweep(self) -> UpkeepReport:
+        async with self._sweeping:
+            return await self._sweep()
+
+    async def _sweep(self) -> UpkeepReport:
         now = self.clock()
         report = UpkeepReport()
         created: list[int] = []

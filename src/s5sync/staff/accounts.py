@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from s5sync.core.cadence import cadence_words
 from s5sync.core.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
@@ -52,6 +53,14 @@ class Dashboard:
     activity_total: int
     page: int
     page_size: int
+    now: datetime  # when the view was read (whether the subscription is live)
+
+    @property
+    def cadence(self) -> str:
+        """R14b: "Live" while the calendar subscription is live, else "Every 10 minutes"
+        (the `#sync-cadence` slot)."""
+        interval = self.tenant.options.interval_minutes
+        return cadence_words(self.user.push_live_until, interval, self.now)
 
     @property
     def pill(self) -> Pill:
@@ -204,6 +213,7 @@ class Accounts:
             activity_total=total,
             page=page,
             page_size=page_size,
+            now=self.clock(),
         )
 
     async def set_paused(self, user: UserRecord, paused: bool) -> None:
@@ -212,6 +222,15 @@ class Accounts:
             await unit.users.set_paused(
                 user.id, self.clock() if paused else None, user.email if paused else None
             )
+
+    async def request_resync(self, user: UserRecord) -> None:
+        """R14c: "Repair my sync" — the user's next cycle is a resync (issue 21 item 2)."""
+        from s5sync.staff.administration import resync_note
+
+        now = self.clock()
+        async with self.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.request_resync(user.id, now, user.email)
+            await unit.runs.log(user.id, None, now, [resync_note(None)])
 
     async def activity_export(self, user: UserRecord) -> tuple[TenantRecord, list[ActivityRecord]]:
         """The user's own whole activity log (the CSV download, R18)."""

@@ -7,7 +7,9 @@ administrator and works only inside that administrator's store (`TenantScope` of
 Five connection is not here at all — it is changed from the command line only (R21c).
 
 A user's sync state is named by `core.status.user_status`, the one place the dashboard,
-the health page, the alert mails and `/metrics` all ask.
+the health page, the alert mails and `/metrics` all ask; the health page's line about
+push (live, or polling and why: R14b) by `core.cadence.push_line`, from the process's
+`PushHealth` (the push service: why the deployment cannot subscribe, renewals failing).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from s5sync.core.cadence import push_line
 from s5sync.core.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
@@ -57,6 +60,25 @@ def note(action: str, message: str) -> ActivityEntry:
     return ActivityEntry("both", action, None, None, None, "", message)
 
 
+def resync_note(by: str | None) -> ActivityEntry:
+    """R14c, R18: a repair was asked for (by the user, an administrator, the operator)."""
+    who = f"by {by}" if by else "by you"
+    return note(
+        "resync_requested",
+        f"Repair asked {who}: the next sync reads Outlook again and compares every task "
+        "with its event. Nothing is deleted or sent twice.",
+    )
+
+
+class PushHealth(Protocol):
+    """What the health page reads of the process's push (`scheduling.push.PushService`)."""
+
+    @property
+    def off_reason(self) -> str | None: ...
+
+    async def troubles(self, tenant_id: int) -> dict[int, str]: ...
+
+
 @dataclass(frozen=True)
 class HealthRow:
     """One line of the health page (R21)."""
@@ -65,6 +87,7 @@ class HealthRow:
     status: UserStatus
     next_run_at: datetime | None
     latest: ActivityRecord | None = None  # the newest line of the user's activity log
+    push: str = ""  # R14b: live, or polling and why (core.cadence.push_line)
 
     @property
     def words(self) -> str:
@@ -168,10 +191,12 @@ class StoreAdministration:
         scope_for: Callable[[int], TenantScope],
         task_store_for: Callable[[int], Awaitable[TaskStore]],
         clock: Callable[[], datetime],
+        push: PushHealth | None = None,
     ) -> None:
         self.scope_for = scope_for
         self.task_store_for = task_store_for
         self.clock = clock
+        self.push = push
 
     @staticmethod
     def _actor(admin: UserRecord) -> Actor:
@@ -330,6 +355,18 @@ class StoreAdministration:
             await unit.audit.record(self._actor(admin), action, now, changed.email)
             return changed
 
+    async def request_resync(self, admin: UserRecord, user_id: int) -> UserRecord:
+        """R14c: the user's next cycle repairs their sync (issue 21 item 2); audited."""
+        now = self.clock()
+        async with self._scope(admin).begin() as unit:
+            try:
+                asked = await unit.users.request_resync(user_id, now, admin.email)
+            except NotFound:
+                raise NoSuchUser() from None
+            await unit.runs.log(user_id, None, now, [resync_note(admin.email)])
+            await unit.audit.record(self._actor(admin), AuditAction.USER_RESYNCED, now, asked.email)
+            return asked
+
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
         """Forget a user and their records; Outlook and System Five keep everything."""
         self.check_removable(admin, user_id)
@@ -347,18 +384,31 @@ class StoreAdministration:
         """R21: per user, failing and needs-sign-in first."""
         now = self.clock()
         rows = []
+        off = self.push.off_reason if self.push is not None else "push is not running here"
+        troubles = await self.push.troubles(admin.tenant_id) if self.push is not None else {}
         async with self._scope(admin).begin(write=False) as unit:
             tenant = await unit.tenant.get()
+            options = tenant.options
             for user in await unit.users.all():
                 status = user_status(user, tenant, now)
                 scheduled = status in (UserStatus.ACTIVE, UserStatus.FAILING)  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
+                push = push_line(
+                    status,
+                    user.push_live_until,
+                    now,
+                    interval_minutes=options.interval_minutes,
+                    safety_minutes=options.safety_minutes,
+                    deployment_off=off,
+                    renewal_error=troubles.get(user.id),
+                )
                 rows.append(
                     HealthRow(
                         user,
                         status,
                         user.next_run_at if scheduled else None,
                         latest[0] if latest else None,
+                        push,
                     )
                 )
         rows.sort(key=lambda r: (ATTENTION_ORDER[r.status], r.user.email.casefold()))

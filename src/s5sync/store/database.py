@@ -103,6 +103,7 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
             self.tenant_engine = self.write_engine
+            self.statement_engine = self.write_engine  # never used: no functions
         else:
             # Idle connections are pinged before use (s5sync.pooling), not every checkout.
             self.write_engine = _postgresql_engine(self.url, echo, ca)
@@ -111,6 +112,10 @@ class Database:
                 _postgresql_engine(async_url(tenant_url), echo, ca)
                 if tenant_url
                 else self.write_engine
+            )
+            # One statement, one round trip: no BEGIN or COMMIT of its own (issue 25).
+            self.statement_engine = self.tenant_engine.execution_options(
+                isolation_level="AUTOCOMMIT"
             )
 
     def _bound(self, tenant_id: int | None) -> bool:
@@ -141,6 +146,18 @@ class Database:
         async with self._engine(tenant_id, write).begin() as conn:
             if self._bound(tenant_id):
                 await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+            yield conn
+
+    @asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL only: a connection of the store-bound engine on which each statement
+        is its own transaction (autocommit), for a server-side function that binds itself
+        to its store before its first read (R22; the cycle's `s5sync_cycle_*`, migration
+        0008): one round trip where `connection` needs a BEGIN, the binding and a COMMIT
+        besides."""
+        if self.is_sqlite:
+            raise RuntimeError("SQLite has no server-side functions")
+        async with self.statement_engine.connect() as conn:
             yield conn
 
     async def tenant_role_problem(self) -> str | None:

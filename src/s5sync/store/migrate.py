@@ -81,6 +81,7 @@ def grant_tenant_role(url: str, tenant_url: str) -> str:
             for grant in (
                 "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES",
                 "USAGE ON ALL SEQUENCES",
+                "EXECUTE ON ALL FUNCTIONS",  # the cycle's (migration 0008)
             ):
                 conn.execute(text(f"GRANT {grant} IN SCHEMA public TO {quoted}"))
     finally:

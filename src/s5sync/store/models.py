@@ -137,6 +137,9 @@ class AppUser(Base):
     # R14c: paused by the user, an administrator or the operator (migration 0005).
     paused_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_by: Mapped[str | None] = mapped_column(String(320), default=None)
+    # R14c: a resync (repair) asked for and by whom; the next cycle is one (migration 0007).
+    resync_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    resync_requested_by: Mapped[str | None] = mapped_column(String(320), default=None)
     # The skips of the last finished cycle as [reason, task id, event id] (R18: a skip
     # that stands is said once); read with the lease (migration 0002).
     last_skip_keys: Mapped[list[Any] | None] = mapped_column(JSON, default=None)

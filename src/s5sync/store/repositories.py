@@ -34,6 +34,7 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
+from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 
 
@@ -168,6 +169,16 @@ class UserRepository(_Scoped):
         row.paused_at, row.paused_by = at, by
         if at is None:
             row.next_run_at = None  # resumed: due at once, from where it stopped
+        await self.session.flush()
+        return user_record(row)
+
+    async def request_resync(self, user_id: int, at: datetime, by: str) -> UserRecord:
+        """R14c: the user's next cycle is a resync (repair), due at once; a paused user
+        is repaired when resumed."""
+        row = await self._row(user_id)
+        row.resync_requested_at, row.resync_requested_by = at, by
+        row.next_run_at = None
+        row.sync_now_requested = True
         await self.session.flush()
         return user_record(row)
 
@@ -487,7 +498,9 @@ class CacheRepository(_Scoped):
             ).where(EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id)
         )
         return {
-            event_id: CachedEvent(event_id, dict(data), change_key, server_hash, relevant)
+            event_id: CachedEvent(
+                event_id, open_event_data(self.box, data), change_key, server_hash, relevant
+            )
             for event_id, data, change_key, server_hash, relevant in rows
         }
 
@@ -512,7 +525,7 @@ class CacheRepository(_Scoped):
                         tenant_id=self.tenant_id,
                         user_id=user_id,
                         event_id=item.event_id,
-                        data=item.data,
+                        data=seal_event_data(self.box, item.data),
                         change_key=item.change_key,
                         server_hash=item.server_hash,
                         relevant=item.relevant,
@@ -521,7 +534,7 @@ class CacheRepository(_Scoped):
                 )
             else:
                 row.data, row.change_key, row.server_hash = (
-                    item.data,
+                    seal_event_data(self.box, item.data),
                     item.change_key,
                     item.server_hash,
                 )

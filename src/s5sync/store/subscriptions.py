@@ -12,6 +12,8 @@
   for a day, unmapped, or must sign in again (delete);
 - `saved`/`renewed`/`failed`/`dropped`: the manager's outcomes; `push_live_until` follows
   the subscription, so a cycle knows whether it is the safety net (R14b);
+- `troubles(tenant_id)`: the store's users whose last renewal failed, and why (the
+  health page's push line);
 - `note_changes(user_ids, now)`: "this user changed" — sets `sync_now_requested` and
   `last_change_at` for the users who are active, and says which ones (R14: an idle user
   is never woken).
@@ -254,6 +256,15 @@ class SubscriptionRows:
                 .where(AppUser.tenant_id == tenant_id, AppUser.id == user_id)
                 .values(push_live_until=None, status="needs_sign_in", last_error=reason[:500])
             )
+
+    async def troubles(self, tenant_id: int) -> dict[int, str]:
+        """The store's users whose last renewal failed: user id → the error (R21)."""
+        query = select(GraphSubscription.user_id, GraphSubscription.last_error).where(
+            GraphSubscription.tenant_id == tenant_id, GraphSubscription.failures > 0
+        )
+        async with self.db.connection(tenant_id, write=False) as conn:
+            rows = await conn.execute(query)
+            return {row.user_id: row.last_error or "unknown error" for row in rows}
 
     async def note_changes(self, user_ids: Iterable[int], now: datetime) -> list[int]:
         """R14b: the users changed; the active ones among them get a cycle (Sync now's

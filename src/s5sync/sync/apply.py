@@ -504,6 +504,8 @@ class _Writer:
                         unit,
                         replace(
                             link,
+                            # R6b, R14c: a resync made a stopped link live again.
+                            state=LinkState.ACTIVE if d.restores else link.state,
                             task_hash=d.task_hash,
                             event_hash=event_hash(result.event),
                             change_key=result.event.change_key,

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
+from s5sync.core.cadence import push_live
 from s5sync.core.decisions import Action, Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker
 from s5sync.core.hashing import event_hash, task_hash
@@ -42,10 +43,17 @@ from s5sync.core.recovery import (
     relevant,
     with_identity,
 )
+from s5sync.core.resync import contradicted
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 from s5sync.outlook.categories import CategoryMemo
-from s5sync.outlook.errors import GraphRejected, NeedsSignIn, OutlookError, Throttled
+from s5sync.outlook.errors import (
+    GraphRejected,
+    MalformedEventId,
+    NeedsSignIn,
+    OutlookError,
+    Throttled,
+)
 from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
 from s5sync.sync.ports import (
     CycleEnd,
@@ -65,7 +73,7 @@ log = logging.getLogger(__name__)
 def periodic_interval(options: StoreOptions, user: UserRecord, now: datetime) -> timedelta:
     """R14b: while the user's Graph subscription is live the periodic cycle is only the
     safety net (`safety_minutes`); without one, every `interval` as in R14."""
-    if user.push_live_until is not None and user.push_live_until > now:
+    if push_live(user.push_live_until, now):
         return timedelta(minutes=max(options.safety_minutes, options.interval_minutes))
     return timedelta(minutes=options.interval_minutes)
 
@@ -90,6 +98,9 @@ class CycleResult:
     # Graph requests by phase (DESIGN.md "Requests per cycle"): `delta` and `writes` are
     # the minimum's; `first_read`, `confirm`, `category` and `recovery` are reported apart.
     phases: Mapping[str, int] = field(default_factory=dict)
+    # R14c: the resync request this cycle carried out to the end (None: not a resync,
+    # or one that did not finish: the next cycle repairs again).
+    resync_of: datetime | None = None
 
     @property
     def wrote(self) -> int:
@@ -201,16 +212,24 @@ class CycleEngine:
         ports: UserPorts,
         seen: Gathered,
     ) -> CycleResult:
-        options, user, lease, links = begun.tenant.options, begun.user, begun.lease, begun.links
+        options, user, lease = begun.tenant.options, begun.user, begun.lease
+        links: Sequence[Link] = begun.links
         assert user.employee_id is not None
+        # R14c: a resync reads the window from scratch and compares every pair.
+        resync = user.resync_requested_at is not None
         meter = PhaseMeter(ports)
-        await self._read_outlook(store, begun, now, ports, seen, meter)
+        await self._read_outlook(store, begun, now, ports, seen, meter, fresh=resync)
         await self._read_system_five(user.employee_id, ports, links, seen)
         if seen.tasks_readable and seen.removed:
             await self._confirm_removals(ports, links, seen, meter)
+        dropped: tuple[Link, ...] = ()
+        if resync and seen.tasks_readable and seen.events_readable:
+            links, dropped = await self._check_mapping(store, begun, links, seen)
         if seen.tasks_readable and seen.events_readable:
             await self._recover(user, now, seen.window_end, options, ports, links, seen)
-            await self._read_beyond_window(user.employee_id, now, ports, links, seen)
+            await self._read_beyond_window(
+                user.employee_id, now, ports, links, seen, everything=resync
+            )
             meter.close("recovery")
         decisions = decide_cycle(
             seen.tasks.values(),
@@ -224,9 +243,10 @@ class CycleEngine:
             unknown_event_ids=frozenset(seen.unknown),
             tasks_readable=seen.tasks_readable,
             events_readable=seen.events_readable,
+            resync=resync,
         )
         if seen.events_readable:
-            await self._categories(store, begun, ports, decisions)
+            await self._categories(store, begun, ports, decisions, force=resync)
             meter.close("category")
         if seen.window is not None and touches_anything(decisions):
             # The cache and its delta link are saved before anything is written (a cycle
@@ -242,20 +262,41 @@ class CycleEngine:
             throttled = seen.retry_at is not None or applied.retry_at is not None
             outcome = Outcome.THROTTLED if throttled else Outcome.PARTIAL
         problems = [*seen.problems, *applied.failures]
+        said = [resync_summary(user, applied.entries, dropped, outcome)] if resync else []
         return CycleResult(
             outcome,
             begun.run_id,
             tuple(decisions),
-            (*seen.bad_input, *applied.entries),
+            (*seen.bad_input, *applied.entries, *said),
             dict(ports.requests()),
             next_run_at=seen.retry_at or applied.retry_at,
             error="; ".join(problems) or None,
             phases=meter.phases,
+            resync_of=user.resync_requested_at if resync and outcome is Outcome.OK else None,
         )
 
     @staticmethod
+    async def _check_mapping(
+        store: CycleStore, begun: CycleStart, links: Sequence[Link], seen: Gathered
+    ) -> tuple[Sequence[Link], tuple[Link, ...]]:
+        """R14c, R16b: mapping rows the events' own identities contradict are dropped
+        (the identities link both tasks again this cycle, never to a second event)."""
+        wrong = contradicted(links, seen.events)
+        if not wrong:
+            return links, ()
+        async with store.link_writes(begun.lease) as rows:
+            for link in wrong:
+                await rows.delete(begun.user.id, link)
+        return [link for link in links if link not in wrong], wrong
+
+    @staticmethod
     async def _categories(
-        store: CycleStore, begun: CycleStart, ports: UserPorts, decisions: Sequence[Decision]
+        store: CycleStore,
+        begun: CycleStart,
+        ports: UserPorts,
+        decisions: Sequence[Decision],
+        *,
+        force: bool = False,
     ) -> None:
         """R3, R6b, R21b: the store's categories exist in the mailbox with their colours.
 
@@ -270,7 +311,7 @@ class CycleEngine:
             wanted.append(removed)
         before = memo
         for name, color in wanted:
-            if memo.needs(name, color):
+            if force or memo.needs(name, color):  # a resync checks they still exist
                 made = await ports.calendar.apply_category(name, color, memo.known_id(name))
                 memo = memo.with_category(name, color, made.id)
         if memo != before:
@@ -307,10 +348,13 @@ class CycleEngine:
         ports: UserPorts,
         seen: Gathered,
         meter: PhaseMeter,
+        *,
+        fresh: bool = False,
     ) -> None:
         options, delta, user_id = begun.tenant.options, begun.delta, begun.user.id
         if (
-            delta is None
+            fresh  # R14c: a resync drops the delta link and the window cache
+            or delta is None
             or delta.delta_link is None
             or needs_rebaseline(delta.window_start, delta.window_end, now, options)
         ):
@@ -389,31 +433,42 @@ class CycleEngine:
 
     @staticmethod
     async def _read_beyond_window(
-        employee_id: int, now: datetime, ports: UserPorts, links: Sequence[Link], seen: Gathered
+        employee_id: int,
+        now: datetime,
+        ports: UserPorts,
+        links: Sequence[Link],
+        seen: Gathered,
+        *,
+        everything: bool = False,
     ) -> None:
         """R5, R12: a changed task about to be pushed to an event the window cache does not
         hold (beyond the window) reads that event first — its subject may carry the
         user's tag, which the update keeps. Found by the long reliability profile (issue
         23). One GET per such task, only when it changed (R23b: never on an idle cycle);
-        a 404 is a deletion (R7b); a failed read holds the task back one cycle (R17b)."""
+        a 404 is a deletion (R7b); a failed read holds the task back one cycle (R17b).
+        `everything` (a resync, R14c): every such task's event, changed or not, and the
+        stopped ones that may be restored."""
+        states = (LinkState.ACTIVE, LinkState.TASK_DELETED) if everything else (LinkState.ACTIVE,)
         for link in links:
             task = seen.tasks.get(link.task_id) if link.task_id is not None else None
             if (
                 task is None
                 or link.event_id is None
-                or link.state is not LinkState.ACTIVE
+                or link.state not in states
                 or link.event_id in seen.events
                 or link.event_id in seen.gone
                 or task.unreadable is not None
                 or task.start <= now
                 or push_blocker(task, employee_id) is not None
-                or task_hash(task) == link.task_hash
+                or (task_hash(task) == link.task_hash and not everything)
             ):
                 continue
             try:
                 event = await ports.calendar.get_event(link.event_id)
             except NeedsSignIn:
                 raise
+            except MalformedEventId:
+                continue  # R7b, R16b: a damaged stored id; apply relinks it (relinking.py)
             except OutlookError as error:
                 seen.unknown.add(link.event_id)
                 seen.deferred = True
@@ -632,6 +687,7 @@ class CycleEngine:
                 entries=entries,
                 error=result.error,
                 window=window,
+                resync_of=result.resync_of,
             ),
         )
         return replace(result, entries=tuple(entries), next_run_at=next_run)
@@ -667,10 +723,39 @@ def bad_input_entries(read: WindowRead) -> list[ActivityEntry]:
     return entries
 
 
+REPAIRS = frozenset({"resync_repaired", "resync_restored", "recovered_link"})
+
+
+def resync_summary(
+    user: UserRecord, done: Sequence[ActivityEntry], dropped: Sequence[Link], outcome: Outcome
+) -> ActivityEntry:
+    """R14c, R18: what a resync (repair) did, in one line after its own lines."""
+    repaired = sum(1 for e in done if e.reason in REPAIRS) + len(dropped)
+    by = user.resync_requested_by
+    asked = "you" if by == user.email else (by or "the operator")
+    if outcome is not Outcome.OK:
+        message = (
+            f"The repair asked by {asked} did not finish; it goes on at the next sync. "
+            "Nothing was deleted or sent twice."
+        )
+    else:
+        what = (
+            "nothing needed repairing"
+            if not repaired
+            else f"{repaired} {'thing was' if repaired == 1 else 'things were'} repaired"
+        )
+        message = (
+            f"Repair asked by {asked}: Outlook was read again, every link checked against "
+            f"both sides and every future synced task compared with its event; {what}. "
+            "Nothing was deleted or sent twice."
+        )
+    return ActivityEntry("both", "resync", "resync", None, None, "", message)
+
+
 def skip_entry(skip: Skip) -> ActivityEntry:
     return ActivityEntry(
         skip.direction.value,
-        "skip",
+        Action.SKIP.value,
         skip.reason.value,
         skip.task_id,
         skip.event_id,

@@ -346,6 +346,8 @@ class CycleEnd:
     entries: Sequence[ActivityEntry]
     error: str | None = None
     window: WindowSave | None = None
+    # R14c: the resync request this cycle carried out (cleared unless made since).
+    resync_of: datetime | None = None
 
 
 class LinkWrites(Protocol):

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from m365emu.testing import RunningEmulator
+from support.live_push import live_push, subscribed, tasks, wait_for
 from support.web_world import WebWorld
 
 ALICE = "alice@contoso.example"
@@ -23,65 +22,15 @@ ALICE = "alice@contoso.example"
 
 @pytest.fixture
 async def live(world: WebWorld, running: RunningEmulator) -> AsyncIterator[WebWorld]:
-    """Alice signed in with her dashboard open; the emulator's deliveries run on this
-    loop into the app; the scheduler and the push loop run as `serve` runs them."""
-    hub = running.emulator.notifications
-    assert hub is not None
-    hub.worker.stop_thread()
-    hub.transport = httpx.ASGITransport(app=world.app)
-    await world.sign_in(ALICE)
-    await world.onboard(ALICE)
-    await world.people[ALICE].browser.get("/dashboard")  # R14: the heartbeat
-    world.app.state.scheduler.start()
-    world.app.state.push.start()
-    try:
-        async with hub.worker.running():
-            yield world
-            await hub.worker.settle()  # no delivery cut short inside the app's handler
-    finally:
-        await world.app.state.push.stop()
-        await world.app.state.scheduler.stop()
-        hub.transport = None
-        hub.reset()
-        hub.worker.start_thread()
-
-
-async def subscribed(world: WebWorld) -> list[dict[str, object]]:
-    """Alice's subscription made, and the catch-up cycle it brings finished."""
-    await world.app.state.push.manager.sweep()
-    async with httpx.AsyncClient() as control:
-        stats = (await control.get(f"{world.running.urls.control}/stats")).json()
-    assert len(stats["subscriptions"]) == 1, stats["subscriptions"]
-    for _ in range(100):
-        user = await world.user(ALICE)
-        if user.last_run_at is not None and not user.sync_now_requested:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)
-    return list(stats["subscriptions"])
-
-
-async def wait_for(check: object, within: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        if check():  # type: ignore[operator]
-            return time.monotonic() - started
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {within} s")
-
-
-def tasks(world: WebWorld) -> list[str]:
-    desk = world.stores["contoso"].desk
-    with desk.engine.connect() as conn:
-        from sqlalchemy import text
-
-        return [row[0] for row in conn.execute(text("SELECT title FROM task"))]
+    """Alice signed in with her dashboard open, push running as `serve` runs it."""
+    async with live_push(world, running, ALICE):
+        yield world
 
 
 async def test_a_tagged_event_is_a_task_within_seconds_without_sync_now_R14b(
     live: WebWorld,
 ) -> None:
-    await subscribed(live)
+    await subscribed(live, ALICE)
     start = datetime.now(UTC) + timedelta(days=2)
     latencies = []
     with live.graph(ALICE) as graph:
@@ -102,7 +51,7 @@ async def test_a_tagged_event_is_a_task_within_seconds_without_sync_now_R14b(
                 },
             )
             assert answer.status_code == 201, answer.text
-            latencies.append(await wait_for(lambda t=title: t in tasks(live), 10.0))
+            latencies.append(await wait_for(lambda: title in tasks(live), 10.0))  # noqa: B023
     p95 = statistics.quantiles(latencies, n=20)[18]
     assert p95 < 3.0, latencies
     assert sorted(tasks(live)).count("Visit 0") == 1  # no duplicate (R16)
@@ -111,7 +60,7 @@ async def test_a_tagged_event_is_a_task_within_seconds_without_sync_now_R14b(
 async def test_forged_and_junk_notifications_change_nothing_and_are_counted_R14b_R22(
     live: WebWorld,
 ) -> None:
-    sub_id = (await subscribed(live))[0]["id"]
+    sub_id = (await subscribed(live, ALICE))[0]["id"]
     user = await live.user(ALICE)
     client = live.browser()
     forged = {

@@ -54,9 +54,11 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
         "/admin/users/{user_id}/pause": {},
         "/admin/users/{user_id}/resume": {},
         "/admin/users/{user_id}/test": {},
+        "/admin/users/{user_id}/resync": {},
         "/admin/employees/{employee_id}/invite": {},
         "/dashboard/pause": {},
         "/dashboard/resume": {},
+        "/dashboard/repair": {},
     }
     # A new state-changing route must be added here, or this test fails.
     assert state_changing_routes(people) - EXEMPT == set(attempts)

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from s5sync.core.decisions import (
@@ -266,6 +266,22 @@ def assert_idle(decisions: list[Decision]) -> None:
         st.tuples(st.lists(EDITS, min_size=1, max_size=3), st.none() | st.integers(0, 8)),
         max_size=8,
     ),
+)
+@example(  # issue 23 item 3: a re-adopted import records the event's hash (simulator too)
+    (),
+    (
+        EventSnapshot(
+            id="o-d",
+            subject="Lunch [sync]",
+            body="",
+            start=NOW + timedelta(minutes=1),
+            end=NOW + timedelta(minutes=1),
+            is_all_day=False,
+            reminder_minutes=None,
+            change_key="ck-0",
+        ),
+    ),
+    [([Edit("lose_links", 0, 0)], None)],
 )
 def test_applied_cycle_is_followed_by_an_idle_one_and_nothing_is_duplicated_R16_R17(
     initial_tasks: tuple[TaskSnapshot, ...],

@@ -43,6 +43,7 @@ def install_admin_routes(
     zones: list[str],
     user_test: UserTest | None = None,
     invitations: Invitations | None = None,
+    wake: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     async def administrator(user: UserRecord = Depends(signed_in)) -> UserRecord:
         if not user.is_admin:
@@ -245,6 +246,19 @@ def install_admin_routes(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)
     ) -> Response:
         return await set_paused(user, user_id, False)
+
+    @app.post("/admin/users/{user_id}/resync", dependencies=[Depends(csrf)])
+    async def resync_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """R14c: repair one user's sync at their next cycle; audited (R21d)."""
+        try:
+            await admin.request_resync(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        if wake is not None:
+            await wake()
+        return RedirectResponse("/admin?saved=1", 303)
 
     @app.get("/admin/audit", response_class=HTMLResponse)
     async def audit(request: Request, user: UserRecord = Depends(administrator)) -> Response:

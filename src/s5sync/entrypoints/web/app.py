@@ -15,7 +15,6 @@ throttles), and times shown in the store's time zone.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +46,7 @@ from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
+from s5sync.sync.holders import holder_name
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +325,16 @@ def create_app(
             await config.wake_scheduler()
         return RedirectResponse("/dashboard", 303)
 
+    @app.post("/dashboard/repair", dependencies=[Depends(csrf)])
+    async def repair(user: UserRecord = Depends(signed_in)) -> Response:
+        """R14c: "Repair my sync" — the next cycle is a resync (issue 21 item 2)."""
+        if not user.onboarded:
+            return RedirectResponse("/onboarding", 303)
+        await accounts.request_resync(user)
+        if config.wake_scheduler is not None:
+            await config.wake_scheduler()
+        return RedirectResponse("/dashboard?repair=1", 303)
+
     @app.get("/dashboard/activity.csv")
     async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
         from s5sync.entrypoints.web.admin import csv_download
@@ -406,7 +416,15 @@ def create_app(
     if admin is not None:
         zones = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
         install_admin_routes(
-            app, admin, render, signed_in, csrf, zones, config.user_test, config.invitations
+            app,
+            admin,
+            render,
+            signed_in,
+            csrf,
+            zones,
+            config.user_test,
+            config.invitations,
+            wake=config.wake_scheduler,
         )
     return app
 
@@ -421,10 +439,9 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
 
     settings = services.settings
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
-    admin = StoreAdministration(services.scope, services.task_store_for, utc_now)
     counters = Metrics()
 
-    cycles = MeteredCycles(services, counters, holder=f"web-{os.getpid()}")
+    cycles = MeteredCycles(services, counters, holder=holder_name("web"))
 
     async def run_cycle(user: UserRecord) -> CycleResult:
         return await cycles.run_user_cycle(user, utc_now())
@@ -450,6 +467,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
     )
+    admin = StoreAdministration(services.scope, services.task_store_for, utc_now, push)
 
     async def start() -> None:
         if run_scheduler:
