@@ -37,7 +37,8 @@ settings.load_profile("s5sync-suite")
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("S5SYNC_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+# Issue 20: screenshots of the browser tests go to tests/e2e/artifacts/ (ignored by git).
+ARTIFACTS = Path(__file__).resolve().parent / "e2e" / "artifacts"
 
 
 def _admin_url() -> str:
@@ -131,7 +132,7 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """Where tests keep screenshots (kept by CI as the run's evidence)."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 

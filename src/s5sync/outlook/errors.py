@@ -49,12 +49,18 @@ class GraphError(OutlookError):
         self.code = code
 
 
+STATUS_NAMES = {429: "429 Too Many Requests", 503: "503 Service Unavailable"}
+
+
 class Throttled(GraphError):
     """R23b: Graph asked for a wait beyond the cycle's patience; come back at `retry_at`."""
 
     def __init__(self, retry_at: datetime, *, status: int = 429) -> None:
+        # Issue 20 item 3: 429 and 503 are named as what they are (staff pages word them).
+        named = STATUS_NAMES.get(status, str(status))
         super().__init__(
-            f"Microsoft Graph is throttling this mailbox until {retry_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"Microsoft Graph answered {named} and asked to wait until "
+            f"{retry_at:%Y-%m-%d %H:%M:%S} UTC",
             status=status,
             code="throttled",
         )
