@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m365emu.clock import EmulatorClock
 from m365emu.control import build_control_router
-from m365emu.faults import FaultBook, FaultKind
+from m365emu.faults import FaultBook, FaultKind, retry_after_header
 from m365emu.identity.claims import GraphTokenVerifier
 from m365emu.identity.errors import error_body, transient
 from m365emu.identity.keys import KeySet
@@ -171,7 +171,7 @@ class IdentityFaultMiddleware:
             await _send_json(send, 504, {"error": "timeout"}, [])
             return
         status = fault.status
-        headers = [(b"retry-after", str(fault.retry_after).encode())]
+        headers = [(b"retry-after", retry_after_header(fault.retry_after).encode())]
         host = dict(scope.get("headers", [])).get(b"host", b"localhost").decode()
         body = error_body(transient(status), self.emulator.clock.now(), f"https://{host}", None)
         await _send_json(send, status, body, headers)

@@ -100,7 +100,7 @@ class FaultBody(BaseModel):
     path: str
     kind: FaultKind
     status: int | None = None
-    retry_after: int = 1
+    retry_after: int | float = Field(default=1, ge=0)  # fractions as Graph sends them
     count: int = Field(default=1, ge=1)
     timeout_seconds: float = Field(default=30.0, gt=0)
     delay_seconds: float = Field(default=0.0, ge=0, le=3600)

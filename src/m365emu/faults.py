@@ -4,7 +4,8 @@ A fault matches a method (or `*`) and a path relative to the Graph base URL (`/m
 or to the identity root (`/{tenant}/oauth2/v2.0/token`); `*` in a path matches one or more
 characters. Each fault fires `count` times, then is gone. Kinds:
 
-- `throttle`: 429 (or `status`) with `Retry-After: retry_after`;
+- `throttle`: 429 (or `status`) with `Retry-After: retry_after` (seconds, fractions kept as
+  Graph writes them: throttling.md's sample says `Retry-After: 2.128`);
 - `error`: `status` (default 503) with a Graph-shaped error;
 - `timeout`: the server holds the request for `timeout_seconds`, then drops it unanswered
   (clients see their own timeout);
@@ -58,7 +59,7 @@ class Fault:
     path: str
     kind: FaultKind
     status: int = 503
-    retry_after: int = 1
+    retry_after: float = 1
     count: int = 1
     timeout_seconds: float = 30.0
     delay_seconds: float = 0.0
@@ -67,6 +68,14 @@ class Fault:
         if self.method not in ("*", method.upper()):
             return False
         return fnmatch.fnmatchcase(path.rstrip("/") or "/", self.path.rstrip("/") or "/")
+
+
+def retry_after_header(seconds: float) -> str:
+    """`Retry-After` as Graph writes it: whole seconds as `7`, fractions to the millisecond
+    as `2.128` (throttling.md's sample response)."""
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 class FaultBook:

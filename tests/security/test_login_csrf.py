@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import sync_playwright
 
+from s5sync.entrypoints.web.security import RELAYED_FIELD
 from support.browser import CHROMIUM_ARGS
 from support.demo_runner import Demo
 from support.security_browser import begin, consent, post_callback, session_cookie, sign_in
@@ -107,6 +108,15 @@ def test_another_origin_posting_captured_fields_leaves_the_victim_signed_in_as_t
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         page = browser.new_page()
+        posted: list[str] = []
+        page.on(
+            "request",
+            lambda r: (
+                posted.append(r.post_data or "")
+                if r.method == "POST" and r.url.endswith("/auth/callback")
+                else None
+            ),
+        )
         try:
             # The victim signs in through the real pages (the binding must not stop them).
             page.goto(demo.url())
@@ -115,6 +125,9 @@ def test_another_origin_posting_captured_fields_leaves_the_victim_signed_in_as_t
             page.get_by_role("button", name="Accept").click()
             page.wait_for_url(re.compile(r"/(onboarding|dashboard)$"))
             assert "Carol Diaz" in page.locator("header").inner_text()
+            # The emulator's page is on 127.0.0.1 too (same site): its answer came with
+            # the binding cookie, at once (the cross-site case: the next test).
+            assert len(posted) == 1, posted
             # The attacker's page auto-submits the captured answer into the victim's browser.
             page.goto(evil_url)
             page.wait_for_load_state("networkidle")
@@ -125,3 +138,41 @@ def test_another_origin_posting_captured_fields_leaves_the_victim_signed_in_as_t
             assert "Bob Nguyen" not in header, header
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_a_sign_in_answer_posted_from_another_site_still_signs_in_through_the_relay_R19(
+    demo: Demo, chromium_path: str, other_origin: tuple[str, dict[str, str]]
+) -> None:
+    """The binding must not stop a real sign-in whose answer arrives cross-site (Microsoft's
+    page is another site; on plain HTTP the binding cookie is SameSite=Lax, so a
+    cross-site POST comes without it): the answer is posted again from s5sync's origin,
+    with the cookie, and the user is signed in."""
+    site_url, site_page = other_origin  # http://localhost:…: another site than 127.0.0.1
+    posted: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on(
+            "request",
+            lambda r: (
+                posted.append(r.post_data or "")
+                if r.method == "POST" and r.url.endswith("/auth/callback")
+                else None
+            ),
+        )
+        try:
+            page.goto(demo.url(0, "/auth/login"))  # this browser starts the sign-in
+            page.wait_for_url(re.compile(r"/authorize\?"))
+            # The identity provider's answer to *this* sign-in, posted from another site.
+            callback, fields = consent(page.url, VICTIM)
+            site_page.update(fields, action=callback)
+            page.goto(site_url)
+            page.wait_for_url(re.compile(r"/(onboarding|dashboard)$"))
+            header = page.locator("header").inner_text()
+            assert "Carol Diaz" in header, header
+        finally:
+            browser.close()
+    assert len(posted) == 2, posted  # the cross-site post, then the relay's
+    assert RELAYED_FIELD not in posted[0]
+    assert f"{RELAYED_FIELD}=1" in posted[1]

@@ -8,6 +8,7 @@ whose database is down — with every logger recording at DEBUG.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from s5sync.entrypoints.bootstrap import build_services
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from support.cycle_stack import emulator_running
 from support.secrets_story import (
+    BODY,
     FOREIGN_S5,
+    NOTES,
     NOW,
     Recorder,
     Story,
@@ -77,13 +80,32 @@ async def test_a_raw_copy_of_the_database_gives_away_no_secret_R22(
     built, _ = told
     dump = built.database_bytes()
     assert b"app_user" in dump  # it is the database, with its users in it
-    # Event text in the window cache is not a secret (docs/security.md says what a stolen
-    # database gives away); tokens, keys, passwords and codes are.
-    secrets = {k: v for k, v in built.canaries.items() if k not in ("notes", "body")}
-    found = {name for name, value in secrets.items() if value.encode() in dump}
+    # Tokens, keys, passwords and codes — and, since issue 23, the event text of the
+    # window cache (a task's notes pushed as a body, an event's body read back).
+    found = {name for name, value in built.canaries.items() if value.encode() in dump}
     assert found == set(), found
     assert FOREIGN_S5.encode() not in dump
     assert b"systemfive.db" not in dump  # even the demo's own connection is sealed
+
+
+async def test_the_window_cache_holds_no_event_subject_nor_body_in_clear_R22(
+    told: tuple[Story, Recorder],
+) -> None:
+    """Issue 23 item 6: `event_cache` rows, as a raw dump of the table shows them."""
+    built, _ = told
+    with sqlite3.connect(built.data_dir / "calendarevent.db") as raw:
+        rows = [text for (text,) in raw.execute("SELECT CAST(data AS TEXT) FROM event_cache")]
+    raw.close()
+    assert len(rows) >= 2  # the pushed task's event and the imported tagged event
+    for text in rows:
+        for plain in ("Measure vault", "Deliver safe", NOTES, BODY, '"subject"', '"body"'):
+            assert plain not in text, text
+        assert '"sealed"' in text
+        assert '"start"' in text  # times stay readable
+    # And the cycle reads it back whole: the tagged event's subject, opened.
+    async with built.services.scope(built.tenant_id).begin(write=False) as unit:
+        cached = await unit.cache.events(built.user_id)
+    assert {e.data.get("subject") for e in cached.values()} >= {"Measure vault [sync]"}
 
 
 async def test_rotated_keys_read_everything_and_the_old_key_alone_reads_nothing_R22(

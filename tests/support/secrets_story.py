@@ -108,6 +108,8 @@ class Story:
     keys: list[str]
     canaries: dict[str, str] = field(default_factory=dict)
     results: list[Any] = field(default_factory=list)
+    tenant_id: int = 0  # the store and user whose cycles ran (set by `story`)
+    user_id: int = 0
 
     def database_bytes(self) -> bytes:
         """The CALENDAREVENT database as a thief would copy it: the file, its WAL, its SHM."""
@@ -298,6 +300,7 @@ async def story(
                 if "token" in key.lower():
                     told.canaries["delta_token"] = value
         told.results = results
+        told.tenant_id, told.user_id = tenant.id, user.id
         yield told
     finally:
         desk.engine.dispose()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from s5sync.settings import Settings
 from s5sync.store.directory import StoreError
 from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleResult
+from s5sync.sync.holders import holder_name
 
 REFUSED = 1
 UNFINISHED = 3
@@ -79,7 +79,7 @@ async def run_sync(
 ) -> CycleResult:
     """Run one cycle of the user now, under a lease holder naming this process."""
     user = await find_user(services, email, tenant)
-    engine = services.cycle_engine(f"cli-{os.getpid()}")
+    engine = services.cycle_engine(holder_name("cli"))
     result: CycleResult = await engine.run_user_cycle(user, now)
     if result.outcome in ("busy", "not_onboarded"):
         raise SyncRefused(result.error or result.outcome)

@@ -31,9 +31,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import signal
-import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +44,7 @@ from procrastinate.jobs import Status
 from s5sync.settings import Settings
 from s5sync.store.directory import Directory
 from s5sync.store.records import UserRecord
+from s5sync.sync import holders
 
 if TYPE_CHECKING:
     from s5sync.alerts.service import Alerts
@@ -120,8 +119,9 @@ def user_key(user_id: int) -> str:
 
 
 def holder_name() -> str:
-    """The lease holder written on the user row: which process runs the cycle."""
-    return f"worker:{socket.gethostname()}:{os.getpid()}"
+    """The lease holder written on the user row: which process runs the cycle (its
+    host, id and start time: sync/holders.py)."""
+    return holders.holder_name("worker")
 
 
 def cycle_job(app: procrastinate.App, user_id: int) -> Any:

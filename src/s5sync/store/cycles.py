@@ -35,7 +35,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -52,11 +51,20 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import CachedEvent, DeltaRecord, Lease, TenantRecord
+from s5sync.store.records import (
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    TenantRecord,
+)
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
+from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 from s5sync.store.types import UTCDateTime
+from s5sync.sync.holders import holder_gone
 from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
@@ -120,25 +128,66 @@ _uid: BindParameter[int] = bindparam("uid", type_=Integer)
 _MINE_CACHE = (EventCache.tenant_id == _tid, EventCache.user_id == _uid)
 _MINE_DELTA = (DeltaState.tenant_id == _tid, DeltaState.user_id == _uid)
 _GET_TENANT = select(*_TENANT).where(Tenant.id == _tid)
+_ONBOARDED = (
+    AppUser.tenant_id == _tid,
+    AppUser.id == _uid,
+    AppUser.employee_id.is_not(None),
+    AppUser.onboarded_at.is_not(None),
+)
+_TAKEN = {
+    "lease_holder": bindparam("holder"),
+    "lease_fence": AppUser.lease_fence + 1,
+    "lease_expires_at": bindparam("expires"),
+    "sync_now_requested": False,
+}
+# A lease released by its cycle (the every-cycle path: one statement).
 _TAKE_LEASE = (
+    update(AppUser)
+    .where(*_ONBOARDED, AppUser.lease_expires_at.is_(None))
+    .values(_TAKEN)
+    .returning(*_USER)
+)
+# A lease its cycle never released (killed, or its process lost): expired, or held by a
+# process of this host that is gone (sync/holders.py, issue 23) — then its run is closed.
+_TAKE_EXPIRED = (
+    update(AppUser)
+    .where(*_ONBOARDED, AppUser.lease_expires_at < bindparam("now"))
+    .values(_TAKEN)
+    .returning(*_USER)
+)
+_TAKE_FROM_GONE = (
+    update(AppUser)
+    .where(
+        *_ONBOARDED,
+        AppUser.lease_holder == bindparam("gone"),
+        AppUser.lease_fence == bindparam("gone_fence"),
+    )
+    .values(_TAKEN)
+    .returning(*_USER)
+)
+_EXPIRE_GONE = (
     update(AppUser)
     .where(
         AppUser.tenant_id == _tid,
         AppUser.id == _uid,
-        AppUser.employee_id.is_not(None),
-        AppUser.onboarded_at.is_not(None),
-        AppUser.lease_expires_at.is_(None) | (AppUser.lease_expires_at < bindparam("now")),
+        AppUser.lease_holder == bindparam("gone"),
+        AppUser.lease_fence == bindparam("gone_fence"),
     )
-    .values(
-        lease_holder=bindparam("holder"),
-        lease_fence=AppUser.lease_fence + 1,
-        lease_expires_at=bindparam("expires"),
-        sync_now_requested=False,
-    )
-    .returning(*_USER)
+    .values(lease_expires_at=bindparam("expired_at"))
 )
-_REFUSED = select(AppUser.employee_id, AppUser.onboarded_at).where(
-    AppUser.tenant_id == _tid, AppUser.id == _uid
+_REFUSED = select(
+    AppUser.employee_id, AppUser.onboarded_at, AppUser.lease_holder, AppUser.lease_fence
+).where(AppUser.tenant_id == _tid, AppUser.id == _uid)
+# Runs of the user left open by cycles that never finished (issue 23 item 6, R18).
+_INTERRUPT_RUNS = (
+    update(SyncRun)
+    .where(
+        SyncRun.tenant_id == _tid,
+        SyncRun.user_id == _uid,
+        SyncRun.finished_at.is_(None),
+        SyncRun.fence < bindparam("new_fence"),
+    )
+    .values(finished_at=bindparam("closed_at"), outcome=INTERRUPTED, error=INTERRUPTED_ERROR)
 )
 _OPEN_RUN = insert(SyncRun).returning(SyncRun.id)
 _LINKS = (
@@ -213,11 +262,10 @@ _CLOSE_RUN = (
 
 
 # PostgreSQL: one statement per phase (migration 0008).
-_PG_START = text("SELECT s5sync_cycle_start(:tid, :uid, :holder, :now, :ttl)")
-_PG_FINISH = text(
-    "SELECT s5sync_cycle_finish(:tid, :uid, :fence, :run_id, :now, :finished_at, "
-    ":next_run_at, :outcome, :status, :error, :skip_keys, :counts, :graph_requests, "
-    ":entries, :window, :delta_link, :resync_of)"
+_PG_START = "SELECT s5sync_cycle_start($1, $2, $3, $4, $5)"
+_PG_FINISH = (
+    "SELECT s5sync_cycle_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17)"
 )
 # The user's columns the SQLite path reads with the lease (`_USER`), by name.
 _USER_FIELDS = tuple(str(column.key) for column in _USER)
@@ -240,8 +288,9 @@ def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _cached(row: Any) -> CachedEvent:
-    return CachedEvent(row.event_id, dict(row.data), row.change_key, row.server_hash, row.relevant)
+def _cached(box: SecretBox, row: Any) -> CachedEvent:
+    data = open_event_data(box, row.data)  # subject and body sealed (sealed.py)
+    return CachedEvent(row.event_id, data, row.change_key, row.server_hash, row.relevant)
 
 
 class SqlCycleStore:
@@ -264,13 +313,12 @@ class SqlCycleStore:
             tenant = tenant_record(row)  # type: ignore[arg-type]  # a Row has the attributes
             # The lease lasts less than the interval, so a lost worker delays one cycle.
             expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
-            taken = (
-                await conn.execute(
-                    _TAKE_LEASE, {**mine, "now": now, "holder": holder, "expires": expires}
-                )
-            ).one_or_none()
+            asked = {**mine, "now": now, "holder": holder, "expires": expires}
+            taken = (await conn.execute(_TAKE_LEASE, asked)).one_or_none()
             if taken is None:
-                return await self._refusal(conn, mine)
+                taken = await self._take_over(conn, asked)
+                if isinstance(taken, str):
+                    return taken
             lease = Lease(user_id, holder, taken.lease_fence, expires)
             run_id = await conn.scalar(
                 _OPEN_RUN,
@@ -298,18 +346,17 @@ class SqlCycleStore:
                 links=links,
                 category_ready=taken.category_ready,
                 delta=self._delta(delta),
-                cached={row.event_id: _cached(row) for row in cached},
+                cached={row.event_id: _cached(self.box, row) for row in cached},
             )
 
     async def _start_in_one(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
     ) -> CycleStart | str:
         """`start` on PostgreSQL: one statement, one round trip (migration 0008)."""
-        params = {"tid": self.tenant_id, "uid": user_id, "holder": holder}
-        async with self.db.single_statements() as conn:
-            got = (
-                await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
-            ).scalar_one()
+        args = (_PG_START, self.tenant_id, user_id, holder, _naive(now), ttl)
+        got = await self.db.single_statement(*args)
+        if got.get("refused") == "busy" and await self._release_if_gone(user_id, now):
+            got = await self.db.single_statement(*args)
         refused = got.get("refused")
         if refused == "no_store":
             raise NotFound(f"store {self.tenant_id} no longer exists")
@@ -344,10 +391,32 @@ class SqlCycleStore:
             category_ready=taken.category_ready,
             delta=self._pg_delta(got["delta"]),
             cached={
-                event_id: CachedEvent(event_id, data, change_key, server_hash, relevant)
+                event_id: CachedEvent(
+                    event_id, open_event_data(self.box, data), change_key, server_hash, relevant
+                )
                 for event_id, data, change_key, server_hash, relevant in got["cached"]
             },
         )
+
+    async def _release_if_gone(self, user_id: int, now: datetime) -> bool:
+        """PostgreSQL: a lease held by a process of this host that is gone is made expired
+        (sync/holders.py), so the start function takes it over and closes its runs
+        (migration 0009). Only on a busy answer: never on the every-cycle path."""
+        mine = {"tid": self.tenant_id, "uid": user_id}
+        async with self.db.connection(self.tenant_id) as conn:
+            row = (await conn.execute(_REFUSED, mine)).one_or_none()
+            if row is None or not holder_gone(row.lease_holder):
+                return False
+            expired = await conn.execute(
+                _EXPIRE_GONE,
+                {
+                    **mine,
+                    "gone": row.lease_holder,
+                    "gone_fence": row.lease_fence,
+                    "expired_at": now - timedelta(seconds=1),
+                },
+            )
+            return bool(expired.rowcount)
 
     def _pg_delta(self, row: list[Any] | None) -> DeltaRecord | None:
         if row is None:
@@ -356,11 +425,33 @@ class SqlCycleStore:
         opened = self.box.open(link.encode()) if link is not None else None
         return DeltaRecord(opened, _moment(start), _moment(end), _moment(baselined), tag)
 
-    async def _refusal(self, conn: AsyncConnection, mine: dict[str, int]) -> str:
-        row = (await conn.execute(_REFUSED, mine)).one_or_none()
-        if row is None:
-            raise NotFound(f"no user {mine['uid']} in this store")
-        return "busy" if row.employee_id is not None and row.onboarded_at else "not_onboarded"
+    async def _take_over(self, conn: AsyncConnection, asked: dict[str, Any]) -> Any:
+        """The lease its cycle never released, if it expired or its holder is gone; else
+        why not ("busy", "not_onboarded"). The runs it left open are closed as
+        interrupted."""
+        taken = (await conn.execute(_TAKE_EXPIRED, asked)).one_or_none()
+        if taken is None:
+            row = (await conn.execute(_REFUSED, asked)).one_or_none()
+            if row is None:
+                raise NotFound(f"no user {asked['uid']} in this store")
+            if row.employee_id is None or not row.onboarded_at:
+                return "not_onboarded"
+            if not holder_gone(row.lease_holder):
+                return "busy"
+            gone = {**asked, "gone": row.lease_holder, "gone_fence": row.lease_fence}
+            taken = (await conn.execute(_TAKE_FROM_GONE, gone)).one_or_none()
+            if taken is None:
+                return "busy"  # taken meanwhile by another process
+        await conn.execute(
+            _INTERRUPT_RUNS,
+            {
+                "tid": asked["tid"],
+                "uid": asked["uid"],
+                "new_fence": taken.lease_fence,
+                "closed_at": asked["now"],
+            },
+        )
+        return taken
 
     def _delta(self, row: Any) -> DeltaRecord | None:
         if row is None:
@@ -378,7 +469,8 @@ class SqlCycleStore:
         if event_ids is not None:
             query, mine["ids"] = _CACHE_BY_ID, list(event_ids)
         async with self.db.connection(self.tenant_id, write=False) as conn:
-            return {row.event_id: _cached(row) for row in await conn.execute(query, mine)}
+            rows = await conn.execute(query, mine)
+            return {row.event_id: _cached(self.box, row) for row in rows}
 
     async def save_window(self, lease: Lease, window: WindowSave) -> None:
         async with self.db.connection(self.tenant_id) as conn:
@@ -402,7 +494,7 @@ class SqlCycleStore:
                         "tenant_id": self.tenant_id,
                         "user_id": user_id,
                         "event_id": item.event_id,
-                        "data": item.data,
+                        "data": seal_event_data(self.box, item.data),
                         "change_key": item.change_key,
                         "server_hash": item.server_hash,
                         "relevant": item.relevant,
@@ -514,7 +606,7 @@ class SqlCycleStore:
                     "upserts": [
                         {
                             "event_id": item.event_id,
-                            "data": item.data,
+                            "data": seal_event_data(self.box, item.data),
                             "change_key": item.change_key,
                             "server_hash": item.server_hash,
                             "relevant": item.relevant,
@@ -540,24 +632,23 @@ class SqlCycleStore:
             }
             for e in end.entries
         ]
-        params = {
-            "tid": self.tenant_id,
-            "uid": lease.user_id,
-            "fence": lease.fence,
-            "run_id": end.run_id,
-            "now": _naive(end.now),
-            "finished_at": _naive(end.finished_at),
-            "next_run_at": _naive(end.next_run_at),
-            "outcome": end.outcome,
-            "status": end.status,
-            "error": end.error,
-            "skip_keys": skip_keys,
-            "counts": json.dumps(dict(end.counts)),
-            "graph_requests": json.dumps(dict(end.graph_requests)),
-            "entries": json.dumps(entries),
-            "window": window,
-            "delta_link": sealed,
-            "resync_of": None if end.resync_of is None else _naive(end.resync_of),
-        }
-        async with self.db.single_statements() as conn:
-            await conn.execute(_PG_FINISH, params)
+        await self.db.single_statement(
+            _PG_FINISH,
+            self.tenant_id,
+            lease.user_id,
+            lease.fence,
+            end.run_id,
+            _naive(end.now),
+            _naive(end.finished_at),
+            _naive(end.next_run_at),
+            end.outcome,
+            end.status,
+            end.error,
+            skip_keys,
+            json.dumps(dict(end.counts)),
+            json.dumps(dict(end.graph_requests)),
+            json.dumps(entries),
+            window,
+            sealed,
+            None if end.resync_of is None else _naive(end.resync_of),
+        )

@@ -17,8 +17,9 @@ from sqlalchemy import and_, delete, or_, select, update
 from s5sync.core.snapshots import StoreOptions
 from s5sync.core.status import HEARTBEAT_TIMEOUT
 from s5sync.store.database import Database
-from s5sync.store.models import AppUser, AuthFlow, DeltaState, Tenant
-from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.store.models import AppUser, AuthFlow, DeltaState, EventCache, SyncRun, Tenant
+from s5sync.store.records import INTERRUPTED, INTERRUPTED_ERROR, TenantRecord, UserRecord
+from s5sync.store.sealed import rotate_event_data
 from s5sync.store.secrets import SecretBox
 
 OPTION_NAMES = tuple(f.name for f in fields(StoreOptions))
@@ -262,6 +263,10 @@ class Directory:
             for flow in await session.scalars(select(AuthFlow)):
                 flow.flow_enc = self.box.rotate(flow.flow_enc)
                 count += 1
+            # The window cache's event text (store/sealed.py): one token per event.
+            for cached in await session.scalars(select(EventCache)):
+                cached.data = rotate_event_data(self.box, cached.data)
+                count += 1
         return count
 
     async def save_auth_flow(self, state: str, flow: str, expires_at: datetime) -> None:
@@ -322,4 +327,12 @@ class Directory:
                 .where(AppUser.id == user_id, AppUser.lease_expires_at < now)
                 .values(lease_holder=None, lease_expires_at=None)
             )
-            return bool(getattr(result, "rowcount", 0))
+            freed = bool(getattr(result, "rowcount", 0))
+            if freed:
+                # Issue 23 item 6 (R18): the dead cycle's run is closed, not left running.
+                await session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.user_id == user_id, SyncRun.finished_at.is_(None))
+                    .values(finished_at=now, outcome=INTERRUPTED, error=INTERRUPTED_ERROR)
+                )
+            return freed

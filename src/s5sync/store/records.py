@@ -8,6 +8,11 @@ from typing import Any
 
 from s5sync.core.snapshots import StoreOptions
 
+# A run whose cycle never finished (killed, or its process lost), closed by the next one
+# to take the user's lease or by the reaper (issue 23 item 6; R18).
+INTERRUPTED = "interrupted"
+INTERRUPTED_ERROR = "the cycle stopped before it finished (its process was stopped or lost)"
+
 
 @dataclass(frozen=True)
 class TenantRecord:

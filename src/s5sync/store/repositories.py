@@ -34,6 +34,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 
 
@@ -501,7 +502,9 @@ class CacheRepository(_Scoped):
             ).where(EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id)
         )
         return {
-            event_id: CachedEvent(event_id, dict(data), change_key, server_hash, relevant)
+            event_id: CachedEvent(
+                event_id, open_event_data(self.box, data), change_key, server_hash, relevant
+            )
             for event_id, data, change_key, server_hash, relevant in rows
         }
 
@@ -526,7 +529,7 @@ class CacheRepository(_Scoped):
                         tenant_id=self.tenant_id,
                         user_id=user_id,
                         event_id=item.event_id,
-                        data=item.data,
+                        data=seal_event_data(self.box, item.data),
                         change_key=item.change_key,
                         server_hash=item.server_hash,
                         relevant=item.relevant,
@@ -535,7 +538,7 @@ class CacheRepository(_Scoped):
                 )
             else:
                 row.data, row.change_key, row.server_hash = (
-                    item.data,
+                    seal_event_data(self.box, item.data),
                     item.change_key,
                     item.server_hash,
                 )

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from s5sync.core.snapshots import Link, StoreOptions
 from s5sync.store.directory import LeaseLost, NotFound
 from s5sync.store.records import (
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
     ActivityEntry,
     CachedEvent,
     DeltaRecord,
@@ -27,6 +29,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.sync.holders import holder_gone
 from s5sync.sync.ports import CycleEnd, CycleStart, WindowSave
 
 
@@ -182,10 +185,17 @@ class MemoryCycleStore:
         user = self._user(user_id)
         if not user.record.onboarded:
             return "not_onboarded"
-        if user.lease_expires_at is not None and user.lease_expires_at >= now:
+        held_until = user.lease_expires_at
+        unreleased = held_until is not None
+        if held_until is not None and held_until >= now and not holder_gone(user.holder):
             return "busy"
         expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
         user.fence, user.holder, user.lease_expires_at = user.fence + 1, holder, expires
+        if unreleased:  # issue 23: the runs a dead cycle left open are closed
+            for left in user.runs:
+                if left.finished_at is None:
+                    left.finished_at, left.outcome = now, INTERRUPTED
+                    left.error = INTERRUPTED_ERROR
         user.record = replace(user.record, sync_now_requested=False)
         run = MemoryRun(self.world.next_id(), now, user.fence)
         user.runs.append(run)

@@ -10,6 +10,7 @@ frees the lease; another store's user is never reached (R22).
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from s5sync.store.directory import Directory, LeaseLost, NotFound
 from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.holders import _start_ticks, holder_name
 from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, WindowSave
 from s5sync.testing.cyclestore import MemoryCycleStores
 
@@ -43,6 +45,15 @@ class World:
     kind: str
     scope: TenantScope | None = None
     box: SecretBox | None = None
+
+    async def runs(self) -> list[tuple[str, bool]]:
+        """The user's runs, oldest first: (outcome, finished)."""
+        if self.scope is None:
+            memory = self.store.world.users[self.user.id]  # type: ignore[attr-defined]
+            return [(run.outcome, run.finished_at is not None) for run in memory.runs]
+        async with self.scope.begin(write=False) as unit:
+            rows = await unit.runs.runs(self.user.id)
+        return [(run.outcome, run.finished_at is not None) for run in reversed(rows)]
 
     async def activity(self) -> list[str]:
         if self.scope is None:
@@ -144,6 +155,49 @@ async def test_the_lease_lets_one_cycle_run_and_its_fence_grows_R16(world: World
     await world.store.finish(second.lease, end(second))
     third = await begin(world, later)
     assert third.lease.fence > second.lease.fence
+
+
+@pytest.fixture
+def dead_holder() -> str:
+    """The lease holder of a process of this host that was killed (kill -9)."""
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        name = holder_name("worker").split(":")
+        name[2:] = [str(child.pid), str(_start_ticks(child.pid))]
+    finally:
+        child.kill()
+        child.wait()
+    return ":".join(name)
+
+
+async def test_a_lease_whose_holder_is_gone_is_taken_over_at_once_and_its_run_closed_R16_R18(
+    world: World, dead_holder: str
+) -> None:
+    """Issue 23 item 6: a cycle killed on this host no longer holds its user for up to 8
+    minutes (every Sync now answering "already running"), and its run is not left
+    running forever."""
+    killed = await world.store.start(world.user.id, dead_holder, NOW, TTL)
+    assert isinstance(killed, CycleStart)
+    # Never finished. A minute later, well inside the lease:
+    next_one = await world.store.start(world.user.id, "w", NOW + timedelta(minutes=1), TTL)
+    assert isinstance(next_one, CycleStart), next_one
+    assert next_one.lease.fence > killed.lease.fence  # the dead cycle can write nothing
+    with pytest.raises(LeaseLost):
+        await world.store.mark_category_ready(killed.lease, "Received From System5")
+    await world.store.finish(next_one.lease, end(next_one))
+    assert await world.runs() == [("interrupted", True), ("ok", True)]
+
+
+async def test_a_lease_of_a_live_holder_is_kept_and_an_expired_ones_run_is_closed_R16_R18(
+    world: World,
+) -> None:
+    alive = holder_name("worker")  # this very process: alive
+    first = await world.store.start(world.user.id, alive, NOW, TTL)
+    assert isinstance(first, CycleStart)
+    assert await world.store.start(world.user.id, "w", NOW + timedelta(minutes=1), TTL) == "busy"
+    later = await begin(world, NOW + timedelta(minutes=9, seconds=1))  # expired
+    await world.store.finish(later.lease, end(later))
+    assert await world.runs() == [("interrupted", True), ("ok", True)]
 
 
 async def test_only_onboarded_users_of_this_store_start_R20_R22(world: World) -> None:

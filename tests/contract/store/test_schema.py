@@ -132,7 +132,7 @@ def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> N
             ),
             {"at": "2026-11-25 14:00:00"},
         )
-    upgrade(url)
+    upgrade(url, "0008")  # 0009 empties the window cache (next test)
     with engine.connect() as conn:
         skip_keys: dict[int, str] = dict(
             conn.execute(text("SELECT id, last_skip_keys FROM app_user")).all()
@@ -142,3 +142,63 @@ def test_migration_0002_keeps_each_users_standing_skips_R18(tmp_path: Path) -> N
     assert json.loads(skip_keys[1]) == [["no_sync", 5, None]]
     assert skip_keys[2] is None
     assert relevant in (1, True)
+
+
+def test_migration_0009_empties_the_window_caches_it_cannot_seal_and_keeps_the_links_R22(
+    tmp_path: Path,
+) -> None:
+    """Issue 23: cached event text written in clear before 0009 is not left behind in
+    clear; each user's next cycle re-reads the window (the links stay)."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0008")
+    engine = create_engine(url)
+    at = {"at": "2026-11-25 14:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tenant (id, ms_tenant_id, name, s5_connection_enc, time_zone, "
+                "category_name, category_color, sync_tag, import_window_days, "
+                "interval_minutes, background_sync, retention_days, created_at) VALUES "
+                "(1, 't', 'T', x'00', 'UTC', 'c', 'preset4', '[sync]', 14, 10, 0, 30, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO app_user (id, tenant_id, object_id, email, display_name, "
+                "is_admin, status, sync_now_requested, session_generation, lease_fence, "
+                "created_at) VALUES (1, 1, 'u1', 'u1', '', 0, 'active', 0, 0, 0, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO event_cache (tenant_id, user_id, event_id, data, change_key, "
+                "server_hash, updated_at) VALUES "
+                "(1, 1, 'e1', '{\"subject\": \"Door code 4471\"}', '', '', :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO delta_state (tenant_id, user_id, window_start, window_end, "
+                "baselined_at) VALUES (1, 1, :at, :at, :at)"
+            ),
+            at,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO event_link (tenant_id, user_id, task_id, event_id, origin, "
+                "state, created_at, updated_at) VALUES "
+                "(1, 1, 7, 'e1', 's5', 'active', :at, :at)"
+            ),
+            at,
+        )
+    upgrade(url)
+    with engine.connect() as conn:
+        counts = {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("event_cache", "delta_state", "event_link")
+        }
+    engine.dispose()
+    assert counts == {"event_cache": 0, "delta_state": 0, "event_link": 1}

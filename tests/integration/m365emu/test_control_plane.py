@@ -121,6 +121,22 @@ def test_throttle_fault_on_the_token_endpoint_answers_429_once(running: RunningE
     assert second.status_code == 200
 
 
+def test_a_throttle_fault_says_a_fractional_retry_after_as_graph_can(
+    running: RunningEmulator,
+) -> None:
+    # throttling.md's sample answers "Retry-After: 2.128" (issue 24 item 5).
+    armed = httpx.post(
+        f"{running.urls.control}/faults",
+        json={"path": "/*/oauth2/v2.0/token", "kind": "throttle", "retry_after": 2.128},
+    )
+    assert armed.status_code == 201
+    assert armed.json()["retry_after"] == 2.128
+    with httpx.Client(verify=running.ssl_context()) as client:
+        first = client.post(_token_url(running), data=CLIENT_CREDENTIALS)
+    assert first.status_code == 429
+    assert first.headers["retry-after"] == "2.128"
+
+
 def test_error_fault_with_a_wildcard_path_until_faults_are_cleared(
     running: RunningEmulator,
 ) -> None:

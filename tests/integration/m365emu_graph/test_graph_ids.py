@@ -138,3 +138,32 @@ async def test_occurrences_and_their_master_use_the_requested_id_form(
         )
         assert one.status_code == 200
         assert one.json()["seriesMasterId"] == (master if headers else one.json()["seriesMasterId"])
+
+
+async def test_prefer_id_type_is_honoured_per_request_never_sticky(graph: GraphHarness) -> None:
+    """outlook-immutable-id.md: the header applies to the request that carries it. The same
+    client, token and connection alternate with and without it, on every kind of call: each
+    answer has the form its own request asked for, whatever the requests before it asked."""
+    immutable = await _create(graph, **IMMUTABLE)
+    default = await _create(graph)  # right after an immutable request: still a default id
+    assert immutable.startswith("AAkA")
+    assert default.startswith("AAMk")
+    other = await graph.client.get(f"/me/events/{default}", headers=graph.headers(**IMMUTABLE))
+    again = await graph.client.get(f"/me/events/{immutable}", headers=graph.headers())
+    ids = {  # both events, in each id form
+        "AAkA": {immutable, other.json()["id"]},
+        "AAMk": {default, again.json()["id"]},
+    }
+    for form, with_header in (("AAkA", True), ("AAMk", False)) * 3:
+        headers = graph.headers(**(IMMUTABLE if with_header else {}))
+        listed = await graph.client.get("/me/events", headers=headers)
+        view = await graph.client.get("/me/calendarView", params=WINDOW, headers=headers)
+        delta = await graph.client.get("/me/calendarView/delta", params=WINDOW, headers=headers)
+        patched = await graph.client.patch(
+            f"/me/events/{immutable}", json={"subject": form}, headers={**headers, **JSON}
+        )
+        for answer in (listed, view, delta):
+            assert {e["id"] for e in answer.json()["value"]} == ids[form], (form, answer.url)
+        assert patched.json()["id"] in ids[form]
+        applied = patched.headers.get("preference-applied")
+        assert applied == ('IdType="ImmutableId"' if with_header else None)

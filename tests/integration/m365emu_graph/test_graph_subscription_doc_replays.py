@@ -7,7 +7,8 @@ property, the same name and JSON type. Microsoft's own examples disagree on unse
 optional strings (`""` in subscription-get.md, null in outlook-change-notifications-
 overview.md), so a documented null accepts any value and an answered null is accepted
 for a documented string. Notification examples are compared with what the emulator
-delivers."""
+delivers. Every answer and notification is also checked against Graph's v1.0 schema
+(support/csdl.py; issue 24)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from support.csdl import Schema, answer_problems
 from support.graph_harness import ALICE
 from support.notification_harness import Notified
 
@@ -25,6 +27,7 @@ FOLDER = Path(__file__).parent / "examples" / "subscriptions"
 LOADED = {path.stem: json.loads(path.read_text()) for path in sorted(FOLDER.glob("*.json"))}
 CALLS = {name: doc for name, doc in LOADED.items() if "method" in doc}
 NOTIFICATIONS = {name: doc for name, doc in LOADED.items() if "notification" in doc}
+SCHEMA = Schema()
 
 
 def same_shape(documented: Any, answered: Any, where: str = "$") -> None:
@@ -69,6 +72,8 @@ async def test_documented_subscription_call_replays_R14b(notified: Notified, nam
     if example["response"] is None:
         return
     same_shape(example["response"], answer.json())
+    path = answer.request.url.path
+    assert answer_problems(SCHEMA, example["method"], path, answer.status_code, answer.json()) == []
 
 
 @pytest.mark.parametrize("name", sorted(NOTIFICATIONS))
@@ -87,3 +92,5 @@ async def test_documented_notification_shapes_are_delivered_R14b(
         await notified.delivered(1)
         [answered] = notified.subscriber.items()
     same_shape(item, answered)
+    [delivered] = [body for _path, body in notified.subscriber.received]
+    assert SCHEMA.problems(delivered, "changeNotificationCollection") == []

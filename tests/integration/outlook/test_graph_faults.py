@@ -42,6 +42,14 @@ async def test_a_throttled_read_waits_retry_after_then_reads_R23b(emu: Emu) -> N
     assert emu.counter.by_key[("GET", "calendarView/delta", "200")] == 1
 
 
+async def test_a_fractional_retry_after_is_waited_exactly_R23b(emu: Emu) -> None:
+    # Graph may ask for fractions of a second (throttling.md: "Retry-After: 2.128"; issue 24).
+    await emu.fault(method="GET", path="/me/calendarView/delta", kind="throttle", retry_after=2.128)
+    read = await emu.calendar().read_window(None, *WINDOW)
+    assert read.rebaselined
+    assert emu.sleeps.seconds == [2.128]
+
+
 async def test_a_long_retry_after_ends_the_cycle_with_when_to_come_back_R23b(emu: Emu) -> None:
     await emu.fault(method="GET", path="/me/calendarView/delta", kind="throttle", retry_after=120)
     with pytest.raises(Throttled) as raised:

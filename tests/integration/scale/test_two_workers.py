@@ -43,6 +43,7 @@ from s5sync.bench.world import EmulatorProcess, add_users
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
+from s5sync.sync.holders import _start_ticks
 
 pytestmark = pytest.mark.postgres
 
@@ -86,7 +87,8 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def holder_of(process: subprocess.Popen[bytes]) -> str:
-    return f"worker:{socket.gethostname()}:{process.pid}"
+    """The worker's lease holder (sync/holders.py: kind, host, process id, start)."""
+    return f"worker:{socket.gethostname()}:{process.pid}:{_start_ticks(process.pid)}"
 
 
 def rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -210,9 +212,17 @@ def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R1
         ended = fast_clock(anchor, SPEED).replace(tzinfo=None)
 
         runs: dict[int, list[tuple[int, datetime, datetime | None]]] = defaultdict(list)
-        for user_id, fence, started, finished in rows(
-            ce, "SELECT user_id, fence, started_at, finished_at FROM sync_run ORDER BY started_at"
+        interrupted: set[tuple[int, int]] = set()
+        for user_id, fence, started, finished, outcome in rows(
+            ce,
+            "SELECT user_id, fence, started_at, finished_at, outcome FROM sync_run "
+            "ORDER BY started_at",
         ):
+            # Issue 23: the run of a killed cycle is closed as interrupted by the next
+            # cycle that takes the lease; the killed cycle itself never finished.
+            if outcome == "interrupted":
+                interrupted.add((user_id, fence))
+                finished = None
             runs[user_id].append((fence, started, finished))
         assert len(runs) == USERS, "every user was cycled"
         begun = min(r[0][1] for r in runs.values())
@@ -221,10 +231,14 @@ def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R1
             assert fences == sorted(set(fences)), f"user {user_id}: one lease per cycle"
             assert mine[0][1] <= begun + INTERVAL + SLACK, f"user {user_id}: first interval"
             assert mine[-1][1] >= ended - INTERVAL - SLACK, f"user {user_id}: starved at the end"
-            for (_, start, finish), (_, after, _) in itertools.pairwise(mine):
+            for (fence, start, finish), (_, after, _) in itertools.pairwise(mine):
                 # never two cycles at once: the next starts after this one ended (or,
-                # killed, after its lease expired)
-                assert after >= (finish if finish is not None else start + LEASE), user_id
+                # killed, after its holder was gone — issue 23 — or its lease expired)
+                if finish is None:
+                    gone = killed_at if (user_id, fence) in interrupted else start + LEASE
+                    assert after >= min(gone, start + LEASE), user_id
+                else:
+                    assert after >= finish, user_id
                 # the killed worker's users (a cycle cut, or a job taken but not yet
                 # started) wait for the reaper or the lease: two intervals at most
                 latest = start + INTERVAL + SLACK
@@ -236,7 +250,8 @@ def test_two_workers_cycle_each_user_once_per_interval_and_survive_a_kill_R14_R1
 
         for user_id in killed:
             cut = [r for r in runs[user_id] if r[2] is None]
-            assert cut, f"user {user_id}: the killed cycle left its run open"
+            assert cut, f"user {user_id}: the killed cycle never finished"
+            assert {(user_id, cut[0][0])} <= interrupted, f"user {user_id}: its run left open"
             again = [r for r in runs[user_id] if r[1] > cut[0][1] and r[2] is not None]
             assert again, f"user {user_id}: cycled again after the kill"
             assert again[0][1] <= killed_at + 2 * INTERVAL

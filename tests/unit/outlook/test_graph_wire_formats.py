@@ -17,6 +17,7 @@ from s5sync.outlook.errors import GraphUnavailable
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy, retry_after
+from s5sync.outlook.subscriptions import parse_graph_time
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.sync.ports import EventWrite, WriteStatus
 
@@ -319,3 +320,19 @@ async def test_a_failed_dependency_item_is_retried_alone_and_a_permanent_error_f
     assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK, WriteStatus.FAILED]
     assert rounds == [["0", "1", "2"], ["1"]]
     assert recorder.sleeps == [0.5]  # the 424 waited a backoff, not a Retry-After
+
+
+@pytest.mark.parametrize(
+    ("written", "moment"),
+    [
+        # DateTimeOffset as Graph writes it: 7 digits, trimmed ones, none (issue 24 item 5).
+        ("2016-11-20T18:23:45.9356913Z", datetime(2016, 11, 20, 18, 23, 45, 935691, tzinfo=UTC)),
+        ("2017-04-15T03:00:51.245372Z", datetime(2017, 4, 15, 3, 0, 51, 245372, tzinfo=UTC)),
+        ("2017-04-15T03:00:51.2Z", datetime(2017, 4, 15, 3, 0, 51, 200000, tzinfo=UTC)),
+        ("2017-04-15T03:00:51Z", datetime(2017, 4, 15, 3, 0, 51, tzinfo=UTC)),
+    ],
+)
+def test_graph_datetimeoffsets_are_read_with_any_number_of_digits(
+    written: str, moment: datetime
+) -> None:
+    assert parse_graph_time(written) == moment

@@ -2,7 +2,9 @@
 
 Every failure leaves the emulator as
 `{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}`
-with a `request-id` header. Codes follow what Outlook-backed resources really return
+with a `request-id` header; a 429's `innerError` also carries `code` and `status` "429" and
+`message` "Please retry after", as throttling.md's sample response does (issue 24 item 7).
+Codes follow what Outlook-backed resources really return
 (graph.md §6): `ErrorItemNotFound`, `ErrorInvalidIdMalformed`, `InvalidAuthenticationToken`,
 `ErrorAccessDenied`, `ErrorIrresolvableConflict`, `ApplicationThrottled`…
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from m365emu.faults import retry_after_header
 
 
 class GraphError(Exception):
@@ -37,17 +41,17 @@ def error_body(
     error: GraphError, request_id: str, client_request_id: str | None, now: datetime
 ) -> dict[str, Any]:
     """The JSON body Graph sends with an error (innerError date has no offset, as in the docs)."""
-    return {
-        "error": {
-            "code": error.code,
-            "message": error.message,
-            "innerError": {
-                "date": now.strftime("%Y-%m-%dT%H:%M:%S"),
-                "request-id": request_id,
-                "client-request-id": client_request_id or request_id,
-            },
+    inner: dict[str, str] = {}
+    if error.status == 429:  # throttling.md's sample
+        inner = {"code": "429", "message": "Please retry after", "status": "429"}
+    inner.update(
+        {
+            "date": now.strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": request_id,
+            "client-request-id": client_request_id or request_id,
         }
-    }
+    )
+    return {"error": {"code": error.code, "message": error.message, "innerError": inner}}
 
 
 def bad_request(message: str, code: str = "BadRequest") -> GraphError:
@@ -115,11 +119,12 @@ def access_denied() -> GraphError:
     )
 
 
-def throttled(message: str, retry_after: int) -> GraphError:
-    return GraphError(429, "ApplicationThrottled", message, {"Retry-After": str(retry_after)})
+def throttled(message: str, retry_after: float) -> GraphError:
+    headers = {"Retry-After": retry_after_header(retry_after)}
+    return GraphError(429, "ApplicationThrottled", message, headers)
 
 
-def fault_error(status: int, retry_after: int | None) -> GraphError:
+def fault_error(status: int, retry_after: float | None) -> GraphError:
     """The answer of an injected fault, with the code Graph uses for that status."""
     codes = {
         429: ("TooManyRequests", "Please retry again later."),
@@ -129,5 +134,5 @@ def fault_error(status: int, retry_after: int | None) -> GraphError:
         504: ("UnknownError", ""),
     }
     code, message = codes.get(status, ("generalException", "Injected failure."))
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    headers = {"Retry-After": retry_after_header(retry_after)} if retry_after is not None else {}
     return GraphError(status, code, message, headers)

@@ -5,7 +5,8 @@ is 429 `ApplicationThrottled` with `Retry-After`.
 Undocumented, chosen here: the 10-minute window slides (each accepted request leaves it 10
 minutes after it was made, by the emulator clock); refused requests do not count; a
 concurrency refusal says `Retry-After: 1`; a rate refusal gives the seconds until the oldest
-request in the window leaves it. The 150 MB upload limit is not emulated.
+request in the window leaves it, to the millisecond (`2.128`, as throttling.md's sample).
+The 150 MB upload limit is not emulated.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Throttle:
             if len(recent) >= self.per_window:
                 wait = (recent[0] + self.window - now).total_seconds()
                 raise throttled(
-                    "Application is over its MailboxRequests limit.", max(1, math.ceil(wait))
+                    "Application is over its MailboxRequests limit.",
+                    max(0.001, math.ceil(wait * 1000) / 1000),
                 )
             recent.append(now)
             self._in_flight[key] = self._in_flight.get(key, 0) + 1

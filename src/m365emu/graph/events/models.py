@@ -41,6 +41,7 @@ from m365emu.graph.events.errors import (
     all_day_not_midnight,
     all_day_too_short,
     invalid_times,
+    property_validation_failure,
     stale_change_key,
     transaction_id_immutable,
 )
@@ -391,6 +392,8 @@ class EventStore:
 
 
 def _check_times(event: StoredEvent, changes: EventChanges) -> None:
+    if event.end < event.start and event.is_all_day:
+        raise property_validation_failure()
     if event.end < event.start:
         raise invalid_times("The end time of an event must not be earlier than its start time.")
     if not event.is_all_day:

@@ -7,17 +7,25 @@ singlevaluelegacyextendedproperty-get.md's lambda):
     expr   := term ('or' term)*          term := factor ('and' factor)*
     factor := 'not' factor | '(' expr ')' | call | lambda | path op literal
     call   := (contains|startswith|endswith) '(' path ',' string ')'
+            | 'cast' '(' var '/value' ',' edmtype ')' op literal
     lambda := (singleValueExtendedProperties|categories) '/' (any|Any) '(' var ':' expr ')'
 Paths: subject, type, isAllDay, showAs, importance, sensitivity, isReminderOn, iCalUId,
 transactionId, seriesMasterId, start/dateTime, end/dateTime, createdDateTime,
 lastModifiedDateTime, and `ep/id`, `ep/value`, `c` inside lambdas. Extended property
-values compare case-insensitively, names case-sensitively (graph.md §4). Anything else is
-400 `BadRequest` "Invalid filter clause", never a 500.
+values compare case-insensitively, names case-sensitively (graph.md §4).
+
+The extended-property forms singlevaluelegacyextendedproperty-get.md documents all work
+(issue 24 item 8): `ep/value eq '…'`, `contains(ep/value, '…')`, `startswith(ep/value, '…')`
+and `cast(ep/value, Edm.Int32) eq 12` / `cast(ep/value, Edm.Guid) eq (b9cf8971-…)`. A cast
+also takes Edm.Int64, Edm.Double and Edm.Boolean; a value the cast cannot convert matches
+nothing (Microsoft documents no answer for it). Anything else is 400 `BadRequest` "Invalid
+filter clause", never a 500.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,7 +38,9 @@ from m365emu.graph.events.render import EVENT_PROPERTIES
 
 Predicate = Callable[[StoredEvent, dict[str, Any]], bool]
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?(?![\w:-]))|"
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|"
+    r"(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-]))|"
+    r"(?P<num>-?\d+(?:\.\d+)?(?![\w:-]))|"
     r"(?P<dt>\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?)|(?P<sym>[(),:/])|"
     r"(?P<word>[A-Za-z_][\w.]*))"
 )
@@ -114,6 +124,8 @@ class _Parser:
             raise invalid_filter(f"unexpected '{value}'")
         if value.lower() in ("contains", "startswith", "endswith") and self.peek(1)[1] == "(":
             return self.call()
+        if value.lower() == "cast" and self.peek(1)[1] == "(":
+            return self.cast()
         path = self.path()
         if self.peek()[1] == "/" and self.peek(1)[1].lower() == "any":
             return self.lambda_(path)
@@ -155,6 +167,8 @@ class _Parser:
 
         def check(e: StoredEvent, v: dict[str, Any]) -> bool:
             hay = _value(path, e, v)
+            if isinstance(hay, tuple) and hay[0] == "extended-value":
+                hay = hay[1]
             if not isinstance(hay, str):
                 return False
             hay = hay.lower()
@@ -165,6 +179,55 @@ class _Parser:
             }[name]
 
         return check
+
+    def cast(self) -> Predicate:
+        self.take("cast")
+        self.take("(")
+        path = self.path()
+        head, _, rest = path.partition("/")
+        if head not in self.variables or rest.lower() != "value":
+            raise invalid_filter("cast() applies to an extended property's value")
+        self.take(",")
+        type_name = self.take()[1]
+        convert = _CASTS.get(type_name.lower())
+        if convert is None:
+            raise invalid_filter(f"cannot cast to '{type_name}'")
+        self.take(")")
+        op = self.take()[1].lower()
+        if op not in _OPS:
+            raise invalid_filter(f"unknown operator '{op}'")
+        literal = self.cast_literal(type_name.lower(), convert)
+
+        def check(e: StoredEvent, v: dict[str, Any]) -> bool:
+            value = _value(path, e, v)
+            try:
+                left = convert(value[1])
+            except (ValueError, TypeError):
+                return False
+            return _compare(left, op, literal)
+
+        return check
+
+    def cast_literal(self, type_name: str, convert: Callable[[str], Any]) -> Any:
+        kind, raw = self.peek()
+        if type_name == "edm.guid":
+            wrapped = raw == "("
+            if wrapped:
+                self.take("(")
+            kind, raw = self.take()
+            if wrapped:
+                self.take(")")
+            if kind != "guid":
+                raise invalid_filter(f"'{raw}' is not a Guid")
+            return convert(raw)
+        literal = self.literal()
+        if type_name == "edm.boolean":
+            if not isinstance(literal, bool):
+                raise invalid_filter(f"'{raw}' is not a Boolean")
+            return literal
+        if not isinstance(literal, float) or isinstance(literal, bool):
+            raise invalid_filter(f"'{raw}' is not a number")
+        return literal
 
     def lambda_(self, collection: str) -> Predicate:
         self.take("/")
@@ -207,6 +270,33 @@ class _Parser:
         raise invalid_filter(f"'{raw}' is not a value")
 
 
+def _int32(text: str) -> int:
+    number = int(text.strip())
+    if not -(2**31) <= number < 2**31:
+        raise ValueError(text)
+    return number
+
+
+def _int64(text: str) -> int:
+    number = int(text.strip())
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(text)
+    return number
+
+
+def _boolean(text: str) -> bool:
+    if text.strip().lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.strip().lower() == "true"
+
+
+_CASTS: dict[str, Callable[[str], Any]] = {
+    "edm.int32": _int32,
+    "edm.int64": _int64,
+    "edm.double": float,
+    "edm.boolean": _boolean,
+    "edm.guid": lambda text: str(uuid.UUID(text.strip())),
+}
 _COLLECTIONS = {"singlevalueextendedproperties", "categories"}
 _EVENT_PATHS: dict[str, Callable[[StoredEvent], Any]] = {
     "subject": lambda e: e.subject,

@@ -2,10 +2,16 @@
 the examples return, `@odata.etag` = `W/"<changeKey>"`, start/end in UTC or in the zone of
 `Prefer: outlook.timezone`, the body in the format of `Prefer: outlook.body-content-type`.
 
-`transactionId` is always written, null when unset: event.md says it is "only returned if
-an app has set it", but event-delta.md's example shows `"transactionId": null`; clients must
-take both, and a null is the form that satisfies every documented example. Extended properties
-appear only when asked for with `$expand` (extended-properties-overview.md).
+`transactionId` is written only when an app set it: event.md says "This property is only
+returned in a response payload if an app has set it" (issue 24 item 6). event-delta.md's
+example shows `"transactionId": null`; a client that reads an absent property as unset is
+right with both forms, while one that indexes it fails here as it could on Graph. Extended
+properties appear only when asked for with `$expand` (extended-properties-overview.md).
+
+Locations as user-post-events.md's "multiple locations" response writes them: `location`
+carries `uniqueId` = its display name and `uniqueIdType` "private"; an entry of `locations`
+carries them only when it has an `address`, otherwise just `uniqueIdType` "unknown"
+(issue 24 item 7).
 """
 
 from __future__ import annotations
@@ -52,11 +58,10 @@ def _location(value: dict[str, Any] | None, private: bool) -> dict[str, Any]:
             "coordinates": {},
         }
     out: dict[str, Any] = {"displayName": value.get("displayName", ""), "locationType": "default"}
-    if private:
+    if private or value.get("address"):
         out["uniqueId"] = value.get("displayName", "")
         out["uniqueIdType"] = "private"
     else:
-        out["uniqueId"] = ""
         out["uniqueIdType"] = "unknown"
     out.update({k: v for k, v in value.items() if k != "displayName"})
     return out
@@ -120,6 +125,8 @@ def render_event(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
         "organizer": organizer,
         "onlineMeeting": _online_meeting(event) if event.is_online_meeting else None,
     }
+    if event.transaction_id is None:
+        del full["transactionId"]  # event.md: returned only if an app has set it
     if event.original_start is not None:
         full["originalStart"] = timezones.offset_datetime(event.original_start)
     if options.expand_extended is not None:

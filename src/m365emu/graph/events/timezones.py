@@ -142,9 +142,15 @@ def graph_datetime(instant: datetime, zone_name: str) -> str:
 
 
 def offset_datetime(instant: datetime) -> str:
-    """DateTimeOffset as Graph writes created/lastModified: UTC, 7 digits, Z."""
+    """DateTimeOffset as Graph writes it (createdDateTime, lastModifiedDateTime,
+    originalStart, expirationDateTime): UTC, `Z`, at most 7 fractional digits with the
+    trailing zeros trimmed and no point when none is left (.NET's `FFFFFFF`), as
+    user-post-events.md's example writes `2017-04-15T03:00:51.245372Z` next to
+    `…50.7579581Z` and responseStatus writes `0001-01-01T00:00:00Z` (issue 24 item 5).
+    Clients must read any number of digits."""
     utc = instant.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
+    fraction = f"{utc.microsecond:06d}0".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def local_date(instant: datetime, zone_name: str) -> date:

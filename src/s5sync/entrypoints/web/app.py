@@ -15,7 +15,6 @@ throttles), and times shown in the store's time zone.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,6 +47,7 @@ from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
 from s5sync.store.records import UserRecord
+from s5sync.sync.holders import holder_name
 
 log = logging.getLogger(__name__)
 
@@ -462,7 +462,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
     counters = Metrics()
 
-    cycles = MeteredCycles(services, counters, holder=f"web-{os.getpid()}")
+    cycles = MeteredCycles(services, counters, holder=holder_name("web"))
 
     async def run_cycle(user: UserRecord) -> CycleResult:
         return await cycles.run_user_cycle(user, utc_now())

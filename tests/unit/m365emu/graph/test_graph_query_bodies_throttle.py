@@ -102,3 +102,16 @@ def test_throttle_limits_per_app_and_mailbox_with_sliding_window() -> None:
     clock.set(NOW + timedelta(minutes=10))
     with throttle.slot("app", "box"):
         pass
+
+
+def test_a_rate_refusal_says_when_to_retry_to_the_millisecond() -> None:
+    # throttling.md's sample: "Retry-After: 2.128" (issue 24 item 5).
+    clock = EmulatorClock()
+    clock.set(NOW)
+    throttle = Throttle(clock, concurrent=4, per_window=1)
+    with throttle.slot("app", "box"):
+        pass
+    clock.set(NOW + timedelta(minutes=9, seconds=57, microseconds=872000))
+    with pytest.raises(GraphError) as refused, throttle.slot("app", "box"):
+        pass
+    assert refused.value.headers["Retry-After"] == "2.128"
