@@ -51,16 +51,29 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
         latency_ms: Annotated[
             int, typer.Option("--latency-ms", help="The emulator's answer latency.")
         ] = 50,
+        push_only: Annotated[
+            bool, typer.Option("--push-only", help="Only the change-notification figures.")
+        ] = False,
     ) -> None:
-        """Measure requests per cycle, CPU per cycle, throughput and memory."""
+        """Measure requests per cycle, CPU per cycle, throughput and memory, and what
+        change notifications cost and gain (push vs poll, issue 19)."""
+        from s5sync.bench.push import PushBenchConfig, run_push
+        from s5sync.bench.push_report import render_push
         from s5sync.bench.report import render
         from s5sync.bench.runner import BenchConfig, run_bench
 
-        figures = asyncio.run(run_bench(BenchConfig.sized(quick=quick, latency_ms=latency_ms)))
+        push_config = PushBenchConfig.sized(quick=quick, latency_ms=latency_ms)
+        if push_only:
+            figures = {"push": asyncio.run(run_push(push_config))}
+        else:
+            figures = asyncio.run(run_bench(BenchConfig.sized(quick=quick, latency_ms=latency_ms)))
+            figures["push"] = asyncio.run(run_push(push_config))
         if as_json:
             typer.echo(json.dumps(figures, indent=2, sort_keys=True))
         else:
-            render(figures)
+            if not push_only:
+                render(figures)
+            render_push(figures["push"])
 
 
 async def run_worker(settings: Settings, concurrency: int) -> None:
