@@ -74,6 +74,7 @@ class WebConfig:
         user_test: UserTest | None = None,
         invitations: Invitations | None = None,
         probes: ProbeAccess | None = None,
+        signed_out: Callable[[UserRecord], Awaitable[None]] | None = None,
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -88,6 +89,7 @@ class WebConfig:
         self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.invitations = invitations  # issue 21 item 5: invite an employee by e-mail
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
+        self.signed_out = signed_out  # R14b: the user's Graph subscription is deleted
 
     @property
     def redirect_uri(self) -> str:
@@ -274,6 +276,11 @@ def create_app(
     async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
         if user is not None:
             await accounts.end_sessions(user)
+            if config.signed_out is not None:
+                try:
+                    await config.signed_out(user)
+                except Exception:  # sign-out never fails for it; the sweep deletes it later
+                    log.warning("auth.logout_unsubscribe_failed", extra={"user_id": user.id})
         security.end_session(request)
         return RedirectResponse("/?signed_out=1", 303)
 
@@ -532,6 +539,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             mail_enabled=bool(settings.smtp_host),
         ),
         probes=ProbeAccess.from_settings(settings),
+        signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
