@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import available_timezones
 
 import jinja2
@@ -32,7 +33,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from s5sync.core.status import user_status
+from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
@@ -74,6 +75,8 @@ class WebConfig:
         user_test: UserTest | None = None,
         invitations: Invitations | None = None,
         probes: ProbeAccess | None = None,
+        task_link: str = "",
+        event_link: str = "",
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -88,6 +91,9 @@ class WebConfig:
         self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.invitations = invitations  # issue 21 item 5: invite an employee by e-mail
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
+        # Issue 20 item 4: where the store opens a task or an event ("{id}" in each).
+        self.task_link = task_link
+        self.event_link = event_link
 
     @property
     def redirect_uri(self) -> str:
@@ -110,6 +116,18 @@ def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d
         return moment.astimezone(zone(zone_name)).strftime(pattern)
     except UnknownTimeZone:
         return moment.strftime(pattern) + " UTC"
+
+
+def link_to(template: str) -> Callable[[object], str]:
+    """Issue 20 item 4: the address where the store opens an item, from a setting with
+    `{id}` in it (the id URL-encoded); empty when the setting is."""
+
+    def link(item_id: object) -> str:
+        if not template or item_id is None:
+            return ""
+        return template.replace("{id}", quote(str(item_id), safe=""))
+
+    return link
 
 
 # Issue 23: a bounded activity page (an unbounded offset made SQLite overflow: a 500).
@@ -147,6 +165,9 @@ def create_app(
     templates = Jinja2Templates(env=env)
     templates.env.globals["htmx"] = HTMX
     templates.env.filters["local"] = local_time
+    templates.env.filters["plain_error"] = what_failed  # issue 20 item 3: plain words
+    templates.env.globals["task_link"] = link_to(config.task_link)
+    templates.env.globals["event_link"] = link_to(config.event_link)
 
     app.add_middleware(
         SessionMiddleware,
@@ -532,6 +553,8 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             mail_enabled=bool(settings.smtp_host),
         ),
         probes=ProbeAccess.from_settings(settings),
+        task_link=settings.task_link,
+        event_link=settings.event_link,
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler
