@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     scheduler: Literal["local", "procrastinate"] = "local"
     procrastinate_dsn: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Issue 20 item 4: the activity log links each line to where the store opens its
+    # task and its event; `{id}` is replaced by the (URL-encoded) id. System Five has no
+    # web address of its own: empty, no link. Outlook on the web opens an event by its id.
+    task_link: str = ""
+    event_link: str = "https://outlook.office.com/calendar/item/{id}"
     # R14b: Graph delivers change notifications to `public_url` only over https; the
     # demo's emulator delivers over loopback http, so the demo sets this.
     push_http: bool = False

@@ -277,7 +277,8 @@ async def test_bad_graph_answer_stops_the_import_only_and_pushes_go_on_R17b_R23(
     result = await world.cycle()
     assert result.outcome == "partial", (result.outcome, result.error)
     text = messages(result)
-    assert "This sync did not finish everything (Outlook could not be read" in text, text
+    assert "this sync did not finish everything; s5sync tries again" in text, text
+    assert "(details: Outlook could not be read" in text, text
     assert says in text, text
     # R17b: the push of an untagged task does not need Outlook's side; it goes on.
     world.assert_good_items_synced(result, imported=False)

@@ -5,9 +5,11 @@ Two counts, which together are every round trip after a connection's first use:
 - statements: what SQLAlchemy sends through a cursor (`before_cursor_execute`); on
   asyncpg each is one Bind/Execute/Sync exchange, its statement prepared once per
   connection (the first Parse of a statement on a connection is not counted);
-- control: what asyncpg sends outside those — BEGIN, COMMIT, ROLLBACK and the pool's
-  pings (`s5sync.pooling`) — seen by asyncpg's query logger on every connection the
-  pool hands out.
+- statements asyncpg sends itself (`Database.single_statement` on its
+  `StatementPool`), and control: what
+  asyncpg sends outside SQLAlchemy's cursor — BEGIN, COMMIT, ROLLBACK and the pool's
+  pings (`s5sync.pooling`) — both seen by asyncpg's query logger on every connection
+  the pool hands out.
 
 SQLite is in process: its statements are counted, it has no round trips to speak of,
 and in-memory stores have nothing to count.
@@ -19,6 +21,8 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import event
+
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", ";", "START")
 
 
 class RoundTrips:
@@ -33,6 +37,9 @@ class RoundTrips:
         for engine in self.engines:
             event.listen(engine, "before_cursor_execute", self._statement)
             event.listen(engine, "checkout", self._watch)
+        self.pool = getattr(db, "statements", None) if db else None
+        if self.pool is not None:
+            self.pool.add_query_logger(self._logged)
 
     @property
     def total(self) -> int:
@@ -41,8 +48,11 @@ class RoundTrips:
     def _statement(self, *_: object) -> None:
         self._seen[0] += 1
 
-    def _logged(self, _query: object) -> None:
-        self._seen[1] += 1  # asyncpg calls its loggers soon after, not at once
+    def _logged(self, record: Any) -> None:
+        # asyncpg calls its loggers soon after, not at once; what it sends itself (not
+        # through SQLAlchemy's cursor: `Database.single_statement`) is a statement too.
+        control = str(record.query).lstrip().upper().startswith(_CONTROL)
+        self._seen[1 if control else 0] += 1
 
     def _watch(self, dbapi_connection: Any, _record: object, _proxy: object) -> None:
         driver: Any = getattr(dbapi_connection, "_connection", None)
@@ -66,6 +76,8 @@ class RoundTrips:
         }
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.remove_query_logger(self._logged)
         for engine in self.engines:
             event.remove(engine, "before_cursor_execute", self._statement)
             event.remove(engine, "checkout", self._watch)

@@ -99,3 +99,17 @@ def awake(user: UserState, now: datetime) -> bool:
     """R14: a page of the user's sent a heartbeat within the last two minutes."""
     heartbeat = user.last_heartbeat_at
     return heartbeat is not None and heartbeat >= now - HEARTBEAT_TIMEOUT
+
+
+def what_failed(error: str | None) -> str:
+    """The cause of a failed sync in plain words (Graph's 429 and 503 named)."""
+    text = (error or "").casefold()
+    if "429" in text or "too many requests" in text:
+        return "Outlook asked s5sync to slow down (429 Too Many Requests)"
+    if "503" in text or "service unavailable" in text:
+        return "Outlook was not available (503 Service Unavailable)"
+    if "system five" in text:
+        return "System Five did not answer"
+    if "outlook" in text or "graph" in text:
+        return "Outlook did not answer"
+    return "The last sync did not finish"

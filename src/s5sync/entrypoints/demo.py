@@ -105,6 +105,10 @@ def write_env(data_dir: Path, ports: DemoPorts, ca_cert: Path) -> Path:
         "S5SYNC_CA_BUNDLE": str(ca_cert),
         "S5SYNC_REDIRECT_URI": f"{ports.url(ports.web)}/auth/callback",
         "S5SYNC_PUBLIC_URL": ports.url(ports.web),
+        # Issue 20 item 4: activity lines open the task in the System Five emulator and
+        # the event in the emulated Outlook page.
+        "S5SYNC_TASK_LINK": f"{ports.url(ports.systemfive)}/tasks/{{id}}",
+        "S5SYNC_EVENT_LINK": f"{ports.url(ports.emulator)}/outlook/events/{{id}}",
         # R14b: the emulator delivers change notifications to the web app over loopback
         # http (it allows http because the demo serves its browser pages).
         "S5SYNC_PUSH_HTTP": "true",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from s5sync.core.status import what_failed
 from s5sync.core.timezones import UnknownTimeZone, utc_to_wall
 from s5sync.store.records import RunRecord
 
@@ -37,20 +38,6 @@ def clock_time(moment: datetime, zone: str) -> str:
         return f"{utc_to_wall(moment, zone):%H:%M}"
     except UnknownTimeZone:
         return f"{moment:%H:%M}"
-
-
-def what_failed(error: str | None) -> str:
-    """The cause of a failed sync in plain words (Graph's 429 and 503 named)."""
-    text = (error or "").casefold()
-    if "429" in text or "too many requests" in text:
-        return "Outlook asked s5sync to slow down (429 Too Many Requests)"
-    if "503" in text or "service unavailable" in text:
-        return "Outlook was not available (503 Service Unavailable)"
-    if "system five" in text:
-        return "System Five did not answer"
-    if "outlook" in text or "graph" in text:
-        return "Outlook did not answer"
-    return "The last sync did not finish"
 
 
 def pill(

@@ -35,7 +35,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -263,11 +262,10 @@ _CLOSE_RUN = (
 
 
 # PostgreSQL: one statement per phase (migration 0008).
-_PG_START = text("SELECT s5sync_cycle_start(:tid, :uid, :holder, :now, :ttl)")
-_PG_FINISH = text(
-    "SELECT s5sync_cycle_finish(:tid, :uid, :fence, :run_id, :now, :finished_at, "
-    ":next_run_at, :outcome, :status, :error, :skip_keys, :counts, :graph_requests, "
-    ":entries, :window, :delta_link, :resync_of)"
+_PG_START = "SELECT s5sync_cycle_start($1, $2, $3, $4, $5)"
+_PG_FINISH = (
+    "SELECT s5sync_cycle_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17)"
 )
 # The user's columns the SQLite path reads with the lease (`_USER`), by name.
 _USER_FIELDS = tuple(str(column.key) for column in _USER)
@@ -355,16 +353,10 @@ class SqlCycleStore:
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
     ) -> CycleStart | str:
         """`start` on PostgreSQL: one statement, one round trip (migration 0008)."""
-        params = {"tid": self.tenant_id, "uid": user_id, "holder": holder}
-        async with self.db.single_statements() as conn:
-            got = (
-                await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
-            ).scalar_one()
+        args = (_PG_START, self.tenant_id, user_id, holder, _naive(now), ttl)
+        got = await self.db.single_statement(*args)
         if got.get("refused") == "busy" and await self._release_if_gone(user_id, now):
-            async with self.db.single_statements() as conn:
-                got = (
-                    await conn.execute(_PG_START, {**params, "now": _naive(now), "ttl": ttl})
-                ).scalar_one()
+            got = await self.db.single_statement(*args)
         refused = got.get("refused")
         if refused == "no_store":
             raise NotFound(f"store {self.tenant_id} no longer exists")
@@ -640,24 +632,23 @@ class SqlCycleStore:
             }
             for e in end.entries
         ]
-        params = {
-            "tid": self.tenant_id,
-            "uid": lease.user_id,
-            "fence": lease.fence,
-            "run_id": end.run_id,
-            "now": _naive(end.now),
-            "finished_at": _naive(end.finished_at),
-            "next_run_at": _naive(end.next_run_at),
-            "outcome": end.outcome,
-            "status": end.status,
-            "error": end.error,
-            "skip_keys": skip_keys,
-            "counts": json.dumps(dict(end.counts)),
-            "graph_requests": json.dumps(dict(end.graph_requests)),
-            "entries": json.dumps(entries),
-            "window": window,
-            "delta_link": sealed,
-            "resync_of": None if end.resync_of is None else _naive(end.resync_of),
-        }
-        async with self.db.single_statements() as conn:
-            await conn.execute(_PG_FINISH, params)
+        await self.db.single_statement(
+            _PG_FINISH,
+            self.tenant_id,
+            lease.user_id,
+            lease.fence,
+            end.run_id,
+            _naive(end.now),
+            _naive(end.finished_at),
+            _naive(end.next_run_at),
+            end.outcome,
+            end.status,
+            end.error,
+            skip_keys,
+            json.dumps(dict(end.counts)),
+            json.dumps(dict(end.graph_requests)),
+            json.dumps(entries),
+            window,
+            sealed,
+            None if end.resync_of is None else _naive(end.resync_of),
+        )

@@ -9,6 +9,8 @@
   the tables nor has `BYPASSRLS`), tenant-scoped transactions run on an engine of their
   own connected as that role, so the policies bind them; the cross-store work (the
   `Directory`) stays on the owner's engine. Without one, both are the same engine.
+  The cycle's two server-side functions run on asyncpg connections of their own, as
+  that same role (`single_statement`, `store/statements.py`; issue 25).
 
 SQLAlchemy logs with `hide_parameters=True`: no secret or event text in a log line.
 """
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from s5sync.pooling import ping_when_idle
+from s5sync.store.statements import StatementPool
 from s5sync.store.tls import asyncpg_connect
 
 # R22: the tenant a PostgreSQL transaction may see, for the row-level security policies.
@@ -103,7 +106,7 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
             self.tenant_engine = self.write_engine
-            self.statement_engine = self.write_engine  # never used: no functions
+            self.statements: StatementPool | None = None
         else:
             # Idle connections are pinged before use (s5sync.pooling), not every checkout.
             self.write_engine = _postgresql_engine(self.url, echo, ca)
@@ -114,9 +117,7 @@ class Database:
                 else self.write_engine
             )
             # One statement, one round trip: no BEGIN or COMMIT of its own (issue 25).
-            self.statement_engine = self.tenant_engine.execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
+            self.statements = StatementPool(*asyncpg_connect(async_url(tenant_url or url), ca))
 
     def _bound(self, tenant_id: int | None) -> bool:
         """Whether a transaction is bound to a tenant for row-level security."""
@@ -148,17 +149,16 @@ class Database:
                 await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
             yield conn
 
-    @asynccontextmanager
-    async def single_statements(self) -> AsyncIterator[AsyncConnection]:
-        """PostgreSQL only: a connection of the store-bound engine on which each statement
-        is its own transaction (autocommit), for a server-side function that binds itself
-        to its store before its first read (R22; the cycle's `s5sync_cycle_*`, migration
-        0008): one round trip where `connection` needs a BEGIN, the binding and a COMMIT
-        besides."""
-        if self.is_sqlite:
+    async def single_statement(self, sql: str, *args: object) -> Any:
+        """PostgreSQL only: one statement (`$1`… parameters) as its own transaction
+        (autocommit), as the store-bound role, on asyncpg alone (`StatementPool`);
+        returns the first column of its first row. For a server-side function that binds
+        itself to its store before its first read (R22; the cycle's `s5sync_cycle_*`,
+        migration 0008): one round trip, where `connection` needs a BEGIN, the binding
+        and a COMMIT besides (issue 25)."""
+        if self.statements is None:
             raise RuntimeError("SQLite has no server-side functions")
-        async with self.statement_engine.connect() as conn:
-            yield conn
+        return await self.statements.fetchval(sql, *args)
 
     async def tenant_role_problem(self) -> str | None:
         """Why row-level security would not bind the store-bound transactions' own role
@@ -182,3 +182,5 @@ class Database:
     async def dispose(self) -> None:
         for engine in self.engines():
             await engine.dispose()
+        if self.statements is not None:
+            await self.statements.close()

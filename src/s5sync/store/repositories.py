@@ -193,9 +193,12 @@ class UserRepository(_Scoped):
         return user_record(row)
 
     async def end_sessions(self, user_id: int) -> None:
-        """Sign out everywhere: every session cookie issued so far stops working."""
+        """Sign out everywhere: every session cookie issued so far stops working, and no
+        page of the user's is open any more (R14: not active unless the store syncs in
+        the background, so no new Graph subscription is made for them, R14b)."""
         row = await self._row(user_id)
         row.session_generation += 1
+        row.last_heartbeat_at = None
 
     async def heartbeat(self, user_id: int, now: datetime) -> None:
         row = await self._row(user_id)

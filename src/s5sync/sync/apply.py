@@ -482,7 +482,8 @@ class _Writer:
                         change_key=result.event.change_key,
                     )
                     await self.save(unit, active)
-                    self.done.entries.append(entry(d))
+                    # The line names the new event, so the log can link to it (issue 20).
+                    self.done.entries.append(replace(entry(d), event_id=result.event.id))
                 else:
                     _failed(self.done, d, result, "could not be sent to Outlook")
                     if result.status is WriteStatus.FAILED:
@@ -569,7 +570,7 @@ class _Writer:
             return
         async with self.begin() as unit:
             await self.save(unit, d.link(task))
-        self.done.entries.append(entry(d))
+        self.done.entries.append(replace(entry(d), task_id=task.id))  # linked (issue 20)
 
     async def update_task(self, d: UpdateTask) -> None:
         try:

@@ -32,7 +32,7 @@ from typing import Protocol
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
 from s5sync.core.cadence import push_live
 from s5sync.core.decisions import Decision, Reason, Skip, writes
-from s5sync.core.eligibility import push_blocker
+from s5sync.core.eligibility import push_blocker, store_time
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
 from s5sync.core.recovery import (
@@ -45,6 +45,8 @@ from s5sync.core.recovery import (
 from s5sync.core.resync import contradicted
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
+from s5sync.core.status import what_failed
+from s5sync.core.wording import dated, starts
 from s5sync.outlook.categories import CategoryMemo
 from s5sync.outlook.errors import (
     GraphRejected,
@@ -89,6 +91,8 @@ class CycleResult:
     # R14c: the resync request this cycle carried out to the end (None: not a resync,
     # or one that did not finish: the next cycle repairs again).
     resync_of: datetime | None = None
+    # Issue 20 item 4: when each task and event named takes place (core.wording).
+    starts: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def wrote(self) -> int:
@@ -259,6 +263,7 @@ class CycleEngine:
             error="; ".join(problems) or None,
             phases=meter.phases,
             resync_of=user.resync_requested_at if resync and outcome == "ok" else None,
+            starts=starts(decisions, seen.tasks, seen.events),
         )
 
     @staticmethod
@@ -640,10 +645,18 @@ class CycleEngine:
                     None,
                     None,
                     "",
-                    f"This sync did not finish everything ({result.error}); "
-                    "s5sync tries again on the next sync and nothing is lost.",
+                    # Issue 20 item 3: plain words first, the next try in store time.
+                    f"{what_failed(result.error)}: this sync did not finish everything; "
+                    f"s5sync tries again {store_time(next_run, begun.tenant.options)} and "
+                    f"nothing is lost (details: {result.error}).",
                 )
             )
+        # Issue 20 item 4: each line says when its task or event takes place.
+        options = begun.tenant.options
+        entries = [
+            replace(e, message=dated(e.message, e.subject, when(result.starts, e), options))
+            for e in entries
+        ]
         finished = now + timedelta(seconds=time.monotonic() - started)
         counts = {
             "decisions": len(result.decisions),
@@ -736,6 +749,13 @@ def resync_summary(
             "Nothing was deleted or sent twice."
         )
     return ActivityEntry("both", "resync", "resync", None, None, "", message)
+
+
+def when(found: Mapping[str, datetime], e: ActivityEntry) -> datetime | None:
+    """The start of the task (else the event) an activity line names."""
+    if e.task_id is not None and f"t:{e.task_id}" in found:
+        return found[f"t:{e.task_id}"]
+    return found.get(f"e:{e.event_id}") if e.event_id is not None else None
 
 
 def skip_entry(skip: Skip) -> ActivityEntry:

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import available_timezones
 
 import jinja2
@@ -32,7 +33,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from s5sync.core.status import user_status
+from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
 from s5sync.entrypoints.web import security
@@ -74,6 +75,9 @@ class WebConfig:
         user_test: UserTest | None = None,
         invitations: Invitations | None = None,
         probes: ProbeAccess | None = None,
+        signed_out: Callable[[UserRecord], Awaitable[None]] | None = None,
+        task_link: str = "",
+        event_link: str = "",
     ) -> None:
         self.session_secret = session_secret
         self.public_url = public_url.rstrip("/")
@@ -88,6 +92,10 @@ class WebConfig:
         self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.invitations = invitations  # issue 21 item 5: invite an employee by e-mail
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
+        self.signed_out = signed_out  # R14b: the user's Graph subscription is deleted
+        # Issue 20 item 4: where the store opens a task or an event ("{id}" in each).
+        self.task_link = task_link
+        self.event_link = event_link
 
     @property
     def redirect_uri(self) -> str:
@@ -110,6 +118,18 @@ def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d
         return moment.astimezone(zone(zone_name)).strftime(pattern)
     except UnknownTimeZone:
         return moment.strftime(pattern) + " UTC"
+
+
+def link_to(template: str) -> Callable[[object], str]:
+    """Issue 20 item 4: the address where the store opens an item, from a setting with
+    `{id}` in it (the id URL-encoded); empty when the setting is."""
+
+    def link(item_id: object) -> str:
+        if not template or item_id is None:
+            return ""
+        return template.replace("{id}", quote(str(item_id), safe=""))
+
+    return link
 
 
 # Issue 23: a bounded activity page (an unbounded offset made SQLite overflow: a 500).
@@ -147,6 +167,9 @@ def create_app(
     templates = Jinja2Templates(env=env)
     templates.env.globals["htmx"] = HTMX
     templates.env.filters["local"] = local_time
+    templates.env.filters["plain_error"] = what_failed  # issue 20 item 3: plain words
+    templates.env.globals["task_link"] = link_to(config.task_link)
+    templates.env.globals["event_link"] = link_to(config.event_link)
 
     app.add_middleware(
         SessionMiddleware,
@@ -274,6 +297,11 @@ def create_app(
     async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
         if user is not None:
             await accounts.end_sessions(user)
+            if config.signed_out is not None:
+                try:
+                    await config.signed_out(user)
+                except Exception:  # sign-out never fails for it; the sweep deletes it later
+                    log.warning("auth.logout_unsubscribe_failed", extra={"user_id": user.id})
         security.end_session(request)
         return RedirectResponse("/?signed_out=1", 303)
 
@@ -532,6 +560,9 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             mail_enabled=bool(settings.smtp_host),
         ),
         probes=ProbeAccess.from_settings(settings),
+        signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
+        task_link=settings.task_link,
+        event_link=settings.event_link,
     )
     app = create_app(accounts, config, admin)
     app.state.scheduler = scheduler

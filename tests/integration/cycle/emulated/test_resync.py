@@ -300,3 +300,31 @@ async def test_s5sync_user_resync_repairs_now_and_is_audited_R14c_R21d(
         user = await unit.users.get(world.users[ALICE].id)
     assert [(a.action, a.target) for a in audit] == [(AuditAction.USER_RESYNCED, ALICE)]
     assert user.resync_requested_at is None
+
+
+async def test_resync_on_postgresql_after_lost_rows_and_a_stale_hash_R14c_R16b(
+    pg_world: Stack,
+) -> None:
+    """The same repair with the CALENDAREVENT database on PostgreSQL (its cycle runs as
+    SQL functions there: the request is read at start and cleared at finish)."""
+    world = pg_world
+    ids = await pushed(world)
+    before = event_ids(world)
+    save_task(world, ids[1], title="Measure the hall")
+    tasks = await world.services.task_store_for(world.tenant.id)
+    now_as = await tasks.tasks_by_id([ids[1]])
+    async with world.services.scope(world.tenant.id).begin() as unit:
+        user_id = world.users[ALICE].id
+        for link in await unit.links.all(user_id):
+            if link.task_id == ids[1]:
+                stale = replace(link, task_hash=task_hash(now_as[ids[1]]))
+                await unit.links.replace(user_id, link, stale, NOW)
+            else:
+                await unit.links.delete(user_id, link)
+    done = await resync(world, NOW + LATER)
+    actions = [e.action for e in done.entries]
+    assert actions.count("adopt_event") == 2
+    assert "create_event" not in actions
+    [fixed] = [e for e in done.entries if e.reason == "resync_repaired"]
+    assert fixed.subject == "Measure the hall"
+    await check_repaired(world, before, 3, NOW + 2 * LATER)
