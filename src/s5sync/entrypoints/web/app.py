@@ -33,6 +33,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
+from s5sync.core.records import UserRecord
 from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
@@ -46,7 +47,6 @@ from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
-from s5sync.store.records import UserRecord
 from s5sync.sync.holders import holder_name
 
 log = logging.getLogger(__name__)
