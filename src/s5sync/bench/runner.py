@@ -44,9 +44,9 @@ from s5sync.bench.world import (
     scratch_databases,
 )
 from s5sync.core.decisions import CreateEvent, UpdateEvent
+from s5sync.core.records import UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.outlook.clients import GraphClients
-from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleEngine, CycleResult, CycleStores
 from s5sync.testing.cyclestore import MemoryCycleStores
 from s5sync.testing.tasks import FakeTaskStore
