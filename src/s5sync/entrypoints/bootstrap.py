@@ -16,28 +16,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.clients import GraphClients
 from s5sync.settings import Settings
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
 
 if TYPE_CHECKING:
+    from s5sync.alerts.service import Alerts
+    from s5sync.outlook.identity import MsalIdentity
     from s5sync.outlook.metering import RequestCounter
     from s5sync.outlook.session import GraphSession
     from s5sync.outlook.subscriptions import SubscriptionGateway
+    from s5sync.outlook.tokens import AccessTokens
     from s5sync.store.subscriptions import Upkeep
-
-if TYPE_CHECKING:
-    from s5sync.alerts.service import Alerts
+    from s5sync.sync.engine import CycleEngine
 
 
 def utc_now() -> datetime:
@@ -54,10 +55,10 @@ class Services:
     db: Database
     box: SecretBox
     directory: Directory
-    _identity: Any = None
+    _identity: MsalIdentity | None = None
     _graph: GraphClients | None = None  # built on first use
     _task_stores: dict[tuple[int, str], TaskStore] = field(default_factory=dict)
-    _access_tokens: Any = None
+    _access_tokens: AccessTokens | None = None
 
     def scope(self, tenant_id: int) -> TenantScope:
         """Transactions bound to one store (R22)."""
@@ -69,7 +70,7 @@ class Services:
 
     # -- Outlook -----------------------------------------------------------------------
 
-    def identity(self) -> Any:
+    def identity(self) -> MsalIdentity:
         """The process's one MSAL application (`MsalIdentity`)."""
         if self._identity is None:
             from s5sync.outlook.identity import (
@@ -95,7 +96,7 @@ class Services:
             )
         return self._identity
 
-    def access_tokens(self) -> Any:
+    def access_tokens(self) -> AccessTokens:
         """Users' access tokens between their cycles, in memory only (`AccessTokens`)."""
         if self._access_tokens is None:
             from s5sync.outlook.tokens import AccessTokens
@@ -199,7 +200,9 @@ class Services:
             self.graph_session(work.tenant_id, work.user_id, work.object_id, seconds=60)
         )
 
-    def cycle_engine(self, holder: str) -> Any:
+    def cycle_engine(self, holder: str) -> CycleEngine:
+        """A cycle engine over this process's stores and ports, its leases held as
+        `holder` (sync/holders.py)."""
         from s5sync.sync.engine import CycleEngine
 
         return CycleEngine(self, self.ports_for, holder=holder)
@@ -218,7 +221,7 @@ class Services:
 class MsalSignIn:
     """The `SignInProvider` port over `MsalIdentity` (R19)."""
 
-    def __init__(self, identity: Any) -> None:
+    def __init__(self, identity: MsalIdentity) -> None:
         self.identity = identity
 
     async def begin(self, redirect_uri: str) -> tuple[str, str, str]:

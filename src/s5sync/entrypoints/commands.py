@@ -20,13 +20,13 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.audit import Actor, AuditAction, changes
 from s5sync.store.directory import StoreError
 from s5sync.store.migrate import grant_tenant_role, upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from s5sync.store.tls import libpq_url
 

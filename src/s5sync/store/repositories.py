@@ -13,6 +13,16 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s5sync.core.records import (
+    ActivityEntry,
+    ActivityRecord,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    RunRecord,
+    TenantRecord,
+    UserRecord,
+)
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -23,16 +33,6 @@ from s5sync.store.models import (
     EventLink,
     SyncRun,
     Tenant,
-)
-from s5sync.store.records import (
-    ActivityEntry,
-    ActivityRecord,
-    CachedEvent,
-    DeltaRecord,
-    Lease,
-    RunRecord,
-    TenantRecord,
-    UserRecord,
 )
 from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
@@ -89,10 +89,6 @@ class UserRepository(_Scoped):
 
     async def find(self, user_id: int) -> UserRecord | None:
         row = await self.session.scalar(self._query().where(AppUser.id == user_id))
-        return user_record(row) if row is not None else None
-
-    async def by_object_id(self, object_id: str) -> UserRecord | None:
-        row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
         return user_record(row) if row is not None else None
 
     async def all(self) -> list[UserRecord]:
@@ -193,9 +189,12 @@ class UserRepository(_Scoped):
         return user_record(row)
 
     async def end_sessions(self, user_id: int) -> None:
-        """Sign out everywhere: every session cookie issued so far stops working."""
+        """Sign out everywhere: every session cookie issued so far stops working, and no
+        page of the user's is open any more (R14: not active unless the store syncs in
+        the background, so no new Graph subscription is made for them, R14b)."""
         row = await self._row(user_id)
         row.session_generation += 1
+        row.last_heartbeat_at = None
 
     async def heartbeat(self, user_id: int, now: datetime) -> None:
         row = await self._row(user_id)

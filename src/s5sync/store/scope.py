@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from s5sync.core.records import Lease
 from s5sync.store.alerts import AlertRepository
 from s5sync.store.audit import AuditRepository
 from s5sync.store.database import Database
 from s5sync.store.directory import LeaseLost
 from s5sync.store.models import AppUser
-from s5sync.store.records import Lease
 from s5sync.store.repositories import (
     CacheRepository,
     LinkRepository,

@@ -31,10 +31,11 @@ from typing import Protocol
 
 from s5sync.core.alerts import SYSTEM_FIVE_UNREADABLE
 from s5sync.core.cadence import push_live
-from s5sync.core.decisions import Decision, Reason, Skip, writes
+from s5sync.core.decisions import Action, Decision, Reason, Skip, writes
 from s5sync.core.eligibility import push_blocker, store_time
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.core.recovery import (
     links_known_again,
     plan_event_lookups,
@@ -55,9 +56,17 @@ from s5sync.outlook.errors import (
     OutlookError,
     Throttled,
 )
-from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, TenantRecord, UserRecord
 from s5sync.sync.apply import apply_decisions, marks_removed, touches_anything
-from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, UserPorts, WindowRead, WindowSave
+from s5sync.sync.ports import (
+    CycleEnd,
+    CycleStart,
+    CycleStore,
+    Outcome,
+    Refusal,
+    UserPorts,
+    WindowRead,
+    WindowSave,
+)
 from s5sync.sync.window import decode_snapshot, delta_window, encode_fields, needs_rebaseline
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,9 @@ def periodic_interval(options: StoreOptions, user: UserRecord, now: datetime) ->
     return timedelta(minutes=options.interval_minutes)
 
 
+# The outcomes of a cycle that ran but did not finish everything: said in the activity.
+UNFINISHED = frozenset({Outcome.FAILED, Outcome.PARTIAL, Outcome.THROTTLED})
+
 PortsFactory = Callable[[UserRecord, TenantRecord], AbstractAsyncContextManager[UserPorts]]
 
 
@@ -78,7 +90,7 @@ PortsFactory = Callable[[UserRecord, TenantRecord], AbstractAsyncContextManager[
 class CycleResult:
     """What one cycle did (for `s5sync sync`, the scheduler and tests)."""
 
-    outcome: str  # ok | partial | busy | not_onboarded | needs_sign_in | throttled | failed
+    outcome: Outcome
     run_id: int | None = None
     decisions: tuple[Decision, ...] = ()
     entries: tuple[ActivityEntry, ...] = ()
@@ -173,10 +185,10 @@ class CycleEngine:
         store = self.stores.cycle_store(user.tenant_id)
         started = time.monotonic()
         begun = await store.start(user.id, self.holder, now, self.lease_ttl)
-        if begun == "not_onboarded":
-            return CycleResult("not_onboarded", error="the user is not onboarded (R20)")
-        if not isinstance(begun, CycleStart):
-            return CycleResult("busy", error="a cycle of this user is already running")
+        if begun is Refusal.NOT_ONBOARDED:
+            return CycleResult(Outcome.NOT_ONBOARDED, error="the user is not onboarded (R20)")
+        if begun is Refusal.BUSY:
+            return CycleResult(Outcome.BUSY, error="a cycle of this user is already running")
         seen = Gathered()
         spent: list[UserPorts] = []
         try:
@@ -185,10 +197,12 @@ class CycleEngine:
                 result = await self._cycle(store, begun, now, ports, seen)
         except NeedsSignIn as error:
             # R19b: this user stops until they sign in again; nobody else is affected.
-            result = CycleResult("needs_sign_in", begun.run_id, error=str(error))
+            result = CycleResult(Outcome.NEEDS_SIGN_IN, begun.run_id, error=str(error))
         except Exception as error:  # R23: a cycle never crashes the scheduler
             log.exception("cycle.failed", extra={"user_id": user.id})
-            result = CycleResult("failed", begun.run_id, error=f"{type(error).__name__}: {error}")
+            result = CycleResult(
+                Outcome.FAILED, begun.run_id, error=f"{type(error).__name__}: {error}"
+            )
         if spent and not result.requests:
             # A cycle that stopped early still reports what it cost (R18).
             result = replace(result, requests=dict(spent[0].requests()))
@@ -247,10 +261,10 @@ class CycleEngine:
             store, user, lease, now, options, ports, decisions, links, seen.events
         )
         meter.close("writes")
-        outcome = "ok"
+        outcome = Outcome.OK
         if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
             throttled = seen.retry_at is not None or applied.retry_at is not None
-            outcome = "throttled" if throttled else "partial"
+            outcome = Outcome.THROTTLED if throttled else Outcome.PARTIAL
         problems = [*seen.problems, *applied.failures]
         said = [resync_summary(user, applied.entries, dropped, outcome)] if resync else []
         return CycleResult(
@@ -262,7 +276,7 @@ class CycleEngine:
             next_run_at=seen.retry_at or applied.retry_at,
             error="; ".join(problems) or None,
             phases=meter.phases,
-            resync_of=user.resync_requested_at if resync and outcome == "ok" else None,
+            resync_of=user.resync_requested_at if resync and outcome is Outcome.OK else None,
             starts=starts(decisions, seen.tasks, seen.events),
         )
 
@@ -612,7 +626,7 @@ class CycleEngine:
         interval = periodic_interval(begun.tenant.options, begun.user, now)
         next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
         skips = [d for d in result.decisions if isinstance(d, Skip)]
-        entries = [e for e in result.entries if e.action != "skip"]
+        entries = [e for e in result.entries if e.action != Action.SKIP]
         said: set[tuple[str, str]] = set()
         for d in skips:
             if tuple(d.key) in begun.previous_skips:
@@ -623,7 +637,7 @@ class CycleEngine:
                     continue
                 said.add((d.reason.value, d.label))
             entries.append(skip_entry(d))
-        if result.outcome == "needs_sign_in":
+        if result.outcome is Outcome.NEEDS_SIGN_IN:
             entries.append(
                 ActivityEntry(
                     "both",
@@ -636,11 +650,11 @@ class CycleEngine:
                     "to resume syncing.",
                 )
             )
-        elif result.outcome in ("failed", "partial", "throttled") and result.error:
+        elif result.outcome in UNFINISHED and result.error:
             entries.append(
                 ActivityEntry(
                     "both",
-                    result.outcome,
+                    result.outcome.value,
                     None,
                     None,
                     None,
@@ -666,7 +680,7 @@ class CycleEngine:
             # DESIGN.md "Requests per cycle": what the minimum counts, and what is apart.
             **{f"requests_{phase}": n for phase, n in result.phases.items()},
         }
-        status = "needs_sign_in" if result.outcome == "needs_sign_in" else "active"
+        status = "needs_sign_in" if result.outcome is Outcome.NEEDS_SIGN_IN else "active"
         await store.finish(
             begun.lease,
             CycleEnd(
@@ -681,7 +695,7 @@ class CycleEngine:
                 # R18: a sync that decided nothing (a side unreadable, a failure) keeps
                 # the standing skips, so they are not said again after it (issue 20).
                 skip_keys=[list(d.key) for d in skips]
-                if result.decisions or result.outcome == "ok"
+                if result.decisions or result.outcome is Outcome.OK
                 else [list(k) for k in begun.previous_skips],
                 entries=entries,
                 error=result.error,
@@ -726,13 +740,13 @@ REPAIRS = frozenset({"resync_repaired", "resync_restored", "recovered_link"})
 
 
 def resync_summary(
-    user: UserRecord, done: Sequence[ActivityEntry], dropped: Sequence[Link], outcome: str
+    user: UserRecord, done: Sequence[ActivityEntry], dropped: Sequence[Link], outcome: Outcome
 ) -> ActivityEntry:
     """R14c, R18: what a resync (repair) did, in one line after its own lines."""
     repaired = sum(1 for e in done if e.reason in REPAIRS) + len(dropped)
     by = user.resync_requested_by
     asked = "you" if by == user.email else (by or "the operator")
-    if outcome != "ok":
+    if outcome is not Outcome.OK:
         message = (
             f"The repair asked by {asked} did not finish; it goes on at the next sync. "
             "Nothing was deleted or sent twice."
@@ -761,7 +775,7 @@ def when(found: Mapping[str, datetime], e: ActivityEntry) -> datetime | None:
 def skip_entry(skip: Skip) -> ActivityEntry:
     return ActivityEntry(
         skip.direction.value,
-        "skip",
+        Action.SKIP.value,
         skip.reason.value,
         skip.task_id,
         skip.event_id,

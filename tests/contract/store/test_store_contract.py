@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory, LeaseLost
-from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import UserRecord
 from s5sync.store.secrets import SecretBox
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.records import ActivityEntry
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import ActivityEntry
 from s5sync.store.secrets import SecretBox
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -18,9 +18,10 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup, Tag
 
+from m365emu.faults import Fault, FaultKind
 from m365emu.testing import RunningEmulator
 from s5sync.core.timezones import utc_to_wall
-from support.live_push import live_push, settled, subscribed, tasks, wait_for
+from support.live_push import emulator_stats, live_push, settled, subscribed, tasks, wait_for
 from support.web_world import ZONE, WebWorld, web_world
 
 ALICE = "alice@contoso.example"
@@ -153,3 +154,48 @@ async def test_a_creation_refused_with_403_asks_the_user_to_sign_in_again_R19b(
     assert stats.created == 0  # nothing tried for Bob again until he signs in
     assert (await live.user(ALICE)).status == "active"
     assert slot(await dashboard(live, ALICE), "sync-cadence") == "Live"
+
+
+async def test_signing_out_deletes_the_subscription_and_makes_no_new_one_R14_R14b(
+    live: WebWorld,
+) -> None:
+    await subscribed(live, ALICE)
+    await live.sign_in(BOB)
+    await live.onboard(BOB)
+    await live.people[BOB].browser.get("/dashboard")
+    await live.app.state.push.manager.sweep()
+    assert len((await emulator_stats(live))["subscriptions"]) == 2
+    bob = live.people[BOB]
+    token = await bob.csrf()
+    out = await bob.browser.post("/auth/logout", headers={"X-CSRF-Token": token})
+    assert out.status_code == 303
+    left = (await emulator_stats(live))["subscriptions"]
+    assert len(left) == 1  # Bob's deleted on Graph at once, while his token still works
+    await live.app.state.push.manager.sweep()
+    assert (await emulator_stats(live))["subscriptions"] == left  # and not made again
+    assert (await live.user(BOB)).push_live_until is None
+    assert slot(await dashboard(live, ALICE), "sync-cadence") == "Live"  # Alice untouched
+
+
+async def test_a_failing_renewal_is_on_the_health_line_until_it_succeeds_R14b_R21(
+    live: WebWorld, running: RunningEmulator
+) -> None:
+    await subscribed(live, ALICE)
+    alice = await live.user(ALICE)
+    rows = live.app.state.push.rows
+    manager = live.app.state.push.manager
+    running.emulator.faults.add(
+        Fault("PATCH", "/subscriptions/*", FaultKind.ERROR, status=500, count=50)
+    )
+    await rows.renew_soon(alice.tenant_id, alice.id, datetime.now(UTC))
+    await manager.sweep()
+    line = await health_line(live, ALICE, ALICE)
+    assert line.startswith("Live: changes cross in seconds; safety sync every 60 minutes")
+    assert "renewing the subscription failed, trying again" in line  # still live until expiry
+    assert "500" in line
+    running.emulator.faults.clear()
+    await rows.renew_soon(alice.tenant_id, alice.id, datetime.now(UTC))
+    await manager.sweep()
+    assert await health_line(live, ALICE, ALICE) == (
+        "Live: changes cross in seconds; safety sync every 60 minutes"
+    )

@@ -33,6 +33,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
+from s5sync.core.records import UserRecord
 from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, utc_now
@@ -46,7 +47,6 @@ from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
-from s5sync.store.records import UserRecord
 from s5sync.sync.holders import holder_name
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class WebConfig:
         user_test: UserTest | None = None,
         invitations: Invitations | None = None,
         probes: ProbeAccess | None = None,
+        signed_out: Callable[[UserRecord], Awaitable[None]] | None = None,
         task_link: str = "",
         event_link: str = "",
     ) -> None:
@@ -91,6 +92,7 @@ class WebConfig:
         self.user_test = user_test  # issue 21 item 6: the administrator's test per user
         self.invitations = invitations  # issue 21 item 5: invite an employee by e-mail
         self.probes = probes or ProbeAccess()  # who may read /healthz and /metrics
+        self.signed_out = signed_out  # R14b: the user's Graph subscription is deleted
         # Issue 20 item 4: where the store opens a task or an event ("{id}" in each).
         self.task_link = task_link
         self.event_link = event_link
@@ -295,6 +297,11 @@ def create_app(
     async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
         if user is not None:
             await accounts.end_sessions(user)
+            if config.signed_out is not None:
+                try:
+                    await config.signed_out(user)
+                except Exception:  # sign-out never fails for it; the sweep deletes it later
+                    log.warning("auth.logout_unsubscribe_failed", extra={"user_id": user.id})
         security.end_session(request)
         return RedirectResponse("/?signed_out=1", 303)
 
@@ -553,6 +560,7 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             mail_enabled=bool(settings.smtp_host),
         ),
         probes=ProbeAccess.from_settings(settings),
+        signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
         task_link=settings.task_link,
         event_link=settings.event_link,
     )

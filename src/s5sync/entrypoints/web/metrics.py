@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.status import UserStatus
 from s5sync.outlook.metering import RequestCounter
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import UserPorts
 
 if TYPE_CHECKING:
