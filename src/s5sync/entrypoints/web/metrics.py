@@ -121,11 +121,9 @@ class MeteredCycles:
     outcome and wall time, its Graph requests by kind and status (R23b)."""
 
     def __init__(self, services: Services, counters: Metrics, holder: str) -> None:
-        from s5sync.sync.engine import CycleEngine
-
         self.services = services
         self.counters = counters
-        self.engine = CycleEngine(services, self._metered_ports, holder=holder)
+        self.engine = services.cycle_engine(holder, self._metered_ports)
         self.last_finished: datetime | None = None  # the process clock's, for /healthz
 
     @asynccontextmanager
