@@ -17,7 +17,7 @@ from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
-from s5sync.store.directory import Directory, LeaseLost
+from s5sync.store.directory import Directory, LeaseLost, NotFound
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from s5sync.store.token_caches import TokenCacheRows
@@ -205,3 +205,22 @@ async def test_retention_prunes_only_old_records_of_its_own_store_R21b(
         assert len(await unit.runs.activity(user_a)) == 1
     async with scope_b.begin(write=False) as unit:
         assert len(await unit.runs.activity(user_b)) == 2
+
+
+async def test_token_cache_rows_load_save_and_never_reach_another_store_R22(
+    db: Database, box: SecretBox
+) -> None:
+    """`TokenCacheRows` (one round trip each way on PostgreSQL, issue 25): what was saved
+    is loaded, a user with no cache loads None, and another store's user is not found
+    either way, as if absent (R22)."""
+    scope, user, _, stranger = await two_stores(db, box)
+    rows = TokenCacheRows(db, box, scope.tenant_id)
+    assert await rows.load(user) == TOKEN_CACHE
+    await rows.save(user, '{"AccessToken": {}}')
+    assert await rows.load(user) == '{"AccessToken": {}}'
+    await rows.save(user, None)
+    assert await rows.load(user) is None
+    with pytest.raises(NotFound):
+        await rows.load(stranger)
+    with pytest.raises(NotFound):
+        await rows.save(stranger, "{}")
