@@ -200,10 +200,6 @@ class UserRepository(_Scoped):
         row = await self._row(user_id)
         row.sync_now_requested = True
 
-    async def set_status(self, user_id: int, status: str, error: str | None = None) -> None:
-        row = await self._row(user_id)
-        row.status, row.last_error = status, error
-
 
 def link_snapshot(row: EventLink) -> Link:
     return Link(

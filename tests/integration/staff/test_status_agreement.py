@@ -20,6 +20,7 @@ from s5sync.staff.administration import StoreAdministration
 from s5sync.store.migrate import upgrade
 from s5sync.store.models import AppUser
 from s5sync.store.secrets import SecretBox
+from s5sync.store.subscriptions import SubscriptionRows
 from s5sync.sync.ports import TaskStore
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
@@ -49,8 +50,6 @@ async def staff(services: Services) -> tuple[UserRecord, dict[UserStatus, UserRe
                 user = await unit.users.onboard(user.id, employee_id=n + 1, now=NOW)
             if status is not UserStatus.PAUSED:
                 await unit.users.heartbeat(user.id, NOW - timedelta(seconds=30))
-            if status is UserStatus.NEEDS_SIGN_IN:
-                await unit.users.set_status(user.id, "needs_sign_in", "refused")
             if status is UserStatus.HELD:
                 await unit.users.set_paused(user.id, NOW, by=user.email)
             users[status] = user
@@ -58,6 +57,9 @@ async def staff(services: Services) -> tuple[UserRecord, dict[UserStatus, UserRe
         admin = await unit.users.onboard(admin.id, employee_id=99, now=NOW)
         admin = await unit.users.set_admin(admin.id, True)
         await unit.users.heartbeat(admin.id, NOW)
+    # R19b: as a cycle's or a renewal's refused token leaves the user.
+    rows = SubscriptionRows(services.db, services.box)
+    await rows.needs_sign_in(tenant.id, users[UserStatus.NEEDS_SIGN_IN].id, "refused")
     async with services.db.transaction() as session:
         failing = users[UserStatus.FAILING].id
         await session.execute(

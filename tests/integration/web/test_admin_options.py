@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import text
 from test_admin_access import ALICE, BOB, options_form, post
 
+from s5sync.store.subscriptions import SubscriptionRows
 from s5sync.sync.ports import Outcome
 from support.cycle_rows import record_cycle
 from support.web_world import ZONE, WebWorld
@@ -164,9 +165,8 @@ async def test_health_lists_needs_sign_in_and_failing_users_first_R21_R19b(
     await people.sign_in("carol@contoso.example")
     await people.onboard("carol@contoso.example")
     alice, bob, carol = [await people.user(e) for e in (ALICE, BOB, "carol@contoso.example")]
-    scope = people.services.scope(alice.tenant_id)
-    async with scope.begin() as unit:
-        await unit.users.set_status(carol.id, "needs_sign_in", "invalid_grant")
+    subscriptions = SubscriptionRows(people.services.db, people.services.box)
+    await subscriptions.needs_sign_in(alice.tenant_id, carol.id, "invalid_grant")
     await record_cycle(
         people.services.cycle_store(alice.tenant_id),
         bob.id,

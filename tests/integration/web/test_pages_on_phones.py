@@ -24,6 +24,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, async_pla
 from test_admin_access import ALICE, BOB
 
 from m365emu.faults import Fault, FaultKind
+from s5sync.store.subscriptions import SubscriptionRows
 from support.browser import CHROMIUM_ARGS
 from support.web_world import BASE, WebWorld
 
@@ -188,8 +189,8 @@ async def test_the_pill_is_amber_when_it_will_retry_and_red_when_it_needs_you_is
             seen["amber"] = await page.evaluate(CONTRAST)
             words["amber"] = await page.locator("#status").inner_text()
             bob = await people.user(BOB)
-            async with people.services.scope(bob.tenant_id).begin() as unit:
-                await unit.users.set_status(bob.id, "needs_sign_in")
+            subscriptions = SubscriptionRows(people.services.db, people.services.box)
+            await subscriptions.needs_sign_in(bob.tenant_id, bob.id, "")
             await check(page, "/dashboard", "dashboard-red")
             seen["red"] = await page.evaluate(CONTRAST)
             words["red"] = await page.locator("#status").inner_text()

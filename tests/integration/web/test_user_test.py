@@ -8,6 +8,7 @@ import html
 
 from test_admin_access import ALICE, BOB, ERIN, post
 
+from s5sync.store.subscriptions import SubscriptionRows
 from support.web_world import WebWorld
 
 
@@ -29,8 +30,8 @@ async def test_the_administrator_tests_a_users_sync_R20_R19_R3(people: WebWorld)
 async def test_a_failing_check_is_shown_as_failed_R19b(people: WebWorld) -> None:
     alice = people.people[ALICE]
     bob = await people.user(BOB)
-    async with people.services.scope(bob.tenant_id).begin() as unit:
-        await unit.users.set_status(bob.id, "needs_sign_in")
+    subscriptions = SubscriptionRows(people.services.db, people.services.box)
+    await subscriptions.needs_sign_in(bob.tenant_id, bob.id, "")
     page = await alice.browser.post(
         f"/admin/users/{bob.id}/test", data={"csrf_token": await alice.csrf()}
     )
