@@ -32,6 +32,7 @@ from s5sync.testing.graph_emulator import (
     in_process_client,
     install_graph_api,
 )
+from support.event_writes import create_events, update_events
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WINDOW = (NOW - timedelta(days=1), NOW + timedelta(days=30))
@@ -104,7 +105,7 @@ class FakeMatchesEmulator(RuleBasedStateMachine):
         again = name in self.names and name not in self.gone
         answers = {}
         for label, side in self.sides.items():
-            (result,) = self.run(side.gateway.create_events([a_write(n, version)]))
+            (result,) = self.run(create_events(side.gateway, [a_write(n, version)]))
             answers[label] = result.status
             assert result.event is not None
             if again:  # a repeated transactionId gives back the same event
@@ -150,7 +151,7 @@ class FakeMatchesEmulator(RuleBasedStateMachine):
             key = "stale-key" if stale else side.keys.get(name)
             write = replace(a_write(int(name.split(":")[1]), 9), task_ref=None, transaction_id=None)
             (result,) = self.run(
-                side.gateway.update_events([EventUpdate(side.ids[name], key, write)])
+                update_events(side.gateway, [EventUpdate(side.ids[name], key, write)])
             )
             statuses[label] = result.status
             if result.event is not None:

@@ -44,6 +44,7 @@ from support.calendar_harness import (
     GraphHarness,
     real_tenant_tokens,
 )
+from support.event_writes import create_events, update_events
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WINDOW = (NOW - timedelta(days=1), NOW + timedelta(days=30))
@@ -73,7 +74,7 @@ class CalendarGatewayContract:
     async def test_created_event_reads_back_with_owned_fields_and_task_identity_R5_R16b(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (result,) = await harness.gateway.create_events([write(1, run=run)])
+        (result,) = await create_events(harness.gateway, [write(1, run=run)])
         assert result.status is WriteStatus.OK
         assert result.event is not None
         again = await harness.gateway.get_event(result.event.id)
@@ -98,13 +99,13 @@ class CalendarGatewayContract:
         self, harness: CalendarHarness, run: str
     ) -> None:
         # Graph answers 400 ErrorInvalidIdMalformed to an id it cannot decode (graph.md §1).
-        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        (created,) = await create_events(harness.gateway, [write(1, run=run)])
         assert created.event
         for damaged in ("abc", created.event.id[:-6]):
             with pytest.raises(MalformedEventId):
                 await harness.gateway.get_event(damaged)
-            (result,) = await harness.gateway.update_events(
-                [EventUpdate(damaged, None, write(1, run=run))]
+            (result,) = await update_events(
+                harness.gateway, [EventUpdate(damaged, None, write(1, run=run))]
             )
             assert result.status is WriteStatus.BAD_ID
 
@@ -124,7 +125,7 @@ class CalendarGatewayContract:
         self, harness: CalendarHarness, run: str, k: int
     ) -> None:
         before = harness.counter.total
-        results = await harness.gateway.create_events([write(n, run=run) for n in range(k)])
+        results = await create_events(harness.gateway, [write(n, run=run) for n in range(k)])
         assert [r.status for r in results] == [WriteStatus.OK] * k
         assert len({r.event.id for r in results if r.event}) == k
         assert harness.counter.total - before == math.ceil(k / 20)
@@ -132,8 +133,8 @@ class CalendarGatewayContract:
     async def test_a_repeated_transaction_id_leaves_one_event_R16(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (first,) = await harness.gateway.create_events([write(1, run=run)])
-        (second,) = await harness.new_cycle().create_events([write(1, run=run)])
+        (first,) = await create_events(harness.gateway, [write(1, run=run)])
+        (second,) = await create_events(harness.new_cycle(), [write(1, run=run)])
         assert second.status is WriteStatus.OK
         assert second.event
         assert first.event
@@ -146,8 +147,8 @@ class CalendarGatewayContract:
     async def test_lookup_by_task_identity_finds_events_anywhere_in_time_R16b(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        near, far = await harness.gateway.create_events(
-            [write(1, run=run), write(2, days=200, run=run)]
+        near, far = await create_events(
+            harness.gateway, [write(1, run=run), write(2, days=200, run=run)]
         )
         found = await harness.new_cycle().find_by_task_refs(
             [f"task:{run}:1", f"task:{run}:2", f"task:{run}:missing"]
@@ -163,14 +164,14 @@ class CalendarGatewayContract:
     async def test_update_with_current_change_key_overwrites_owned_fields_R5(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        (created,) = await create_events(harness.gateway, [write(1, run=run)])
         assert created.event
         changed = write(1, days=3, run=run)
         changed = EventWrite(
             "Moved delivery", "<p>new notes</p>", changed.start, changed.end, None, ("Mine",)
         )
-        (updated,) = await harness.gateway.update_events(
-            [EventUpdate(created.event.id, created.event.change_key, changed)]
+        (updated,) = await update_events(
+            harness.gateway, [EventUpdate(created.event.id, created.event.change_key, changed)]
         )
         assert updated.status is WriteStatus.OK
         assert updated.event
@@ -189,7 +190,7 @@ class CalendarGatewayContract:
     async def test_creates_and_updates_share_one_batch_in_order_R23b(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        (created,) = await create_events(harness.gateway, [write(1, run=run)])
         assert created.event
         before = harness.counter.count("POST", "$batch")
         made, patched = await harness.gateway.write_events(
@@ -209,11 +210,12 @@ class CalendarGatewayContract:
     async def test_update_after_a_user_edit_is_a_conflict_R12b(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        (created,) = await create_events(harness.gateway, [write(1, run=run)])
         assert created.event
         await harness.user_edits(created.event.id, "Edited in Outlook")
-        (result,) = await harness.gateway.update_events(
-            [EventUpdate(created.event.id, created.event.change_key, write(1, run=run))]
+        (result,) = await update_events(
+            harness.gateway,
+            [EventUpdate(created.event.id, created.event.change_key, write(1, run=run))],
         )
         assert result.status is WriteStatus.CONFLICT
         still = await harness.gateway.get_event(created.event.id)
@@ -223,11 +225,11 @@ class CalendarGatewayContract:
     async def test_update_of_a_deleted_event_is_gone_R7b(
         self, harness: CalendarHarness, run: str
     ) -> None:
-        (created,) = await harness.gateway.create_events([write(1, run=run)])
+        (created,) = await create_events(harness.gateway, [write(1, run=run)])
         assert created.event
         await harness.user_deletes(created.event.id)
-        (result,) = await harness.gateway.update_events(
-            [EventUpdate(created.event.id, None, write(1, run=run))]
+        (result,) = await update_events(
+            harness.gateway, [EventUpdate(created.event.id, None, write(1, run=run))]
         )
         assert result.status is WriteStatus.GONE
 

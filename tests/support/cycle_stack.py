@@ -20,10 +20,10 @@ from m365emu.demo import DEMO_TENANT_ID, register_app
 from m365emu.testing import RunningEmulator, run_emulator, sign_in_with_form_posts
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import create_schema, engine_for
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine, CycleResult
 

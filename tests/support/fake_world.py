@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from s5sync.core.records import UserRecord
 from s5sync.core.snapshots import Link
 from s5sync.entrypoints.bootstrap import Services
-from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleEngine, CycleResult
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.tasks import FakeTaskStore

@@ -9,7 +9,7 @@ cycle — built once per example, fast enough for thousands of steps.
   so `Retry-After` waits cost no wall time (R23b);
 - the CALENDAREVENT store on SQLite (migrated once, copied per example) and the real
   `CycleEngine`, whose ports are wrapped so that the n-th write "kills the process"
-  (`crashing.CrashPlan`, R16).
+  (`s5sync.testing.crashing.WritePlan` per batch, R16).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from s5emu.schema import task as task_table
 from s5sync.core.eventbody import imported_notes
 from s5sync.core.html_text import html_to_text, normalise_text
 from s5sync.core.payloads import parse_task_ref
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.outlook.errors import NeedsSignIn
 from s5sync.outlook.graph import GraphCalendar
@@ -43,11 +44,11 @@ from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine, CycleResult
 from s5sync.sync.ports import UserPorts
 from s5sync.systemfive.adapter import SqlTaskStore
+from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan, crash
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,
     GraphParts,
@@ -55,7 +56,6 @@ from s5sync.testing.graph_emulator import (
     in_process_client,
     install_graph_api,
 )
-from support.crashing import CrashingCalendar, CrashingTasks, CrashPlan
 
 ZONE = "America/New_York"
 MS_TENANT = "7e1d0c1a-0000-4000-8000-00000000a11a"
@@ -151,7 +151,7 @@ class Stack:
     desk: Desk
     tenant: TenantRecord
     engine: CycleEngine
-    plan: CrashPlan
+    plan: WritePlan
     sleeps: Sleeps
     now: datetime
     accounts: list[Account] = field(default_factory=list)
@@ -185,7 +185,9 @@ class Stack:
             return {f"{m} {r}": n for (m, r, _), n in counter.by_key.items()}
 
         yield UserPorts(
-            CrashingTasks(self.store, self.plan), CrashingCalendar(calendar, self.plan), requests
+            CrashingTaskStore(self.store, self.plan, close_inner=False),
+            CrashingCalendar(calendar, self.plan),
+            requests,
         )
 
     async def cycle(self, account: Account) -> CycleResult:
@@ -272,7 +274,7 @@ async def built_stack(
     tenant = await services.directory.create_tenant(
         MS_TENANT, "Reliability Home", s5_url, now, time_zone=ZONE
     )
-    plan = CrashPlan()
+    plan = WritePlan(fail=crash, per="batch", one_shot=True)
     try:
         async with in_process_client(emulator) as http:
             stack = Stack(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from s5sync.core.records import TenantRecord
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.records import TenantRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 

@@ -136,3 +136,16 @@ def test_purity_check_catches_what_it_should(snippet: str) -> None:
 
 def test_purity_check_allows_pure_code() -> None:
     assert impure_findings("from datetime import datetime, timedelta\nx = timedelta(1)") == []
+
+
+@pytest.mark.parametrize("package", ["s5sync/core", "s5sync/sync"])
+def test_the_cycle_and_its_ports_depend_on_no_store_and_no_driver(package: str) -> None:
+    """Issue 18: the values crossing a port live with the port or the core (the store
+    imports them, not the other way round), and no driver's error reaches the cycle."""
+    offenders = [
+        f"{path.relative_to(SRC)}: {name}"
+        for path in python_files(package)
+        for name in imported_modules(ast.parse(path.read_text()))
+        if name.startswith(("s5sync.store", "sqlalchemy", "asyncpg", "psycopg"))
+    ]
+    assert offenders == []

@@ -25,10 +25,10 @@ from s5sync.core.alerts import (
     UserFacts,
     plan_alerts,
 )
+from s5sync.core.records import TenantRecord
 from s5sync.core.status import FAILING_OUTCOMES, STATUS_WORDS, user_status
 from s5sync.store.alerts import Outbox, QueuedMail
 from s5sync.store.directory import Directory
-from s5sync.store.records import TenantRecord
 from s5sync.store.scope import TenantScope
 
 log = logging.getLogger(__name__)

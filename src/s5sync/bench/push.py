@@ -55,6 +55,7 @@ from s5sync.bench.world import (
     open_services,
     scratch_databases,
 )
+from s5sync.core.records import UserRecord
 from s5sync.outlook.clients import GraphClients
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
@@ -64,7 +65,6 @@ from s5sync.scheduling.push import SWEEP_SECONDS, PushService
 from s5sync.scheduling.renewals import EARLIEST, GOLDEN, SPREAD
 from s5sync.scheduling.upkeep import Push
 from s5sync.store.models import AppUser, SyncRun
-from s5sync.store.records import UserRecord
 
 WATCH_SECONDS = 5  # the store's s5_poll_seconds in this world (default 15)
 DEFAULT_WATCH_SECONDS = 15

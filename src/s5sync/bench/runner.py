@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from s5sync.bench.peers import measure_on
 from s5sync.bench.roundtrips import RoundTrips
 from s5sync.bench.tokens import measure_tokens
 from s5sync.bench.world import (
@@ -43,9 +44,9 @@ from s5sync.bench.world import (
     scratch_databases,
 )
 from s5sync.core.decisions import CreateEvent, UpdateEvent
+from s5sync.core.records import UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.outlook.clients import GraphClients
-from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleEngine, CycleResult, CycleStores
 from s5sync.testing.cyclestore import MemoryCycleStores
 from s5sync.testing.tasks import FakeTaskStore
@@ -350,6 +351,10 @@ async def run_emulator(config: BenchConfig, urls: dict[str, str], now: datetime)
                 "setup_s": round(setup, 1),
                 **trips.per(size),
             }
+
+        progress("Graph clients side by side: s5sync, msgraph-sdk, httpx, aiohttp")
+        figures["graph_clients"] = await measure_on(emulator, TENANT, quick=config.quick)
+        emulator.call("POST", "latency", {"ms": config.latency_ms})
 
         # CPU per cycle with 5 changes (3 pushes, 2 imports) on a sample of users
         sample = users[: min(SAMPLE, config.emulator_users[0])]

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from m365emu.testing import sign_in_with_form_posts
+from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import AccessTokens, StoredTokenCache, UserTokens
-from s5sync.store.records import UserRecord
 
 CLIENT_ID = "5b1f0d2e-bench-4c1a-9e7f-s5sync000001"
 CLIENT_SECRET = "bench-client-secret"  # noqa: S105 - the emulator's app, made here

@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.outlook.clients import GraphClients
@@ -38,7 +39,6 @@ from s5sync.outlook.session import GraphSession
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.models import AppUser
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine, CycleStores
 from s5sync.sync.ports import TaskStore, UserPorts

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from s5sync.core.hashing import task_hash
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskDraft, TaskSnapshot
@@ -103,6 +104,21 @@ PHRASES: dict[Reason, str] = {
 }
 
 
+class Action(StrEnum):
+    """What an activity row says was done (R18), one per kind of decision. These values
+    are stored: renaming a decision class does not change them."""
+
+    CREATE_EVENT = "create_event"
+    UPDATE_EVENT = "update_event"
+    CREATE_TASK = "create_task"
+    UPDATE_TASK = "update_task"
+    MARK_DELETED_IN_OUTLOOK = "mark_deleted_in_outlook"
+    MARK_TASK_DELETED = "mark_task_deleted"
+    ADOPT_EVENT = "adopt_event"
+    ADOPT_TASK = "adopt_task"
+    SKIP = "skip"
+
+
 class Direction(StrEnum):
     """Which way a decision writes (R15: push first, then import; R17b)."""
 
@@ -158,6 +174,8 @@ class CreateEvent:
     shell resends with it; Graph drops a repeated create); None: the shell makes one.
     """
 
+    action: ClassVar[Action] = Action.CREATE_EVENT
+
     task_id: int
     label: str
     payload: EventPayload
@@ -178,6 +196,8 @@ class CreateEvent:
 @dataclass(frozen=True)
 class UpdateEvent:
     """R5, R12d: overwrite the owned fields of the task's event."""
+
+    action: ClassVar[Action] = Action.UPDATE_EVENT
 
     task_id: int
     event_id: str
@@ -206,6 +226,8 @@ class UpdateEvent:
 @dataclass(frozen=True)
 class CreateTask:
     """R8, R9: import a tagged event as a new task (kind Outlook, needs-review)."""
+
+    action: ClassVar[Action] = Action.CREATE_TASK
 
     event_id: str
     employee_id: int
@@ -245,6 +267,8 @@ class UpdateTask:
     (R12b), for the activity log.
     """
 
+    action: ClassVar[Action] = Action.UPDATE_TASK
+
     task_id: int
     event_id: str
     seen_updated_at: str
@@ -277,6 +301,8 @@ class UpdateTask:
 @dataclass(frozen=True)
 class MarkDeletedInOutlook:
     """R7b, R11: the event is gone from Outlook; the link stops and is never recreated."""
+
+    action: ClassVar[Action] = Action.MARK_DELETED_IN_OUTLOOK
 
     task_id: int | None
     event_id: str
@@ -315,6 +341,8 @@ class MarkTaskDeleted:
     once that is written (or the event is gone), so a throttled write is tried again.
     """
 
+    action: ClassVar[Action] = Action.MARK_TASK_DELETED
+
     task_id: int
     event_id: str | None
     label: str
@@ -351,6 +379,8 @@ class AdoptEvent:
     rest of the cycle sends the task's current values to it (never a second event).
     """
 
+    action: ClassVar[Action] = Action.ADOPT_EVENT
+
     task_id: int
     event_id: str
     origin: Origin
@@ -374,6 +404,8 @@ class AdoptTask:
     from the event by a cycle that crashed) there is no event hash, so a tagged event in
     the window refreshes the task (never a second task).
     """
+
+    action: ClassVar[Action] = Action.ADOPT_TASK
 
     task_id: int
     event_id: str
@@ -405,6 +437,8 @@ class Skip:
     tagged event stays recurring): the shell logs a skip when its `key` was not among
     the previous cycle's. Skips that carry `record` store it, so they happen once.
     """
+
+    action: ClassVar[Action] = Action.SKIP
 
     reason: Reason
     direction: Direction

@@ -58,7 +58,7 @@ STATUS_WORDS: dict[UserStatus, str] = {
 
 
 class UserState(Protocol):
-    """What the status reads of a user (`store.records.UserRecord` has it)."""
+    """What the status reads of a user (`core.records.UserRecord` has it)."""
 
     @property
     def status(self) -> str: ...
@@ -73,7 +73,7 @@ class UserState(Protocol):
 
 
 class StoreState(Protocol):
-    """What the status reads of a store (`store.records.TenantRecord` has it)."""
+    """What the status reads of a store (`core.records.TenantRecord` has it)."""
 
     @property
     def options(self) -> StoreOptions: ...

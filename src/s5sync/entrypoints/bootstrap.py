@@ -1,10 +1,15 @@
-"""The one composition root (STYLE.md habit 8): `build_services(settings)`.
+"""The one composition root (STYLE.md habit 8): `build_services(settings)`, and
+`build_web(services)` for the web process.
 
 Nothing is built at import time; commands, the web app and the workers each call this
-once and close what it returns. Process-wide objects live here — the database, the
-secret box, the one MSAL application (DESIGN.md "Outlook connector"), one shared
-`httpx.AsyncClient` for Graph (trusting the configured CA), one System Five connection
-pool per store — and per-user ports are made from them for each cycle.
+once and close what it returns. `build_web` builds what the web process runs beside its
+routes (accounts, the administrator's pages, the metered cycle engine, the local
+scheduler, push); `entrypoints/web/app.py` only wires them to routes.
+
+Process-wide objects live here — the database, the secret box, the one MSAL application
+(DESIGN.md "Outlook connector"), one shared `httpx.AsyncClient` for Graph (trusting the
+configured CA), one System Five connection pool per store — and per-user ports are made
+from them for each cycle.
 """
 
 from __future__ import annotations
@@ -16,28 +21,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.clients import GraphClients
 from s5sync.settings import Settings
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
 
 if TYPE_CHECKING:
+    from s5sync.alerts.service import Alerts
+    from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
+    from s5sync.outlook.identity import MsalIdentity
     from s5sync.outlook.metering import RequestCounter
     from s5sync.outlook.session import GraphSession
     from s5sync.outlook.subscriptions import SubscriptionGateway
+    from s5sync.outlook.tokens import AccessTokens
+    from s5sync.scheduling.local import LocalScheduler
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import DeferringNudge
+    from s5sync.staff.accounts import Accounts
+    from s5sync.staff.administration import StoreAdministration
+    from s5sync.staff.invites import Invitations
+    from s5sync.staff.usertest import UserTest
     from s5sync.store.subscriptions import Upkeep
-
-if TYPE_CHECKING:
-    from s5sync.alerts.service import Alerts
+    from s5sync.sync.engine import CycleEngine, PortsFactory
 
 
 def utc_now() -> datetime:
@@ -54,10 +68,10 @@ class Services:
     db: Database
     box: SecretBox
     directory: Directory
-    _identity: Any = None
+    _identity: MsalIdentity | None = None
     _graph: GraphClients | None = None  # built on first use
     _task_stores: dict[tuple[int, str], TaskStore] = field(default_factory=dict)
-    _access_tokens: Any = None
+    _access_tokens: AccessTokens | None = None
 
     def scope(self, tenant_id: int) -> TenantScope:
         """Transactions bound to one store (R22)."""
@@ -69,7 +83,7 @@ class Services:
 
     # -- Outlook -----------------------------------------------------------------------
 
-    def identity(self) -> Any:
+    def identity(self) -> MsalIdentity:
         """The process's one MSAL application (`MsalIdentity`)."""
         if self._identity is None:
             from s5sync.outlook.identity import (
@@ -95,7 +109,7 @@ class Services:
             )
         return self._identity
 
-    def access_tokens(self) -> Any:
+    def access_tokens(self) -> AccessTokens:
         """Users' access tokens between their cycles, in memory only (`AccessTokens`)."""
         if self._access_tokens is None:
             from s5sync.outlook.tokens import AccessTokens
@@ -199,10 +213,12 @@ class Services:
             self.graph_session(work.tenant_id, work.user_id, work.object_id, seconds=60)
         )
 
-    def cycle_engine(self, holder: str) -> Any:
+    def cycle_engine(self, holder: str, ports_for: PortsFactory | None = None) -> CycleEngine:
+        """A cycle engine over this process's stores and ports (`ports_for`, e.g. metered,
+        defaults to `self.ports_for`), its leases held as `holder` (sync/holders.py)."""
         from s5sync.sync.engine import CycleEngine
 
-        return CycleEngine(self, self.ports_for, holder=holder)
+        return CycleEngine(self, ports_for or self.ports_for, holder=holder)
 
     async def aclose(self) -> None:
         for store in self._task_stores.values():
@@ -218,7 +234,7 @@ class Services:
 class MsalSignIn:
     """The `SignInProvider` port over `MsalIdentity` (R19)."""
 
-    def __init__(self, identity: Any) -> None:
+    def __init__(self, identity: MsalIdentity) -> None:
         self.identity = identity
 
     async def begin(self, redirect_uri: str) -> tuple[str, str, str]:
@@ -240,6 +256,85 @@ class MsalSignIn:
             token_cache=who.token_cache,
             scopes=frozenset(who.scopes),
         )
+
+
+@dataclass
+class WebServices:
+    """What the web process runs beside its routes (R14, R14b, R19–R21d)."""
+
+    services: Services
+    accounts: Accounts
+    admin: StoreAdministration
+    counters: Metrics
+    cycles: MeteredCycles  # every cycle this process runs, timed and counted
+    scheduler: LocalScheduler
+    push: PushService
+    deferring: DeferringNudge | None  # the distributed scheduler's nudge, if any
+    user_test: UserTest
+    invitations: Invitations
+
+
+def build_web(services: Services) -> WebServices:
+    """The web process's services (`s5sync serve`, `s5sync demo`): the local scheduler
+    (R14) with the alert chore (R21d), and push (R14b) — with the distributed scheduler
+    the workers watch and sweep, and this process takes notifications and defers the
+    woken users' cycles."""
+    from datetime import timedelta
+
+    from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
+    from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import deferring_nudge
+    from s5sync.staff.accounts import Accounts
+    from s5sync.staff.administration import StoreAdministration
+    from s5sync.staff.invites import Invitations
+    from s5sync.staff.usertest import UserTest
+    from s5sync.sync.engine import CycleResult
+    from s5sync.sync.holders import holder_name
+
+    settings = services.settings
+    counters = Metrics()
+    cycles = MeteredCycles(services, counters, holder=holder_name("web"))
+
+    async def run_cycle(user: UserRecord) -> CycleResult:
+        return await cycles.run_user_cycle(user, utc_now())
+
+    alerts = services.alerts()
+    scheduler = LocalScheduler(
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
+    )
+
+    async def nudge(_woken: list[int]) -> None:
+        await scheduler.wake()
+
+    deferring = deferring_nudge(settings) if settings.scheduler == "procrastinate" else None
+    push = PushService(
+        services,
+        deferring if deferring is not None else nudge,
+        utc_now,
+        lambda result: counters.notifications.labels(result).inc(),
+    )
+    return WebServices(
+        services=services,
+        accounts=Accounts(services, services.signin(), services.task_store_for, utc_now),
+        admin=StoreAdministration(services.scope, services.task_store_for, utc_now, push),
+        counters=counters,
+        cycles=cycles,
+        scheduler=scheduler,
+        push=push,
+        deferring=deferring,
+        user_test=UserTest(services, services.task_store_for, utc_now),
+        invitations=Invitations(
+            services.scope,
+            services.task_store_for,
+            utc_now,
+            settings.public_url,
+            mail_enabled=bool(settings.smtp_host),
+        ),
+    )
 
 
 def build_services(settings: Settings) -> Services:

@@ -45,11 +45,6 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
-def not_built(what: str, issue: int) -> None:
-    typer.echo(f"s5sync {what}: not built yet (issue {issue}).", err=True)
-    raise typer.Exit(3)
-
-
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",

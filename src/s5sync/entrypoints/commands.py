@@ -20,13 +20,13 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.audit import Actor, AuditAction, changes
 from s5sync.store.directory import StoreError
 from s5sync.store.migrate import grant_tenant_role, upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from s5sync.store.tls import libpq_url
 
@@ -36,7 +36,10 @@ console = Console(soft_wrap=False, width=200)
 db_app = typer.Typer(help="The CALENDAREVENT database.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys of secrets at rest (R22).", no_args_is_help=True)
 tenant_app = typer.Typer(help="Stores: register, change, remove (R21, R21c).", no_args_is_help=True)
-user_app = typer.Typer(help="Staff: list, map to employees, remove (R20).", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Staff: list, map to employees, pause, resync, export, remove (R14c, R20).",
+    no_args_is_help=True,
+)
 admin_app = typer.Typer(help="The administrator role of a store (R21c).", no_args_is_help=True)
 user_app.add_typer(admin_app, name="admin")
 

@@ -23,12 +23,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.directory import StoreError
-from s5sync.store.records import UserRecord
 from s5sync.sync.engine import CycleResult
 from s5sync.sync.holders import holder_name
+from s5sync.sync.ports import Outcome
 
 REFUSED = 1
 UNFINISHED = 3
@@ -81,7 +82,7 @@ async def run_sync(
     user = await find_user(services, email, tenant)
     engine = services.cycle_engine(holder_name("cli"))
     result: CycleResult = await engine.run_user_cycle(user, now)
-    if result.outcome in ("busy", "not_onboarded"):
+    if result.outcome in (Outcome.BUSY, Outcome.NOT_ONBOARDED):
         raise SyncRefused(result.error or result.outcome)
     return result
 
@@ -137,7 +138,7 @@ def print_result(console: Console, result: CycleResult, as_json: bool) -> None:
 
 
 def exit_code(result: CycleResult) -> int:
-    return 0 if result.outcome == "ok" else UNFINISHED
+    return 0 if result.outcome is Outcome.OK else UNFINISHED
 
 
 def sync_now(

@@ -234,12 +234,6 @@ class GraphCalendar:
 
     # -- writing ---------------------------------------------------------------------
 
-    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        return (await self.write_events(writes, []))[0]
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        return (await self.write_events([], updates))[1]
-
     async def write_events(
         self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
     ) -> tuple[list[WriteResult], list[WriteResult]]:

@@ -9,7 +9,7 @@ otherwise (graph.md §9 trap). MSAL is blocking: every call runs in a worker thr
 the event loop (which may also serve the emulator in the one-process demo) never waits.
 
 Each user has their own serialized MSAL cache, stored encrypted by the caller
-(store `save_token_cache`, MultiFernet). A call takes an idle application from a pool
+(store `TokenCacheRows`, MultiFernet). A call takes an idle application from a pool
 (or builds one: 0.2 ms once the first build's `http_cache` holds the authority's
 configuration), loads the user's cache into that application's own
 `SerializableTokenCache` for the duration of the call and empties it after: MSAL binds

@@ -6,8 +6,8 @@ thread), keeps the access token until shortly before it expires, and writes the 
 back only when MSAL changed it. `NeedsSignIn` from the identity stops this user only.
 
 `StoredTokenCache` keeps the cache in the CALENDAREVENT store, encrypted with the
-store's MultiFernet keys (`UserRepository.token_cache` / `save_token_cache`), each
-access in its own short transaction — never one held across a network call.
+store's MultiFernet keys (`store.token_caches.TokenCacheRows`: one Core statement each
+way), each access in its own short transaction — never one held across a network call.
 
 `AccessTokens` keeps each user's current access token in the process's memory between
 cycles (never stored, never logged), so that the cycles of the token's lifetime after

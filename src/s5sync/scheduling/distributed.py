@@ -41,9 +41,9 @@ import procrastinate
 from procrastinate import exceptions as job_errors
 from procrastinate.jobs import Status
 
+from s5sync.core.records import UserRecord
 from s5sync.settings import Settings
 from s5sync.store.directory import Directory
-from s5sync.store.records import UserRecord
 from s5sync.sync import holders
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from s5sync.core.records import UserRecord
 from s5sync.store.directory import Directory
-from s5sync.store.records import UserRecord
 from s5sync.store.scope import TenantScope
 
 log = logging.getLogger(__name__)

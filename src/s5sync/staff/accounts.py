@@ -5,7 +5,6 @@ in routes.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -13,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from s5sync.core.cadence import cadence_words
+from s5sync.core.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.staff.livestatus import Pill, pill
 from s5sync.staff.selftest import Check, outlook_checks
-from s5sync.store.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.sync.ports import Employee, SignInFailed, SignInProvider, TaskStore
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,6 @@ AUTH_FLOW_LIFETIME = timedelta(minutes=10)
 # R14, issue 23: a heartbeat is written at most once a minute per user — well within the
 # 2-minute timeout — so open dashboards do not contend with cycles for the database.
 HEARTBEAT_EVERY = timedelta(minutes=1)
-REQUIRED_SCOPES = frozenset({"Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"})
 
 
 class Refused(Exception):
@@ -242,10 +240,6 @@ class Accounts:
     def status(self, user: UserRecord, tenant: TenantRecord) -> UserStatus:
         """The same state the health page shows for this user (core.status)."""
         return user_status(user, tenant, self.clock())
-
-
-def flow_json(flow: dict[str, object]) -> str:
-    return json.dumps(flow)
 
 
 CANCELLED = frozenset({"access_denied", "consent_required", "interaction_required"})

@@ -20,12 +20,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from s5sync.core.cadence import push_line
+from s5sync.core.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
 from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
 from s5sync.store.directory import NotFound
-from s5sync.store.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.sync.ports import Employee, TaskStore
 

@@ -15,7 +15,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from s5sync.store.records import UserRecord
+from s5sync.core.records import UserRecord
 from s5sync.sync.ports import Employee
 
 HEADER = ("email", "employee code")

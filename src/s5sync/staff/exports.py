@@ -16,9 +16,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from s5sync.core.records import ActivityRecord, RunRecord, UserRecord
 from s5sync.core.timezones import zone
 from s5sync.store.audit import AuditRecord
-from s5sync.store.records import ActivityRecord, RunRecord, UserRecord
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

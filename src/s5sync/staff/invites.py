@@ -15,10 +15,10 @@ from enum import StrEnum
 
 from s5sync.alerts.messages import invitation
 from s5sync.core.alerts import AlertPlan
+from s5sync.core.records import UserRecord
 from s5sync.staff.administration import AdminError
 from s5sync.store.alerts import QueuedMail
 from s5sync.store.audit import Actor, AuditAction
-from s5sync.store.records import UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.sync.ports import Employee, TaskStore
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from s5sync.core.records import RunRecord
 from s5sync.core.status import what_failed
 from s5sync.core.timezones import UnknownTimeZone, utc_to_wall
-from s5sync.store.records import RunRecord
 
 RETRYING_OUTCOMES = frozenset({"failed", "partial", "throttled"})
 

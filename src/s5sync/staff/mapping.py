@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from s5sync.core.eligibility import push_blocker
+from s5sync.core.records import UserRecord
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskSnapshot
-from s5sync.store.records import UserRecord
 from s5sync.sync.ports import Employee
 
 

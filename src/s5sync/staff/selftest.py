@@ -17,17 +17,18 @@ No token, claim value other than the scope names, or category list is ever logge
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.categories import CATEGORIES_PATH
 from s5sync.outlook.errors import NeedsSignIn, OutlookError
 from s5sync.outlook.session import GraphSession
-from s5sync.outlook.tokens import StoredTokenCache, UserTokens
-from s5sync.store.records import TenantRecord, UserRecord
+
+if TYPE_CHECKING:
+    from s5sync.entrypoints.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,12 @@ def token_scopes(access_token: str) -> frozenset[str]:
     return frozenset(str(claims.get("scp") or "").split())
 
 
-async def outlook_checks(services: Any, user: UserRecord, tenant: TenantRecord) -> list[Check]:
-    """Checks 2 and 3, through the same token cache and Graph client as the cycle."""
-    tokens = UserTokens(
-        services.identity(),
-        StoredTokenCache(services.scope(user.tenant_id), user.id),
-        object_id=user.object_id,
-    )
+async def outlook_checks(services: Services, user: UserRecord, tenant: TenantRecord) -> list[Check]:
+    """Checks 2 and 3, through the cycle's own token path and Graph client (the
+    composition root's `graph_session`: the sealed MSAL cache, the process's tokens)."""
+    session = services.graph_session(user.tenant_id, user.id, user.object_id, seconds=20)
     try:
-        scopes = token_scopes(await tokens.token())
+        scopes = token_scopes(await session.tokens.token())
     except NeedsSignIn:
         return [Check(False, "Microsoft sign-in no longer works: sign in again.")]
     except OutlookError as error:
@@ -78,15 +76,14 @@ async def outlook_checks(services: Any, user: UserRecord, tenant: TenantRecord) 
             "administrator to consent to s5sync's permissions, then sign in again.",
         )
     ]
-    checks.append(await _category_check(services, tokens, tenant, scopes))
+    checks.append(await _category_check(session, tenant, scopes))
     return checks
 
 
 async def _category_check(
-    services: Any, tokens: UserTokens, tenant: TenantRecord, scopes: frozenset[str]
+    session: GraphSession, tenant: TenantRecord, scopes: frozenset[str]
 ) -> Check:
     name = tenant.options.category_name
-    session = GraphSession(services.graph_http(), tokens, deadline=time.monotonic() + 20)
     try:
         answer = await session.request("GET", CATEGORIES_PATH)
     except OutlookError as error:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.staff.administration import NoSuchUser
 from s5sync.staff.selftest import Check, outlook_checks
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import TaskStore
 
 

@@ -39,6 +39,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from s5sync.core.records import (
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
+    CachedEvent,
+    DeltaRecord,
+    Lease,
+    TenantRecord,
+)
 from s5sync.core.snapshots import Link, LinkState, Origin, StoreOptions
 from s5sync.store.database import Database
 from s5sync.store.directory import OPTION_NAMES, NotFound, tenant_record, user_record
@@ -51,21 +59,13 @@ from s5sync.store.models import (
     SyncRun,
     Tenant,
 )
-from s5sync.store.records import (
-    INTERRUPTED,
-    INTERRUPTED_ERROR,
-    CachedEvent,
-    DeltaRecord,
-    Lease,
-    TenantRecord,
-)
 from s5sync.store.repositories import link_snapshot
 from s5sync.store.scope import TenantScope, check_fence
 from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 from s5sync.store.types import UTCDateTime
 from s5sync.sync.holders import holder_gone
-from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, WindowSave
+from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, Refusal, WindowSave
 
 _TENANT = (Tenant.id, Tenant.ms_tenant_id, Tenant.name, *(getattr(Tenant, n) for n in OPTION_NAMES))
 _USER = (
@@ -302,7 +302,7 @@ class SqlCycleStore:
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         if not self.db.is_sqlite:
             return await self._start_in_one(user_id, holder, now, ttl)
         mine = {"tid": self.tenant_id, "uid": user_id}
@@ -317,7 +317,7 @@ class SqlCycleStore:
             taken = (await conn.execute(_TAKE_LEASE, asked)).one_or_none()
             if taken is None:
                 taken = await self._take_over(conn, asked)
-                if isinstance(taken, str):
+                if isinstance(taken, Refusal):
                     return taken
             lease = Lease(user_id, holder, taken.lease_fence, expires)
             run_id = await conn.scalar(
@@ -351,7 +351,7 @@ class SqlCycleStore:
 
     async def _start_in_one(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         """`start` on PostgreSQL: one statement, one round trip (migration 0008)."""
         args = (_PG_START, self.tenant_id, user_id, holder, _naive(now), ttl)
         got = await self.db.single_statement(*args)
@@ -363,7 +363,7 @@ class SqlCycleStore:
         if refused == "no_user":
             raise NotFound(f"no user {user_id} in this store")
         if refused is not None:
-            return str(refused)
+            return Refusal(refused)
         row, user = got["tenant"], got["user"]
         tenant = TenantRecord(
             row["id"],
@@ -427,7 +427,7 @@ class SqlCycleStore:
 
     async def _take_over(self, conn: AsyncConnection, asked: dict[str, Any]) -> Any:
         """The lease its cycle never released, if it expired or its holder is gone; else
-        why not ("busy", "not_onboarded"). The runs it left open are closed as
+        why not (a `Refusal`). The runs it left open are closed as
         interrupted."""
         taken = (await conn.execute(_TAKE_EXPIRED, asked)).one_or_none()
         if taken is None:
@@ -435,13 +435,13 @@ class SqlCycleStore:
             if row is None:
                 raise NotFound(f"no user {asked['uid']} in this store")
             if row.employee_id is None or not row.onboarded_at:
-                return "not_onboarded"
+                return Refusal.NOT_ONBOARDED
             if not holder_gone(row.lease_holder):
-                return "busy"
+                return Refusal.BUSY
             gone = {**asked, "gone": row.lease_holder, "gone_fence": row.lease_fence}
             taken = (await conn.execute(_TAKE_FROM_GONE, gone)).one_or_none()
             if taken is None:
-                return "busy"  # taken meanwhile by another process
+                return Refusal.BUSY  # taken meanwhile by another process
         await conn.execute(
             _INTERRUPT_RUNS,
             {

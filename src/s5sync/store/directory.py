@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 
+from s5sync.core.records import INTERRUPTED, INTERRUPTED_ERROR, TenantRecord, UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.core.status import HEARTBEAT_TIMEOUT
 from s5sync.store.database import Database
 from s5sync.store.models import AppUser, AuthFlow, DeltaState, EventCache, SyncRun, Tenant
-from s5sync.store.records import INTERRUPTED, INTERRUPTED_ERROR, TenantRecord, UserRecord
 from s5sync.store.sealed import rotate_event_data
 from s5sync.store.secrets import SecretBox
 

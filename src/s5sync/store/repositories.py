@@ -6,13 +6,22 @@ records and core snapshots, never ORM rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s5sync.core.records import (
+    ActivityEntry,
+    ActivityRecord,
+    CachedEvent,
+    DeltaRecord,
+    RunRecord,
+    TenantRecord,
+    UserRecord,
+)
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
@@ -23,16 +32,6 @@ from s5sync.store.models import (
     EventLink,
     SyncRun,
     Tenant,
-)
-from s5sync.store.records import (
-    ActivityEntry,
-    ActivityRecord,
-    CachedEvent,
-    DeltaRecord,
-    Lease,
-    RunRecord,
-    TenantRecord,
-    UserRecord,
 )
 from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
@@ -91,10 +90,6 @@ class UserRepository(_Scoped):
         row = await self.session.scalar(self._query().where(AppUser.id == user_id))
         return user_record(row) if row is not None else None
 
-    async def by_object_id(self, object_id: str) -> UserRecord | None:
-        row = await self.session.scalar(self._query().where(AppUser.object_id == object_id))
-        return user_record(row) if row is not None else None
-
     async def all(self) -> list[UserRecord]:
         rows = await self.session.scalars(self._query().order_by(AppUser.email))
         return [user_record(r) for r in rows]
@@ -142,10 +137,6 @@ class UserRepository(_Scoped):
         self.session.add(row)
         await self.session.flush()
         return user_record(row)
-
-    async def token_cache(self, user_id: int) -> str | None:
-        row = await self._row(user_id)
-        return self.box.open(row.token_cache_enc) if row.token_cache_enc is not None else None
 
     async def save_token_cache(self, user_id: int, serialized: str | None) -> None:
         row = await self._row(user_id)
@@ -208,58 +199,6 @@ class UserRepository(_Scoped):
         """R14: run at once; if a cycle runs now, one more runs right after it."""
         row = await self._row(user_id)
         row.sync_now_requested = True
-
-    async def acquire_lease(
-        self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> Lease | None:
-        """Take the user's lease if free or expired; the fence grows every time."""
-        expires = now + ttl
-        result = await self.session.execute(
-            update(AppUser)
-            .where(
-                AppUser.tenant_id == self.tenant_id,
-                AppUser.id == user_id,
-                (AppUser.lease_expires_at.is_(None)) | (AppUser.lease_expires_at < now),
-            )
-            .values(
-                lease_holder=holder,
-                lease_fence=AppUser.lease_fence + 1,
-                lease_expires_at=expires,
-                sync_now_requested=False,
-            )
-            .returning(AppUser.lease_fence)
-        )
-        fence = result.scalar_one_or_none()
-        return Lease(user_id, holder, fence, expires) if fence is not None else None
-
-    async def release_lease(
-        self,
-        lease: Lease,
-        *,
-        next_run_at: datetime,
-        outcome: str,
-        finished_at: datetime,
-        status: str = "active",
-        error: str | None = None,
-    ) -> None:
-        """End the cycle: record its outcome and when the user is due next."""
-        await self.session.execute(
-            update(AppUser)
-            .where(
-                AppUser.tenant_id == self.tenant_id,
-                AppUser.id == lease.user_id,
-                AppUser.lease_fence == lease.fence,
-            )
-            .values(
-                lease_holder=None,
-                lease_expires_at=None,
-                next_run_at=next_run_at,
-                last_run_at=finished_at,
-                last_outcome=outcome,
-                status=status,
-                last_error=error,
-            )
-        )
 
     async def set_status(self, user_id: int, status: str, error: str | None = None) -> None:
         row = await self._row(user_id)
@@ -356,45 +295,6 @@ class LinkRepository(_Scoped):
 
 class RunRepository(_Scoped):
     """Cycle records and the activity log (R18), pruned by retention (R21b)."""
-
-    async def start(self, user_id: int, now: datetime, started_at: datetime, fence: int) -> int:
-        row = SyncRun(
-            tenant_id=self.tenant_id,
-            user_id=user_id,
-            now=now,
-            started_at=started_at,
-            fence=fence,
-            counts={},
-            graph_requests={},
-            skip_keys=[],
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return row.id
-
-    async def finish(
-        self,
-        run_id: int,
-        *,
-        finished_at: datetime,
-        outcome: str,
-        counts: Mapping[str, int],
-        graph_requests: Mapping[str, int],
-        skip_keys: Sequence[Sequence[object]] = (),
-        error: str | None = None,
-    ) -> None:
-        await self.session.execute(
-            update(SyncRun)
-            .where(SyncRun.tenant_id == self.tenant_id, SyncRun.id == run_id)
-            .values(
-                finished_at=finished_at,
-                outcome=outcome,
-                counts=dict(counts),
-                graph_requests=dict(graph_requests),
-                skip_keys=[list(key) for key in skip_keys],
-                error=error,
-            )
-        )
 
     async def log(
         self, user_id: int, run_id: int | None, at: datetime, entries: Iterable[ActivityEntry]

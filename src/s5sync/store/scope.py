@@ -1,11 +1,17 @@
 """One store's slice of the CALENDAREVENT database (R22).
 
-`TenantScope(db, box, tenant_id)` is the only way the web app and the cycle reach the
-database: every repository it hands out filters and writes by that tenant id and never
-takes one from its caller; on PostgreSQL the transaction is also bound to the tenant for
-row-level security. A transaction opened with a `Lease` first checks the fencing token,
-so a cycle whose lease was taken over cannot write (DESIGN.md "Writing without
-duplicates").
+`TenantScope(db, box, tenant_id)` is how the web app and the operator's commands reach
+one store's rows: every repository it hands out filters and writes by that tenant id and
+never takes one from its caller; on PostgreSQL the transaction is also bound to the
+tenant for row-level security. A transaction opened with a `Lease` first checks the
+fencing token, so a cycle whose lease was taken over cannot write (DESIGN.md "Writing
+without duplicates").
+
+One access layer per table and path (issue 18): the cycle's hot path — leases, run rows,
+activity at a cycle's end, the window cache and delta link, fenced link writes — is
+`store.cycles.SqlCycleStore` (named Core statements); the token path is
+`store.token_caches.TokenCacheRows`; the cross-tenant view (who is due, the reaper, key
+rotation) is `store.directory.Directory`. The repositories here do not repeat them.
 """
 
 from __future__ import annotations
@@ -17,12 +23,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from s5sync.core.records import Lease
 from s5sync.store.alerts import AlertRepository
 from s5sync.store.audit import AuditRepository
 from s5sync.store.database import Database
 from s5sync.store.directory import LeaseLost
 from s5sync.store.models import AppUser
-from s5sync.store.records import Lease
 from s5sync.store.repositories import (
     CacheRepository,
     LinkRepository,

@@ -24,8 +24,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from s5sync.core.decisions import (
     AdoptEvent,
     AdoptTask,
@@ -40,10 +38,10 @@ from s5sync.core.decisions import (
 )
 from s5sync.core.eventbody import body_html, user_text
 from s5sync.core.hashing import body_text, event_hash, task_hash
+from s5sync.core.records import ActivityEntry, Lease, UserRecord
 from s5sync.core.recovery import transaction_id
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, StoreOptions
 from s5sync.outlook.errors import MalformedEventId
-from s5sync.store.records import ActivityEntry, Lease, UserRecord
 from s5sync.sync.ports import (
     CategoriesWrite,
     CycleStore,
@@ -72,20 +70,15 @@ class Applied:
 
 def entry(decision: Decision, message: str | None = None) -> ActivityEntry:
     """The activity row of a decision (R18)."""
-    action = "skip" if isinstance(decision, Skip) else snake(type(decision).__name__)
     return ActivityEntry(
         direction=decision.direction.value,
-        action=action,
+        action=decision.action.value,
         reason=decision.reason.value,
         task_id=getattr(decision, "task_id", None),
         event_id=getattr(decision, "event_id", None),
         subject=decision.label,
         message=message or decision.describe(),
     )
-
-
-def snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 class LinkIndex:
@@ -551,13 +544,9 @@ class _Writer:
                 pending = Link(None, d.event_id, Origin.OUTLOOK, LinkState.PENDING)
                 await self.save(unit, pending)
         try:
+            # R16b: idempotent per external_ref, by the port's contract: the event's task,
+            # when System Five holds it already, comes back instead of a second one.
             task = await self.ports.tasks.create_imported_task(d.employee_id, d.draft, d.event_id)
-        except IntegrityError:
-            # R16b: System Five already holds a task for this event (unique external_ref).
-            found = await self.ports.tasks.task_by_external_ref(d.event_id)
-            if found is None:
-                raise
-            task = found
         except Exception as error:  # R23: one item never stops the cycle
             self.done.failures.append(f"'{d.label}' could not be imported ({type(error).__name__})")
             self.done.entries.append(

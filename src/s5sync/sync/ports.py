@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from s5sync.core.snapshots import EventSnapshot, Link, TaskDraft, TaskSnapshot
-from s5sync.store.records import (
+from s5sync.core.records import (
     ActivityEntry,
     CachedEvent,
     DeltaRecord,
@@ -23,6 +22,7 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.core.snapshots import EventSnapshot, Link, TaskDraft, TaskSnapshot
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,12 @@ class TaskStore(Protocol):
     async def create_imported_task(
         self, employee_id: int, draft: TaskDraft, external_ref: str
     ) -> TaskSnapshot:
-        """R9: a kind-Outlook task, Sync unticked, needs-review, `external_ref` set."""
+        """R9: a kind-Outlook task, Sync unticked, needs-review, `external_ref` set.
+
+        Idempotent per `external_ref` (R16, R16b): when System Five already holds the
+        event's task (its unique column refused a second), that task is returned. The
+        adapter translates its driver's errors (a unique-constraint violation of its
+        own schema); nothing of a database driver reaches the cycle."""
         ...
 
     async def update_task_from_event(
@@ -209,19 +214,13 @@ class CalendarGateway(Protocol):
         """R16b: events carrying these task identities, wherever they are in time."""
         ...
 
-    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        """Create events in `$batch`es of 20; one result per write, in order."""
-        ...
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        """PATCH the owned fields with If-Match; one result per update, in order."""
-        ...
-
     async def write_events(
         self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
     ) -> tuple[list[WriteResult], list[WriteResult]]:
-        """`create_events` and `update_events` together, in the same `$batch`es, so k
-        writes of either kind cost ceil(k/20) requests (DESIGN.md "Requests per cycle")."""
+        """Create events (POST) and PATCH the owned fields of others (with If-Match),
+        together in the same `$batch`es of 20, so k writes of either kind cost ceil(k/20)
+        requests (DESIGN.md "Requests per cycle"); one result per write, in order, for
+        the creates and for the updates."""
         ...
 
     async def ensure_category(self, name: str, color: str) -> bool:
@@ -280,6 +279,25 @@ class UserPorts:
 # -- the CALENDAREVENT database as one cycle sees it -------------------------------------
 
 
+class Outcome(StrEnum):
+    """How a cycle ended (R18), stored in `sync_run.outcome` as these values."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # something could not be read or written: tried again (R17b, R23)
+    BUSY = "busy"  # another cycle of this user holds the lease
+    NOT_ONBOARDED = "not_onboarded"  # R20
+    NEEDS_SIGN_IN = "needs_sign_in"  # R19b
+    THROTTLED = "throttled"  # R23b: Graph asked us to wait
+    FAILED = "failed"  # R23: an unexpected error, reported
+
+
+class Refusal(StrEnum):
+    """Why `CycleStore.start` took no lease (the cycle ends with the same `Outcome`)."""
+
+    BUSY = "busy"
+    NOT_ONBOARDED = "not_onboarded"
+
+
 @dataclass(frozen=True)
 class CycleStart:
     """What a cycle starts from, read with its lease in one transaction (R16, R18)."""
@@ -319,7 +337,7 @@ class CycleEnd:
     run_id: int
     now: datetime  # the cycle's `now`: its activity is logged at it
     finished_at: datetime
-    outcome: str
+    outcome: Outcome
     status: str
     next_run_at: datetime
     counts: Mapping[str, int]
@@ -350,10 +368,10 @@ class CycleStore(Protocol):
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         """Take the lease (for at most `ttl`, and less than the store's interval), open
-        the run row, read what the cycle starts from. Refused: `"not_onboarded"` (R20)
-        or `"busy"` (another cycle of this user holds the lease)."""
+        the run row, read what the cycle starts from. Refused: `Refusal.NOT_ONBOARDED`
+        (R20) or `Refusal.BUSY` (another cycle of this user holds the lease)."""
         ...
 
     async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:

@@ -77,8 +77,3 @@ def decode_snapshot(event_id: str, data: dict[str, Any]) -> EventSnapshot:
                 value = EventType.SINGLE_INSTANCE if value == "" else value
         kwargs[name] = value
     return EventSnapshot(**kwargs)
-
-
-def snapshot_fields(event: EventSnapshot) -> dict[str, Any]:
-    """EventSnapshot → its JSON-safe cache form."""
-    return encode_fields({f.name: getattr(event, f.name) for f in fields(EventSnapshot)})

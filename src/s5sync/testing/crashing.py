@@ -1,10 +1,16 @@
-"""Ports that fail on their n-th write, for crash-safety tests (R16, issue 9).
+"""Ports that fail on their n-th write, for crash-safety tests (R16, issues 9 and 13).
 
 `CrashingTaskStore` and `CrashingCalendar` wrap any `TaskStore` / `CalendarGateway` (the
 real connectors or the fakes) and share one `WritePlan`, which numbers every write the
-cycle makes on either side, one per item: each event of a `create_events` or
-`update_events` batch, each System Five task written, the category ensured. At the
-plan's `at`-th write the plan *fails*:
+cycle makes on either side. How it counts is the plan's `per`:
+
+- `per="item"` (the crash-safety tests): one write per item — each event of a
+  `write_events` batch, each System Five task written, the category ensured;
+- `per="batch"` (the reliability machine): one write per call — a whole `write_events`
+  batch, an imported task's insert or update; ensuring the category (idempotent, once
+  per user) is not a write point there.
+
+At the plan's `at`-th write the plan *fails*:
 
 - `after=True`: the write reaches the system first and only its answer is lost (the
   worst case for duplicates: it happened, and the cycle does not know it);
@@ -16,7 +22,13 @@ What failing means is the plan's `fail` callable: by default it raises `Injected
 `asyncio.CancelledError` (a cancelled task) or kill the process with SIGKILL from a
 subprocess (`kill_now`), so that no cleanup code runs at all. A `fail` that returns lets
 the cycle go on (e.g. it arms an emulator fault for the planned write, which is then
-sent alone). Reads pass through.
+sent alone). `crash` raises `Crash`, a BaseException that the cycle's `except Exception`
+does not catch: nothing after the crash point runs (no activity, no run record, the lease
+stays held), as after a `kill -9`, but in-process. `one_shot` plans fire once (`arm` /
+`disarm` set them between cycles); `hits` names each write point where the plan fired.
+
+Reads pass through, except that `system_five_down` makes System Five's reads fail as the
+connector reports a database that is down (R17b).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from s5sync.core.snapshots import EventSnapshot, TaskDraft, TaskSnapshot
 from s5sync.sync.ports import (
@@ -41,6 +53,7 @@ from s5sync.sync.ports import (
     WriteConflict,
     WriteResult,
 )
+from s5sync.systemfive.errors import SystemFiveUnavailable
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +65,14 @@ class InjectedCrash(Exception):
 
 def raise_crash() -> None:
     raise InjectedCrash("injected failure at a write")
+
+
+class Crash(BaseException):
+    """The process died at a write point (not an `Exception`: the cycle cannot catch it)."""
+
+
+def crash() -> None:
+    raise Crash("killed at a write")
 
 
 def kill_now() -> None:
@@ -67,10 +88,59 @@ class WritePlan:
     after: bool = True
     fail: Callable[[], None] = raise_crash
     done: list[str] = field(default_factory=list)
+    per: Literal["item", "batch"] = "item"
+    one_shot: bool = False
+    system_five_down: bool = False
+    hits: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
         return len(self.done)
+
+    def arm(self, nth_write: int, *, after: bool) -> None:
+        """Fail at the `nth_write`-th write from now."""
+        self.at, self.after = self.count + nth_write, after
+
+    def disarm(self) -> None:
+        self.at = None
+
+    def reading(self) -> None:
+        if self.system_five_down:
+            raise SystemFiveUnavailable("System Five database unavailable (test)")
+
+    async def call(self, name: str, point: str, send: Callable[[], Awaitable[R]]) -> R:
+        """One write that is one write point however the plan counts (a task write),
+        named `name` per item and `point` per batch."""
+        label = name if self.per == "item" else point
+
+        async def one(_: Sequence[str]) -> list[R]:
+            return [await send()]
+
+        [result] = await self.run([label], [label], one)
+        return result
+
+    async def batch(
+        self,
+        point: str,
+        names: Sequence[str],
+        items: Sequence[T],
+        send: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+    ) -> list[R]:
+        """A batch of writes: one write point per item, or per call (`per="batch"`)."""
+        if self.per == "item":
+            return await self.run(names, items, send)
+
+        async def whole(part: Sequence[Sequence[T]]) -> list[list[R]]:
+            return [list(await send(p)) for p in part]
+
+        [results] = await self.run([point], [items], whole)
+        return results
+
+    def _fail(self, name: str) -> None:
+        self.hits.append(f"{'after' if self.after else 'before'} {name}")
+        if self.one_shot:
+            self.at = None
+        self.fail()
 
     def cut(self, names: Sequence[str]) -> int | None:
         """The index in a batch of `names` where the plan's write falls, or None."""
@@ -96,7 +166,7 @@ class WritePlan:
         if upto:
             results += await send(items[:upto])
         self.done.extend(names[:upto])
-        self.fail()
+        self._fail(names[index])
         # `fail` returned: the cycle goes on. The planned write, when not sent yet, goes
         # alone (so a fault armed by `fail` meets exactly that write), then the rest.
         rest = upto
@@ -110,8 +180,7 @@ class WritePlan:
 
 
 class TaskReads:
-    """What a crashing TaskStore passes through untouched (shared by the crash wrappers
-    here and the reliability machine's)."""
+    """What a crashing TaskStore passes through untouched."""
 
     inner: TaskStore
 
@@ -143,56 +212,51 @@ class CalendarReads:
 
 
 class CrashingTaskStore(TaskReads):
-    """A `TaskStore` whose writes follow a `WritePlan`."""
+    """A `TaskStore` whose writes follow a `WritePlan`; `close_inner=False` for a store
+    shared by every cycle (closed by its owner, not here)."""
 
-    def __init__(self, inner: TaskStore, plan: WritePlan) -> None:
+    def __init__(self, inner: TaskStore, plan: WritePlan, *, close_inner: bool = True) -> None:
         self.inner = inner
         self.plan = plan
+        self.close_inner = close_inner
 
     async def push_candidates(self, employee_id: int) -> list[TaskSnapshot]:
+        self.plan.reading()
         return await self.inner.push_candidates(employee_id)
 
     async def tasks_by_id(self, task_ids: Sequence[int]) -> dict[int, TaskSnapshot]:
+        self.plan.reading()
         return await self.inner.tasks_by_id(task_ids)
 
     async def create_imported_task(
         self, employee_id: int, draft: TaskDraft, external_ref: str
     ) -> TaskSnapshot:
-        async def send(_: Sequence[str]) -> list[TaskSnapshot]:
-            return [await self.inner.create_imported_task(employee_id, draft, external_ref)]
-
-        name = f"create task for {external_ref[-8:]}"
-        [task] = await self.plan.run([name], [name], send)
-        return task
+        return await self.plan.call(
+            f"create task for {external_ref[-8:]}",
+            "create_imported_task",
+            lambda: self.inner.create_imported_task(employee_id, draft, external_ref),
+        )
 
     async def update_task_from_event(
         self, task_id: int, seen_updated_at: str, draft: TaskDraft
     ) -> TaskSnapshot | WriteConflict:
-        async def send(_: Sequence[str]) -> list[TaskSnapshot | WriteConflict]:
-            return [await self.inner.update_task_from_event(task_id, seen_updated_at, draft)]
-
-        name = f"update task {task_id}"
-        [result] = await self.plan.run([name], [name], send)
-        return result
+        return await self.plan.call(
+            f"update task {task_id}",
+            "update_task_from_event",
+            lambda: self.inner.update_task_from_event(task_id, seen_updated_at, draft),
+        )
 
     async def close(self) -> None:
-        await self.inner.close()
+        if self.close_inner:
+            await self.inner.close()
 
 
 class CrashingCalendar(CalendarReads):
-    """A `CalendarGateway` whose writes follow a `WritePlan`, one write per batch item."""
+    """A `CalendarGateway` whose writes follow a `WritePlan`."""
 
     def __init__(self, inner: CalendarGateway, plan: WritePlan) -> None:
         self.inner = inner
         self.plan = plan
-
-    async def create_events(self, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        names = [f"create event for {w.task_ref}" for w in writes]
-        return await self.plan.run(names, writes, self.inner.create_events)
-
-    async def update_events(self, updates: Sequence[EventUpdate]) -> list[WriteResult]:
-        names = [f"update event for {_target(u)}" for u in updates]
-        return await self.plan.run(names, updates, self.inner.update_events)
 
     async def write_events(
         self, creates: Sequence[EventWrite], updates: Sequence[EventUpdate]
@@ -207,24 +271,26 @@ class CrashingCalendar(CalendarReads):
             created, updated = await self.inner.write_events(made, patched)
             return [*created, *updated]
 
-        results = await self.plan.run(names, items, send)
+        results = await self.plan.batch("write_events", names, items, send)
         return results[: len(creates)], results[len(creates) :]
 
     async def ensure_category(self, name: str, color: str) -> bool:
-        async def send(_: Sequence[str]) -> list[bool]:
-            return [await self.inner.ensure_category(name, color)]
-
-        [created] = await self.plan.run(["ensure category"], ["ensure category"], send)
-        return created
+        if self.plan.per == "batch":
+            return await self.inner.ensure_category(name, color)
+        return await self.plan.call(
+            "ensure category", "ensure category", lambda: self.inner.ensure_category(name, color)
+        )
 
     async def apply_category(
         self, name: str, color: str, known_id: str | None = None
     ) -> MasterCategory:
-        async def send(_: Sequence[str]) -> list[MasterCategory]:
-            return [await self.inner.apply_category(name, color, known_id)]
-
-        [made] = await self.plan.run(["ensure category"], ["ensure category"], send)
-        return made
+        if self.plan.per == "batch":
+            return await self.inner.apply_category(name, color, known_id)
+        return await self.plan.call(
+            "ensure category",
+            "ensure category",
+            lambda: self.inner.apply_category(name, color, known_id),
+        )
 
 
 def _target(update: EventUpdate) -> str | None:

@@ -17,9 +17,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from s5sync.core.snapshots import Link, StoreOptions
-from s5sync.store.directory import LeaseLost, NotFound
-from s5sync.store.records import (
+from s5sync.core.records import (
     INTERRUPTED,
     INTERRUPTED_ERROR,
     ActivityEntry,
@@ -29,8 +27,10 @@ from s5sync.store.records import (
     TenantRecord,
     UserRecord,
 )
+from s5sync.core.snapshots import Link, StoreOptions
+from s5sync.store.directory import LeaseLost, NotFound
 from s5sync.sync.holders import holder_gone
-from s5sync.sync.ports import CycleEnd, CycleStart, WindowSave
+from s5sync.sync.ports import CycleEnd, CycleStart, Refusal, WindowSave
 
 
 class DuplicateLink(Exception):
@@ -178,17 +178,17 @@ class MemoryCycleStore:
 
     async def start(
         self, user_id: int, holder: str, now: datetime, ttl: timedelta
-    ) -> CycleStart | str:
+    ) -> CycleStart | Refusal:
         tenant = self.world.tenants.get(self.tenant_id)
         if tenant is None:
             raise NotFound(f"store {self.tenant_id} no longer exists")
         user = self._user(user_id)
         if not user.record.onboarded:
-            return "not_onboarded"
+            return Refusal.NOT_ONBOARDED
         held_until = user.lease_expires_at
         unreleased = held_until is not None
         if held_until is not None and held_until >= now and not holder_gone(user.holder):
-            return "busy"
+            return Refusal.BUSY
         expires = now + min(ttl, timedelta(minutes=tenant.options.interval_minutes) * 0.9)
         user.fence, user.holder, user.lease_expires_at = user.fence + 1, holder, expires
         if unreleased:  # issue 23: the runs a dead cycle left open are closed

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord, UserRecord
 from s5sync.core.snapshots import Link, LinkState, Origin
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory, LeaseLost, NotFound
-from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord, UserRecord
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.holders import _start_ticks, holder_name

@@ -13,12 +13,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.core.snapshots import Link, LinkState, Origin
+from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
-from s5sync.store.directory import Directory, LeaseLost
-from s5sync.store.records import ActivityEntry, CachedEvent, DeltaRecord
+from s5sync.store.directory import Directory, LeaseLost, NotFound
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox, SecretUnreadable
+from s5sync.store.token_caches import TokenCacheRows
+from s5sync.sync.ports import Refusal
+from support.cycle_rows import finish_cycle, record_cycle, start_cycle
 
 KEY_A = SecretBox.generate_key()
 KEY_B = SecretBox.generate_key()
@@ -40,6 +44,11 @@ async def two_stores(db: Database, box: SecretBox) -> tuple[TenantScope, int, Te
     async with scope_b.begin() as unit:
         user_b = await unit.users.signed_in("oid-b", "bob@b.example", "Bob", NOW)
     return scope_a, user_a.id, scope_b, user_b.id
+
+
+def cycles(db: Database, box: SecretBox, scope: TenantScope) -> SqlCycleStore:
+    """The store's cycle rows as a cycle writes them (the one layer for runs and leases)."""
+    return SqlCycleStore(db, box, scope.tenant_id)
 
 
 def pushed(task_id: int, event_id: str | None = None) -> Link:
@@ -91,11 +100,11 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
 ) -> None:
     scope_a, _, scope_b, user_b = await two_stores(db, box)
     async with scope_b.begin() as unit:
+        await unit.users.onboard(user_b, 1, NOW)
         await unit.links.add(user_b, pushed(1, "b-event"), NOW)
-        run = await unit.runs.start(user_b, NOW, NOW, 1)
-        entry = ActivityEntry("push", "create_event", None, 1, "b-event", "B's task", "made")
-        await unit.runs.log(user_b, run, NOW, [entry])
         await unit.cache.upsert(user_b, [CachedEvent("b-event", {"subject": "x"}, "ck", "h")], NOW)
+    entry = ActivityEntry("push", "create_event", None, 1, "b-event", "B's task", "made")
+    await record_cycle(cycles(db, box, scope_b), user_b, NOW, entries=[entry])
     async with scope_a.begin() as unit:
         assert [u.email for u in await unit.users.all()] == ["alice@a.example"]
         assert await unit.users.find(user_b) is None
@@ -125,8 +134,7 @@ async def test_secrets_hold_no_plaintext_when_read_raw_R22(db: Database, box: Se
     for secret in ("hunter2-s5-secret", "canary-refresh-token-7f3a", "canary-delta"):
         assert secret not in raw
     assert await Directory(db, box).s5_connection(1) == S5_URL
-    async with scope.begin(write=False) as unit:
-        assert await unit.users.token_cache(user) == TOKEN_CACHE
+    assert await TokenCacheRows(db, box, scope.tenant_id).load(user) == TOKEN_CACHE
 
 
 async def test_key_rotation_keeps_every_secret_readable_R22(db: Database) -> None:
@@ -136,8 +144,7 @@ async def test_key_rotation_keeps_every_secret_readable_R22(db: Database) -> Non
     assert await Directory(db, both).rotate_keys() >= 3
     only_new = SecretBox([KEY_B])
     assert await Directory(db, only_new).s5_connection(1) == S5_URL
-    async with TenantScope(db, only_new, scope.tenant_id).begin(write=False) as unit:
-        assert await unit.users.token_cache(user) == TOKEN_CACHE
+    assert await TokenCacheRows(db, only_new, scope.tenant_id).load(user) == TOKEN_CACHE
     with pytest.raises(SecretUnreadable):
         await Directory(db, old).s5_connection(1)
 
@@ -147,24 +154,21 @@ async def test_lease_admits_one_cycle_and_the_fence_stops_a_stale_one_R16(
 ) -> None:
     scope, user, _, _ = await two_stores(db, box)
     async with scope.begin() as unit:
-        first = await unit.users.acquire_lease(user, "w1", NOW, timedelta(minutes=5))
-    async with scope.begin() as unit:
-        second = await unit.users.acquire_lease(user, "w2", NOW, timedelta(minutes=5))
+        await unit.users.onboard(user, 1, NOW)
+    store = cycles(db, box, scope)
+    first = await start_cycle(store, user, NOW)
     assert first is not None
-    assert second is None
+    assert await store.start(user, "w2", NOW, timedelta(minutes=5)) is Refusal.BUSY
     later = NOW + timedelta(minutes=6)
-    async with scope.begin() as unit:
-        third = await unit.users.acquire_lease(user, "w3", later, timedelta(minutes=5))
+    third = await start_cycle(store, user, later)
     assert third is not None
-    assert third.fence == first.fence + 1
+    assert third.lease.fence == first.lease.fence + 1
     with pytest.raises(LeaseLost):
-        async with scope.begin(lease=first) as unit:
+        async with scope.begin(lease=first.lease) as unit:
             await unit.links.add(user, pushed(1, "e"), NOW)
-    async with scope.begin(lease=third) as unit:
+    async with scope.begin(lease=third.lease) as unit:
         await unit.links.add(user, pushed(1, "e"), NOW)
-        await unit.users.release_lease(
-            third, next_run_at=later + timedelta(minutes=10), outcome="ok", finished_at=later
-        )
+    await finish_cycle(store, third, later, next_run_at=later + timedelta(minutes=10))
     async with scope.begin(write=False) as unit:
         record = await unit.users.get(user)
     assert (record.last_outcome, record.next_run_at) == ("ok", later + timedelta(minutes=10))
@@ -192,12 +196,31 @@ async def test_retention_prunes_only_old_records_of_its_own_store_R21b(
     old, new = NOW - timedelta(days=40), NOW
     for scope, user in ((scope_a, user_a), (scope_b, user_b)):
         async with scope.begin() as unit:
-            for at in (old, new):
-                run = await unit.runs.start(user, at, at, 1)
-                entry = ActivityEntry("push", "skip", "start_passed", 1, None, "t", "m")
-                await unit.runs.log(user, run, at, [entry])
+            await unit.users.onboard(user, 1, old)
+        for at in (old, new):
+            entry = ActivityEntry("push", "skip", "start_passed", 1, None, "t", "m")
+            await record_cycle(cycles(db, box, scope), user, at, entries=[entry])
     async with scope_a.begin() as unit:
         assert await unit.runs.prune(NOW - timedelta(days=30)) == 2
         assert len(await unit.runs.activity(user_a)) == 1
     async with scope_b.begin(write=False) as unit:
         assert len(await unit.runs.activity(user_b)) == 2
+
+
+async def test_token_cache_rows_load_save_and_never_reach_another_store_R22(
+    db: Database, box: SecretBox
+) -> None:
+    """`TokenCacheRows` (one round trip each way on PostgreSQL, issue 25): what was saved
+    is loaded, a user with no cache loads None, and another store's user is not found
+    either way, as if absent (R22)."""
+    scope, user, _, stranger = await two_stores(db, box)
+    rows = TokenCacheRows(db, box, scope.tenant_id)
+    assert await rows.load(user) == TOKEN_CACHE
+    await rows.save(user, '{"AccessToken": {}}')
+    assert await rows.load(user) == '{"AccessToken": {}}'
+    await rows.save(user, None)
+    assert await rows.load(user) is None
+    with pytest.raises(NotFound):
+        await rows.load(stranger)
+    with pytest.raises(NotFound):
+        await rows.save(stranger, "{}")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.engine import CycleEngine
 from s5sync.sync.ports import UserPorts

@@ -15,6 +15,7 @@ import pytest
 from s5sync.outlook.errors import DeadlineReached, GraphRejected, Throttled
 from s5sync.outlook.session import RetryPolicy
 from s5sync.sync.ports import EventUpdate, WriteStatus
+from support.event_writes import create_events, update_events
 from support.graph_adapter_harness import FIXED_NOW, WINDOW, Emu, a_write
 
 FAST = RetryPolicy(request_timeout=0.5, max_attempts=4)
@@ -63,7 +64,7 @@ async def test_server_errors_on_a_batch_are_retried_with_backoff_and_create_once
     emu: Emu, status: int
 ) -> None:
     await emu.fault(method="POST", path="/$batch", kind="error", status=status, count=2)
-    results = await emu.calendar().create_events([a_write(n) for n in range(3)])
+    results = await create_events(emu.calendar(), [a_write(n) for n in range(3)])
     assert [r.status for r in results] == [WriteStatus.OK] * 3
     one_event_per_write(emu, 3)
     assert len(emu.sleeps.seconds) == 2
@@ -74,7 +75,7 @@ async def test_a_throttled_item_inside_a_batch_is_retried_alone_after_its_retry_
     emu: Emu,
 ) -> None:
     await emu.fault(method="POST", path="/me/events", kind="throttle", retry_after=3, count=1)
-    results = await emu.calendar().create_events([a_write(n) for n in range(5)])
+    results = await create_events(emu.calendar(), [a_write(n) for n in range(5)])
     assert [r.status for r in results] == [WriteStatus.OK] * 5
     one_event_per_write(emu, 5)
     assert emu.sleeps.seconds == [3.0]
@@ -87,7 +88,7 @@ async def test_an_item_still_throttled_past_patience_is_not_done_with_retry_at_R
     emu: Emu,
 ) -> None:
     await emu.fault(method="POST", path="/me/events", kind="throttle", retry_after=300, count=1)
-    results = await emu.calendar().create_events([a_write(n) for n in range(3)])
+    results = await create_events(emu.calendar(), [a_write(n) for n in range(3)])
     statuses = Counter(r.status for r in results)
     assert statuses == {WriteStatus.OK: 2, WriteStatus.NOT_DONE: 1}
     (waiting,) = [r for r in results if r.status is WriteStatus.NOT_DONE]
@@ -97,7 +98,7 @@ async def test_an_item_still_throttled_past_patience_is_not_done_with_retry_at_R
 
 async def test_a_timed_out_batch_is_sent_again_and_creates_once_R16(emu: Emu) -> None:
     await emu.fault(method="POST", path="/$batch", kind="timeout", timeout_seconds=5)
-    results = await emu.calendar(policy=FAST).create_events([a_write(n) for n in range(4)])
+    results = await create_events(emu.calendar(policy=FAST), [a_write(n) for n in range(4)])
     assert [r.status for r in results] == [WriteStatus.OK] * 4
     one_event_per_write(emu, 4)
     assert emu.counter.by_key[("POST", "$batch", "timeout")] == 1
@@ -105,7 +106,7 @@ async def test_a_timed_out_batch_is_sent_again_and_creates_once_R16(emu: Emu) ->
 
 async def test_an_applied_then_timed_out_batch_creates_each_event_once_R16(emu: Emu) -> None:
     await emu.fault(method="POST", path="/$batch", kind="applied_then_timeout", timeout_seconds=5)
-    results = await emu.calendar(policy=FAST).create_events([a_write(n) for n in range(4)])
+    results = await create_events(emu.calendar(policy=FAST), [a_write(n) for n in range(4)])
     assert [r.status for r in results] == [WriteStatus.OK] * 4
     one_event_per_write(emu, 4)
     ids = {e.id for e in emu.events()}
@@ -117,7 +118,7 @@ async def test_an_applied_then_timed_out_batch_creates_each_event_once_R16(emu: 
 @pytest.mark.parametrize("kind", ["timeout", "applied_then_timeout"])
 async def test_a_create_item_that_timed_out_is_not_duplicated_R16(emu: Emu, kind: str) -> None:
     await emu.fault(method="POST", path="/me/events", kind=kind, timeout_seconds=0.01)
-    results = await emu.calendar().create_events([a_write(n) for n in range(3)])
+    results = await create_events(emu.calendar(), [a_write(n) for n in range(3)])
     assert [r.status for r in results] == [WriteStatus.OK] * 3
     one_event_per_write(emu, 3)
     assert {r.event.id for r in results if r.event} == {e.id for e in emu.events()}
@@ -146,10 +147,10 @@ async def test_a_per_cycle_deadline_stops_a_hanging_request(emu: Emu) -> None:
 async def test_never_more_than_four_requests_in_flight_per_mailbox_R23b(emu: Emu) -> None:
     emu.parts.set_latency(20)
     calendar = emu.calendar()
-    created = await calendar.create_events([a_write(n) for n in range(30)])
+    created = await create_events(calendar, [a_write(n) for n in range(30)])
     ids = [r.event.id for r in created if r.event]
     await asyncio.gather(
-        calendar.create_events([a_write(n, "s") for n in range(25)]),
+        create_events(calendar, [a_write(n, "s") for n in range(25)]),
         *(calendar.get_event(i) for i in ids[:12]),
         calendar.find_by_task_refs([f"r:{n}" for n in range(10)]),
         calendar.read_window(None, *WINDOW),
@@ -205,18 +206,19 @@ async def test_an_applied_then_timed_out_update_is_recognised_as_ours_not_a_conf
     emu: Emu,
 ) -> None:
     calendar = emu.calendar()
-    created = await calendar.create_events([a_write(n) for n in range(2)])
+    created = await create_events(calendar, [a_write(n) for n in range(2)])
     await emu.fault(
         method="PATCH", path="/me/events/*", kind="applied_then_timeout", timeout_seconds=0.01
     )
     moved = [a_write(n, "r") for n in range(2)]
     moved = [replace(w, subject=f"Moved {n}") for n, w in enumerate(moved)]
-    results = await calendar.update_events(
+    results = await update_events(
+        calendar,
         [
             EventUpdate(r.event.id, r.event.change_key, w)
             for r, w in zip(created, moved, strict=True)
             if r.event
-        ]
+        ],
     )
     assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK]
     assert sorted(e.subject for e in emu.events()) == ["Moved 0", "Moved 1"]
@@ -225,10 +227,10 @@ async def test_an_applied_then_timed_out_update_is_recognised_as_ours_not_a_conf
 
 async def test_an_update_after_a_real_user_edit_stays_a_conflict_R12b(emu: Emu) -> None:
     calendar = emu.calendar()
-    (created,) = await calendar.create_events([a_write(0)])
+    (created,) = await create_events(calendar, [a_write(0)])
     assert created.event
     await emu.user.edits(created.event.id, subject="Edited by the user")
-    (result,) = await calendar.update_events(
-        [EventUpdate(created.event.id, created.event.change_key, a_write(0))]
+    (result,) = await update_events(
+        calendar, [EventUpdate(created.event.id, created.event.change_key, a_write(0))]
     )
     assert result.status is WriteStatus.CONFLICT

@@ -23,6 +23,7 @@ from s5sync.outlook.session import Pacing, RetryPolicy
 from s5sync.outlook.tokens import UserTokens
 from s5sync.sync.ports import EventWrite, WriteStatus
 from s5sync.testing.graph_emulator import graph_calendar
+from support.event_writes import create_events
 from support.signin_harness import identity, running, sign_in
 
 __all__ = ["identity", "running"]
@@ -112,7 +113,7 @@ async def test_a_hanging_batch_over_a_socket_is_cut_and_sent_again_once_R16(
         counter=signed.counter,
         policy=RetryPolicy(request_timeout=0.5),
     )
-    results = await calendar.create_events(writes(3))
+    results = await create_events(calendar, writes(3))
     assert [r.status for r in results] == [WriteStatus.OK] * 3
     assert signed.subjects() == Counter({"Task 0": 1, "Task 1": 1, "Task 2": 1})
     assert signed.counter.by_key[("POST", "$batch", "timeout")] == 1
@@ -129,7 +130,7 @@ async def test_a_throttled_batch_over_a_socket_waits_its_retry_after_R23b(signed
     calendar = graph_calendar(
         signed.http, signed.tokens, counter=signed.counter, pacing=Pacing(sleep=sleep)
     )
-    results = await calendar.create_events(writes(2))
+    results = await create_events(calendar, writes(2))
     assert [r.status for r in results] == [WriteStatus.OK] * 2
     assert waits == [1.0]
 
@@ -138,11 +139,11 @@ async def test_at_most_four_requests_in_flight_over_a_socket_R23b(signed: Signed
     signed.running.emulator.latency_ms = 30
     try:
         calendar = graph_calendar(signed.http, signed.tokens, counter=signed.counter)
-        created = await calendar.create_events(writes(8))
+        created = await create_events(calendar, writes(8))
         ids = [r.event.id for r in created if r.event]
         await asyncio.gather(
             *(calendar.get_event(i) for i in ids),
-            calendar.create_events(writes(25)[8:]),
+            create_events(calendar, writes(25)[8:]),
             calendar.read_window(None, NOW, NOW + timedelta(days=14)),
         )
     finally:

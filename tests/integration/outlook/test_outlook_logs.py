@@ -22,6 +22,7 @@ from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
 from s5sync.sync.ports import EventUpdate, EventWrite
 from s5sync.testing.graph_emulator import UserActions, graph_calendar
+from support.event_writes import create_events, update_events
 from support.signin_harness import running
 
 __all__ = ["running"]
@@ -155,9 +156,9 @@ async def test_no_token_secret_or_event_body_in_any_log_line_R22(
             )
             for n in range(3)
         ]
-        created = await calendar.create_events(writes)
+        created = await create_events(calendar, writes)
         made = [r.event for r in created if r.event]
-        await calendar.update_events([EventUpdate(made[0].id, "stale", writes[0])])
+        await update_events(calendar, [EventUpdate(made[0].id, "stale", writes[0])])
         await calendar.get_event(made[1].id)
         await calendar.find_by_task_refs(["logs:0", "logs:9"])
         await calendar.ensure_category("Received From System5", "preset4")

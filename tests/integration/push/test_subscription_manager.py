@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.outlook.subscriptions import SubscriptionGateway
 from s5sync.scheduling.upkeep import Push, SubscriptionManager
-from s5sync.store.records import UserRecord
 from s5sync.store.subscriptions import SubscriptionRows, Upkeep
 from s5sync.testing.subscriptions import FakeSubscriptionService
 from support.push_world import Clock, add_user

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import UserRecord
 from s5sync.store.secrets import SecretBox
+from support.cycle_rows import finish_cycle, start_cycle
 
 
 class Clock:
@@ -46,21 +47,14 @@ class RecordingCycle:
         self.gate: asyncio.Event | None = None
 
     async def __call__(self, user: UserRecord) -> None:
-        scope = self.services.scope(user.tenant_id)
-        async with scope.begin() as unit:
-            lease = await unit.users.acquire_lease(user.id, "t", self.clock(), timedelta(minutes=5))
-        if lease is None:
+        store = self.services.cycle_store(user.tenant_id)
+        begun = await start_cycle(store, user.id, self.clock())
+        if begun is None:
             return
         self.runs.append(user.id)
         if self.gate is not None:
             await self.gate.wait()
-        async with scope.begin(lease=lease) as unit:
-            await unit.users.release_lease(
-                lease,
-                next_run_at=self.clock() + self.interval,
-                outcome="ok",
-                finished_at=self.clock(),
-            )
+        await finish_cycle(store, begun, self.clock(), next_run_at=self.clock() + self.interval)
 
 
 async def add_user(services: Services, email: str, clock: Clock, heartbeat: bool) -> int:

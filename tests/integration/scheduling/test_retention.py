@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.records import ActivityEntry
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
-from s5sync.store.records import ActivityEntry
 from s5sync.store.secrets import SecretBox
+from support.cycle_rows import record_cycle
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -36,11 +37,11 @@ async def store_with_history(services: Services, name: str, retention_days: int)
     )
     async with services.scope(tenant.id).begin() as unit:
         user = await unit.users.signed_in(f"oid-{name}", f"u@{name}", "U", NOW)
-        for days in (5, 29, 31, 45):
-            at = NOW - timedelta(days=days)
-            run = await unit.runs.start(user.id, at, at, fence=1)
-            entry = ActivityEntry("push", "create", None, days, None, f"{days} days", "sent")
-            await unit.runs.log(user.id, run, at, [entry])
+        await unit.users.onboard(user.id, 1, NOW - timedelta(days=60))
+    for days in (5, 29, 31, 45):
+        at = NOW - timedelta(days=days)
+        entry = ActivityEntry("push", "create", None, days, None, f"{days} days", "sent")
+        await record_cycle(services.cycle_store(tenant.id), user.id, at, entries=[entry])
     return tenant.id
 
 
@@ -88,8 +89,8 @@ async def test_the_scheduler_loop_prunes_hourly_without_being_asked_R21b(
         # Records age: 40 minutes later nothing is pruned again, 61 minutes later it is.
         async with services.scope(tenant).begin() as unit:
             [user] = await unit.users.all()
-            at = NOW - timedelta(days=30, minutes=30)
-            await unit.runs.start(user.id, at, at, fence=2)
+        at = NOW - timedelta(days=30, minutes=30)
+        await record_cycle(services.cycle_store(tenant), user.id, at)
         clock[0] = NOW + timedelta(minutes=40)
         await _pause(0.2)
         assert scheduler.last_prune == NOW

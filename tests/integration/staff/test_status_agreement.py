@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from s5sync.core.records import UserRecord
 from s5sync.core.status import UserStatus
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
@@ -18,7 +19,6 @@ from s5sync.staff.accounts import Accounts
 from s5sync.staff.administration import StoreAdministration
 from s5sync.store.migrate import upgrade
 from s5sync.store.models import AppUser
-from s5sync.store.records import UserRecord
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import TaskStore
 

@@ -17,6 +17,8 @@ from bs4 import BeautifulSoup
 from sqlalchemy import text
 from test_admin_access import ALICE, BOB, options_form, post
 
+from s5sync.sync.ports import Outcome
+from support.cycle_rows import record_cycle
 from support.web_world import ZONE, WebWorld
 
 
@@ -165,15 +167,13 @@ async def test_health_lists_needs_sign_in_and_failing_users_first_R21_R19b(
     scope = people.services.scope(alice.tenant_id)
     async with scope.begin() as unit:
         await unit.users.set_status(carol.id, "needs_sign_in", "invalid_grant")
-        lease = await unit.users.acquire_lease(bob.id, "t", datetime.now(UTC), timedelta(minutes=1))
-        assert lease is not None
-        await unit.users.release_lease(
-            lease,
-            next_run_at=datetime.now(UTC) + timedelta(minutes=10),
-            outcome="failed",
-            finished_at=datetime.now(UTC),
-            error="System Five could not be read (OperationalError)",
-        )
+    await record_cycle(
+        people.services.cycle_store(alice.tenant_id),
+        bob.id,
+        datetime.now(UTC),
+        outcome=Outcome.FAILED,
+        error="System Five could not be read (OperationalError)",
+    )
     page = await people.people[ALICE].browser.get("/admin")
     rows = BeautifulSoup(page.text, "html.parser").select("table.health tbody tr")
     order = [row.th.get_text(" ", strip=True) for row in rows if row.th]

@@ -56,14 +56,19 @@ async def test_cycles_beside_concurrent_dashboards_never_answer_5xx_R14_R22(
 
     watchers = [asyncio.create_task(dashboard(b)) for b in browsers]
     try:
-        results = await asyncio.gather(*(cycle(email) for email in emails))
+        results = await asyncio.gather(*(cycle(email) for email in emails), return_exceptions=True)
     finally:
         cycling = False
         await asyncio.gather(*watchers)
-    outcomes = [getattr(r, "outcome", None) for r in results]
-    assert outcomes == ["ok"] * USERS, [getattr(r, "error", None) for r in results]
+    # The pages first (what the issue measured), then the cycles.
     assert statuses, "no dashboard was answered"
     assert all(code < 500 for code in statuses), sorted(set(statuses))
+    outcomes = [getattr(r, "outcome", None) for r in results]
+    assert outcomes == ["ok"] * USERS, [
+        repr(r)[:200] if isinstance(r, BaseException) else getattr(r, "error", None)
+        for r in results
+        if getattr(r, "outcome", None) != "ok"
+    ]
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     print(

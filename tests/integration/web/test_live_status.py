@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from bs4 import BeautifulSoup, Tag
 
+from s5sync.core.records import RunRecord
 from s5sync.core.status import what_failed
 from s5sync.staff.livestatus import pill
-from s5sync.store.records import RunRecord
 from support.web_world import WebWorld
 
 ALICE = "alice@contoso.example"

@@ -141,6 +141,18 @@ async def test_every_page_fits_a_phone_and_is_axe_clean_at_both_widths_issue20(
             admin = await (await context_for(browser, people.people[ALICE].browser)).new_page()
             for path in ("/admin", "/admin/options", "/admin/users", "/admin/audit"):
                 await check(admin, path, path.strip("/").replace("/", "-"))
+            # The warning before a new time zone is saved (R21b), on a phone.
+            await admin.set_viewport_size({"width": 390, "height": 844})
+            await admin.goto(BASE + "/admin/options")
+            await admin.get_by_label("Time zone of System Five's times").fill("Europe/Paris")
+            await admin.get_by_role("button", name="Save options").click()
+            await admin.get_by_role("heading", name="Change the time zone?").wait_for()
+            scroll = await admin.evaluate("document.documentElement.scrollWidth")
+            if scroll > 390:
+                found["confirm-zone@390 scrolls"] = [scroll, await admin.evaluate(WIDEST, 390)]
+            if violations := await serious_violations(admin, axe):
+                found["confirm-zone@390 axe"] = violations
+            await admin.screenshot(path=artifacts_dir / "admin-confirm-zone-390.png")
         finally:
             await browser.close()
     assert found == {}

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from test_admin_access import ALICE, BOB, post
 
+from s5sync.core.records import UserRecord
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.store.audit import AuditAction
-from s5sync.store.records import UserRecord
 from support.web_world import WebWorld
 
 

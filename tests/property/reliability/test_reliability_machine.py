@@ -39,7 +39,7 @@ from hypothesis.stateful import (
 from m365emu.faults import Fault, FaultKind
 from s5emu.desk import TaskForm
 from s5sync.sync.engine import CycleResult
-from support.crashing import Crash
+from s5sync.testing.crashing import Crash
 from support.reliability_model import ZONE, MEvent, MTask, UserModel
 from support.reliability_oracle import (
     ARTIFACT,

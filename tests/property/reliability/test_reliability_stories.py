@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from test_reliability_machine import Reliability
 
-from support.crashing import Crash
+from s5sync.testing.crashing import Crash
 from support.reliability_stack import Templates
 from support.reliability_story import Pick, Step, When, Who
 

@@ -9,6 +9,7 @@ import pytest
 from s5sync.outlook.errors import GraphUnavailable, NeedsSignIn
 from s5sync.sync.ports import EventWrite, WriteStatus
 from s5sync.testing.calendar import FakeCalendarGateway
+from support.event_writes import create_events
 
 NOW = datetime(2026, 11, 25, 20, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ async def test_fail_next_raises_once_then_works_R17b() -> None:
 async def test_not_done_writes_carry_retry_at_and_nothing_is_created_R23b() -> None:
     fake = FakeCalendarGateway()
     fake.not_done_next(1, NOW + timedelta(minutes=5))
-    first, second = await fake.create_events([a_write(1), a_write(2)])
+    first, second = await create_events(fake, [a_write(1), a_write(2)])
     assert first.status is WriteStatus.NOT_DONE
     assert first.retry_at == NOW + timedelta(minutes=5)
     assert second.status is WriteStatus.OK

@@ -20,6 +20,7 @@ from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy, retry_afte
 from s5sync.outlook.subscriptions import parse_graph_time
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.sync.ports import EventWrite, WriteStatus
+from support.event_writes import create_events, update_events
 
 BASE = "https://graph.microsoft.com/v1.0"
 NOW = datetime(2026, 11, 25, 20, tzinfo=UTC)
@@ -200,7 +201,7 @@ async def test_a_create_resent_after_a_lost_answer_resolves_to_the_original_even
         )
 
     recorder = Recorder(graph)
-    (result,) = await calendar(recorder).create_events([a_write(0)])
+    (result,) = await create_events(calendar(recorder), [a_write(0)])
     assert result.status is WriteStatus.OK
     assert result.event is not None
     assert result.event.id == "original-id"
@@ -217,7 +218,7 @@ async def test_a_refused_create_without_a_matching_event_fails_with_a_reason_R23
             )
         return batch_answer(request, lambda i: {"status": 200, "body": {"value": []}})
 
-    (result,) = await calendar(Recorder(graph)).create_events([a_write(0)])
+    (result,) = await create_events(calendar(Recorder(graph)), [a_write(0)])
     assert result.status is WriteStatus.FAILED
     assert result.error
     assert "ErrorInvalidRequest" in result.error
@@ -235,8 +236,8 @@ async def test_batch_items_carry_prefer_and_if_match_headers() -> None:
 
     from s5sync.sync.ports import EventUpdate
 
-    (result,) = await calendar(Recorder(graph)).update_events(
-        [EventUpdate("id/with+slash=", "ck1", a_write(0))]
+    (result,) = await update_events(
+        calendar(Recorder(graph)), [EventUpdate("id/with+slash=", "ck1", a_write(0))]
     )
     assert result.status is WriteStatus.CONFLICT
     (item,) = seen
@@ -316,7 +317,7 @@ async def test_a_failed_dependency_item_is_retried_alone_and_a_permanent_error_f
         return batch_answer(request, answer)
 
     recorder = Recorder(graph)
-    results = await calendar(recorder).create_events([a_write(n) for n in range(3)])
+    results = await create_events(calendar(recorder), [a_write(n) for n in range(3)])
     assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK, WriteStatus.FAILED]
     assert rounds == [["0", "1", "2"], ["1"]]
     assert recorder.sleeps == [0.5]  # the 424 waited a backoff, not a Retry-After

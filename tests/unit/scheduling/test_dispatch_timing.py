@@ -10,8 +10,8 @@ import procrastinate
 import pytest
 from procrastinate.testing import InMemoryConnector
 
+from s5sync.core.records import UserRecord
 from s5sync.scheduling.distributed import DistributedScheduler, every
-from s5sync.store.records import UserRecord
 
 NOW = datetime(2026, 11, 25, 14, 0, 7, tzinfo=UTC)
 INTERVAL = timedelta(minutes=10)

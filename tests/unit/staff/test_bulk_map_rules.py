@@ -3,8 +3,8 @@ the report of bad lines, by line number; one bad line maps nobody."""
 
 from __future__ import annotations
 
+from s5sync.core.records import UserRecord
 from s5sync.staff.bulkmap import plan_bulk_map
-from s5sync.store.records import UserRecord
 from s5sync.sync.ports import Employee
 
 EMPLOYEES = [

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.snapshots import StoreOptions
 from s5sync.core.status import ATTENTION_ORDER, user_status
-from s5sync.store.records import TenantRecord, UserRecord
 
 NOW = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 TENANT = TenantRecord(1, "ms", "Contoso", StoreOptions())

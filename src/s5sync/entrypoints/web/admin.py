@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from s5sync.core.records import UserRecord
 from s5sync.staff.administration import (
     CATEGORY_COLOURS,
     AdminError,
@@ -28,7 +29,6 @@ from s5sync.staff.exports import activity_csv, audit_csv
 from s5sync.staff.invites import Invitations, roster
 from s5sync.staff.mapping import remove_sentence, unmap_sentence
 from s5sync.staff.usertest import UserTest
-from s5sync.store.records import UserRecord
 
 Render = Callable[..., HTMLResponse]
 Dependency = Callable[..., Awaitable[Any]]

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 from zoneinfo import available_timezones
 
@@ -33,21 +33,23 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
+from s5sync.core.records import UserRecord
 from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
-from s5sync.entrypoints.bootstrap import Services, utc_now
+from s5sync.entrypoints.bootstrap import Services, build_web, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
 from s5sync.entrypoints.web.graph_routes import install_graph_routes
-from s5sync.entrypoints.web.metrics import CONTENT_TYPE, MeteredCycles, Metrics
+from s5sync.entrypoints.web.metrics import CONTENT_TYPE
 from s5sync.entrypoints.web.probes import ProbeAccess
 from s5sync.outlook.notifications import NotificationIntake
 from s5sync.staff.accounts import Accounts, Refused
 from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
-from s5sync.store.records import UserRecord
-from s5sync.sync.holders import holder_name
+
+if TYPE_CHECKING:
+    from s5sync.sync.engine import CycleResult
 
 log = logging.getLogger(__name__)
 
@@ -458,44 +460,15 @@ def create_app(
 
 
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
-    """The web app on `services` as `demo` and `serve` run it: the local scheduler in its
+    """The web app on `services` as `demo` and `serve` run it: the web process's services
+    from the composition root (`bootstrap.build_web`), the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
-    from s5sync.scheduling.local import Chore, LocalScheduler
-    from s5sync.scheduling.push import PushService
-    from s5sync.scheduling.push_jobs import deferring_nudge
-    from s5sync.sync.engine import CycleResult
-
-    settings = services.settings
-    accounts = Accounts(services, services.signin(), services.task_store_for, utc_now)
-    counters = Metrics()
-
-    cycles = MeteredCycles(services, counters, holder=holder_name("web"))
+    web = build_web(services)
+    settings, scheduler, push, counters = services.settings, web.scheduler, web.push, web.counters
+    deferring = web.deferring
 
     async def run_cycle(user: UserRecord) -> CycleResult:
-        return await cycles.run_user_cycle(user, utc_now())
-
-    alerts = services.alerts()
-    scheduler = LocalScheduler(
-        services.directory,
-        run_cycle,
-        utc_now,
-        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
-    )
-
-    async def nudge(_woken: list[int]) -> None:
-        await scheduler.wake()
-
-    # R14b: notifications, wake-ups, subscriptions and the System Five watcher. With the
-    # distributed scheduler the workers watch and sweep; this process still takes
-    # notifications and defers the woken users' cycles.
-    deferring = deferring_nudge(settings) if settings.scheduler == "procrastinate" else None
-    push = PushService(
-        services,
-        deferring if deferring is not None else nudge,
-        utc_now,
-        lambda result: counters.notifications.labels(result).inc(),
-    )
-    admin = StoreAdministration(services.scope, services.task_store_for, utc_now, push)
+        return await web.cycles.run_user_cycle(user, utc_now())
 
     async def start() -> None:
         if run_scheduler:
@@ -551,20 +524,14 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
         metrics=metrics,
         redirect_uri=settings.redirect_uri or None,
         notifications=push.intake,
-        user_test=UserTest(services, services.task_store_for, utc_now),
-        invitations=Invitations(
-            services.scope,
-            services.task_store_for,
-            utc_now,
-            settings.public_url,
-            mail_enabled=bool(settings.smtp_host),
-        ),
+        user_test=web.user_test,
+        invitations=web.invitations,
         probes=ProbeAccess.from_settings(settings),
         signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
         task_link=settings.task_link,
         event_link=settings.event_link,
     )
-    app = create_app(accounts, config, admin)
+    app = create_app(web.accounts, config, web.admin)
     app.state.scheduler = scheduler
     app.state.services = services
     app.state.metrics = counters

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.status import UserStatus
 from s5sync.outlook.metering import RequestCounter
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.ports import UserPorts
 
 if TYPE_CHECKING:
@@ -121,11 +121,9 @@ class MeteredCycles:
     outcome and wall time, its Graph requests by kind and status (R23b)."""
 
     def __init__(self, services: Services, counters: Metrics, holder: str) -> None:
-        from s5sync.sync.engine import CycleEngine
-
         self.services = services
         self.counters = counters
-        self.engine = CycleEngine(services, self._metered_ports, holder=holder)
+        self.engine = services.cycle_engine(holder, self._metered_ports)
         self.last_finished: datetime | None = None  # the process clock's, for /healthz
 
     @asynccontextmanager

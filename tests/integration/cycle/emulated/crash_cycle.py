@@ -20,9 +20,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import load_settings
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.engine import CycleEngine
 from s5sync.sync.ports import UserPorts
 from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan, kill_now

@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from m365emu.faults import Fault, FaultKind
-from s5sync.store.records import TenantRecord, UserRecord
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.sync.engine import CycleEngine
 from s5sync.sync.ports import UserPorts
 from s5sync.testing.crashing import CrashingCalendar, CrashingTaskStore, WritePlan

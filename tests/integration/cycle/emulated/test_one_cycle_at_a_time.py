@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.snapshots import TaskSnapshot
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.engine import CycleEngine
 from s5sync.sync.ports import TaskStore, UserPorts
 from s5sync.testing.crashing import CrashingTaskStore, WritePlan

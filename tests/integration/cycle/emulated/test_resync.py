@@ -23,10 +23,10 @@ from typer.testing import CliRunner, Result
 from s5emu.desk import AddressForm
 from s5sync.core.hashing import task_hash
 from s5sync.core.html_text import html_to_text
+from s5sync.core.records import DeltaRecord
 from s5sync.core.snapshots import LinkState
 from s5sync.entrypoints.cli import app
 from s5sync.store.audit import AuditAction
-from s5sync.store.records import DeltaRecord
 from s5sync.sync.engine import CycleResult
 from support.cycle_stack import Stack
 from support.emulated_world import (

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.core.snapshots import TaskSnapshot
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession, RetryPolicy
 from s5sync.outlook.tokens import StoredTokenCache, UserTokens
-from s5sync.store.records import TenantRecord, UserRecord
 from s5sync.sync.engine import CycleEngine, CycleResult
 from s5sync.sync.ports import TaskStore, UserPorts
 from s5sync.testing.crashing import CrashingTaskStore, WritePlan

@@ -1,4 +1,10 @@
-"""What the store hands out: frozen records, never ORM rows (STYLE.md habit 4)."""
+"""The records that cross the ports and the store's boundary: frozen values, never ORM
+rows (STYLE.md habit 4).
+
+They are defined here, beside the decisions, not in `s5sync.store`: the cycle's ports
+(`sync.ports.CycleStore`, the ports factory) and the web app take them, and the store is
+one adapter that builds them from its rows (issue 18: a port is not defined by one of
+its adapters)."""
 
 from __future__ import annotations
 
