@@ -36,6 +36,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from m365emu.faults import Fault, FaultKind
 from s5emu.desk import TaskForm
 from s5sync.sync.engine import CycleResult
 from s5sync.testing.crashing import Crash
@@ -49,6 +50,7 @@ from support.reliability_oracle import (
     is_write,
     wall,
 )
+from support.reliability_push import Notifications
 from support.reliability_stack import (
     FAULT_HOLD,
     Account,
@@ -92,6 +94,9 @@ subjects = st.sampled_from(
     ["Lunch", "Lunch [sync]", "[SYNC] Fitting", "Survey [Sync]", "Site visit"]
 )
 bodies = st.sampled_from(["", "Agenda", "Call first"])
+# Graph's change notifications as they arrive (issue 19): or dropped, duplicated, held
+# behind the next one, late.
+NOTIFICATION_FAULTS = ("none", "drop", "duplicate", "reorder", "delay")
 lengths = st.sampled_from([30, 60, 90])
 
 
@@ -122,6 +127,7 @@ class Reliability(RuleBasedStateMachine):
         self.stack: Stack = self.runner.run(self.stack_cm.__aenter__())
         self.models = [UserModel() for _ in self.stack.accounts]
         self.now = START
+        self.push = Notifications(self.stack)
 
     counted = True
 
@@ -377,6 +383,32 @@ class Reliability(RuleBasedStateMachine):
             self.sync_cycle_killed_at_write(user, disturbance.nth, disturbance.after)
         else:
             self.settle(user)
+
+    @rule(fault=st.sampled_from(NOTIFICATION_FAULTS))
+    def notified_cycles(self, fault: str) -> None:
+        """R14b: Graph's change notifications — or dropped, duplicated, reordered, late —
+        wake the cycles of the users whose calendars changed, and nobody else's; each
+        woken cycle is a clean one (the oracle, then an idle one: R17). A dropped
+        notification leaves its change to a later cycle (the safety net); meanwhile
+        nothing is lost or doubled (the invariant after every step)."""
+        for account in self.stack.accounts:
+            self.run(self.push.ensure(account))
+        if fault != "none":
+            self.stack.emulator.faults.add(
+                Fault("POST", "*/graph/notifications", FaultKind(fault), delay_seconds=0.01)
+            )
+        changed = self.push.changed_users()
+        woken, caught_up = self.run(self.push.deliver())
+        self.stack.emulator.faults.clear()
+        TALLY.counts[f"notifications_{fault}"] += 1
+        assert woken <= changed, (woken, changed)  # a notification wakes only its user
+        if fault != "drop":
+            assert woken == changed, (woken, changed)  # none lost on the way in
+        assert "forged" not in self.push.intake_results(), self.push.results
+        for who, account in enumerate(self.stack.accounts):
+            if account.record.id in woken | caught_up:
+                TALLY.counts["notified_cycles"] += 1
+                self.settle(Who(who))
 
     def two_cycles_started_at_once(self, user: Who) -> None:
         """R16: the lease lets one run; the other says busy and writes nothing."""
