@@ -32,6 +32,7 @@ from s5sync.core.decisions import (
     Decision,
     MarkDeletedInOutlook,
     MarkTaskDeleted,
+    Reason,
     Skip,
     UpdateEvent,
     UpdateTask,
@@ -392,12 +393,43 @@ class _Writer:
         ]
         patches = [u for _, u in batch] + [u for _, u in marked]
         created, updated = await self.ports.calendar.write_events(writes, patches)
-        await self.record_creates(creates, created)
+        stale = await self.record_creates(creates, created)
         results = updated[: len(batch)]
         damaged += [d for (d, _), r in zip(batch, results, strict=True) if r.status is BAD_ID]
         await self.record_updates(batch, gone, results)
         await self.record_marks(marked, settled, updated[len(batch) :])
         await self.repair(damaged)
+        if stale:
+            await self.write_events((), [u for u, _ in stale], {e.id: e for _, e in stale})
+
+    @staticmethod
+    def resent(d: CreateEvent, event: EventSnapshot) -> tuple[UpdateEvent, EventSnapshot] | None:
+        """R16, R16b (issue 23 item 5): a create resent under its transactionId (its
+        mapping row was lost) is answered by Graph with the event it already made — as the
+        user left it since (moved, retitled). When its time or subject is not what was
+        sent, it is updated to the task's values in the same cycle; a subject the user
+        only added to (a tag, R5) is kept. None: the answer is what was sent (every
+        ordinary create), so no request is added."""
+        sent = d.payload
+        same_subject = event.subject == sent.subject
+        if (event.start, event.end, event.is_all_day) == (
+            sent.start,
+            sent.end,
+            sent.is_all_day,
+        ) and same_subject:
+            return None
+        kept = event.subject or ""
+        subject = kept if sent.subject.casefold() in kept.casefold() else sent.subject
+        update = UpdateEvent(
+            d.task_id,
+            event.id,
+            d.label,
+            replace(sent, subject=subject, location=None),
+            d.task_hash,
+            d.predicted_event_hash,
+            reason=Reason.RECOVERED_LINK,
+        )
+        return update, event
 
     async def record_marks(
         self,
@@ -456,9 +488,12 @@ class _Writer:
 
     async def record_creates(
         self, creates: Sequence[CreateEvent], results: Sequence[WriteResult]
-    ) -> None:
+    ) -> list[tuple[UpdateEvent, EventSnapshot]]:
+        """The created events linked; returns the resent creates whose answer is an
+        older event that must still be updated (`resent`)."""
+        stale: list[tuple[UpdateEvent, EventSnapshot]] = []
         if not creates:
-            return
+            return stale
         async with self.begin() as unit:
             for d, result in zip(creates, results, strict=True):
                 link = self.index.find(d.task_id, None)
@@ -477,11 +512,15 @@ class _Writer:
                     await self.save(unit, active)
                     # The line names the new event, so the log can link to it (issue 20).
                     self.done.entries.append(replace(entry(d), event_id=result.event.id))
+                    again = self.resent(d, result.event)
+                    if again is not None:
+                        stale.append(again)
                 else:
                     _failed(self.done, d, result, "could not be sent to Outlook")
                     if result.status is WriteStatus.FAILED:
                         # Nothing was created: forget the pending row so it is tried afresh.
                         await self.index.drop(unit, self.user.id, link)
+        return stale
 
     async def record_updates(
         self,

@@ -124,3 +124,20 @@ def test_a_task_changed_while_its_tagged_event_is_beyond_the_window_keeps_the_ta
     machine.user_retitle_event(ALICE, Pick(0), "Survey [Sync]")  # unseen: beyond the window
     machine.staff_rename_task(ALICE, Pick(0), "Fit blinds")
     machine.sync_cycle(ALICE, None)  # the model: 'Fit blinds [Sync]'
+
+
+def test_a_lost_mapping_and_a_moved_event_beyond_the_window_follow_the_task_R16_R16b(
+    machine: Reliability,
+) -> None:
+    """Found by the long profile (issue 23 item 5: 'Deliver sofa', 15:25 where the model
+    says 14:10): every mapping row is lost and the user moves the pushed event beyond the
+    window; the task is sent again under its transactionId and Graph answers with the
+    event it already has — the moved one. s5sync must not link it as if it held the task's
+    values: it is updated to them in the same cycle (R5, R16), never duplicated."""
+    machine.staff_create_task(
+        ALICE, "delivery", "Deliver sofa", "", When(2 * 24 * 60), 30, None, True
+    )
+    machine.sync_cycle(ALICE, None)
+    machine.something_goes_wrong(ALICE, "mapping rows lost")
+    machine.user_move_event(ALICE, Pick(0), 20 * 24 * 60)  # beyond the window
+    machine.sync_cycle(ALICE, None)  # the model: the task's time
