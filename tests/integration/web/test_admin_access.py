@@ -10,25 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
-
+from support.web_pages import ALICE, BOB, ERIN, PAGES, options_form, post
 from support.web_world import WebWorld
 
-ALICE, BOB, ERIN = "alice@contoso.example", "bob@contoso.example", "erin@fabrikam.example"
-PAGES = [
-    "/",
-    "/onboarding",
-    "/dashboard",
-    "/dashboard/status",
-    "/admin",
-    "/admin/options",
-    "/admin/users",
-    "/admin/audit",
-    "/admin/audit.csv",
-    "/dashboard/activity.csv",
-    "/healthz",
-    "/metrics",
-]
 # role → path → expected status (303 = sent to sign-in or to the dashboard)
 EXPECTED = {
     "anonymous": {
@@ -123,11 +107,6 @@ async def test_activity_of_one_store_never_shows_in_the_other_R22(people: WebWor
             assert "Fabrikam private delivery" not in (await browser.get(path)).text
 
 
-async def post(person_browser: httpx.AsyncClient, csrf: str, path: str, **data: str) -> int:
-    answer = await person_browser.post(path, data={"csrf_token": csrf, **data})
-    return answer.status_code
-
-
 async def test_an_administrator_cannot_change_another_stores_users_R22(people: WebWorld) -> None:
     alice = people.people[ALICE]
     erin_before = await people.user(ERIN)
@@ -174,20 +153,3 @@ async def test_staff_cannot_change_options_or_users_even_with_a_valid_token_R21c
     assert await post(bob.browser, token, f"/admin/users/{alice.id}/remove") == 403
     assert await people.services.directory.tenant(before.id) == before
     assert await people.user(ALICE) == alice
-
-
-def options_form(**changes: str) -> dict[str, str]:
-    form = {
-        "category_name": "Received From System5",
-        "category_color": "preset4",
-        "sync_tag": "[sync]",
-        "import_window_days": "14",
-        "interval_minutes": "10",
-        "time_zone": "America/New_York",
-        "retention_days": "30",
-        "removed_category": "on",
-        "removed_category_name": "Removed from System Five",
-        "removed_category_color": "preset0",
-    }
-    form.update(changes)
-    return form

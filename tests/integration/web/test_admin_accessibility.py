@@ -12,9 +12,9 @@ from typing import Any
 import anyio
 import pytest
 from playwright.async_api import Page, Route, async_playwright
-from test_admin_access import ALICE
 
 from support.browser import CHROMIUM_ARGS
+from support.web_pages import ALICE
 from support.web_world import BASE, WebWorld
 
 FORWARDED = {"content-type", "hx-request", "hx-target", "x-csrf-token"}

@@ -9,9 +9,9 @@ import csv
 import io
 
 from fastapi.routing import APIRoute
-from test_admin_access import ALICE, BOB, ERIN, options_form, post
 
 from s5sync.store.audit import AuditAction, AuditRecord
+from support.web_pages import ALICE, BOB, ERIN, options_form, post
 from support.web_world import WebWorld
 
 

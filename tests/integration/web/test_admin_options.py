@@ -11,21 +11,15 @@ the administrator first. Each cycle runs through the web app's own cycle runner,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bs4 import BeautifulSoup
 from sqlalchemy import text
-from test_admin_access import ALICE, BOB, options_form, post
 
 from s5sync.store.subscriptions import SubscriptionRows
 from s5sync.sync.ports import Outcome
 from support.cycle_rows import record_cycle
+from support.web_pages import ALICE, BOB, options_form, post, tomorrow_at
 from support.web_world import ZONE, WebWorld
-
-
-def tomorrow_at(hour: int) -> str:
-    day = datetime.now(ZoneInfo(ZONE)).date() + timedelta(days=1)
-    return f"{day.isoformat()}T{hour:02d}:00:00"
 
 
 def outlook_event(world: WebWorld, email: str, subject: str, days: int) -> str:

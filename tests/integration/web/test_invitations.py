@@ -8,10 +8,10 @@ from __future__ import annotations
 import html
 
 from sqlalchemy import select
-from test_admin_access import ALICE, BOB, post
 
 from s5sync.store.audit import AuditAction
 from s5sync.store.models import MailOutbox
+from support.web_pages import ALICE, BOB, post
 from support.web_world import WebWorld
 
 

@@ -21,11 +21,11 @@ import anyio
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
-from test_admin_access import ALICE, BOB
 
 from m365emu.faults import Fault, FaultKind
 from s5sync.store.subscriptions import SubscriptionRows
 from support.browser import CHROMIUM_ARGS
+from support.web_pages import ALICE, BOB
 from support.web_world import BASE, WebWorld
 
 CAROL = "carol@contoso.example"

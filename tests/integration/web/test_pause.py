@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from test_admin_access import ALICE, BOB, post
-
 from s5sync.core.records import UserRecord
 from s5sync.scheduling.local import LocalScheduler
 from s5sync.store.audit import AuditAction
+from support.web_pages import ALICE, BOB, post
 from support.web_world import WebWorld
 
 

@@ -5,10 +5,9 @@ asks for a repair; the user's next cycle carries it out and says what it did."""
 
 from __future__ import annotations
 
-from test_admin_access import ALICE, BOB, ERIN, post
-
 from m365emu.faults import Fault, FaultKind
 from s5sync.store.audit import AuditAction
+from support.web_pages import ALICE, BOB, ERIN, post
 from support.web_world import WebWorld
 
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from test_admin_access import ALICE, BOB, post
-from test_admin_options import tomorrow_at
-
 from s5emu.desk import TaskForm
 from s5sync.store.audit import AuditAction
+from support.web_pages import ALICE, BOB, post, tomorrow_at
 from support.web_world import WebWorld
 
 REMOVED = "Removed from System Five"

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import html
 
-from test_admin_access import ALICE, BOB, ERIN, post
-
 from s5sync.store.subscriptions import SubscriptionRows
+from support.web_pages import ALICE, BOB, ERIN, post
 from support.web_world import WebWorld
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_admin_access import BOB
-from test_web_security import check_headers
 
+from support.web_pages import BOB, check_headers
 from support.web_world import BASE, WebWorld
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 # Collected again here, on the row-level-security world.
-from test_admin_access import (  # noqa: F401
+from integration.web.test_admin_access import (  # noqa: F401
     test_activity_of_one_store_never_shows_in_the_other_R22,
     test_an_administrator_cannot_change_another_stores_users_R22,
     test_each_administrator_sees_only_their_own_store_R22,
@@ -25,11 +25,10 @@ from test_admin_access import (  # noqa: F401
     test_options_saved_by_one_store_leave_the_other_unchanged_R21_R22,
     test_staff_cannot_change_options_or_users_even_with_a_valid_token_R21c,
 )
-from test_admin_options import (  # noqa: F401
+from integration.web.test_admin_options import (  # noqa: F401
     test_administrator_maps_unmaps_and_removes_staff_from_system_fives_list_R20,
     test_new_tag_and_category_take_effect_on_the_next_cycle_R21b,
 )
-
 from m365emu.testing import RunningEmulator
 from s5sync.store.migrate import upgrade
 from support.web_world import WebWorld, web_world

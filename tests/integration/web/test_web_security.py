@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import httpx
 from fastapi.routing import APIRoute
-from test_admin_access import ALICE, BOB, ERIN, PAGES, options_form
-from test_admin_options import tomorrow_at
 
+from support.web_pages import ALICE, BOB, ERIN, PAGES, check_headers, options_form, tomorrow_at
 from support.web_world import WebWorld
 
 SCRIPT = "<script>alert(1)</script>"
@@ -81,28 +79,6 @@ async def test_every_state_changing_request_without_a_valid_token_is_refused_R22
     assert {status for _, status in refused} == {403}, refused
     assert await snapshot(people) == before
     assert (await alice.get("/dashboard")).status_code == 200  # still signed in
-
-
-HEADERS = {
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",
-}
-
-
-def check_headers(answer: httpx.Response) -> list[str]:
-    problems = [
-        f"{answer.request.url.path}: {name}"
-        for name, value in HEADERS.items()
-        if answer.headers.get(name) != value
-    ]
-    csp = answer.headers.get("content-security-policy", "")
-    for directive in ("default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"):
-        if directive not in csp:
-            problems.append(f"{answer.request.url.path}: CSP {directive}")
-    if "unsafe-inline" in csp:
-        problems.append(f"{answer.request.url.path}: CSP allows inline")
-    return problems
 
 
 async def test_every_answer_carries_the_security_headers_for_every_role_R22(
