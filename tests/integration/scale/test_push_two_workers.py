@@ -31,7 +31,6 @@ from typing import Any
 
 import httpx
 import pytest
-from test_two_workers import rows, start_worker, worker_env
 
 from s5emu.desk import Desk
 from s5emu.schema import create_schema, engine_for
@@ -43,6 +42,7 @@ from s5sync.scheduling.upkeep import Push
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
 from s5sync.store.subscriptions import SubscriptionRows
+from support.worker_processes import rows, start_worker, worker_env
 
 pytestmark = pytest.mark.postgres
 

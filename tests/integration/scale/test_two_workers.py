@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 import socket
 import ssl
@@ -32,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from scale_worker import fast_clock
 
+from integration.scale.scale_worker import fast_clock
 from s5emu.desk import Desk
 from s5emu.schema import create_schema, engine_for
 from s5sync.bench.runner import delivery
@@ -44,12 +42,11 @@ from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.holders import _start_ticks
+from support.worker_processes import SPEED, rows, start_worker, worker_env
 
 pytestmark = pytest.mark.postgres
 
-HERE = Path(__file__).parent
 USERS = 200
-SPEED = 3.0
 INTERVAL = timedelta(minutes=1)  # the store's option; 20 s of wall clock at SPEED
 REAL_INTERVAL = INTERVAL.total_seconds() / SPEED
 LEASE = INTERVAL * 0.9
@@ -61,39 +58,9 @@ LEASE = INTERVAL * 0.9
 SLACK = INTERVAL * 1.0
 
 
-def worker_env(
-    ce: str, s5: str, key: str, emulator: EmulatorProcess, anchor: float
-) -> dict[str, str]:
-    return {
-        **os.environ,
-        "S5SYNC_DATABASE_URL": ce.replace("postgresql://", "postgresql+asyncpg://", 1),
-        "S5SYNC_SECRET_KEYS": key,
-        "S5SYNC_SCHEDULER": "procrastinate",
-        "S5SYNC_PROCRASTINATE_DSN": ce,
-        "SCALE_ANCHOR": repr(anchor),
-        "SCALE_SPEED": repr(SPEED),
-        "SCALE_GRAPH": emulator.urls["graph"],
-        "SCALE_CA": emulator.urls["ca"],
-        "SCALE_CONTROL": emulator.urls["control"],
-        "SCALE_S5": s5,
-    }
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, str(HERE / "scale_worker.py")], env=env, stdout=out, stderr=out
-        )
-
-
 def holder_of(process: subprocess.Popen[bytes]) -> str:
     """The worker's lease holder (sync/holders.py: kind, host, process id, start)."""
     return f"worker:{socket.gethostname()}:{process.pid}:{_start_ticks(process.pid)}"
-
-
-def rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url) as conn:
-        return list(conn.execute(query, args).fetchall())
 
 
 def seed(ce: str, s5: str, key: str, emulator: EmulatorProcess, now: datetime) -> None:

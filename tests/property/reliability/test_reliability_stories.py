@@ -1,6 +1,6 @@
 """Stories the reliability machine found, kept as plain tests (issue 13).
 
-Each drives the same machine (`test_reliability_machine.Reliability`) through the steps
+Each drives the same machine (`support.reliability_machine.Reliability`) through the steps
 of one found failure, so the model oracle and the idle-cycle checks (R17, R23b) judge
 them exactly as in the random runs.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from test_reliability_machine import Reliability
 
 from s5sync.testing.crashing import Crash
+from support.reliability_machine import Reliability
 from support.reliability_stack import Templates
 from support.reliability_story import Pick, Step, When, Who
 

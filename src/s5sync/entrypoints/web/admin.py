@@ -8,30 +8,31 @@ every state-changing one the session's CSRF token. Nothing here can reach anothe
 store: `StoreAdministration` works only in the administrator's `TenantScope`, so a user
 id of another store is "not found" (404). The System Five connection is not shown or
 editable here (R21c).
+
+`install_admin_routes` builds the administrator dependency and calls one installer per
+page group: health (`/admin`, pause, resume, resync, user test), options, the Staff page
+(`admin_staff_routes.py`: users, remove, invite; map, unmap) and audit/exports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from s5sync.core.records import UserRecord
-from s5sync.staff.administration import (
-    CATEGORY_COLOURS,
-    AdminError,
-    NoSuchUser,
-    StoreAdministration,
+from s5sync.entrypoints.web.admin_staff_routes import (
+    StaffPages,
+    install_mapping_routes,
+    install_staff_routes,
 )
+from s5sync.entrypoints.web.pages import Dependency, Render
+from s5sync.staff.administration import CATEGORY_COLOURS, NoSuchUser, StoreAdministration
 from s5sync.staff.exports import activity_csv, audit_csv
-from s5sync.staff.invites import Invitations, roster
-from s5sync.staff.mapping import remove_sentence, unmap_sentence
+from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
-
-Render = Callable[..., HTMLResponse]
-Dependency = Callable[..., Awaitable[Any]]
 
 
 def install_admin_routes(
@@ -53,6 +54,23 @@ def install_admin_routes(
             )
         return user
 
+    install_admin_health_routes(app, admin, render, administrator, csrf, user_test, wake)
+    install_options_routes(app, admin, render, administrator, csrf, zones)
+    staff = StaffPages(admin, render)
+    install_staff_routes(app, admin, staff, administrator, csrf, invitations)
+    install_mapping_routes(app, admin, staff, administrator, csrf)
+    install_audit_routes(app, admin, render, administrator)
+
+
+def install_admin_health_routes(
+    app: FastAPI,
+    admin: StoreAdministration,
+    render: Render,
+    administrator: Dependency,
+    csrf: Dependency,
+    user_test: UserTest | None,
+    wake: Callable[[], Awaitable[None]] | None,
+) -> None:
     @app.get("/admin", response_class=HTMLResponse)
     async def health(request: Request, user: UserRecord = Depends(administrator)) -> Response:
         tenant, rows = await admin.health(user)
@@ -61,6 +79,60 @@ def install_admin_routes(
             request, "admin/health.html", user=user, tenant=tenant, rows=rows, problems=problems
         )
 
+    async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
+        try:
+            await admin.set_paused(user, user_id, paused)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return RedirectResponse("/admin?saved=1", 303)
+
+    @app.post("/admin/users/{user_id}/pause", dependencies=[Depends(csrf)])
+    async def pause_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, True)
+
+    @app.post("/admin/users/{user_id}/resume", dependencies=[Depends(csrf)])
+    async def resume_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        return await set_paused(user, user_id, False)
+
+    @app.post("/admin/users/{user_id}/resync", dependencies=[Depends(csrf)])
+    async def resync_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """R14c: repair one user's sync at their next cycle; audited (R21d)."""
+        try:
+            await admin.request_resync(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        if wake is not None:
+            await wake()
+        return RedirectResponse("/admin?saved=1", 303)
+
+    @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
+    async def test_user(
+        request: Request, user_id: int, user: UserRecord = Depends(administrator)
+    ) -> Response:
+        """Issue 21 item 6: the onboarding self-test for any user of the store."""
+        if user_test is None:
+            raise HTTPException(status_code=404, detail="The user test is not available here.")
+        try:
+            result = await user_test.run(user, user_id)
+        except NoSuchUser:
+            raise HTTPException(status_code=404, detail="No such user in your store.") from None
+        return render(request, "admin/user_test.html", user=user, result=result)
+
+
+def install_options_routes(
+    app: FastAPI,
+    admin: StoreAdministration,
+    render: Render,
+    administrator: Dependency,
+    csrf: Dependency,
+    zones: list[str],
+) -> None:
     def options_page(
         request: Request, user: UserRecord, status_code: int = 200, **context: Any
     ) -> HTMLResponse:
@@ -109,157 +181,10 @@ def install_admin_routes(
             saved=False,
         )
 
-    @app.get("/admin/users", response_class=HTMLResponse)
-    async def users(
-        request: Request, user: UserRecord = Depends(administrator), saved: bool = False
-    ) -> Response:
-        return await staff_page(request, user, saved=saved)
 
-    async def staff_page(
-        request: Request, user: UserRecord, status_code: int = 200, **context: Any
-    ) -> Response:
-        """The Staff page: users and their employees, and every employee's state."""
-        view = await admin.staff(user)
-        values = {"problem": None, "saved": False, "notice": None, **context}
-        return render(
-            request,
-            "admin/users.html",
-            status_code=status_code,
-            user=user,
-            view=view,
-            roster=roster(view.employees, view.users),
-            **values,
-        )
-
-    async def refused(request: Request, user: UserRecord, error: AdminError) -> Response:
-        status = 404 if isinstance(error, NoSuchUser) else 400
-        return await staff_page(request, user, status, problem=error)
-
-    def confirm(
-        request: Request,
-        user: UserRecord,
-        title: str,
-        sentence: str,
-        action: str,
-        button: str,
-        **fields: str,
-    ) -> Response:
-        """Issue 21 item 4: say what will happen; only the confirming POST does it."""
-        return render(
-            request,
-            "admin/confirm_change.html",
-            user=user,
-            title=title,
-            sentence=sentence,
-            action=action,
-            button=button,
-            fields=fields,
-        )
-
-    @app.post("/admin/users/{user_id}/map", dependencies=[Depends(csrf)])
-    async def map_user(
-        request: Request,
-        user_id: int,
-        employee_id: Annotated[int, Form()],
-        confirmed: Annotated[str, Form(alias="confirm")] = "",
-        user: UserRecord = Depends(administrator),
-    ) -> Response:
-        try:
-            if confirmed != "yes":  # a POST without the confirmation changes nothing
-                preview = await admin.preview_mapping(user, user_id, employee_id)
-                return confirm(
-                    request,
-                    user,
-                    f"Map {preview.who} to {preview.employee.name}?",
-                    preview.sentence,
-                    f"/admin/users/{user_id}/map",
-                    "Yes, map",
-                    employee_id=str(employee_id),
-                )
-            await admin.map_user(user, user_id, employee_id)
-        except AdminError as error:
-            return await refused(request, user, error)
-        return RedirectResponse("/admin/users?saved=1", 303)
-
-    @app.post("/admin/users/{user_id}/unmap", dependencies=[Depends(csrf)])
-    async def unmap_user(
-        request: Request,
-        user_id: int,
-        confirmed: Annotated[str, Form(alias="confirm")] = "",
-        user: UserRecord = Depends(administrator),
-    ) -> Response:
-        try:
-            if confirmed != "yes":
-                whose, sent = await admin.sent_count(user, user_id)
-                return confirm(
-                    request,
-                    user,
-                    f"Unmap {whose.display_name or whose.email}?",
-                    unmap_sentence(whose, sent),
-                    f"/admin/users/{user_id}/unmap",
-                    "Yes, unmap",
-                )
-            await admin.unmap_user(user, user_id)
-        except AdminError as error:
-            return await refused(request, user, error)
-        return RedirectResponse("/admin/users?saved=1", 303)
-
-    @app.post("/admin/users/{user_id}/remove", dependencies=[Depends(csrf)])
-    async def remove_user(
-        request: Request,
-        user_id: int,
-        confirmed: Annotated[str, Form(alias="confirm")] = "",
-        user: UserRecord = Depends(administrator),
-    ) -> Response:
-        try:
-            if confirmed != "yes":
-                admin.check_removable(user, user_id)
-                whose, _ = await admin.sent_count(user, user_id)
-                return confirm(
-                    request,
-                    user,
-                    f"Remove {whose.display_name or whose.email}?",
-                    remove_sentence(whose),
-                    f"/admin/users/{user_id}/remove",
-                    "Yes, remove",
-                )
-            await admin.remove_user(user, user_id)
-        except AdminError as error:
-            return await refused(request, user, error)
-        return RedirectResponse("/admin/users?saved=1", 303)
-
-    async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
-        try:
-            await admin.set_paused(user, user_id, paused)
-        except NoSuchUser:
-            raise HTTPException(status_code=404, detail="No such user in your store.") from None
-        return RedirectResponse("/admin?saved=1", 303)
-
-    @app.post("/admin/users/{user_id}/pause", dependencies=[Depends(csrf)])
-    async def pause_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        return await set_paused(user, user_id, True)
-
-    @app.post("/admin/users/{user_id}/resume", dependencies=[Depends(csrf)])
-    async def resume_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        return await set_paused(user, user_id, False)
-
-    @app.post("/admin/users/{user_id}/resync", dependencies=[Depends(csrf)])
-    async def resync_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        """R14c: repair one user's sync at their next cycle; audited (R21d)."""
-        try:
-            await admin.request_resync(user, user_id)
-        except NoSuchUser:
-            raise HTTPException(status_code=404, detail="No such user in your store.") from None
-        if wake is not None:
-            await wake()
-        return RedirectResponse("/admin?saved=1", 303)
-
+def install_audit_routes(
+    app: FastAPI, admin: StoreAdministration, render: Render, administrator: Dependency
+) -> None:
     @app.get("/admin/audit", response_class=HTMLResponse)
     async def audit(request: Request, user: UserRecord = Depends(administrator)) -> Response:
         tenant, lines = await admin.audit(user)
@@ -281,32 +206,6 @@ def install_admin_routes(
         tenant = await admin.store(user)
         name = f"activity-{whose.id}.csv"
         return csv_download(activity_csv(lines, tenant.options.time_zone), name)
-
-    @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
-    async def test_user(
-        request: Request, user_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        """Issue 21 item 6: the onboarding self-test for any user of the store."""
-        if user_test is None:
-            raise HTTPException(status_code=404, detail="The user test is not available here.")
-        try:
-            result = await user_test.run(user, user_id)
-        except NoSuchUser:
-            raise HTTPException(status_code=404, detail="No such user in your store.") from None
-        return render(request, "admin/user_test.html", user=user, result=result)
-
-    @app.post("/admin/employees/{employee_id}/invite", dependencies=[Depends(csrf)])
-    async def invite(
-        request: Request, employee_id: int, user: UserRecord = Depends(administrator)
-    ) -> Response:
-        """Issue 21 item 5: the employee's sign-in link by e-mail (R21d's outbox)."""
-        if invitations is None:
-            raise HTTPException(status_code=404, detail="Invitations are not available here.")
-        try:
-            notice = await invitations.invite(user, employee_id)
-        except AdminError as error:
-            return await refused(request, user, error)
-        return await staff_page(request, user, notice=notice)
 
 
 def csv_download(text: str, filename: str) -> Response:

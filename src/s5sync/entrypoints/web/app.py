@@ -14,22 +14,17 @@ throttles), and times shown in the store's time zone.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import available_timezones
 
-import jinja2
-from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
@@ -39,11 +34,27 @@ from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.entrypoints.bootstrap import Services, build_web, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
+from s5sync.entrypoints.web.dashboard_routes import (
+    install_dashboard_routes,
+    install_sync_control_routes,
+)
 from s5sync.entrypoints.web.graph_routes import install_graph_routes
-from s5sync.entrypoints.web.metrics import CONTENT_TYPE
-from s5sync.entrypoints.web.probes import ProbeAccess
+from s5sync.entrypoints.web.pages import (
+    HERE,
+    csrf_check,
+    install_error_page,
+    page_templates,
+    renderer,
+    session_user,
+    signed_in_user,
+)
+from s5sync.entrypoints.web.probes import ProbeAccess, install_probe_routes
+from s5sync.entrypoints.web.signin_routes import (
+    install_onboarding_routes,
+    install_signin_routes,
+)
 from s5sync.outlook.notifications import NotificationIntake
-from s5sync.staff.accounts import Accounts, Refused
+from s5sync.staff.accounts import Accounts
 from s5sync.staff.administration import StoreAdministration
 from s5sync.staff.invites import Invitations
 from s5sync.staff.usertest import UserTest
@@ -51,9 +62,6 @@ from s5sync.staff.usertest import UserTest
 if TYPE_CHECKING:
     from s5sync.sync.engine import CycleResult
 
-log = logging.getLogger(__name__)
-
-HERE = Path(__file__).parent
 SCHEDULER_STALE = timedelta(minutes=2)
 HTMX = "htmx-2.0.11.min.js"
 
@@ -105,13 +113,6 @@ class WebConfig:
         return self._redirect_uri or f"{self.public_url}/auth/callback"
 
 
-FAVICON = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
-    '<rect width="16" height="16" rx="3" fill="#0b5cad"/>'
-    '<path d="M4 8h8M9 5l3 3-3 3" stroke="#fff" stroke-width="1.6" fill="none"/></svg>'
-)
-
-
 def local_time(moment: datetime | None, zone_name: str, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC instant as the store's wall-clock time (R21: the store's time zone)."""
     if moment is None:
@@ -134,10 +135,6 @@ def link_to(template: str) -> Callable[[object], str]:
     return link
 
 
-# Issue 23: a bounded activity page (an unbounded offset made SQLite overflow: a 500).
-MAX_PAGE = 10_000
-
-
 class _OutermostHeaders(FastAPI):
     """The security headers wrap the whole stack, Starlette's error handler included, so
     a 500 carries them too (pure ASGI middleware; the 500 is Starlette's plain text,
@@ -150,6 +147,9 @@ class _OutermostHeaders(FastAPI):
 def create_app(
     accounts: Accounts, config: WebConfig, admin: StoreAdministration | None = None
 ) -> FastAPI:
+    """The app: lifespan, middleware, templates and the shared dependencies (pages.py),
+    then one installer per page group."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if config.on_startup is not None:
@@ -163,16 +163,15 @@ def create_app(
     app = _OutermostHeaders(
         title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False
+    templates = page_templates(
+        {
+            "htmx": HTMX,
+            "task_link": link_to(config.task_link),
+            "event_link": link_to(config.event_link),
+        },
+        # issue 20 item 3: plain words for what failed
+        {"local": local_time, "plain_error": what_failed},
     )
-    templates = Jinja2Templates(env=env)
-    templates.env.globals["htmx"] = HTMX
-    templates.env.filters["local"] = local_time
-    templates.env.filters["plain_error"] = what_failed  # issue 20 item 3: plain words
-    templates.env.globals["task_link"] = link_to(config.task_link)
-    templates.env.globals["event_link"] = link_to(config.event_link)
-
     app.add_middleware(
         SessionMiddleware,
         secret_key=config.session_secret,
@@ -183,264 +182,16 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    def render(
-        request: Request, name: str, status_code: int = 200, *, session: bool = True, **context: Any
-    ) -> HTMLResponse:
-        # session=False: a page that must not start a session (the sign-in relay, reached
-        # cross-site without the session cookie: a new one would replace the browser's).
-        context["csrf_token"] = (
-            security.csrf_token(request, config.session_secret) if session else ""
-        )
-        response: HTMLResponse = templates.TemplateResponse(
-            request, name, context, status_code=status_code
-        )
-        return response
-
-    async def csrf(request: Request) -> None:
-        await security.check_csrf(request, config.session_secret)
-
-    async def current_user(request: Request) -> UserRecord | None:
-        uid = security.session_user_id(request)
-        tid = request.session.get("tid")
-        if uid is None or not isinstance(tid, int):
-            return None
-        user = await accounts.user(tid, uid)
-        if user is None or security.session_generation(request) != user.session_generation:
-            return None  # signed out since this cookie was issued (ASVS 3.3.1)
-        return user
-
-    async def signed_in(user: UserRecord | None = Depends(current_user)) -> UserRecord:
-        if user is None:
-            raise HTTPException(status_code=303, headers={"Location": "/"})
-        return user
-
-    # Closures as dependencies: annotations are strings (PEP 563), so the dependency goes
-    # in the default value, which FastAPI reads at definition time.
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> Response:
-        if error.status_code in (301, 302, 303, 307):
-            return RedirectResponse(error.headers["Location"] if error.headers else "/", 303)
-        if request.headers.get("hx-request"):
-            return Response(str(error.detail), status_code=error.status_code)
-        return render(
-            request,
-            "message.html",
-            status_code=error.status_code,
-            title="Something went wrong" if error.status_code >= 500 else "Not allowed",
-            message=str(error.detail),
-        )
-
-    @app.get("/", response_class=HTMLResponse)
-    async def home(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
-        if user is not None:
-            return RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
-        signed_out = request.query_params.get("signed_out") == "1"
-        return render(request, "signin.html", signed_out=signed_out)
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> Response:
-        # Browsers ask for it on every first visit: an icon, not a 404 in the logs.
-        return Response(
-            FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
-        )
-
-    @app.get("/auth/login")
-    async def login() -> Response:
-        url = await accounts.begin_sign_in(config.redirect_uri)
-        response = RedirectResponse(url, 303)
-        # Login CSRF: the flow is bound to this browser (security.py).
-        security.bind_sign_in(response, url, config.session_secret, secure=config.secure_cookies)
-        return response
-
-    @app.post("/auth/callback")
-    async def callback(request: Request) -> Response:
-        # R19: MSAL's form_post answer; protected by state, nonce and PKCE, not CSRF, and
-        # by the browser binding of the flow (login CSRF, security.py).
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        binding = security.sign_in_binding(request, form, config.session_secret)
-        if binding is security.Binding.RELAY:
-            fields = {k: v for k, v in form.items() if k != security.RELAYED_FIELD}
-            return render(
-                request,
-                "relay.html",
-                session=False,
-                fields=fields,
-                relayed=security.RELAYED_FIELD,
-            )
-        if binding is security.Binding.FOREIGN:
-            return render(
-                request,
-                "message.html",
-                status_code=403,
-                session=False,
-                title="You cannot sign in to s5sync",
-                message="This sign-in was not started in this browser. Please sign in again.",
-            )
-        try:
-            user = await accounts.complete_sign_in(form)
-        except Refused as refusal:
-            refused = render(
-                request,
-                "message.html",
-                status_code=403,
-                title="You are not signed in",
-                message=str(refusal),
-                sign_in=True,
-            )
-            security.unbind_sign_in(refused, secure=config.secure_cookies)
-            return refused
-        security.new_session(request, user.id, user.session_generation)
-        request.session["tid"] = user.tenant_id
-        done = RedirectResponse("/dashboard" if user.onboarded else "/onboarding", 303)
-        security.unbind_sign_in(done, secure=config.secure_cookies)
-        return done
-
-    @app.post("/auth/logout", dependencies=[Depends(csrf)])
-    async def logout(request: Request, user: UserRecord | None = Depends(current_user)) -> Response:
-        if user is not None:
-            await accounts.end_sessions(user)
-            if config.signed_out is not None:
-                try:
-                    await config.signed_out(user)
-                except Exception:  # sign-out never fails for it; the sweep deletes it later
-                    log.warning("auth.logout_unsubscribe_failed", extra={"user_id": user.id})
-        security.end_session(request)
-        return RedirectResponse("/?signed_out=1", 303)
-
-    @app.get("/onboarding", response_class=HTMLResponse)
-    async def onboarding(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
-        return render(
-            request, "onboarding.html", user=user, onboarding=await accounts.onboarding(user)
-        )
-
-    @app.post("/onboarding", dependencies=[Depends(csrf)])
-    async def confirm(
-        request: Request, employee_id: Annotated[int, Form()], user: UserRecord = Depends(signed_in)
-    ) -> Response:
-        try:
-            await accounts.confirm_employee(user, employee_id)
-        except Refused as refusal:
-            return render(
-                request,
-                "message.html",
-                status_code=400,
-                title="Not onboarded",
-                message=str(refusal),
-            )
-        return RedirectResponse("/dashboard", 303)
-
-    @app.get("/dashboard", response_class=HTMLResponse)
-    async def dashboard(
-        request: Request,
-        user: UserRecord = Depends(signed_in),
-        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    ) -> Response:
-        if not user.onboarded and user.status != "needs_sign_in":
-            return RedirectResponse("/onboarding", 303)
-        await accounts.heartbeat(user)
-        view = await accounts.dashboard(user, page)
-        partial = request.headers.get("hx-target") == "activity"
-        name = "partials/activity.html" if partial else "dashboard.html"
-        return render(request, name, view=view, user=view.user)
-
-    @app.post("/dashboard/pause", dependencies=[Depends(csrf)])
-    async def pause(user: UserRecord = Depends(signed_in)) -> Response:
-        await accounts.set_paused(user, True)  # R14c
-        return RedirectResponse("/dashboard", 303)
-
-    @app.post("/dashboard/resume", dependencies=[Depends(csrf)])
-    async def resume(user: UserRecord = Depends(signed_in)) -> Response:
-        await accounts.set_paused(user, False)
-        if config.wake_scheduler is not None:
-            await config.wake_scheduler()
-        return RedirectResponse("/dashboard", 303)
-
-    @app.post("/dashboard/repair", dependencies=[Depends(csrf)])
-    async def repair(user: UserRecord = Depends(signed_in)) -> Response:
-        """R14c: "Repair my sync" — the next cycle is a resync (issue 21 item 2)."""
-        if not user.onboarded:
-            return RedirectResponse("/onboarding", 303)
-        await accounts.request_resync(user)
-        if config.wake_scheduler is not None:
-            await config.wake_scheduler()
-        return RedirectResponse("/dashboard?repair=1", 303)
-
-    @app.get("/dashboard/activity.csv")
-    async def activity_export(user: UserRecord = Depends(signed_in)) -> Response:
-        from s5sync.entrypoints.web.admin import csv_download
-        from s5sync.staff.exports import activity_csv
-
-        tenant, lines = await accounts.activity_export(user)
-        return csv_download(activity_csv(lines, tenant.options.time_zone), "my-activity.csv")
-
-    @app.get("/dashboard/status", response_class=HTMLResponse)
-    async def status(
-        request: Request,
-        user: UserRecord = Depends(signed_in),
-        since: str = "",
-        seen: int = 0,
-    ) -> Response:
-        """The live status (issue 20 item 2), polled by the page: after Sync now (`since`:
-        when it was pressed) every second until a cycle started since then has finished;
-        new activity lines replace the list in place when the last cycle is not `seen`."""
-        view = await accounts.dashboard(user)
-        syncing = False
-        if since:
-            try:
-                pressed = datetime.fromisoformat(since)
-            except ValueError:
-                pressed = None
-            syncing = pressed is not None and not view.synced_since(pressed)
-        return render(
-            request,
-            "partials/status.html",
-            view=view,
-            user=view.user,
-            syncing=since if syncing else "",
-            fresh=view.last_run is not None and view.last_run.id != seen,
-        )
-
-    @app.post("/dashboard/heartbeat", dependencies=[Depends(csrf)])
-    async def heartbeat(user: UserRecord = Depends(signed_in)) -> Response:
-        # R14: an open dashboard keeps the user's cycles running.
-        await accounts.heartbeat(user)
-        return Response(status_code=204)
-
-    @app.post("/dashboard/sync-now", dependencies=[Depends(csrf)], response_class=HTMLResponse)
-    async def sync_now(request: Request, user: UserRecord = Depends(signed_in)) -> Response:
-        await accounts.request_sync_now(user)
-        if config.wake_scheduler is not None:
-            await config.wake_scheduler()
-        pressed = accounts.clock().replace(microsecond=0)
-        view = await accounts.dashboard(user)
-        return render(
-            request,
-            "partials/status.html",
-            view=view,
-            user=view.user,
-            syncing=pressed.isoformat(),
-            fresh=False,
-        )
-
-    @app.get("/healthz")
-    async def healthz(request: Request) -> Response:
-        refused = config.probes.refusal(request)
-        if refused is not None:
-            return refused
-        report = await config.health() if config.health is not None else {"ok": True}
-        status_code = 200 if report.get("ok") else 503
-        return JSONResponse(report, status_code=status_code)
-
-    @app.get("/metrics")
-    async def metrics(request: Request) -> Response:
-        # Operator-facing, like /healthz: no store, user or e-mail is ever a label (R22).
-        refused = config.probes.refusal(request)
-        if refused is not None:
-            return refused
-        if config.metrics is None:
-            raise HTTPException(status_code=404, detail="No metrics here.")
-        return Response(await config.metrics(), media_type=CONTENT_TYPE)
-
+    render = renderer(templates, config.session_secret)
+    csrf = csrf_check(config.session_secret)
+    current_user = session_user(accounts)
+    signed_in = signed_in_user(current_user)
+    install_error_page(app, render)
+    install_signin_routes(app, accounts, config, render, current_user, csrf)
+    install_onboarding_routes(app, accounts, render, signed_in, csrf)
+    install_dashboard_routes(app, accounts, render, signed_in, csrf)
+    install_sync_control_routes(app, accounts, config, render, signed_in, csrf)
+    install_probe_routes(app, config.probes, config.health, config.metrics)
     if config.notifications is not None:
         install_graph_routes(app, config.notifications)
     if admin is not None:

@@ -1,4 +1,5 @@
-"""Who may read the operator's endpoints, `/healthz` and `/metrics` (issue 22; R22).
+"""Who may read the operator's endpoints, `/healthz` and `/metrics` (issue 22; R22), and
+the two routes themselves (`install_probe_routes`).
 
 SPEC.md fixes both routes; what they answer to whom is the operator's choice. They carry
 no store, user or e-mail, but they do tell an outsider how busy the service is and what
@@ -18,12 +19,16 @@ which follows `X-Forwarded-For` only from the proxies in `FORWARDED_ALLOW_IPS`.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address
+from typing import Any
 
+from fastapi import FastAPI, HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from s5sync.entrypoints.web.metrics import CONTENT_TYPE
 from s5sync.settings import Settings
 
 Network = IPv4Network | IPv6Network
@@ -71,3 +76,31 @@ class ProbeAccess:
                 "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
             )
         return PlainTextResponse("Forbidden", status_code=403)
+
+
+def install_probe_routes(
+    app: FastAPI,
+    access: ProbeAccess,
+    report_health: Callable[[], Awaitable[dict[str, Any]]] | None,
+    read_metrics: Callable[[], Awaitable[bytes]] | None,
+) -> None:
+    """`/healthz` and `/metrics`, answered only to whom `access` allows."""
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> Response:
+        refused = access.refusal(request)
+        if refused is not None:
+            return refused
+        report = await report_health() if report_health is not None else {"ok": True}
+        status_code = 200 if report.get("ok") else 503
+        return JSONResponse(report, status_code=status_code)
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        # Operator-facing, like /healthz: no store, user or e-mail is ever a label (R22).
+        refused = access.refusal(request)
+        if refused is not None:
+            return refused
+        if read_metrics is None:
+            raise HTTPException(status_code=404, detail="No metrics here.")
+        return Response(await read_metrics(), media_type=CONTENT_TYPE)
