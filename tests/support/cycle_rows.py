@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from s5sync.core.records import ActivityEntry
-from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, Outcome
+from s5sync.core.records import ActivityEntry, Outcome
+from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore
 
 TTL = timedelta(minutes=5)
 

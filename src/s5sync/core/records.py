@@ -10,13 +10,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from s5sync.core.snapshots import StoreOptions
 
-# A run whose cycle never finished (killed, or its process lost), closed by the next one
-# to take the user's lease or by the reaper (issue 23 item 6; R18).
-INTERRUPTED = "interrupted"
+
+class Outcome(StrEnum):
+    """How a cycle ended (R18), stored in `sync_run.outcome` as these values."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # something could not be read or written: tried again (R17b, R23)
+    BUSY = "busy"  # another cycle of this user holds the lease
+    NOT_ONBOARDED = "not_onboarded"  # R20
+    NEEDS_SIGN_IN = "needs_sign_in"  # R19b
+    THROTTLED = "throttled"  # R23b: Graph asked us to wait
+    FAILED = "failed"  # R23: an unexpected error, reported
+    # A run whose cycle never finished (killed, or its process lost), closed by the next
+    # one to take the user's lease or by the reaper (issue 23 item 6; R18).
+    INTERRUPTED = "interrupted"
+
+
+INTERRUPTED = Outcome.INTERRUPTED
 INTERRUPTED_ERROR = "the cycle stopped before it finished (its process was stopped or lost)"
 
 

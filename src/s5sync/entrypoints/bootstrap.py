@@ -1,5 +1,5 @@
 """The one composition root (STYLE.md habit 8): `build_services(settings)`, and
-`build_web(services)` for the web process.
+`build_web(services)` for the web process, `build_worker(services)` for a worker.
 
 Nothing is built at import time; commands, the web app and the workers each call this
 once and close what it returns. `build_web` builds what the web process runs beside its
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from s5sync.outlook.session import GraphSession
     from s5sync.outlook.subscriptions import SubscriptionGateway
     from s5sync.outlook.tokens import AccessTokens
+    from s5sync.scheduling.distributed import DistributedScheduler
     from s5sync.scheduling.local import LocalScheduler
     from s5sync.scheduling.push import PushService
     from s5sync.scheduling.push_jobs import DeferringNudge
@@ -335,6 +336,41 @@ def build_web(services: Services) -> WebServices:
             mail_enabled=bool(settings.smtp_host),
         ),
     )
+
+
+@dataclass
+class WorkerServices:
+    """What one worker process runs (`s5sync worker`, R14, R14b, R21d): the distributed
+    scheduler on procrastinate, its metered cycles, and push's watcher and sweeps."""
+
+    services: Services
+    counters: Metrics
+    cycles: MeteredCycles  # every cycle this worker runs, timed and counted
+    scheduler: DistributedScheduler
+    push: PushService
+
+
+def build_worker(services: Services) -> WorkerServices:
+    """The worker process's services: what this worker sees (System Five saves, new
+    subscriptions) wakes the users' cycles as jobs on the same queue (R14b)."""
+    from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
+    from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
+    from s5sync.scheduling.push import PushService
+    from s5sync.scheduling.push_jobs import DeferringNudge
+
+    counters = Metrics()
+    cycles = MeteredCycles(services, counters, holder=holder_name())
+    app = build_app(services.settings)
+    push = PushService(services, DeferringNudge(app), utc_now, lambda _result: None)
+    scheduler = DistributedScheduler(
+        app,
+        services.directory,
+        cycles,
+        clock=utc_now,
+        alerts=services.alerts(),
+        push=push,
+    )
+    return WorkerServices(services, counters, cycles, scheduler, push)
 
 
 def build_services(settings: Settings) -> Services:

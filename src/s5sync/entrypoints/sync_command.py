@@ -23,13 +23,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from s5sync.core.records import UserRecord
+from s5sync.core.records import Outcome, UserRecord
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.store.directory import StoreError
 from s5sync.sync.engine import CycleResult
 from s5sync.sync.holders import holder_name
-from s5sync.sync.ports import Outcome
 
 REFUSED = 1
 UNFINISHED = 3

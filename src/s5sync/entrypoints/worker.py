@@ -79,34 +79,14 @@ def install(app: typer.Typer, load: Callable[[], Settings]) -> None:
 async def run_worker(settings: Settings, concurrency: int) -> None:
     """One worker process: its jobs until SIGTERM, and with `S5SYNC_WORKER_HEALTH_PORT`
     its /healthz and /metrics (`entrypoints.worker_health`)."""
-    from s5sync.entrypoints.bootstrap import build_services, utc_now
-    from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
+    from s5sync.entrypoints.bootstrap import build_services, build_worker
     from s5sync.entrypoints.worker_health import QUEUE_LAG, WorkerHealth, serving_health
-    from s5sync.scheduling.distributed import (
-        CYCLE_QUEUE,
-        DistributedScheduler,
-        build_app,
-        holder_name,
-    )
-    from s5sync.scheduling.push import PushService
-    from s5sync.scheduling.push_jobs import DeferringNudge
+    from s5sync.scheduling.distributed import CYCLE_QUEUE
 
     services = build_services(settings)
-    counters = Metrics()
-    cycles = MeteredCycles(services, counters, holder=holder_name())
     try:
-        app = build_app(settings)
-        # R14b: what this worker sees (System Five saves, new subscriptions) wakes the
-        # users' cycles as jobs on the same queue.
-        push = PushService(services, DeferringNudge(app), utc_now, lambda _result: None)
-        scheduler = DistributedScheduler(
-            app,
-            services.directory,
-            cycles,
-            clock=utc_now,
-            alerts=services.alerts(),
-            push=push,
-        )
+        worker = build_worker(services)
+        scheduler, cycles, counters = worker.scheduler, worker.cycles, worker.counters
 
         async def queue_lag() -> float:
             row = await scheduler.app.connector.execute_query_one_async(

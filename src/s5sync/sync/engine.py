@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from s5sync.core.decisions import Decision, writes
-from s5sync.core.records import ActivityEntry, TenantRecord, UserRecord
+from s5sync.core.records import ActivityEntry, Outcome, TenantRecord, UserRecord
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import Link
 from s5sync.core.wording import starts
@@ -51,13 +51,7 @@ from s5sync.sync.gather import (
     read_system_five,
 )
 from s5sync.sync.lookups import check_mapping, read_beyond_window, recover
-from s5sync.sync.ports import (
-    CycleStart,
-    CycleStore,
-    Outcome,
-    Refusal,
-    UserPorts,
-)
+from s5sync.sync.ports import CycleStart, CycleStore, Refusal, UserPorts
 from s5sync.sync.record import record, resync_summary
 
 log = logging.getLogger(__name__)

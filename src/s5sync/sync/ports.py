@@ -19,6 +19,7 @@ from s5sync.core.records import (
     CachedEvent,
     DeltaRecord,
     Lease,
+    Outcome,
     TenantRecord,
     UserRecord,
 )
@@ -277,18 +278,6 @@ class UserPorts:
 
 
 # -- the CALENDAREVENT database as one cycle sees it -------------------------------------
-
-
-class Outcome(StrEnum):
-    """How a cycle ended (R18), stored in `sync_run.outcome` as these values."""
-
-    OK = "ok"
-    PARTIAL = "partial"  # something could not be read or written: tried again (R17b, R23)
-    BUSY = "busy"  # another cycle of this user holds the lease
-    NOT_ONBOARDED = "not_onboarded"  # R20
-    NEEDS_SIGN_IN = "needs_sign_in"  # R19b
-    THROTTLED = "throttled"  # R23b: Graph asked us to wait
-    FAILED = "failed"  # R23: an unexpected error, reported
 
 
 class Refusal(StrEnum):

@@ -13,17 +13,11 @@ from typing import TYPE_CHECKING
 from s5sync.core.cadence import push_live
 from s5sync.core.decisions import Action, Reason, Skip
 from s5sync.core.eligibility import store_time
-from s5sync.core.records import ActivityEntry, UserRecord
+from s5sync.core.records import ActivityEntry, Outcome, UserRecord
 from s5sync.core.snapshots import Link, StoreOptions
 from s5sync.core.status import what_failed
 from s5sync.core.wording import dated
-from s5sync.sync.ports import (
-    CycleEnd,
-    CycleStart,
-    CycleStore,
-    Outcome,
-    WindowSave,
-)
+from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, WindowSave
 
 if TYPE_CHECKING:
     from s5sync.sync.engine import CycleResult

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from bs4 import BeautifulSoup
 from sqlalchemy import text
 
+from s5sync.core.records import Outcome
 from s5sync.store.subscriptions import SubscriptionRows
-from s5sync.sync.ports import Outcome
 from support.cycle_rows import record_cycle
 from support.web_pages import ALICE, BOB, options_form, post, tomorrow_at
 from support.web_world import ZONE, WebWorld
