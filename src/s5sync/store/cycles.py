@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from s5sync.core.records import (
     INTERRUPTED,
     INTERRUPTED_ERROR,
+    ActivityEntry,
     CachedEvent,
     DeltaRecord,
     Lease,
@@ -564,13 +565,7 @@ class SqlCycleStore:
                             "user_id": lease.user_id,
                             "run_id": end.run_id,
                             "at": end.now,
-                            "direction": e.direction,
-                            "action": e.action,
-                            "reason": e.reason,
-                            "task_id": e.task_id,
-                            "event_id": e.event_id,
-                            "subject": e.subject[:120],
-                            "message": e.message,
+                            **_activity_row(e),
                         }
                         for e in end.entries
                     ],
@@ -620,18 +615,7 @@ class SqlCycleStore:
                 }
             )
         skip_keys = json.dumps([list(key) for key in end.skip_keys])
-        entries = [
-            {
-                "direction": e.direction,
-                "action": e.action,
-                "reason": e.reason,
-                "task_id": e.task_id,
-                "event_id": e.event_id,
-                "subject": e.subject[:120],
-                "message": e.message,
-            }
-            for e in end.entries
-        ]
+        entries = [_activity_row(e) for e in end.entries]
         await self.db.single_statement(
             _PG_FINISH,
             self.tenant_id,
@@ -652,3 +636,17 @@ class SqlCycleStore:
             sealed,
             None if end.resync_of is None else _naive(end.resync_of),
         )
+
+
+def _activity_row(e: ActivityEntry) -> dict[str, Any]:
+    """An activity line's columns as both paths write them (R18): the subject is kept to
+    its first 120 characters."""
+    return {
+        "direction": e.direction,
+        "action": e.action,
+        "reason": e.reason,
+        "task_id": e.task_id,
+        "event_id": e.event_id,
+        "subject": e.subject[:120],
+        "message": e.message,
+    }
