@@ -262,10 +262,14 @@ async def test_a_link_write_naming_a_vanished_row_keeps_nothing_of_its_transacti
         await rows.add(world.user.id, imported, NOW)
     pushed = Link(8, None, Origin.S5, LinkState.PENDING, transaction_id="s5sync-1-1-8")
     never = Link(9, None, Origin.S5, LinkState.PENDING, transaction_id="s5sync-1-1-9")
-    with pytest.raises(NotFound):
+
+    async def write_over_a_vanished_row() -> None:
         async with world.store.link_writes(started.lease) as rows:
             await rows.add(world.user.id, pushed, NOW)
             await rows.replace(world.user.id, never, replace(never, event_id="e9"), NOW)
+
+    with pytest.raises(NotFound):
+        await write_over_a_vanished_row()
     # An import's pending row is found by its event id once its task is known.
     linked = Link(7, "e6", Origin.OUTLOOK, LinkState.ACTIVE, None, "th", "eh", "ck")
     async with world.store.link_writes(started.lease) as rows:
