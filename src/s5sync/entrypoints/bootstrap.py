@@ -316,10 +316,17 @@ def build_web(services: Services) -> WebServices:
         deferring if deferring is not None else nudge,
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
+        sweep_elsewhere=deferring.sweep_now if deferring is not None else None,
     )
     return WebServices(
         services=services,
-        accounts=Accounts(services, services.signin(), services.task_store_for, utc_now),
+        accounts=Accounts(
+            services,
+            services.signin(),
+            services.task_store_for,
+            utc_now,
+            activated=push.sweep_soon,
+        ),
         admin=StoreAdministration(services.scope, services.task_store_for, utc_now, push),
         counters=counters,
         cycles=cycles,

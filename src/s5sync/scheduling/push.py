@@ -3,10 +3,14 @@ System Five watcher of one process.
 
 `PushService.build(services, nudge)` wires the parts on the process's services; the
 driver gives `nudge` (the local scheduler's wake, or deferring the users' cycle jobs on
-procrastinate). `run()` is the local driver's background loop: every second it polls the
-stores whose `s5_poll_seconds` have passed, and every `SWEEP_SECONDS` — or at once when a
-lifecycle notification asks — it runs the subscription manager's sweep. On procrastinate
-the same `watch_store` and `sweep` run as periodic tasks instead (distributed.py).
+procrastinate). `start()` runs the local driver's background loop: it polls each store when its
+`s5_poll_seconds` have passed (sleeping until the next one is due), and sweeps the
+subscriptions every `SWEEP_SECONDS` (30 s, as on procrastinate) — or at once when a
+lifecycle notification asks, or when a user becomes active (`sweep_soon`: a heartbeat
+of a user without a live subscription, a sign-in, an onboarding, background sync
+switched on), so a user who opens the dashboard is subscribed within seconds. On
+procrastinate the same `watch_store` and `sweep` run as periodic tasks instead
+(push_jobs.py), and `sweep_soon` defers the sweep's job at once (`sweep_elsewhere`).
 
 Lifecycle notifications (learn.microsoft.com "Reduce missing subscriptions and change
 notifications"): `reauthorizationRequired` → renew at the next sweep (a revoked user's
@@ -20,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -38,8 +42,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 5.0  # a user who opens the dashboard is subscribed within seconds
-WATCH_TICK = 1.0
+SWEEP_SECONDS = 30.0  # as on procrastinate; a user made active is swept at once
+WATCH_WAIT_MAX = 15.0  # the longest the loop sleeps (a new store, a changed s5_poll_seconds)
 
 
 def push_for(settings: Settings) -> Push:
@@ -65,8 +69,10 @@ class PushService:
         count: Callable[[str], None],
         *,
         push: Push | None = None,
+        sweep_elsewhere: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.clock = clock
+        self.sweep_elsewhere = sweep_elsewhere  # the web process on procrastinate
         self.rows = SubscriptionRows(services.db, services.box)
         self.wakeups = WakeUps(self.rows, nudge, clock)
         self.manager = SubscriptionManager(
@@ -83,6 +89,7 @@ class PushService:
         self._sweep_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._next_poll: datetime | None = None  # when the next store is due (local loop)
 
     async def _saves_for(self, tenant_id: int) -> TaskSaves:
         store = await self._services.task_store_for(tenant_id)
@@ -112,10 +119,25 @@ class PushService:
             self.wakeups.note(key.user_id)
         self._sweep_now.set()
 
+    async def sweep_soon(self) -> None:
+        """A user became active (R14): sweep now, not at the next periodic sweep — in
+        this process's loop, or by deferring the workers' sweep job. A hint: never fails
+        the caller (a missed one is the next periodic sweep)."""
+        if not self.manager.creating(self.clock()):
+            return  # nobody is subscribed by this deployment now: nothing to hurry
+        if self._task is not None:
+            self._sweep_now.set()
+        elif self.sweep_elsewhere is not None:
+            try:
+                await self.sweep_elsewhere()
+            except Exception as error:
+                log.warning("push.sweep_soon_failed", extra={"error": type(error).__name__})
+
     async def poll_stores(self) -> int:
         """Poll every store whose `s5_poll_seconds` have passed; the users woken."""
         woken = 0
-        for tenant_id in await self.watch.due(self.clock()):
+        due, self._next_poll = await self.watch.due_and_next(self.clock())
+        for tenant_id in due:
             try:
                 woken += len(await self.watcher.poll(tenant_id))
             except Exception:
@@ -153,5 +175,8 @@ class PushService:
                 log.exception("push.loop_failed")
             if self._stopping:
                 break
+            wait = min(WATCH_WAIT_MAX, SWEEP_SECONDS - (loop.time() - last_sweep))
+            if self._next_poll is not None:
+                wait = min(wait, (self._next_poll - self.clock()).total_seconds())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sweep_now.wait(), timeout=WATCH_TICK)
+                await asyncio.wait_for(self._sweep_now.wait(), timeout=max(wait, 0.05))

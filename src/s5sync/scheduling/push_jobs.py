@@ -8,12 +8,14 @@
   `s5sync.watch_store` job per store whose `s5_poll_seconds` have passed, each with the
   store's own lock and queueing lock — a store is never polled by two workers at once,
   and the watermark lives in the database so any worker takes the next poll; and a
-  periodic `subscriptions` sweep (every 30 s, one worker at a time).
+  periodic `subscriptions` sweep (every 30 s, one worker at a time), which the web
+  process also defers at once when a user becomes active (`DeferringNudge.sweep_now`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,6 +34,8 @@ from s5sync.settings import Settings
 
 WATCH_TASK = "s5sync.watch_store"
 SWEEP_SECONDS = 30
+SWEEP_TASK = "s5sync.subscriptions"  # the periodic control task `register_push` names so
+SWEEP_LOCK = "s5sync-subscriptions"
 
 Control = Callable[[str, str, Callable[[], Awaitable[object]]], None]
 
@@ -44,10 +48,27 @@ class DeferringNudge:
         self._opened: Any = None
 
     async def __call__(self, user_ids: list[int]) -> None:
-        if self._opened is None and not self._is_open():
-            self._opened = await self.app.open_async()
+        await self._open()
         for user_id in user_ids:
             await defer_now(self.app, user_id)
+
+    async def sweep_now(self) -> None:
+        """R14b: a user became active — the workers' subscription sweep runs now, not at
+        its next 30-s tick (its queueing lock: one waiting sweep covers every such user)."""
+        await self._open()
+        job = self.app.configure_task(
+            SWEEP_TASK,
+            queue=CONTROL_QUEUE,
+            lock=SWEEP_LOCK,
+            queueing_lock=SWEEP_LOCK,
+            priority=CONTROL_PRIORITY,
+        )
+        with contextlib.suppress(job_errors.AlreadyEnqueued):
+            await job.defer_async(timestamp=int(time.time()))
+
+    async def _open(self) -> None:
+        if self._opened is None and not self._is_open():
+            self._opened = await self.app.open_async()
 
     def _is_open(self) -> bool:
         pool = getattr(self.app.connector, "_async_pool", None)

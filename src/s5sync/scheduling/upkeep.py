@@ -128,7 +128,7 @@ class SubscriptionManager:
         now = self.clock()
         report = UpkeepReport()
         created: list[int] = []
-        for work in await self.rows.upkeep(now):
+        for work in await self.rows.upkeep(now, creating=self.creating(now)):
             try:
                 if work.action == "renew":
                     report.renewed += await self._renew(work, now)

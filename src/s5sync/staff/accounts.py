@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from s5sync.core.cadence import cadence_words
+from s5sync.core.cadence import cadence_words, push_live
 from s5sync.core.records import ActivityRecord, RunRecord, TenantRecord, UserRecord
 from s5sync.core.status import UserStatus, user_status
 from s5sync.entrypoints.bootstrap import Services
@@ -84,11 +84,20 @@ class Accounts:
         signin: SignInProvider,
         task_store_for: Callable[[int], Awaitable[TaskStore]],
         clock: Callable[[], datetime],
+        *,
+        activated: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.services = services
         self.signin = signin
         self.task_store_for = task_store_for
         self.clock = clock
+        # R14b: a user became active (signed in, onboarded, a page opened while not
+        # live): the push service subscribes them now (`PushService.sweep_soon`).
+        self.activated = activated
+
+    async def _activated(self) -> None:
+        if self.activated is not None:
+            await self.activated()
 
     async def begin_sign_in(self, redirect_uri: str) -> str:
         url, state, flow = await self.signin.begin(redirect_uri)
@@ -123,7 +132,9 @@ class Accounts:
             )
             await unit.users.save_token_cache(user.id, who.token_cache)
             await unit.users.heartbeat(user.id, self.clock())
-            return await unit.users.get(user.id)
+            signed_in = await unit.users.get(user.id)
+        await self._activated()
+        return signed_in
 
     async def user(self, tenant_id: int, user_id: int) -> UserRecord | None:
         async with self.services.scope(tenant_id).begin(write=False) as unit:
@@ -169,7 +180,9 @@ class Accounts:
                     "That System Five employee is already mapped to another user; "
                     "ask your administrator."
                 )
-            return await unit.users.onboard(user.id, employee_id, self.clock())
+            onboarded = await unit.users.onboard(user.id, employee_id, self.clock())
+        await self._activated()
+        return onboarded
 
     async def end_sessions(self, user: UserRecord) -> None:
         """Sign-out: every session cookie of this user stops working."""
@@ -190,6 +203,9 @@ class Accounts:
             # Issue 23: a heartbeat is a hint (R14 allows a missed one: beats each minute,
             # idle after two); a database busy with cycles never fails the page for it.
             log.warning("accounts.heartbeat_skipped", extra={"error": type(error).__name__})
+            return
+        if not push_live(user.push_live_until, now):
+            await self._activated()  # R14b: subscribed within seconds, not at a sweep
 
     async def request_sync_now(self, user: UserRecord) -> None:
         async with self.services.scope(user.tenant_id).begin() as unit:

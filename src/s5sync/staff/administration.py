@@ -71,12 +71,15 @@ def resync_note(by: str | None) -> ActivityEntry:
 
 
 class PushHealth(Protocol):
-    """What the health page reads of the process's push (`scheduling.push.PushService`)."""
+    """What the admin pages read of the process's push (`scheduling.push.PushService`), and
+    the hint that switching background sync on made users active."""
 
     @property
     def off_reason(self) -> str | None: ...
 
     async def troubles(self, tenant_id: int) -> dict[int, str]: ...
+
+    async def sweep_soon(self) -> None: ...  # users became active: subscribe them now
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,10 @@ class StoreAdministration:
                 await unit.audit.record(
                     self._actor(admin), AuditAction.OPTIONS_CHANGED, self.clock(), "", changed
                 )
-            return OptionsResult(saved, saved=True, values=values)
+        switched_on = saved.options.background_sync and not tenant.options.background_sync
+        if switched_on and self.push is not None:  # R14b: the store's users are active now
+            await self.push.sweep_soon()
+        return OptionsResult(saved, saved=True, values=values)
 
     async def staff(self, admin: UserRecord) -> StaffView:
         async with self._scope(admin).begin(write=False) as unit:

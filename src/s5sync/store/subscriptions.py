@@ -7,9 +7,9 @@
   user and the opened client state. It is the one cross-store read of the notification
   endpoint (a notification names only its subscription), on the owner's engine like the
   `Directory`; everything after it is bound to that store;
-- `upkeep(now)`: the manager's work — active users (R14) with no subscription (create),
-  subscriptions due for renewal (renew), subscriptions whose user is no longer active
-  for a day, unmapped, or must sign in again (delete);
+- `upkeep(now)`: the manager's work, in one statement — active users (R14) with no
+  subscription (create), subscriptions due for renewal (renew), subscriptions whose user
+  is no longer active for a day, unmapped, or must sign in again (delete);
 - `saved`/`renewed`/`failed`/`dropped`: the manager's outcomes; `push_live_until` follows
   the subscription, so a cycle knows whether it is the safety net (R14b);
 - `troubles(tenant_id)`: the store's users whose last renewal failed, and why (the
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, not_, or_, select, update
+from sqlalchemy import and_, case, delete, insert, literal, not_, or_, select, update
 
 from s5sync.store.database import Database
 from s5sync.store.directory import active_user
@@ -103,23 +103,35 @@ class SubscriptionRows:
             self.box.open(row.client_state_enc),
         )
 
-    async def upkeep(self, now: datetime, limit: int = 100) -> list[Upkeep]:
-        """What the manager must do now, creations and renewals `limit` each."""
+    async def upkeep(
+        self, now: datetime, limit: int = 300, *, creating: bool = True
+    ) -> list[Upkeep]:
+        """What the manager must do now, in one statement (issue 19: a sweep with nothing
+        to do is one indexed read): deletions and renewals first, then creations (only
+        when `creating`: a deployment that cannot push reads none), `limit` in all —
+        users whose creation keeps failing never hold back a renewal."""
         mine = and_(
             GraphSubscription.tenant_id == AppUser.tenant_id,
             GraphSubscription.user_id == AppUser.id,
         )
         wanted = and_(_eligible(), active_user(now))
-        creates = (
-            select(AppUser.tenant_id, AppUser.id, AppUser.object_id)
-            .join(Tenant, Tenant.id == AppUser.tenant_id)
-            .outerjoin(GraphSubscription, mine)
-            .where(wanted, GraphSubscription.id.is_(None))
-            .order_by(AppUser.id)
-            .limit(limit)
+        stale = or_(
+            not_(_eligible()),
+            not_(active_user(now - IDLE_GRACE)),
+            GraphSubscription.expires_at <= now,
         )
-        subscribed = (
+        has = GraphSubscription.id.is_not(None)
+        action = case(
+            (GraphSubscription.id.is_(None), literal("create")),
+            (stale, literal("delete")),
+            else_=literal("renew"),
+        ).label("action")
+        todo = or_(and_(has, stale), and_(has, wanted, GraphSubscription.renew_at <= now))
+        if creating:
+            todo = or_(todo, and_(GraphSubscription.id.is_(None), wanted))
+        query = (
             select(
+                action,
                 AppUser.tenant_id,
                 AppUser.id,
                 AppUser.object_id,
@@ -127,34 +139,26 @@ class SubscriptionRows:
                 GraphSubscription.expires_at,
                 GraphSubscription.failures,
             )
-            .join(AppUser, mine)
             .join(Tenant, Tenant.id == AppUser.tenant_id)
+            .outerjoin(GraphSubscription, mine)
+            .where(todo)
+            .order_by(has.desc(), AppUser.id)
+            .limit(limit)
         )
-        renews = subscribed.where(wanted, GraphSubscription.renew_at <= now).limit(limit)
-        stale = or_(
-            not_(_eligible()),
-            not_(active_user(now - IDLE_GRACE)),
-            GraphSubscription.expires_at <= now,
-        )
-        deletes = subscribed.where(stale).limit(limit)
-        work: list[Upkeep] = []
         async with self.db.connection(write=False) as conn:
-            for new in await conn.execute(creates):
-                work.append(Upkeep("create", new.tenant_id, new.id, new.object_id))
-            for action, query in (("renew", renews), ("delete", deletes)):
-                for row in await conn.execute(query):
-                    work.append(
-                        Upkeep(
-                            action,
-                            row.tenant_id,
-                            row.id,
-                            row.object_id,
-                            row.subscription_id,
-                            row.expires_at,
-                            row.failures,
-                        )
-                    )
-        return work
+            found = await conn.execute(query)
+            return [
+                Upkeep(
+                    row.action,
+                    row.tenant_id,
+                    row.id,
+                    row.object_id,
+                    row.subscription_id,
+                    row.expires_at,
+                    row.failures or 0,
+                )
+                for row in found
+            ]
 
     async def upkeep_of(self, tenant_id: int, user_id: int) -> Upkeep | None:
         """The user's subscription as a `delete` to do (sign-out)."""

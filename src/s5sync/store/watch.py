@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select, update
 
 from s5sync.store.database import Database
 from s5sync.store.models import AppUser, StoreWatch, Tenant
@@ -38,16 +38,18 @@ class WatchStore:
         return Watermark(row.watermark, seen)
 
     async def save(self, tenant_id: int, mark: Watermark, now: datetime) -> None:
+        """One UPDATE once the store has its row (every poll after the first)."""
+        values = {
+            "watermark": mark.value,
+            "seen": sorted([task_id, stamp] for task_id, stamp in mark.seen),
+            "polled_at": now,
+        }
         async with self.db.connection(tenant_id) as conn:
-            await conn.execute(delete(StoreWatch).where(StoreWatch.tenant_id == tenant_id))
-            await conn.execute(
-                insert(StoreWatch).values(
-                    tenant_id=tenant_id,
-                    watermark=mark.value,
-                    seen=sorted([task_id, stamp] for task_id, stamp in mark.seen),
-                    polled_at=now,
-                )
+            done = await conn.execute(
+                update(StoreWatch).where(StoreWatch.tenant_id == tenant_id).values(**values)
             )
+            if done.rowcount == 0:
+                await conn.execute(insert(StoreWatch).values(tenant_id=tenant_id, **values))
 
     async def users_of(self, tenant_id: int, employee_ids: Iterable[int]) -> list[int]:
         employees = sorted(set(employee_ids))
@@ -61,15 +63,23 @@ class WatchStore:
 
     async def due(self, now: datetime) -> list[int]:
         """The stores to poll now (cross-store, the scheduler's view like `Directory`)."""
+        return (await self.due_and_next(now))[0]
+
+    async def due_and_next(self, now: datetime) -> tuple[list[int], datetime | None]:
+        """The stores to poll now, and when the next poll after those falls due (the
+        local loop sleeps until then; None without a store)."""
         query = select(Tenant.id, Tenant.s5_poll_seconds, StoreWatch.polled_at).outerjoin(
             StoreWatch, StoreWatch.tenant_id == Tenant.id
         )
         async with self.db.connection(write=False) as conn:
             rows = list(await conn.execute(query))
-        return [
-            row.id
-            for row in rows
-            if row.polled_at is None
-            or now - row.polled_at
-            >= timedelta(seconds=row.s5_poll_seconds) - timedelta(seconds=0.5)
-        ]
+        due: list[int] = []
+        after: list[datetime] = []
+        for row in rows:
+            every = timedelta(seconds=row.s5_poll_seconds)
+            if row.polled_at is None or now - row.polled_at >= every - SLACK:
+                due.append(row.id)
+                after.append(now + every)
+            else:
+                after.append(row.polled_at + every)
+        return due, min(after, default=None)

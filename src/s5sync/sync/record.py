@@ -46,51 +46,7 @@ async def record(
     interval = periodic_interval(begun.tenant.options, begun.user, now)
     next_run = max(result.next_run_at or now + interval, now + timedelta(seconds=30))
     skips = [d for d in result.decisions if isinstance(d, Skip)]
-    entries = [e for e in result.entries if e.action != Action.SKIP]
-    said: set[tuple[str, str]] = set()
-    for d in skips:
-        if tuple(d.key) in begun.previous_skips:
-            continue
-        if d.reason is Reason.RECURRING:
-            # Issue 20: a series' occurrences are one line, not one per occurrence.
-            if (d.reason.value, d.label) in said:
-                continue
-            said.add((d.reason.value, d.label))
-        entries.append(skip_entry(d))
-    if result.outcome is Outcome.NEEDS_SIGN_IN:
-        entries.append(
-            ActivityEntry(
-                "both",
-                "stopped",
-                "needs_sign_in",
-                None,
-                None,
-                "",
-                "Microsoft 365 no longer accepts your sign-in: sign in again to resume syncing.",
-            )
-        )
-    elif result.outcome in UNFINISHED and result.error:
-        entries.append(
-            ActivityEntry(
-                "both",
-                result.outcome.value,
-                None,
-                None,
-                None,
-                "",
-                # Issue 20 item 3: plain words first, the next try in store time.
-                f"{what_failed(result.error)}: this sync did not finish everything; "
-                f"s5sync tries again {store_time(next_run, begun.tenant.options)} and "
-                f"nothing is lost (details: {result.error}).",
-            )
-        )
-    # Issue 20 item 4: each line says when its task or event takes place.
-    options = begun.tenant.options
-    entries = [
-        replace(e, message=dated(e.message, e.subject, when(result.starts, e), options))
-        for e in entries
-    ]
-    finished = now + timedelta(seconds=time.monotonic() - started)
+    entries = activity(begun, result, skips, next_run)
     counts = {
         "decisions": len(result.decisions),
         "writes": result.wrote,
@@ -99,15 +55,14 @@ async def record(
         # DESIGN.md "Requests per cycle": what the minimum counts, and what is apart.
         **{f"requests_{phase}": n for phase, n in result.phases.items()},
     }
-    status = "needs_sign_in" if result.outcome is Outcome.NEEDS_SIGN_IN else "active"
     await store.finish(
         begun.lease,
         CycleEnd(
             run_id=begun.run_id,
             now=now,
-            finished_at=finished,
+            finished_at=now + timedelta(seconds=time.monotonic() - started),
             outcome=result.outcome,
-            status=status,
+            status="needs_sign_in" if result.outcome is Outcome.NEEDS_SIGN_IN else "active",
             next_run_at=next_run,
             counts=counts,
             graph_requests=result.requests,
@@ -123,6 +78,63 @@ async def record(
         ),
     )
     return replace(result, entries=tuple(entries), next_run_at=next_run)
+
+
+def activity(
+    begun: CycleStart, result: CycleResult, skips: Sequence[Skip], next_run: datetime
+) -> list[ActivityEntry]:
+    """R18: the cycle's lines — its writes, the skips not said before (a series once),
+    and its outcome's line — each saying when its task or event takes place."""
+    entries = [e for e in result.entries if e.action != Action.SKIP]
+    said: set[tuple[str, str]] = set()
+    for d in skips:
+        if tuple(d.key) in begun.previous_skips:
+            continue
+        if d.reason is Reason.RECURRING:
+            # Issue 20: a series' occurrences are one line, not one per occurrence.
+            if (d.reason.value, d.label) in said:
+                continue
+            said.add((d.reason.value, d.label))
+        entries.append(skip_entry(d))
+    outcome = outcome_entry(result, next_run, begun.tenant.options)
+    if outcome is not None:
+        entries.append(outcome)
+    # Issue 20 item 4: each line says when its task or event takes place.
+    options = begun.tenant.options
+    return [
+        replace(e, message=dated(e.message, e.subject, when(result.starts, e), options))
+        for e in entries
+    ]
+
+
+def outcome_entry(
+    result: CycleResult, next_run: datetime, options: StoreOptions
+) -> ActivityEntry | None:
+    """The line a cycle that stopped or did not finish everything ends with."""
+    if result.outcome is Outcome.NEEDS_SIGN_IN:
+        return ActivityEntry(
+            "both",
+            "stopped",
+            "needs_sign_in",
+            None,
+            None,
+            "",
+            "Microsoft 365 no longer accepts your sign-in: sign in again to resume syncing.",
+        )
+    if result.outcome in UNFINISHED and result.error:
+        return ActivityEntry(
+            "both",
+            result.outcome.value,
+            None,
+            None,
+            None,
+            "",
+            # Issue 20 item 3: plain words first, the next try in store time.
+            f"{what_failed(result.error)}: this sync did not finish everything; "
+            f"s5sync tries again {store_time(next_run, options)} and nothing is lost "
+            f"(details: {result.error}).",
+        )
+    return None
 
 
 REPAIRS = frozenset({"resync_repaired", "resync_restored", "recovered_link"})

@@ -36,7 +36,7 @@ import pytest
 from integration.scale.scale_worker import fast_clock
 from s5emu.desk import Desk
 from s5emu.schema import create_schema, engine_for
-from s5sync.bench.runner import delivery
+from s5sync.bench.emulated import delivery
 from s5sync.bench.world import EmulatorProcess, add_users
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from m365emu.testing import RunningEmulator
-from support.live_push import live_push, subscribed, tasks, wait_for
+from support.live_push import emulator_stats, live_push, subscribed, tasks, wait_for
 from support.web_world import WebWorld
 
 ALICE = "alice@contoso.example"
@@ -100,3 +100,34 @@ async def test_the_validation_answer_is_the_token_as_plain_text_alone_R14b(
         assert answer.text == token
         assert answer.headers.get("x-content-type-options") == "nosniff"
         assert "set-cookie" not in answer.headers
+
+
+async def test_opening_the_dashboard_subscribes_an_idle_user_at_once_not_at_a_sweep_R14_R14b(
+    world: WebWorld, running: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The push loop sweeps every 30 s; a user who opens the dashboard must not wait for
+    it: the heartbeat of a user without a live subscription sweeps at once. The periodic
+    sweep is set an hour apart here, so only that hint can subscribe her."""
+    monkeypatch.setattr("s5sync.scheduling.push.SWEEP_SECONDS", 3600.0)
+    async with live_push(world, running, ALICE):
+        await subscribed(world, ALICE)  # the loop's first sweep, then none for an hour
+        user = await world.user(ALICE)
+        push = world.app.state.push
+        await push.manager.forget(user.tenant_id, user.id)  # gone while she was away
+        async with world.services.scope(user.tenant_id).begin() as unit:
+            await unit.users.heartbeat(user.id, datetime.now(UTC) - timedelta(hours=3))
+        assert (await emulator_stats(world))["subscriptions"] == []
+        assert (await world.user(ALICE)).push_live_until is None
+
+        page = await world.people[ALICE].browser.get("/dashboard")  # back: R14's heartbeat
+        assert page.status_code == 200
+
+        async def made() -> bool:
+            return len((await emulator_stats(world))["subscriptions"]) == 1
+
+        for _ in range(400):  # a bound for a hang, not a timing claim
+            if await made():
+                break
+            await asyncio.sleep(0.05)
+        assert await made(), "opening the dashboard did not subscribe her"
+        assert (await world.user(ALICE)).push_live_until is not None

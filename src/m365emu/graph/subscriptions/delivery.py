@@ -181,7 +181,8 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._stopping = False
+        # `_stopping` is reset by `running()`/`start_thread()` before the task starts, never
+        # here: a `stop()` that came before this line ran must still end the loop.
         last_sweep = 0.0
         # Made at the first delivery: building a verifying client loads a CA bundle, which
         # an idle emulator (or one still starting its servers) need not pay for.
@@ -222,7 +223,9 @@ class DeliveryWorker:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[DeliveryWorker]:
-        """Run the worker on the current loop for the block (tests)."""
+        """Run the worker on the current loop for the block (tests). A block that ends
+        before the task has started still ends it (stop() is never undone by run())."""
+        self._stopping = False
         task = asyncio.create_task(self.run())
         try:
             yield self
@@ -234,6 +237,7 @@ class DeliveryWorker:
         """Run the worker on a loop of its own in a daemon thread (a served emulator)."""
         if self._thread is not None:
             return
+        self._stopping = False
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self.run()), daemon=True, name="m365emu-notifications"
         )
