@@ -103,8 +103,7 @@ async def test_the_window_cache_holds_no_event_subject_nor_body_in_clear_R22(
         assert '"sealed"' in text
         assert '"start"' in text  # times stay readable
     # And the cycle reads it back whole: the tagged event's subject, opened.
-    async with built.services.scope(built.tenant_id).begin(write=False) as unit:
-        cached = await unit.cache.events(built.user_id)
+    cached = await built.services.cycle_store(built.tenant_id).cached(built.user_id, None)
     assert {e.data.get("subject") for e in cached.values()} >= {"Measure vault [sync]"}
 
 

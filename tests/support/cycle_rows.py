@@ -1,15 +1,15 @@
-"""A cycle's rows written through the cycle's own store path (`CycleStore.start` and
-`finish`), for tests that need run records, activity or a finished cycle's outcome
-without running a whole cycle (issue 18: one access layer per table, no test-only
-repository methods)."""
+"""A cycle's rows written through the cycle's own store path (`CycleStore.start`,
+`save_window` and `finish`), for tests that need run records, activity, a saved window
+or a finished cycle's outcome without running a whole cycle (issue 18: one access layer
+per table, no test-only repository methods)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from s5sync.core.records import ActivityEntry, Outcome
-from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore
+from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord, Outcome
+from s5sync.sync.ports import CycleEnd, CycleStart, CycleStore, WindowSave
 
 TTL = timedelta(minutes=5)
 
@@ -64,3 +64,18 @@ async def record_cycle(
     begun = await start_cycle(store, user_id, at)
     assert begun is not None, "the user's lease is held or the user is not onboarded"
     await finish_cycle(store, begun, at, outcome=outcome, entries=entries, error=error)
+
+
+async def save_window(
+    store: CycleStore,
+    user_id: int,
+    at: datetime,
+    delta: DeltaRecord,
+    upserts: Sequence[CachedEvent] = (),
+) -> None:
+    """One whole cycle of the (onboarded) user at `at` that read `upserts` into its
+    window and saved `delta` with them, as a delta read does."""
+    begun = await start_cycle(store, user_id, at)
+    assert begun is not None, "the user's lease is held or the user is not onboarded"
+    await store.save_window(begun.lease, WindowSave(delta, tuple(upserts)))
+    await finish_cycle(store, begun, at)

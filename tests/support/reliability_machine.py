@@ -57,6 +57,7 @@ from support.reliability_story import (
     steps,
     when,
 )
+from support.store_damage import forget_links, forget_window, saved_delta
 
 # The profile of this run (tests/property/conftest.py), written into the tally's artifact.
 PROFILE = os.environ.get("S5SYNC_HYPOTHESIS_PROFILE", "ci")
@@ -460,13 +461,13 @@ class Reliability(RuleBasedStateMachine):
 
     def mapping_rows_lost(self, user: Who) -> None:
         """R16b: a lost CALENDAREVENT database never produces a duplicate."""
-        self.run(self.unit_call(user, lambda unit, uid: unit.links.delete_all(uid)))
+        self.run(forget_links(self.stack.services, self.stack.tenant.id, self.uid(user)))
         self.models[user].forget_pairs()
         TALLY.counts["mappings_lost"] += 1
 
     def window_cache_dropped(self, user: Who) -> None:
         """After a re-baseline, absence is not deletion."""
-        self.run(self.unit_call(user, lambda unit, uid: unit.cache.drop(uid)))
+        self.run(forget_window(self.stack.services, self.stack.tenant.id, self.uid(user)))
         TALLY.counts["caches_dropped"] += 1
 
     def sign_in_revoked(self, user: Who) -> None:
@@ -482,19 +483,11 @@ class Reliability(RuleBasedStateMachine):
 
     def view_of(self, user: Who) -> tuple[datetime, datetime] | None:
         """The delta window the user's last cycle read (the model's `in_view`)."""
+        record = self.run(saved_delta(self.stack.services, self.stack.tenant.id, self.uid(user)))
+        return None if record is None else (record.window_start, record.window_end)
 
-        async def read() -> tuple[datetime, datetime] | None:
-            scope = self.stack.services.scope(self.stack.tenant.id)
-            async with scope.begin(write=False) as unit:
-                record = await unit.cache.delta(self.account(user).record.id)
-            return None if record is None else (record.window_start, record.window_end)
-
-        return self.run(read())  # type: ignore[no-any-return]
-
-    async def unit_call(self, user: Who, call: Any) -> None:
-        scope = self.stack.services.scope(self.stack.tenant.id)
-        async with scope.begin() as unit:
-            await call(unit, self.account(user).record.id)
+    def uid(self, user: Who) -> int:
+        return self.account(user).record.id
 
     # -- the oracle -----------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.secrets import SecretBox
 from s5sync.store.token_caches import TokenCacheRows
+from support.store_damage import saved_delta
 
 CLIENT_ID = "5a1b2c3d-0000-4e6a-8b3c-5f1d2e3a4b5c"
 CLIENT_SECRET = "canary-client-secret-Q7v2"
@@ -292,8 +293,7 @@ async def story(
         results.append(await engine.run_user_cycle(stranger, NOW + timedelta(minutes=10)))
         await web_leg(services, running, told.canaries)
         cache = await TokenCacheRows(services.db, services.box, tenant.id).load(user.id)
-        async with services.scope(tenant.id).begin(write=False) as unit:
-            delta = await unit.cache.delta(user.id)
+        delta = await saved_delta(services, tenant.id, user.id)
         assert cache is not None
         told.canaries.update(_tokens(cache))
         if delta is not None and delta.delta_link:

@@ -10,10 +10,18 @@ and the line is stripped; at most one blank line in a row; no blank lines at eit
 Line ends in HTML source are spaces to a reader (except in `<pre>`); `<br>` and block
 elements end lines. `text_to_html` writes text so that
 `html_to_text(text_to_html(t)) == normalise_text(t)`.
+
+Parsing is the cost (issue 25: most of the rules' CPU in a cycle with changes), and a
+cycle turns the same bodies into text again and again — the event's hash each cycle,
+the predicted hash after a write — so `html_to_text` keeps the texts of the last
+`CACHED_BODIES` bodies it saw (an LRU keyed by the body itself, whose hash Python keeps
+with the string). It is a pure function, so a cached answer is the answer; bodies
+longer than `CACHED_LONGEST` characters are parsed every time, to bound the memory.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from bs4 import BeautifulSoup
@@ -99,12 +107,25 @@ def _render(node: Tag, out: list[str], pre: bool = False) -> None:
             out.append(str(child) if pre else str(child).replace("\n", " "))
 
 
+CACHED_BODIES = 4096
+CACHED_LONGEST = 32_768
+
+
 def html_to_text(html: str) -> str:
     """R9: the text a reader sees in an HTML body, normalised."""
+    if len(html) > CACHED_LONGEST:
+        return _parsed(html)
+    return _cached(html)
+
+
+def _parsed(html: str) -> str:
     soup = BeautifulSoup(_unix_lines(html), "html.parser")
     out: list[str] = []
     _render(soup, out)
     return normalise_text("".join(out))
+
+
+_cached = lru_cache(maxsize=CACHED_BODIES)(_parsed)
 
 
 def text_to_html(text: str) -> str:

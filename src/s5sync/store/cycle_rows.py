@@ -3,7 +3,8 @@
 `store/cycles_sqlite.py` runs SQLAlchemy statements and `store/cycles_pg.py` calls
 server-side functions, but what goes into a row is decided once, here: which cached
 events a window save drops, the sealed form of event text and of the delta link (R22),
-an activity line's columns (R18), and the naive UTC a `timestamp` column holds.
+an activity line's columns (R18), which mapping row a link write names (R16), and the
+naive UTC a `timestamp` column holds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord
+from s5sync.core.snapshots import Link
 from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import WindowSave
@@ -95,3 +97,34 @@ def delta_record(
     """The stored delta link and window as the cycle reads them: the link opened."""
     opened = box.open(link) if link is not None else None
     return DeltaRecord(opened, window_start, window_end, baselined_at, relevance_tag)
+
+
+def link_values(link: Link) -> dict[str, Any]:
+    """A mapping row's columns as the link holds them (R16)."""
+    return {
+        "task_id": link.task_id,
+        "event_id": link.event_id,
+        "origin": link.origin.value,
+        "state": link.state.value,
+        "transaction_id": link.transaction_id,
+        "task_hash": link.task_hash,
+        "event_hash": link.event_hash,
+        "change_key": link.change_key,
+    }
+
+
+def replaced_row(old: Link) -> tuple[str, int | str | None]:
+    """The row a link replaces: found by the old link's task id, else its event id,
+    else its transaction id (a pending create knows only that)."""
+    if old.task_id is not None:
+        return "task_id", old.task_id
+    if old.event_id is not None:
+        return "event_id", old.event_id
+    return "transaction_id", old.transaction_id
+
+
+def deleted_row(link: Link) -> tuple[str, int | str | None]:
+    """The row a link's deletion forgets: by its task id, else its event id."""
+    if link.task_id is not None:
+        return "task_id", link.task_id
+    return "event_id", link.event_id

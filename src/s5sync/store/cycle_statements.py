@@ -10,6 +10,7 @@ statement names the tenant (R22).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -90,6 +91,17 @@ DELTA = (
 
 DELTA_VALUES = ("delta_link_enc", "window_start", "window_end", "baselined_at", "relevance_tag")
 
+LINK_VALUES = (
+    "task_id",
+    "event_id",
+    "origin",
+    "state",
+    "transaction_id",
+    "task_hash",
+    "event_hash",
+    "change_key",
+    "updated_at",
+)
 _tid: BindParameter[int] = bindparam("tid", type_=Integer)
 _uid: BindParameter[int] = bindparam("uid", type_=Integer)
 MINE_CACHE = (EventCache.tenant_id == _tid, EventCache.user_id == _uid)
@@ -226,6 +238,30 @@ CLOSE_RUN = (
         error=bindparam("error"),
     )
 )
+
+# Link rows (R16): the row a write names, by one of three columns (`cycle_rows.replaced_row`).
+_key: BindParameter[Any] = bindparam("key")
+_MINE_LINK = (EventLink.tenant_id == _tid, EventLink.user_id == _uid)
+ADD_LINK = insert(EventLink)
+LINK_BY = {
+    "task_id": EventLink.task_id.is_not_distinct_from(_key),
+    "event_id": EventLink.event_id.is_not_distinct_from(_key),
+    "transaction_id": EventLink.transaction_id.is_not_distinct_from(_key),
+}
+REPLACE_LINK = {
+    column: update(EventLink)
+    .where(
+        EventLink.id
+        == select(EventLink.id)
+        .where(*_MINE_LINK, by)
+        .order_by(EventLink.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    .values({name: bindparam(f"new_{name}") for name in LINK_VALUES})
+    for column, by in LINK_BY.items()
+}
+DELETE_LINK = {column: delete(EventLink).where(*_MINE_LINK, by) for column, by in LINK_BY.items()}
 
 # The user's columns read with the lease (`USER`), by name: PostgreSQL's JSON names them.
 USER_FIELDS = tuple(str(column.key) for column in USER)

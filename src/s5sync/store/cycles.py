@@ -24,10 +24,10 @@ from typing import Any
 from s5sync.core.records import CachedEvent, Lease
 from s5sync.store import cycle_statements as q
 from s5sync.store.cycle_rows import cached_event
-from s5sync.store.cycles_pg import PgCycles
-from s5sync.store.cycles_sqlite import SqliteCycles
+from s5sync.store.cycles_pg import LinkBatch, PgCycles
+from s5sync.store.cycles_sqlite import SqliteCycles, SqliteLinkRows
 from s5sync.store.database import Database
-from s5sync.store.scope import TenantScope, check_fence
+from s5sync.store.scope import check_fence
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.ports import CycleEnd, CycleStart, LinkWrites, Refusal, WindowSave
 
@@ -37,7 +37,6 @@ class SqlCycleStore:
 
     def __init__(self, db: Database, box: SecretBox, tenant_id: int) -> None:
         self.db, self.box, self.tenant_id = db, box, tenant_id
-        self.scope = TenantScope(db, box, tenant_id)
         self.sqlite = SqliteCycles(db, box, tenant_id)
         self.pg = None if db.is_sqlite else PgCycles(db, box, tenant_id)
 
@@ -51,6 +50,8 @@ class SqlCycleStore:
     async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:
         if event_ids is not None and not event_ids:
             return {}
+        if self.pg is not None:
+            return await self.pg.cached(user_id, event_ids)
         mine: dict[str, Any] = {"tid": self.tenant_id, "uid": user_id}
         query = q.CACHE_ALL
         if event_ids is not None:
@@ -60,6 +61,8 @@ class SqlCycleStore:
             return {row.event_id: cached_event(self.box, *row) for row in rows}
 
     async def save_window(self, lease: Lease, window: WindowSave) -> None:
+        if self.pg is not None:
+            return await self.pg.write(lease, [], window)
         async with self.db.connection(self.tenant_id) as conn:
             await check_fence(conn, self.db, self.tenant_id, lease)
             await self.sqlite.save_window(conn, lease.user_id, window)
@@ -73,8 +76,16 @@ class SqlCycleStore:
 
     @asynccontextmanager
     async def link_writes(self, lease: Lease) -> AsyncIterator[LinkWrites]:
-        async with self.scope.begin(lease=lease) as unit:
-            yield unit.links
+        """One fenced transaction of link rows (R16): on PostgreSQL one statement when it
+        ends (`LinkBatch`), on SQLite the rows as they come (`SqliteLinkRows`)."""
+        if self.pg is not None:
+            batch = LinkBatch(lease.user_id)
+            yield batch
+            await self.pg.write(lease, batch.ops, None)
+            return
+        async with self.db.connection(self.tenant_id) as conn:
+            await check_fence(conn, self.db, self.tenant_id, lease)
+            yield SqliteLinkRows(conn, self.tenant_id)
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:
         if self.pg is not None:

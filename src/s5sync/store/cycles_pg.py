@@ -11,9 +11,12 @@ it once per connection. What goes into the rows is decided in `store/cycle_rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs
 
 from s5sync.core.records import CachedEvent, DeltaRecord, Lease, TenantRecord
 from s5sync.core.snapshots import Link, LinkState, Origin, StoreOptions
@@ -22,15 +25,18 @@ from s5sync.store.cycle_rows import (
     activity_row,
     aware,
     cached_event,
+    deleted_row,
     delta_record,
+    link_values,
     moment,
     naive,
+    replaced_row,
     sealed_link,
     sealed_upserts,
     stale_ids,
 )
 from s5sync.store.database import Database
-from s5sync.store.directory import OPTION_NAMES, NotFound, user_record
+from s5sync.store.directory import OPTION_NAMES, LeaseLost, NotFound, user_record
 from s5sync.store.secrets import SecretBox
 from s5sync.sync.holders import holder_gone
 from s5sync.sync.ports import CycleEnd, CycleStart, Refusal, WindowSave
@@ -40,6 +46,8 @@ FINISH = (
     "SELECT s5sync_cycle_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
     "$14, $15, $16, $17)"
 )
+WRITE = "SELECT s5sync_cycle_write($1, $2, $3, $4, $5, $6)"
+CACHE_READ = "SELECT s5sync_cache_read($1, $2, $3)"
 
 
 class PgCycles:
@@ -120,6 +128,26 @@ class PgCycles:
             )
             return bool(expired.rowcount)
 
+    async def write(
+        self, lease: Lease, links: list[dict[str, Any]], window: WindowSave | None
+    ) -> None:
+        """One fenced transaction (R16) in one statement (migration 0011): the window,
+        when given, then the link rows in order; all of it or none."""
+        saved, sealed = (None, None) if window is None else self.window_json(window)
+        try:
+            fence = await self.db.single_statement(
+                WRITE, self.tenant_id, lease.user_id, lease.fence, json.dumps(links), saved, sealed
+            )
+        except asyncpg.NoDataFoundError:
+            raise NotFound("mapping row vanished") from None
+        if fence != lease.fence:
+            raise LeaseLost(f"user {lease.user_id}: lease {lease.fence} superseded by {fence}")
+
+    async def cached(self, user_id: int, event_ids: Sequence[str] | None) -> dict[str, CachedEvent]:
+        ids = None if event_ids is None else list(event_ids)
+        rows = await self.db.single_statement(CACHE_READ, self.tenant_id, user_id, ids)
+        return self._cached(rows)
+
     def window_json(self, window: WindowSave) -> tuple[str, bytes | None]:
         """The window as the functions take it: JSON, and the sealed delta link apart."""
         record = window.delta
@@ -159,3 +187,40 @@ class PgCycles:
             sealed,
             None if end.resync_of is None else naive(end.resync_of),
         )
+
+
+class LinkBatch:
+    """`ports.LinkWrites` on PostgreSQL: the rows of one fenced transaction collected,
+    then written by `PgCycles.write` in one statement when the transaction ends (issue
+    25); a transaction left by an exception writes nothing. Which row a write names is
+    `cycle_rows.replaced_row` / `deleted_row`, as on SQLite."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.ops: list[dict[str, Any]] = []
+
+    def _mine(self, user_id: int) -> None:
+        if user_id != self.user_id:  # R16: the lease fences one user's rows
+            raise ValueError(f"user {user_id}'s link written under user {self.user_id}'s lease")
+
+    async def add(self, user_id: int, link: Link, now: datetime) -> None:
+        self._mine(user_id)
+        self.ops.append({"op": "add", **link_values(link), "at": naive(now).isoformat()})
+
+    async def replace(self, user_id: int, old: Link, new: Link, now: datetime) -> None:
+        self._mine(user_id)
+        by, key = replaced_row(old)
+        at = naive(now).isoformat()
+        self.ops.append(
+            {"op": "replace", "by": by, "key": _text(key), **link_values(new), "at": at}
+        )
+
+    async def delete(self, user_id: int, link: Link) -> None:
+        self._mine(user_id)
+        by, key = deleted_row(link)
+        self.ops.append({"op": "delete", "by": by, "key": _text(key)})
+
+
+def _text(key: int | str | None) -> str | None:
+    """A row's key as the function compares it (text: one parameter for three columns)."""
+    return None if key is None else str(key)

@@ -12,11 +12,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from s5sync.core.records import Lease
+from s5sync.core.snapshots import Link
 from s5sync.store import cycle_statements as q
 from s5sync.store.cycle_rows import (
     activity_row,
     cached_event,
+    deleted_row,
     delta_record,
+    link_values,
+    replaced_row,
     sealed_link,
     sealed_upserts,
     stale_ids,
@@ -179,3 +183,39 @@ class SqliteCycles:
                     "error": end.error,
                 },
             )
+
+
+class SqliteLinkRows:
+    """`ports.LinkWrites` on SQLite: each row written at once in the caller's fenced
+    transaction (`SqlCycleStore.link_writes`); which row a write names is
+    `cycle_rows.replaced_row` / `deleted_row`, as on PostgreSQL."""
+
+    def __init__(self, conn: AsyncConnection, tenant_id: int) -> None:
+        self.conn, self.tenant_id = conn, tenant_id
+
+    async def add(self, user_id: int, link: Link, now: datetime) -> None:
+        mine = {"tenant_id": self.tenant_id, "user_id": user_id}
+        await self.conn.execute(
+            q.ADD_LINK, {**mine, **link_values(link), "created_at": now, "updated_at": now}
+        )
+
+    async def replace(self, user_id: int, old: Link, new: Link, now: datetime) -> None:
+        column, key = replaced_row(old)
+        values = {**link_values(new), "updated_at": now}
+        done = await self.conn.execute(
+            q.REPLACE_LINK[column],
+            {
+                "tid": self.tenant_id,
+                "uid": user_id,
+                "key": key,
+                **{f"new_{name}": value for name, value in values.items()},
+            },
+        )
+        if not done.rowcount:
+            raise NotFound("mapping row vanished")
+
+    async def delete(self, user_id: int, link: Link) -> None:
+        column, key = deleted_row(link)
+        await self.conn.execute(
+            q.DELETE_LINK[column], {"tid": self.tenant_id, "uid": user_id, "key": key}
+        )

@@ -6,7 +6,7 @@ records and core snapshots, never ORM rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from s5sync.core.records import (
     ActivityEntry,
     ActivityRecord,
-    CachedEvent,
-    DeltaRecord,
     RunRecord,
     TenantRecord,
     UserRecord,
@@ -27,13 +25,10 @@ from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
     Activity,
     AppUser,
-    DeltaState,
-    EventCache,
     EventLink,
     SyncRun,
     Tenant,
 )
-from s5sync.store.sealed import open_event_data, seal_event_data
 from s5sync.store.secrets import SecretBox
 
 
@@ -280,14 +275,6 @@ class LinkRepository(_Scoped):
             query = query.where(EventLink.event_id == link.event_id)
         await self.session.execute(query)
 
-    async def delete_all(self, user_id: int) -> int:
-        result = await self.session.execute(
-            delete(EventLink).where(
-                EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
-            )
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 class RunRepository(_Scoped):
     """Cycle records and the activity log (R18), pruned by retention (R21b)."""
@@ -379,131 +366,3 @@ class RunRepository(_Scoped):
             delete(SyncRun).where(SyncRun.tenant_id == self.tenant_id, SyncRun.started_at < before)
         )
         return int(getattr(first, "rowcount", 0) or 0) + int(getattr(second, "rowcount", 0) or 0)
-
-
-class CacheRepository(_Scoped):
-    """The window cache and the delta link (DESIGN.md "Reading Outlook")."""
-
-    def __init__(self, session: AsyncSession, tenant_id: int, box: SecretBox) -> None:
-        super().__init__(session, tenant_id)
-        self.box = box
-
-    async def events(self, user_id: int) -> dict[str, CachedEvent]:
-        # Columns, not entities: no identity map to fill for every event in the window,
-        # every cycle (issue 12: CPU per idle cycle grows less with the window's size).
-        rows = await self.session.execute(
-            select(
-                EventCache.event_id,
-                EventCache.data,
-                EventCache.change_key,
-                EventCache.server_hash,
-                EventCache.relevant,
-            ).where(EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id)
-        )
-        return {
-            event_id: CachedEvent(
-                event_id, open_event_data(self.box, data), change_key, server_hash, relevant
-            )
-            for event_id, data, change_key, server_hash, relevant in rows
-        }
-
-    async def upsert(self, user_id: int, items: Sequence[CachedEvent], now: datetime) -> None:
-        if not items:
-            return
-        existing = {
-            r.event_id: r
-            for r in await self.session.scalars(
-                select(EventCache).where(
-                    EventCache.tenant_id == self.tenant_id,
-                    EventCache.user_id == user_id,
-                    EventCache.event_id.in_([i.event_id for i in items]),
-                )
-            )
-        }
-        for item in items:
-            row = existing.get(item.event_id)
-            if row is None:
-                self.session.add(
-                    EventCache(
-                        tenant_id=self.tenant_id,
-                        user_id=user_id,
-                        event_id=item.event_id,
-                        data=seal_event_data(self.box, item.data),
-                        change_key=item.change_key,
-                        server_hash=item.server_hash,
-                        relevant=item.relevant,
-                        updated_at=now,
-                    )
-                )
-            else:
-                row.data, row.change_key, row.server_hash = (
-                    seal_event_data(self.box, item.data),
-                    item.change_key,
-                    item.server_hash,
-                )
-                row.relevant = item.relevant
-                row.updated_at = now
-        await self.session.flush()
-
-    async def remove(self, user_id: int, event_ids: Iterable[str]) -> None:
-        ids = list(event_ids)
-        if ids:
-            await self.session.execute(
-                delete(EventCache).where(
-                    EventCache.tenant_id == self.tenant_id,
-                    EventCache.user_id == user_id,
-                    EventCache.event_id.in_(ids),
-                )
-            )
-
-    async def drop(self, user_id: int) -> None:
-        """Forget the window: the next read is a full re-baseline."""
-        await self.session.execute(
-            delete(EventCache).where(
-                EventCache.tenant_id == self.tenant_id, EventCache.user_id == user_id
-            )
-        )
-        await self.session.execute(
-            delete(DeltaState).where(
-                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
-            )
-        )
-
-    async def delta(self, user_id: int) -> DeltaRecord | None:
-        row = await self.session.scalar(
-            select(DeltaState).where(
-                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
-            )
-        )
-        if row is None:
-            return None
-        link = self.box.open(row.delta_link_enc) if row.delta_link_enc is not None else None
-        return DeltaRecord(
-            link, row.window_start, row.window_end, row.baselined_at, row.relevance_tag
-        )
-
-    async def save_delta(self, user_id: int, record: DeltaRecord) -> None:
-        row = await self.session.scalar(
-            select(DeltaState).where(
-                DeltaState.tenant_id == self.tenant_id, DeltaState.user_id == user_id
-            )
-        )
-        sealed = self.box.seal(record.delta_link) if record.delta_link is not None else None
-        if row is None:
-            self.session.add(
-                DeltaState(
-                    tenant_id=self.tenant_id,
-                    user_id=user_id,
-                    delta_link_enc=sealed,
-                    window_start=record.window_start,
-                    window_end=record.window_end,
-                    baselined_at=record.baselined_at,
-                    relevance_tag=record.relevance_tag,
-                )
-            )
-        else:
-            row.delta_link_enc = sealed
-            row.window_start, row.window_end = record.window_start, record.window_end
-            row.baselined_at = record.baselined_at
-            row.relevance_tag = record.relevance_tag
-        await self.session.flush()

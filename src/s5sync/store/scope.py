@@ -30,7 +30,6 @@ from s5sync.store.database import Database
 from s5sync.store.directory import LeaseLost
 from s5sync.store.models import AppUser
 from s5sync.store.repositories import (
-    CacheRepository,
     LinkRepository,
     RunRepository,
     TenantOptionsRepository,
@@ -48,7 +47,6 @@ class Unit:
     users: UserRepository
     links: LinkRepository
     runs: RunRepository
-    cache: CacheRepository
     alerts: AlertRepository
     audit: AuditRepository
 
@@ -72,7 +70,6 @@ class TenantScope:
                 users=UserRepository(session, self.tenant_id, self.box),
                 links=LinkRepository(session, self.tenant_id),
                 runs=RunRepository(session, self.tenant_id),
-                cache=CacheRepository(session, self.tenant_id, self.box),
                 alerts=AlertRepository(session, self.tenant_id),
                 audit=AuditRepository(session, self.tenant_id),
             )

@@ -253,6 +253,32 @@ async def test_link_rows_are_kept_whole_or_not_at_all_R16(world: World) -> None:
     assert again.links == (active,)
 
 
+async def test_a_link_write_naming_a_vanished_row_keeps_nothing_of_its_transaction_R16(
+    world: World,
+) -> None:
+    started = await begin(world)
+    imported = Link(None, "e6", Origin.OUTLOOK, LinkState.PENDING)
+    async with world.store.link_writes(started.lease) as rows:
+        await rows.add(world.user.id, imported, NOW)
+    pushed = Link(8, None, Origin.S5, LinkState.PENDING, transaction_id="s5sync-1-1-8")
+    never = Link(9, None, Origin.S5, LinkState.PENDING, transaction_id="s5sync-1-1-9")
+
+    async def write_over_a_vanished_row() -> None:
+        async with world.store.link_writes(started.lease) as rows:
+            await rows.add(world.user.id, pushed, NOW)
+            await rows.replace(world.user.id, never, replace(never, event_id="e9"), NOW)
+
+    with pytest.raises(NotFound):
+        await write_over_a_vanished_row()
+    # An import's pending row is found by its event id once its task is known.
+    linked = Link(7, "e6", Origin.OUTLOOK, LinkState.ACTIVE, None, "th", "eh", "ck")
+    async with world.store.link_writes(started.lease) as rows:
+        await rows.replace(world.user.id, imported, linked, NOW)
+    await world.store.finish(started.lease, end(started))
+    again = await begin(world, NOW + timedelta(minutes=10))
+    assert again.links == (linked,)
+
+
 async def test_the_window_hands_out_what_can_matter_and_all_on_demand(world: World) -> None:
     started = await begin(world)
     async with world.store.link_writes(started.lease) as rows:

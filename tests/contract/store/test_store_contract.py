@@ -22,7 +22,7 @@ from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from s5sync.store.token_caches import TokenCacheRows
 from s5sync.sync.ports import Refusal
-from support.cycle_rows import finish_cycle, record_cycle, start_cycle
+from support.cycle_rows import finish_cycle, record_cycle, save_window, start_cycle
 
 KEY_A = SecretBox.generate_key()
 KEY_B = SecretBox.generate_key()
@@ -102,7 +102,10 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
     async with scope_b.begin() as unit:
         await unit.users.onboard(user_b, 1, NOW)
         await unit.links.add(user_b, pushed(1, "b-event"), NOW)
-        await unit.cache.upsert(user_b, [CachedEvent("b-event", {"subject": "x"}, "ck", "h")], NOW)
+    cached = CachedEvent("b-event", {"subject": "x"}, "ck", "h")
+    await save_window(
+        cycles(db, box, scope_b), user_b, NOW, DeltaRecord(None, NOW, NOW, NOW), [cached]
+    )
     entry = ActivityEntry("push", "create_event", None, 1, "b-event", "B's task", "made")
     await record_cycle(cycles(db, box, scope_b), user_b, NOW, entries=[entry])
     async with scope_a.begin() as unit:
@@ -110,10 +113,12 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
         assert await unit.users.find(user_b) is None
         assert await unit.links.all(user_b) == []
         assert await unit.runs.activity(user_b) == []
-        assert await unit.cache.events(user_b) == {}
-        assert await unit.links.delete_all(user_b) == 0
+        await unit.links.delete(user_b, pushed(1, "b-event"))
         assert await unit.runs.prune(NOW + timedelta(days=1)) == 0
         assert (await unit.tenant.get()).ms_tenant_id == "tenant-a"
+    assert await cycles(db, box, scope_a).cached(user_b, None) == {}
+    assert await cycles(db, box, scope_a).cached(user_b, ["b-event"]) == {}
+    assert set(await cycles(db, box, scope_b).cached(user_b, None)) == {"b-event"}
     async with scope_b.begin(write=False) as unit:
         assert len(await unit.links.all(user_b)) == 1
         assert len(await unit.runs.activity(user_b)) == 1
@@ -122,9 +127,9 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
 async def test_secrets_hold_no_plaintext_when_read_raw_R22(db: Database, box: SecretBox) -> None:
     scope, user, _, _ = await two_stores(db, box)
     async with scope.begin() as unit:
-        await unit.cache.save_delta(
-            user, DeltaRecord("https://graph/delta?$deltatoken=canary-delta", NOW, NOW, NOW)
-        )
+        await unit.users.onboard(user, 1, NOW)
+    delta = DeltaRecord("https://graph/delta?$deltatoken=canary-delta", NOW, NOW, NOW)
+    await save_window(cycles(db, box, scope), user, NOW, delta)
     async with db.transaction() as session:
         dump = []
         for table in ("tenant", "app_user", "delta_state"):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from s5sync.core.snapshots import LinkState
 from support.fake_world import World
+from support.store_damage import forget_links, forget_window
 
 
 async def test_synced_delivery_is_pushed_with_category_and_maps_link_R1_R3_R4(
@@ -116,9 +117,8 @@ async def test_mapping_lost_between_cycles_is_rebuilt_without_duplicates_R16b(
         "Measure [sync]", world.now + timedelta(days=2), world.now + timedelta(days=2, hours=1)
     )
     await world.cycle()
-    async with world.services.scope(world.user.tenant_id).begin() as unit:
-        await unit.links.delete_all(world.user.id)
-        await unit.cache.drop(world.user.id)
+    await forget_links(world.services, world.user.tenant_id, world.user.id)
+    await forget_window(world.services, world.user.tenant_id, world.user.id)
     world.now += timedelta(minutes=10)
     result = await world.cycle()
     assert result.outcome == "ok", result.error

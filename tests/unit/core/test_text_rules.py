@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from s5sync.core.html_text import html_to_text, normalise_text, text_to_html
+from s5sync.core.html_text import (
+    CACHED_BODIES,
+    CACHED_LONGEST,
+    _cached,
+    html_to_text,
+    normalise_text,
+    text_to_html,
+)
 from s5sync.core.mapslink import (
     SENTINEL,
     build_html,
@@ -166,3 +173,22 @@ def test_text_round_trips_through_html_as_normalised_text_R9() -> None:
     text = "  a  & <b>\r\n\r\n\r\nc\td\n"
     assert text_to_html(text) == "  a  &amp; &lt;b&gt;<br><br><br>c\td<br>"
     assert html_to_text(text_to_html(text)) == normalise_text(text) == "a & <b>\n\nc d"
+
+
+def test_a_body_is_parsed_once_while_it_is_among_the_last_bodies_seen_R9() -> None:
+    body = "<div>Bring the <b>ladder</b></div><p>Gate code 4711</p>"
+    before = _cached.cache_info()
+    assert html_to_text(body) == "Bring the ladder\nGate code 4711"
+    assert html_to_text(body) == "Bring the ladder\nGate code 4711"
+    after = _cached.cache_info()
+    assert after.hits >= before.hits + 1
+    assert after.maxsize == CACHED_BODIES
+
+
+def test_a_long_body_is_parsed_each_time_and_reads_the_same_R9() -> None:
+    words = "word " * (CACHED_LONGEST // 5 + 1)
+    body = f"<p>{words}</p><p>end</p>"
+    assert len(body) > CACHED_LONGEST
+    before = _cached.cache_info().currsize
+    assert html_to_text(body) == f"{words.strip()}\nend"
+    assert _cached.cache_info().currsize == before

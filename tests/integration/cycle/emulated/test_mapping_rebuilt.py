@@ -12,6 +12,7 @@ import pytest
 from s5sync.core.snapshots import LinkState
 from support.cycle_stack import Stack
 from support.emulated_world import ALICE, LATER, NOW, all_tasks, create_event, links
+from support.store_damage import forget_links, forget_window
 
 
 async def test_emptied_mapping_is_rebuilt_without_creating_anything_R16b(
@@ -27,10 +28,9 @@ async def test_emptied_mapping_is_rebuilt_without_creating_anything_R16b(
     events = sorted(e["id"] for e in world.events(ALICE))
     tasks = sorted(t.id for t in all_tasks(world))
     for drop_cache in (False, True):
-        async with world.services.scope(world.tenant.id).begin() as unit:
-            await unit.links.delete_all(world.users[ALICE].id)
-            if drop_cache:
-                await unit.cache.drop(world.users[ALICE].id)
+        await forget_links(world.services, world.tenant.id, world.users[ALICE].id)
+        if drop_cache:
+            await forget_window(world.services, world.tenant.id, world.users[ALICE].id)
         rebuilt = await world.cycle(ALICE, NOW + LATER)
         assert rebuilt.outcome == "ok", rebuilt.error
         assert {e.action for e in rebuilt.entries} <= {
@@ -62,9 +62,8 @@ async def test_a_lost_link_of_a_task_is_found_wherever_its_event_lies_R16b(
     task_id = world.add_task(ALICE, "customer", "Visit", f"{day}T10:00:00", f"{day}T11:00:00")
     await world.cycle(ALICE, NOW)
     [pushed] = world.events(ALICE)
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        await unit.links.delete_all(world.users[ALICE].id)
-        await unit.cache.drop(world.users[ALICE].id)
+    await forget_links(world.services, world.tenant.id, world.users[ALICE].id)
+    await forget_window(world.services, world.tenant.id, world.users[ALICE].id)
     rebuilt = await world.cycle(ALICE, NOW + LATER)
     assert rebuilt.outcome == "ok", rebuilt.error
     assert [e.action for e in rebuilt.entries][:1] == ["adopt_event"]

@@ -15,6 +15,7 @@ import pytest
 from s5sync.core.snapshots import LinkState
 from support.cycle_stack import Stack
 from support.emulated_world import ALICE, LATER, NOW, create_event, delete_event, links, save_task
+from support.store_damage import forget_links, forget_window
 
 
 async def test_every_request_of_every_kind_of_cycle_asks_for_immutable_ids_R16b(
@@ -32,9 +33,8 @@ async def test_every_request_of_every_kind_of_cycle_asks_for_immutable_ids_R16b(
     save_task(world, near, title="Visit v2")  # a PATCH in a $batch
     second = await world.cycle(ALICE, NOW + LATER)
     assert second.outcome == "ok", second.error
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        await unit.links.delete_all(world.users[ALICE].id)
-        await unit.cache.drop(world.users[ALICE].id)
+    await forget_links(world.services, world.tenant.id, world.users[ALICE].id)
+    await forget_window(world.services, world.tenant.id, world.users[ALICE].id)
     rebuilt = await world.cycle(ALICE, NOW + 2 * LATER)  # recovery lookups in a $batch
     assert rebuilt.outcome == "ok", rebuilt.error
     assert rebuilt.phases.get("recovery") == 1, rebuilt.phases

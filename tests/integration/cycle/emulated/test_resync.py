@@ -42,6 +42,7 @@ from support.emulated_world import (
     save_task,
     utc,
 )
+from support.store_damage import forget_links, replace_delta_link, saved_delta
 
 OURS = "Received From System5"
 
@@ -151,8 +152,7 @@ async def test_a_resync_of_a_clean_sync_writes_nothing_and_says_so_R14c(world: S
 async def test_resync_after_lost_mapping_rows_equals_a_clean_first_sync_R16b(world: Stack) -> None:
     await pushed(world)
     before = event_ids(world)
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        assert await unit.links.delete_all(world.users[ALICE].id) == 3
+    assert await forget_links(world.services, world.tenant.id, world.users[ALICE].id) == 3
     done = await resync(world, NOW + LATER)
     assert [e.action for e in done.entries].count("adopt_event") == 3
     assert "create_event" not in {e.action for e in done.entries}
@@ -185,13 +185,11 @@ async def test_resync_after_a_stale_delta_link_imports_what_it_skipped_R8_R14c(
     await pushed(world)
     before = event_ids(world)
     tagged = create_event(world, ALICE, "Measure kitchen [sync]", NOW + timedelta(days=2))
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        user_id = world.users[ALICE].id
-        record = await unit.cache.delta(user_id)
-        assert record is not None
-        await unit.cache.save_delta(
-            user_id, replace(record, delta_link=fresh_delta_link(world, record))
-        )
+    user_id = world.users[ALICE].id
+    record = await saved_delta(world.services, world.tenant.id, user_id)
+    assert record is not None
+    stale = fresh_delta_link(world, record)
+    await replace_delta_link(world.services, world.tenant.id, user_id, stale)
     missed = await world.cycle(ALICE, NOW + LATER)
     assert missed.wrote == 0  # the damage: the tagged event is never seen
     done = await resync(world, NOW + 2 * LATER)
@@ -287,8 +285,7 @@ async def test_s5sync_user_resync_repairs_now_and_is_audited_R14c_R21d(
     world: Stack, tmp_path: Path
 ) -> None:
     await pushed(world)
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        await unit.links.delete_all(world.users[ALICE].id)
+    await forget_links(world.services, world.tenant.id, world.users[ALICE].id)
     env = env_file(world, tmp_path / "s5sync.env")
     said = await s5sync(env, "user", "resync", ALICE, "--now", (NOW + LATER).isoformat())
     assert said.exit_code == 0, said.output
