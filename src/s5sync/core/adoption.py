@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
-from s5sync.core.decisions import AdoptEvent, AdoptTask, Direction, Reason, Skip
+from s5sync.core.decisions import AdoptEvent, AdoptTask, Skip
 from s5sync.core.eligibility import event_label, task_label
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, TaskSnapshot
 from s5sync.core.tag import has_tag
 
