@@ -7,8 +7,8 @@ routes (accounts, the administrator's pages, the metered cycle engine, the local
 scheduler, push); `entrypoints/web/app.py` only wires them to routes.
 
 Process-wide objects live here — the database, the secret box, the one MSAL application
-(DESIGN.md "Outlook connector"), one shared `httpx.AsyncClient` for Graph (trusting the
-configured CA), one System Five connection pool per store — and per-user ports are made
+(DESIGN.md "Outlook connector"), the Graph connection pools (`GraphClients`, aiohttp,
+trusting the configured CA), one System Five connection pool per store — and per-user ports are made
 from them for each cycle.
 """
 
@@ -22,8 +22,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-import httpx
 
 from s5sync.core.records import TenantRecord, UserRecord
 from s5sync.outlook.clients import GraphClients
@@ -43,6 +41,7 @@ if TYPE_CHECKING:
     from s5sync.outlook.session import GraphSession
     from s5sync.outlook.subscriptions import SubscriptionGateway
     from s5sync.outlook.tokens import AccessTokens
+    from s5sync.outlook.transport import GraphTransport
     from s5sync.scheduling.distributed import DistributedScheduler
     from s5sync.scheduling.local import LocalScheduler
     from s5sync.scheduling.push import PushService
@@ -118,9 +117,9 @@ class Services:
             self._access_tokens = AccessTokens()
         return self._access_tokens
 
-    def graph_http(self, user_id: int = 0) -> httpx.AsyncClient:
-        """A pooled HTTP client for Graph (the user's shard of `GraphClients`), trusting
-        the configured CA (the emulator's)."""
+    def graph_http(self, user_id: int = 0) -> GraphTransport:
+        """The user's pooled transport to Graph (their shard of `GraphClients`),
+        trusting the configured CA (S5SYNC_CA_BUNDLE: the demo's emulator CA)."""
         if self._graph is None:
             verify: ssl.SSLContext | bool = True
             if self.settings.ca_bundle is not None:
