@@ -22,7 +22,16 @@ STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
     | {"message", "asctime", "color_message"}  # uvicorn's ANSI copy of the message
 )
-QUIET = ("httpx", "httpcore", "hpack", "msal", "urllib3", "sqlalchemy.engine", "aiosqlite")
+QUIET = (
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "hpack",
+    "msal",
+    "urllib3",
+    "sqlalchemy.engine",
+    "aiosqlite",
+)
 
 
 def hold_at_warning(names: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """The CalendarGateway contract (ports.py), one suite run on every implementation
 (STYLE.md habit 6): the in-memory fake, the Graph adapter on the Microsoft 365 emulator
 in-process (httpx.ASGITransport) and over a real TLS socket with MSAL sign-in, and — when
-S5SYNC_TEST_GRAPH_ACCESS_TOKEN is set — on a real Microsoft 365 mailbox."""
+S5SYNC_TEST_GRAPH_ACCESS_TOKEN is set — on a real Microsoft 365 mailbox; the last two on
+production's transport (aiohttp)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from s5sync.outlook.categories import ensure_category_once
 from s5sync.outlook.errors import MalformedEventId
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
+from s5sync.outlook.transport import AiohttpTransport
 from s5sync.sync.ports import EventUpdate, EventWrite, WriteStatus
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,
@@ -366,6 +368,7 @@ class TestGraphAdapterOnEmulatorOverTls(CalendarGatewayContract):
             )
         )
         tokens = await sign_in(running, identity, email)
+        graph = AiohttpTransport(running.urls.graph, running.ssl_context())  # production's
         try:
             async with httpx.AsyncClient(
                 base_url=running.urls.graph, verify=running.ssl_context(), trust_env=False
@@ -376,8 +379,10 @@ class TestGraphAdapterOnEmulatorOverTls(CalendarGatewayContract):
                     UserActions(http, tokens),
                     running.emulator.socket_parts,  # type: ignore[attr-defined]
                     f"{DEMO_TENANT_ID}/{user.id}",
+                    graph=graph,
                 )
         finally:
+            await graph.aclose()
             identity.close()
 
 
@@ -388,8 +393,9 @@ class TestGraphAdapterOnRealMicrosoft365(CalendarGatewayContract):
     async def harness(self, run: str) -> AsyncIterator[CalendarHarness]:
         tokens = real_tenant_tokens()
         base = os.environ.get(REAL_BASE_ENV, "https://graph.microsoft.com/v1.0")
+        graph = AiohttpTransport(base, timeout=30)  # production's
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            harness = GraphHarness(http, tokens, UserActions(http, tokens))
+            harness = GraphHarness(http, tokens, UserActions(http, tokens), graph=graph)
             yield harness
             # Leave the mailbox as found: the events this run made, by their task identity.
             found = await harness.new_cycle().find_by_task_refs(
@@ -400,3 +406,4 @@ class TestGraphAdapterOnRealMicrosoft365(CalendarGatewayContract):
                     f"/me/events/{quote(event_id, safe='')}",
                     headers={"Authorization": f"Bearer {await tokens.token()}"},
                 )
+        await graph.aclose()

@@ -3,8 +3,9 @@
 - `task(...)` / `raw_task(...)`: a System Five task through the desk, or a row written
   with SQL as another tool might leave it (values the desk would refuse);
 - `event(...)` / `post_event(...)`: an event created in Outlook over Graph as the user;
-- `graph_answers(...)`: Graph's answers rewritten on their way to s5sync, by a transport
-  in front of the real TLS one (the transport is the HTTP seam, STYLE.md habit 7) — for
+- `graph_answers(...)`: Graph's answers rewritten on their way to s5sync, by an httpx
+  transport in front of the real TLS one, mounted on the Graph seam (`HttpxTransport`,
+  STYLE.md habit 7) — for
   items or answers the emulator would never produce itself;
 - `with_good_items()` / `assert_good_items_synced(result)`: a good task and a good tagged
   event in the same cycle, proving that the rest of the cycle went on (R23).
@@ -24,6 +25,7 @@ from sqlalchemy import insert, update
 from s5emu.desk import AddressForm, TaskRow
 from s5emu.schema import task as task_table
 from s5sync.outlook.clients import GraphClients
+from s5sync.outlook.transport import HttpxTransport
 from s5sync.sync.engine import CycleResult
 from support.cycle_stack import Stack
 
@@ -188,9 +190,9 @@ class World:
             assert services._graph is None, "Graph's clients were built already"
             inner = httpx.AsyncHTTPTransport(verify=self.stack.running.ssl_context())
             self.transport = RewritingTransport(inner)
-            services._graph = GraphClients(
-                services.settings.graph_base_url, transport=self.transport
-            )
+            base_url = services.settings.graph_base_url
+            http = httpx.AsyncClient(base_url=base_url, transport=self.transport, trust_env=False)
+            services._graph = GraphClients(base_url, transport=HttpxTransport(http))
         return self.transport
 
     # -- the cycle -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.tokens import UserTokens
+from s5sync.outlook.transport import GraphTransport
 from s5sync.sync.ports import CalendarGateway
 from s5sync.testing.calendar import FakeCalendarGateway
 from s5sync.testing.graph_emulator import GraphParts, UserActions, expire_delta, graph_calendar
@@ -83,7 +84,8 @@ class FakeHarness(CalendarHarness):
 
 @dataclass
 class GraphHarness(CalendarHarness):
-    """The Graph adapter on an httpx client (in-process, socket or real Graph)."""
+    """The Graph adapter on an httpx client (in-process), or on `graph`, production's
+    transport (aiohttp: over a socket or to real Graph); the user acts over `http`."""
 
     http: httpx.AsyncClient
     tokens: Any
@@ -93,12 +95,13 @@ class GraphHarness(CalendarHarness):
     emulator: Emulator | None = None
     counter: RequestCounter = field(default_factory=RequestCounter)
     made: list[str] = field(default_factory=list)
+    graph: GraphTransport | None = None
 
     def __post_init__(self) -> None:
         self.gateway = self.new_cycle()
 
     def new_cycle(self) -> GraphCalendar:
-        return graph_calendar(self.http, self.tokens, counter=self.counter)
+        return graph_calendar(self.graph or self.http, self.tokens, counter=self.counter)
 
     async def user_creates(self, subject: str, start: datetime, end: datetime) -> str:
         event_id = await self.user.creates(subject, start, end)

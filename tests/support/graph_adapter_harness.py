@@ -18,6 +18,7 @@ from m365emu.demo import seed_demo
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
+from s5sync.outlook.transport import HttpxTransport
 from s5sync.sync.ports import EventWrite
 from s5sync.testing.graph_emulator import (
     EmulatorTokens,
@@ -64,7 +65,7 @@ class Emu:
         tokens: Any = None,
     ) -> GraphCalendar:
         session = GraphSession(
-            self.http,
+            HttpxTransport(self.http),
             tokens or self.tokens,
             counter=self.counter,
             slots=self.slots,

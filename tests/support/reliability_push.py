@@ -25,6 +25,7 @@ from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.notifications import Lifecycle, NotificationIntake
 from s5sync.outlook.session import GraphSession
 from s5sync.outlook.subscriptions import GraphSubscriptions, SubscriptionRequest
+from s5sync.outlook.transport import HttpxTransport
 from s5sync.store.subscriptions import SubscriptionKey
 from support.reliability_stack import MS_TENANT, Account, RefreshTokens, Stack
 
@@ -74,7 +75,9 @@ class Notifications:
             return
         secret = secrets.token_urlsafe(24)
         session = GraphSession(
-            self.stack.http, RefreshTokens(self.stack.http, account), counter=RequestCounter()
+            HttpxTransport(self.stack.http),
+            RefreshTokens(self.stack.http, account),
+            counter=RequestCounter(),
         )
         request = SubscriptionRequest(
             f"{URL}/graph/notifications",

@@ -41,6 +41,7 @@ from s5sync.outlook.errors import NeedsSignIn
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
+from s5sync.outlook.transport import HttpxTransport
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.settings import Settings
 from s5sync.store.migrate import upgrade
@@ -172,7 +173,7 @@ class Stack:
         counter = RequestCounter()
         slots = self.slots.setdefault(user.id, MailboxSlots())
         session = GraphSession(
-            self.http,
+            HttpxTransport(self.http),
             RefreshTokens(self.http, account),
             counter=counter,
             slots=slots,

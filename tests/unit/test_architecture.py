@@ -25,6 +25,7 @@ IO_MODULES = {
     "asyncio",
     "anyio",
     "httpx",
+    "aiohttp",
     "requests",
     "sqlalchemy",
     "msal",

@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from s5sync.core.characters import printable
-from s5sync.core.decisions import Direction, Reason, Skip
+from s5sync.core.decisions import Skip
 from s5sync.core.hashing import event_hash
 from s5sync.core.payloads import ImportDraft, import_draft
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import (
     EventSnapshot,
     EventType,

@@ -8,10 +8,8 @@ from dataclasses import replace
 
 from s5sync.core.cycle_facts import CycleFacts, push_notes
 from s5sync.core.decisions import (
-    Direction,
     MarkDeletedInOutlook,
     MarkTaskDeleted,
-    Reason,
     Recorded,
     Skip,
     UpdateEvent,
@@ -34,6 +32,7 @@ from s5sync.core.payloads import (
     predicted_event_hash,
     removed_mark,
 )
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.resync import repair, restore
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin, TaskSnapshot
 from s5sync.core.tag import has_tag

@@ -5,10 +5,11 @@ or the cycle says why not."""
 from __future__ import annotations
 
 from s5sync.core.cycle_facts import CycleFacts, push_notes
-from s5sync.core.decisions import CreateEvent, CreateTask, Direction, Reason, Skip
+from s5sync.core.decisions import CreateEvent, CreateTask, Skip
 from s5sync.core.eligibility import event_label, importable, push_blocker, task_label
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import event_payload, imported_task, predicted_event_hash
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import EventSnapshot, Link, TaskSnapshot
 from s5sync.core.tag import has_tag
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from s5sync.core.characters import printable
-from s5sync.core.decisions import EventPayload, Reason, RemovedMark
+from s5sync.core.decisions import EventPayload, RemovedMark
 from s5sync.core.eventbody import UserText, body_html, imported_notes, user_text
 from s5sync.core.hashing import body_text, event_hash
 from s5sync.core.mapslink import task_location, task_maps_url
+from s5sync.core.reasons import Reason
 from s5sync.core.snapshots import (
     EventSnapshot,
     Link,

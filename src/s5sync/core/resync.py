@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from s5sync.core.decisions import Reason, UpdateEvent
+from s5sync.core.decisions import UpdateEvent
 from s5sync.core.eligibility import push_blocker, task_label
 from s5sync.core.hashing import body_text, task_hash
 from s5sync.core.html_text import html_to_text
@@ -34,6 +34,7 @@ from s5sync.core.payloads import (
     parse_task_ref,
     predicted_event_hash,
 )
+from s5sync.core.reasons import Reason
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, StoreOptions, TaskSnapshot
 
 

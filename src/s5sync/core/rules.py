@@ -36,9 +36,10 @@ from collections.abc import Iterable, Set
 from datetime import datetime
 
 from s5sync.core.adoption import adopt
-from s5sync.core.decisions import AdoptEvent, AdoptTask, Decision, Direction
+from s5sync.core.decisions import AdoptEvent, AdoptTask, Decision
 from s5sync.core.linked_pairs import LinkedPairs
 from s5sync.core.new_items import NewItems
+from s5sync.core.reasons import Direction
 from s5sync.core.snapshots import EventSnapshot, Link, StoreOptions, TaskSnapshot
 
 

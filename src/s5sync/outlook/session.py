@@ -1,6 +1,8 @@
 """One user's HTTP conversation with Microsoft Graph: auth, Prefer headers, retries, limits.
 
-Every request of the Graph adapter goes through `GraphSession.request`, which
+Every request of the Graph adapter goes through `GraphSession.request`, over one
+`GraphTransport` (transport.py: aiohttp in production, httpx's in-process ASGI transport
+in tests), which
 - adds the bearer token and, on a 401, refreshes it once (`force_refresh`) before giving up;
 - sends `Prefer: IdType="ImmutableId"` (ids survive moves, learn.microsoft.com/graph/
   outlook-immutable-id), `outlook.timezone="UTC"` and `outlook.body-content-type="text"`
@@ -11,8 +13,8 @@ Every request of the Graph adapter goes through `GraphSession.request`, which
 - retries other transient failures (5xx, 408, timeouts, dropped connections) with
   bounded exponential backoff and jitter, then raises `GraphUnavailable` (R17b);
 - holds the mailbox's slots (4; a `$batch` takes all 4) while a request is in flight;
-- applies a per-request timeout itself (`anyio.fail_after`), since httpx's ASGITransport
-  ignores timeouts, and stops at the cycle's deadline;
+- applies a per-request timeout itself (`asyncio.timeout`), since the in-process test
+  transport ignores timeouts, and stops at the cycle's deadline;
 - counts every attempt by (method, route kind, status).
 Sleep, clock and randomness are injected so tests run fast and deterministically. Log
 lines carry the method, the route kind and the status, never a URL (delta links carry
@@ -22,6 +24,7 @@ state tokens), a header or a body (R22).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -33,10 +36,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import anyio
-import httpx
-
-from s5sync.logs import hold_at_warning
 from s5sync.outlook.errors import (
     DeadlineReached,
     GraphRejected,
@@ -44,24 +43,20 @@ from s5sync.outlook.errors import (
     Throttled,
 )
 from s5sync.outlook.metering import MailboxSlots, RequestCounter, route_kind
+from s5sync.outlook.transport import GraphTransport, Reply, TransportFailed
 
 log = logging.getLogger("s5sync.outlook.graph")
 
 PREFER = ('IdType="ImmutableId"', 'outlook.timezone="UTC"', 'outlook.body-content-type="text"')
 TRANSIENT = frozenset({408, 500, 502, 503, 504})
 THROTTLING = frozenset({429, 503})
+RETRIED = TRANSIENT | {429}
 
 
 class AccessTokens(Protocol):
     """A user's Graph access tokens (outlook.tokens.UserTokens in production)."""
 
     async def token(self, *, force_refresh: bool = False) -> str: ...
-
-
-def keep_http_logs_quiet() -> None:
-    """httpx logs every URL at INFO, and delta and next links carry sync-state tokens
-    (R22): its loggers stay at WARNING whatever the process's log level."""
-    hold_at_warning(("httpx", "httpcore"))
 
 
 @dataclass(frozen=True)
@@ -133,16 +128,13 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
 class GraphSession:
     """The HTTP side of one user's Graph client for one cycle."""
 
-    http: httpx.AsyncClient
+    http: GraphTransport
     tokens: AccessTokens
     counter: RequestCounter = field(default_factory=RequestCounter)
     slots: MailboxSlots = field(default_factory=MailboxSlots)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     pacing: Pacing = field(default_factory=Pacing)
     deadline: float | None = None  # in pacing.monotonic() time
-
-    def __post_init__(self) -> None:
-        keep_http_logs_quiet()
 
     def backoff(self, attempt: int) -> float:
         """Exponential, capped, with jitter (half fixed, half random)."""
@@ -161,11 +153,10 @@ class GraphSession:
 
     def same_origin(self, url: str) -> bool:
         """Only links back to our own Graph base get the bearer token."""
-        target = urlsplit(url)
-        if not target.scheme:
+        if url[:1] == "/":
             return True
-        base = self.http.base_url
-        return (target.scheme, target.netloc) == (base.scheme, base.netloc.decode())
+        target = urlsplit(url)
+        return not target.scheme or (target.scheme, target.netloc) == self.http.origin
 
     async def request(
         self,
@@ -177,89 +168,87 @@ class GraphSession:
         prefer: Sequence[str] = (),
         weight: int = 1,
     ) -> Answer:
-        """Send with retries; returns the first answer that is not retried."""
+        """Send with retries; returns the first answer that is not retried: a 401 once
+        after a forced token refresh (R19b), 429/503 after their `Retry-After`, other
+        transient failures after a backoff (R17b, R23b)."""
         if not self.same_origin(url):
             raise GraphRejected("a Graph link pointed outside the configured Graph URL")
-        kind = route_kind(url)
-        refreshed = force = uncertain = False
+        content = None if body is None else json.dumps(body).encode()
+        fixed = _fixed_headers(tuple(prefer), content is not None)
+        force = refreshed = uncertain = False
         last: Answer | None = None
         for attempt in range(1, self.policy.max_attempts + 1):
-            token = await self.tokens.token(force_refresh=force)
+            sent = {"Authorization": "Bearer " + await self.tokens.token(force_refresh=force)}
             force = False
-            sent = {
-                "Authorization": f"Bearer {token}",
-                "Prefer": ", ".join((*PREFER, *prefer)),
-                **(headers or {}),
-            }
+            sent.update(fixed)
+            if headers:
+                sent.update(headers)
             try:
-                answer = await self._send(method, url, body, sent, weight)
-            except (TimeoutError, httpx.TransportError) as error:
-                left = self.remaining()
-                if left is not None and left <= 0:
-                    raise DeadlineReached("the cycle's time for Microsoft Graph ran out") from None
+                reply = await self._send(method, url, content, sent, weight)
+            except (TimeoutError, TransportFailed) as error:
                 uncertain = True
-                reason = (
-                    "timeout"
-                    if isinstance(error, TimeoutError | httpx.TimeoutException)
-                    else "error"
-                )
-                self.counter.record(method, url, reason)
-                log.info(
-                    "graph.retry method=%s route=%s failure=%s attempt=%d",
-                    method,
-                    kind,
-                    reason,
-                    attempt,
-                )
-                if attempt == self.policy.max_attempts:
-                    raise GraphUnavailable(
-                        f"Microsoft Graph did not answer {method} {kind} ({reason}) "
-                        f"after {attempt} attempts"
-                    ) from None
-                await self._backoff_or_stop(attempt)
+                await self._after_failure(method, url, error, attempt)
                 continue
-            self.counter.record(method, url, answer.status)
-            last = Answer(answer.status, answer.headers, answer.body, attempt, uncertain)
-            if answer.status == 401 and not refreshed:
-                refreshed = force = True  # R19b: one forced refresh, then the answer stands
-                log.info("graph.token_refresh method=%s route=%s", method, kind)
-                continue
-            wait = retry_after(answer.headers, self.pacing.now())
-            if answer.status in THROTTLING and wait is not None:
-                log.info(
-                    "graph.throttled method=%s route=%s status=%d wait=%.1f",
-                    method,
-                    kind,
-                    answer.status,
-                    wait,
-                )
-                if attempt == self.policy.max_attempts:
-                    raise Throttled(
-                        self.pacing.now() + timedelta(seconds=wait), status=answer.status
-                    )
-                await self.wait(wait, answer.status)
-                continue
-            if answer.status in TRANSIENT or answer.status == 429:
-                uncertain = uncertain or answer.status >= 500
-                log.info(
-                    "graph.retry method=%s route=%s status=%d attempt=%d",
-                    method,
-                    kind,
-                    answer.status,
-                    attempt,
-                )
-                if attempt == self.policy.max_attempts:
-                    break
-                await self._backoff_or_stop(attempt)
-                continue
-            return last
-        status = last.status if last else None
+            status = reply.status
+            self.counter.record(method, url, status)
+            last = Answer(status, reply.headers, _parsed(reply.payload), attempt, uncertain)
+            force = status == 401 and not refreshed
+            if force:
+                refreshed = True  # R19b: one forced refresh, then the answer stands
+                log.info("graph.token_refresh method=%s route=%s", method, route_kind(url))
+            elif (
+                status in THROTTLING
+                and (wait := retry_after(reply.headers, self.pacing.now())) is not None
+            ):
+                await self._throttled(method, url, last, wait, attempt)
+            elif status in RETRIED:
+                uncertain = uncertain or status >= 500
+                self._log_retry(method, url, f"status={status}", attempt)
+                if attempt < self.policy.max_attempts:
+                    await self._backoff_or_stop(attempt)
+            else:
+                return last
         raise GraphUnavailable(
-            f"Microsoft Graph kept failing {method} {kind} (last status {status}) "
-            f"after {self.policy.max_attempts} attempts",
-            status=status,
+            f"Microsoft Graph kept failing {method} {route_kind(url)} (last status "
+            f"{last.status if last else None}) after {self.policy.max_attempts} attempts",
+            status=last.status if last else None,
             code=last.error_code if last else "",
         )
+
+    def _log_retry(self, method: str, url: str, why: str, attempt: int) -> None:
+        log.info(
+            "graph.retry method=%s route=%s %s attempt=%d", method, route_kind(url), why, attempt
+        )
+
+    async def _after_failure(self, method: str, url: str, error: Exception, attempt: int) -> None:
+        """No answer (a timeout, a dropped connection): retried after a backoff, unless
+        the cycle's time is up or this was the last attempt."""
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise DeadlineReached("the cycle's time for Microsoft Graph ran out")
+        reason = error.reason if isinstance(error, TransportFailed) else "timeout"
+        self.counter.record(method, url, reason)
+        self._log_retry(method, url, f"failure={reason}", attempt)
+        if attempt == self.policy.max_attempts:
+            raise GraphUnavailable(
+                f"Microsoft Graph did not answer {method} {route_kind(url)} ({reason}) "
+                f"after {attempt} attempts"
+            )
+        await self._backoff_or_stop(attempt)
+
+    async def _throttled(
+        self, method: str, url: str, answer: Answer, wait: float, attempt: int
+    ) -> None:
+        log.info(
+            "graph.throttled method=%s route=%s status=%d wait=%.1f",
+            method,
+            route_kind(url),
+            answer.status,
+            wait,
+        )
+        if attempt == self.policy.max_attempts:
+            raise Throttled(self.pacing.now() + timedelta(seconds=wait), status=answer.status)
+        await self.wait(wait, answer.status)
 
     async def _backoff_or_stop(self, attempt: int) -> None:
         delay = self.backoff(attempt)
@@ -269,8 +258,10 @@ class GraphSession:
         await self.pacing.sleep(delay)
 
     async def _send(
-        self, method: str, url: str, body: Any, headers: dict[str, str], weight: int
-    ) -> Answer:
+        self, method: str, url: str, content: bytes | None, headers: dict[str, str], weight: int
+    ) -> Reply:
+        """One attempt, holding the mailbox's slots, cut at the request's timeout (or at
+        the cycle's deadline): the in-process test transport ignores timeouts."""
         timeout = self.policy.request_timeout
         left = self.remaining()
         if left is not None:
@@ -278,18 +269,23 @@ class GraphSession:
                 raise DeadlineReached("the cycle's time for Microsoft Graph ran out")
             timeout = min(timeout, left)
         async with self.slots.hold(weight):
-            with anyio.fail_after(timeout):
-                response = await self.http.request(
-                    method,
-                    url,
-                    content=None if body is None else json.dumps(body).encode(),
-                    headers={**headers, "Content-Type": "application/json"}
-                    if body is not None
-                    else headers,
-                )
-                payload = await response.aread()
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = None
-        return Answer(response.status_code, dict(response.headers), parsed)
+            async with asyncio.timeout(timeout):
+                return await self.http.send(method, url, content, headers)
+
+
+@functools.cache
+def _fixed_headers(prefer: tuple[str, ...], has_body: bool) -> dict[str, str]:
+    """The headers every request carries (R17: one shape of event everywhere)."""
+    fixed = {"Prefer": ", ".join((*PREFER, *prefer))}
+    if has_body:
+        fixed["Content-Type"] = "application/json"
+    return fixed
+
+
+def _parsed(payload: bytes) -> Any:
+    if not payload:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None

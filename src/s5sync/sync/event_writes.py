@@ -9,14 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from s5sync.core.decisions import (
-    CreateEvent,
-    MarkDeletedInOutlook,
-    MarkTaskDeleted,
-    Reason,
-    UpdateEvent,
-)
+from s5sync.core.decisions import CreateEvent, MarkDeletedInOutlook, MarkTaskDeleted, UpdateEvent
 from s5sync.core.hashing import event_hash
+from s5sync.core.reasons import Reason
 from s5sync.core.recovery import transaction_id
 from s5sync.core.snapshots import EventSnapshot, Link, LinkState, Origin
 from s5sync.sync.adoptions import save_link_only

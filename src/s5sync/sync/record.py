@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from s5sync.core.cadence import push_live
-from s5sync.core.decisions import Action, Reason, Skip
+from s5sync.core.decisions import Skip
 from s5sync.core.eligibility import store_time
+from s5sync.core.reasons import Action, Reason
 from s5sync.core.records import ActivityEntry, Outcome, UserRecord
 from s5sync.core.snapshots import Link, StoreOptions
 from s5sync.core.status import what_failed

@@ -6,7 +6,9 @@
   through `httpx.ASGITransport` (the transport is the seam, STYLE.md habit 7);
 - `EmulatorTokens(emulator, email)`: access tokens minted by the emulator's identity
   platform for one user, no sign-in needed;
-- `graph_calendar(http, tokens, …)`: a `GraphCalendar` with its session;
+- `graph_calendar(http, tokens, …)`: a `GraphCalendar` with its session, over an
+  `httpx.AsyncClient` (the in-process one) or any `GraphTransport` (production's aiohttp
+  pools, for tests over a real socket);
 - `UserActions`: the user in Outlook, creating, editing and deleting events over Graph
   outside the adapter's request count.
 """
@@ -30,6 +32,7 @@ from m365emu.parts import install_graph
 from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy
+from s5sync.outlook.transport import GraphTransport, HttpxTransport
 
 GRAPH_BASE = "https://graph.emu.test/v1.0"
 SCOPES = ["Calendars.ReadWrite", "MailboxSettings.ReadWrite", "User.Read"]
@@ -88,7 +91,7 @@ class EmulatorTokens:
 
 
 def graph_calendar(
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | GraphTransport,
     tokens: Any,
     *,
     counter: RequestCounter | None = None,
@@ -98,7 +101,7 @@ def graph_calendar(
     page_size: int = 100,
 ) -> GraphCalendar:
     session = GraphSession(
-        http,
+        HttpxTransport(http) if isinstance(http, httpx.AsyncClient) else http,
         tokens,
         counter=counter or RequestCounter(),
         slots=slots or MailboxSlots(),

@@ -1,4 +1,5 @@
-"""The Graph adapter over a real TLS socket to the emulator, signed in with MSAL: a
+"""The Graph adapter over a real TLS socket to the emulator, signed in with MSAL, on
+production's transport (aiohttp, `outlook.transport.AiohttpTransport`): a
 request that hangs is cut by the client's own deadline and sent again without a second
 event (R16), a throttled batch waits as told (R23b), and the mailbox never sees more than
 4 requests at once."""
@@ -21,6 +22,7 @@ from s5sync.outlook.identity import MsalIdentity
 from s5sync.outlook.metering import MailboxSlots, RequestCounter
 from s5sync.outlook.session import Pacing, RetryPolicy
 from s5sync.outlook.tokens import UserTokens
+from s5sync.outlook.transport import AiohttpTransport
 from s5sync.sync.ports import EventWrite, WriteStatus
 from s5sync.testing.graph_emulator import graph_calendar
 from support.event_writes import create_events
@@ -44,7 +46,7 @@ class Memory:
 
 @dataclass
 class Signed:
-    http: httpx.AsyncClient
+    http: AiohttpTransport
     control: httpx.AsyncClient
     tokens: UserTokens
     running: RunningEmulator
@@ -63,21 +65,20 @@ async def signed(running: RunningEmulator, identity: MsalIdentity) -> AsyncItera
     user = running.emulator.directory.add_user(DEMO_TENANT_ID, email, "TLS")
     result = await sign_in(running, identity, email)
     tokens = UserTokens(identity, Memory(result.token_cache), object_id=result.object_id)
-    async with (
-        httpx.AsyncClient(
-            base_url=running.urls.graph, verify=running.ssl_context(), trust_env=False
-        ) as http,
-        httpx.AsyncClient(base_url=running.urls.control) as control,
-    ):
-        yield Signed(
-            http,
-            control,
-            tokens,
-            running,
-            f"{DEMO_TENANT_ID}/{user.id}",
-            RequestCounter(),
-            MailboxSlots(),
-        )
+    http = AiohttpTransport(running.urls.graph, running.ssl_context())
+    try:
+        async with httpx.AsyncClient(base_url=running.urls.control) as control:
+            yield Signed(
+                http,
+                control,
+                tokens,
+                running,
+                f"{DEMO_TENANT_ID}/{user.id}",
+                RequestCounter(),
+                MailboxSlots(),
+            )
+    finally:
+        await http.aclose()
 
 
 def writes(k: int) -> list[EventWrite]:

@@ -20,6 +20,7 @@ from m365emu.testing import TEST_REDIRECT_URI, RunningEmulator, sign_in_with_for
 from s5sync.outlook.errors import GraphError, NeedsSignIn
 from s5sync.outlook.identity import IdentityConfig, MsalIdentity
 from s5sync.outlook.tokens import UserTokens
+from s5sync.outlook.transport import AiohttpTransport
 from s5sync.sync.ports import EventUpdate, EventWrite
 from s5sync.testing.graph_emulator import UserActions, graph_calendar
 from support.event_writes import create_events, update_events
@@ -134,9 +135,10 @@ async def test_no_token_secret_or_event_body_in_any_log_line_R22(
         httpx.AsyncClient(base_url=running.urls.control) as control,
     ):
         user = UserActions(http, tokens)
+        graph = AiohttpTransport(running.urls.graph, running.ssl_context())  # production's
         day = NOW + timedelta(days=3)
         await user.creates("Own [sync]", day, day + timedelta(hours=1), body=CANARY_USER_BODY)
-        calendar = graph_calendar(http, tokens)
+        calendar = graph_calendar(graph, tokens)
         first = await calendar.read_window(None, NOW, NOW + timedelta(days=14))
         for fault in (
             {"method": "POST", "path": "/$batch", "kind": "throttle", "retry_after": 1},
@@ -164,8 +166,9 @@ async def test_no_token_secret_or_event_body_in_any_log_line_R22(
         await calendar.ensure_category("Received From System5", "preset4")
         await calendar.read_window(first.delta_link, NOW, NOW + timedelta(days=14))
         with pytest.raises(GraphError):
-            await graph_calendar(http, _Garbage()).get_event(made[1].id)
+            await graph_calendar(graph, _Garbage()).get_event(made[1].id)
         assert (await control.post(f"/users/{email}/revoke")).status_code == 200
+        await graph.aclose()
     with pytest.raises(NeedsSignIn):
         await tokens.token(force_refresh=True)
     identity.close()
@@ -176,6 +179,7 @@ async def test_no_token_secret_or_event_body_in_any_log_line_R22(
         secrets += tokens_of(text)
     assert len(every_logger_at_debug.records) > 20  # the capture really saw the run
     assert logging.getLogger("httpx").level == logging.WARNING  # delta links are in URLs
+    assert logging.getLogger("aiohttp").level == logging.WARNING
     assert first.delta_link.partition("deltatoken=")[2]
     leaks = [
         (secret[:12], text[:200])

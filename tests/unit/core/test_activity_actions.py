@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from s5sync.core.decisions import (
-    Action,
     AdoptEvent,
     AdoptTask,
     CreateEvent,
@@ -18,6 +17,7 @@ from s5sync.core.decisions import (
     UpdateEvent,
     UpdateTask,
 )
+from s5sync.core.reasons import Action
 
 # The values stored in activity rows since the first release.
 STORED: list[tuple[type[Decision], str]] = [

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from s5sync.core.decisions import Decision, Direction, Reason
+from s5sync.core.decisions import Decision
 from s5sync.core.payloads import task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import EventType, Origin, TaskKind
 from support.core_builders import NOW, decide, edited, event, link, only, task
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from s5sync.core.decisions import (
-    PHRASES,
     AdoptEvent,
     CreateEvent,
     CreateTask,
-    Direction,
     MarkDeletedInOutlook,
-    Reason,
     Skip,
     UpdateEvent,
     UpdateTask,
     writes,
 )
+from s5sync.core.reasons import PHRASES, Direction, Reason
 from s5sync.core.snapshots import Origin, TaskDraft
 from support.core_builders import NOW, decide, event, task
 

@@ -11,10 +11,8 @@ import pytest
 from s5sync.core.decisions import (
     CreateTask,
     Decision,
-    Direction,
     MarkDeletedInOutlook,
     MarkTaskDeleted,
-    Reason,
     Recorded,
     Skip,
     UpdateEvent,
@@ -23,6 +21,7 @@ from s5sync.core.decisions import (
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.mapslink import build_html, maps_url
 from s5sync.core.payloads import drafted_task, imported_task, task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import (
     EventType,
     LinkState,

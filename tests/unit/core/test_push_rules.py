@@ -10,10 +10,8 @@ import pytest
 
 from s5sync.core.decisions import (
     CreateEvent,
-    Direction,
     MarkDeletedInOutlook,
     MarkTaskDeleted,
-    Reason,
     Recorded,
     Skip,
     UpdateEvent,
@@ -23,6 +21,7 @@ from s5sync.core.hashing import task_hash
 from s5sync.core.html_text import html_to_text
 from s5sync.core.mapslink import SENTINEL
 from s5sync.core.payloads import task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import EventSnapshot, LinkState, Origin, StoreOptions, TaskKind
 from support.core_builders import (
     BILL_TO,

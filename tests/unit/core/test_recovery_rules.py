@@ -10,9 +10,7 @@ from s5sync.core.decisions import (
     AdoptTask,
     CreateEvent,
     CreateTask,
-    Direction,
     MarkTaskDeleted,
-    Reason,
     RemovedMark,
     Skip,
     UpdateEvent,
@@ -20,6 +18,7 @@ from s5sync.core.decisions import (
 )
 from s5sync.core.hashing import event_hash, task_hash
 from s5sync.core.payloads import parse_task_ref, task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskKind
 from support.core_builders import NOW, decide, edited, event, link, only, task
 

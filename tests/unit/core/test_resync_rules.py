@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from s5sync.core.decisions import CreateEvent, Reason, UpdateEvent
+from s5sync.core.decisions import CreateEvent, UpdateEvent
 from s5sync.core.html_text import html_to_text
 from s5sync.core.payloads import event_payload, task_ref
+from s5sync.core.reasons import Reason
 from s5sync.core.resync import contradicted, differs, repair, restore
 from s5sync.core.rules import decide_cycle
 from s5sync.core.snapshots import EventSnapshot, LinkState, TaskSnapshot

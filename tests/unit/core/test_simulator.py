@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from s5sync.core.decisions import Direction, Reason, Recorded, Skip, UpdateEvent, UpdateTask
+from s5sync.core.decisions import Recorded, Skip, UpdateEvent, UpdateTask
 from s5sync.core.hashing import event_hash
 from s5sync.core.payloads import task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.simulator import World, apply_decision, apply_decisions
 from s5sync.core.snapshots import Link, LinkState, Origin, TaskDraft, TaskKind
 from support.core_builders import EMPLOYEE, decide, event, link, task

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from s5sync.core.decisions import CreateTask, Direction, Reason, Skip, UpdateEvent
+from s5sync.core.decisions import CreateTask, Skip, UpdateEvent
 from s5sync.core.payloads import task_ref
+from s5sync.core.reasons import Direction, Reason
 from s5sync.core.snapshots import StoreOptions
 from s5sync.core.wording import dated, starts
 from support.core_builders import NOW, decide, event, link, only, task

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from s5sync.outlook.clients import GraphClients
+from s5sync.outlook.transport import AiohttpTransport
 
 
 async def test_each_user_stays_on_one_pool_and_users_spread_over_all_of_them() -> None:
@@ -16,9 +17,13 @@ async def test_each_user_stays_on_one_pool_and_users_spread_over_all_of_them() -
         assert len(spread) == 8
         assert set(spread.values()) == {100}
         first = clients.for_user(1)
-        assert str(first.base_url) == "https://graph.example/v1.0/"
-        pool = first._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 25  # 200 over 8 pools
+        assert isinstance(first, AiohttpTransport)
+        assert first.base_url == "https://graph.example/v1.0"
+        assert first.origin == ("https", "graph.example")
+        pools = [c._client() for c in clients.clients if isinstance(c, AiohttpTransport)]
+        assert len(pools) == 8
+        assert {p.connector.limit for p in pools if p.connector} == {25}  # 200 over 8 pools
     finally:
         await clients.aclose()
-    assert all(c.is_closed for c in clients.clients)
+    assert all(c.closed for c in clients.clients if isinstance(c, AiohttpTransport))
+    assert all(p.closed for p in pools)

@@ -18,6 +18,7 @@ from s5sync.outlook.graph import GraphCalendar
 from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession, Pacing, RetryPolicy, retry_after
 from s5sync.outlook.subscriptions import parse_graph_time
+from s5sync.outlook.transport import HttpxTransport
 from s5sync.outlook.wire import TASK_PROPERTY_ID
 from s5sync.sync.ports import EventWrite, WriteStatus
 from support.event_writes import create_events, update_events
@@ -50,7 +51,7 @@ class Recorder:
 def calendar(recorder: Recorder, **policy: Any) -> GraphCalendar:
     http = httpx.AsyncClient(transport=httpx.MockTransport(recorder), base_url=BASE)
     session = GraphSession(
-        http,
+        HttpxTransport(http),
         Tokens(),
         counter=RequestCounter(),
         policy=RetryPolicy(**policy),

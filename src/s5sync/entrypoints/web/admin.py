@@ -29,9 +29,10 @@ from s5sync.entrypoints.web.admin_staff_routes import (
     install_staff_routes,
 )
 from s5sync.entrypoints.web.pages import Dependency, Render
-from s5sync.staff.administration import CATEGORY_COLOURS, NoSuchUser, StoreAdministration
+from s5sync.staff.administration import NoSuchUser, StoreAdministration
 from s5sync.staff.exports import activity_csv, audit_csv
 from s5sync.staff.invites import Invitations
+from s5sync.staff.store_options import CATEGORY_COLOURS
 from s5sync.staff.usertest import UserTest
 
 
