@@ -153,13 +153,13 @@ class CycleEngine:
         if seen.events_readable:
             await categories(store, begun, ports, decisions, force=resync)
             meter.close("category")
-        if seen.window is not None and touches_anything(decisions):
-            # The cache and its delta link are saved before anything is written (a cycle
-            # that writes nothing saves them with its run record instead: one transaction).
-            await store.save_window(lease, seen.window)
-            seen.window = None
+        # The cache and its delta link are saved before anything is written, in the first
+        # write's transaction (a cycle that writes nothing saves them with its run record
+        # instead: one transaction; issue 25).
+        unsaved = seen if touches_anything(decisions) else None
+        options = begun.tenant.options
         applied = await apply_decisions(
-            store, user, lease, now, begun.tenant.options, ports, decisions, links, seen.events
+            store, user, lease, now, options, ports, decisions, links, seen.events, unsaved
         )
         meter.close("writes")
         return _result(begun, decisions, applied, seen, ports, meter, dropped, resync)
