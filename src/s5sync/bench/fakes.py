@@ -99,59 +99,87 @@ async def run_fakes(config: BenchConfig, url: str | None, now: datetime) -> dict
         engine = fleet.engine(stores)
         main, scenario_users = users[: config.fake_users], users[config.fake_users :][:4]
         by_size = users[config.fake_users + 4 :]
-        for index, size in enumerate(sizes):
-            for user in by_size[index * per_size : (index + 1) * per_size]:
+        groups = {
+            size: by_size[index * per_size : (index + 1) * per_size]
+            for index, size in enumerate(sizes)
+        }
+        for size, group in groups.items():
+            for user in group:
                 bench.inbound(user, now - timedelta(days=1), size, tag="")
         for user in users:  # first cycles: read the window, make the category, and
             bench.push(user, now, 1)  # one linked task each, as every synced user has
             await engine.run_user_cycle(user, now)
 
         figures: dict[str, Any] = {"ratios": await ratios(engine, bench, scenario_users, now)}
-        idle, changed = Timer(), Timer()
-        trips = RoundTrips(stores)
-        for n in range(1, config.rounds + 1):
-            holder["now"] = later(now, 2 * n)
-            async with trips:
-                for user in main:
-                    await idle.cycle(engine, user, holder["now"])
-            holder["now"] = later(now, 2 * n + 1)
-            for user in main:
-                bench.push(user, holder["now"], 3)
-                bench.inbound(user, holder["now"], 2)
-                await changed.cycle(engine, user, holder["now"])
-                await engine.run_user_cycle(user, holder["now"] + timedelta(minutes=10))
-        figures["cpu_ms_idle_cycle"] = idle.ms
-        figures["cpu_ms_5_change_cycle"] = changed.ms
-        if trips.engines:  # the last round's (issue 25: at most 2 on PostgreSQL)
-            figures.update(trips.per(len(main)))
-        trips.close()
+        figures.update(await rounds(config, engine, bench, stores, main, holder))
         figures["users"] = config.fake_users
-
-        # Round by round over every size, so what accumulates in the shared fakes (System
-        # Five's tasks) weighs on each size alike and only the window's size differs.
-        groups = {
-            size: by_size[index * per_size : (index + 1) * per_size]
-            for index, size in enumerate(sizes)
-        }
-        timers = {size: (Timer(), Timer()) for size in sizes}
-        for n in range(1, config.rounds + 1):
-            at = later(now, 100 + 3 * n)
-            for size, group in groups.items():
-                for user in group:
-                    await timers[size][0].cycle(engine, user, at)
-                for user in group:
-                    bench.push(user, at, 3)
-                    bench.inbound(user, at, 2)
-                    await timers[size][1].cycle(engine, user, at + timedelta(minutes=11))
-                    await engine.run_user_cycle(user, at + timedelta(minutes=22))
-        growth: dict[str, Any] = {
-            str(size): {"cpu_ms_idle_cycle": idle.ms, "cpu_ms_5_change_cycle": changed.ms}
-            for size, (idle, changed) in timers.items()
-        }
-        figures["by_events_in_window"] = growth
+        figures["by_events_in_window"] = await by_events_in_window(
+            config, engine, bench, groups, now
+        )
         return figures
     finally:
         await close()
+
+
+async def rounds(
+    config: BenchConfig,
+    engine: CycleEngine,
+    bench: FakeBench,
+    stores: CycleStores,
+    users: Sequence[UserRecord],
+    holder: dict[str, datetime],
+) -> dict[str, Any]:
+    """Rounds of one idle and one 5-change cycle per user: CPU of each, and the last
+    idle round's database round trips (issue 25: at most 2 on PostgreSQL)."""
+    now = holder["now"]
+    idle, changed = Timer(), Timer()
+    trips = RoundTrips(stores)
+    for n in range(1, config.rounds + 1):
+        holder["now"] = later(now, 2 * n)
+        async with trips:
+            for user in users:
+                await idle.cycle(engine, user, holder["now"])
+        holder["now"] = later(now, 2 * n + 1)
+        for user in users:
+            bench.push(user, holder["now"], 3)
+            bench.inbound(user, holder["now"], 2)
+            await changed.cycle(engine, user, holder["now"])
+            await engine.run_user_cycle(user, holder["now"] + timedelta(minutes=10))
+    figures: dict[str, Any] = {
+        "cpu_ms_idle_cycle": idle.ms,
+        "cpu_ms_5_change_cycle": changed.ms,
+    }
+    if trips.engines:  # the last round's (issue 25: at most 2 on PostgreSQL)
+        figures.update(trips.per(len(users)))
+    trips.close()
+    return figures
+
+
+async def by_events_in_window(
+    config: BenchConfig,
+    engine: CycleEngine,
+    bench: FakeBench,
+    groups: dict[int, list[UserRecord]],
+    now: datetime,
+) -> dict[str, Any]:
+    """CPU per idle and 5-change cycle by the user's other events in the window: round by
+    round over every size, so what accumulates in the shared fakes (System Five's tasks)
+    weighs on each size alike and only the window's size differs."""
+    timers = {size: (Timer(), Timer()) for size in groups}
+    for n in range(1, config.rounds + 1):
+        at = later(now, 100 + 3 * n)
+        for size, group in groups.items():
+            for user in group:
+                await timers[size][0].cycle(engine, user, at)
+            for user in group:
+                bench.push(user, at, 3)
+                bench.inbound(user, at, 2)
+                await timers[size][1].cycle(engine, user, at + timedelta(minutes=11))
+                await engine.run_user_cycle(user, at + timedelta(minutes=22))
+    return {
+        str(size): {"cpu_ms_idle_cycle": idle.ms, "cpu_ms_5_change_cycle": changed.ms}
+        for size, (idle, changed) in timers.items()
+    }
 
 
 async def ratios(

@@ -9,10 +9,24 @@ from rich.table import Table
 
 
 def render(figures: dict[str, Any], console: Console | None = None) -> None:
+    """Every table and line of `s5sync bench` (one function per table below)."""
     console = console or Console(width=120)
     fakes, emu = figures["engine_on_fakes"], figures["worker_on_emulator"]
-    stored = figures["engine_with_database"]
+    _ratios(console, fakes, emu)
+    _cpu(console, figures)
+    _throughput(console, emu)
+    _token_path(console, emu)
+    if "graph_clients" in emu:
+        console.print(_peers(emu["graph_clients"]))
+    console.print(
+        f"peak worker memory: {figures['peak_memory_mb']} MB · "
+        f"latency {figures['config']['latency_ms']} ms · elapsed {figures['elapsed_s']} s"
+    )
+    for note in figures["notes"]:
+        console.print(f"· {note}", highlight=False)
 
+
+def _ratios(console: Console, fakes: dict[str, Any], emu: dict[str, Any]) -> None:
     ratios = Table(title="Graph requests per cycle vs the physical minimum (on fakes)")
     for column in ("cycle", "writes k", "inbound m", "requests", "minimum", "ratio"):
         ratios.add_column(column, justify="right")
@@ -29,6 +43,10 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
     ratios.add_row("mixed (emulator)", "", "2", "", "", f"{emu['mixed_ratio']:.2f}")
     console.print(ratios)
 
+
+def _cpu(console: Console, figures: dict[str, Any]) -> None:
+    fakes, emu = figures["engine_on_fakes"], figures["worker_on_emulator"]
+    stored = figures["engine_with_database"]
     cpu = Table(title="CPU of the worker process per cycle (measured)")
     cpu.add_column("where")
     cpu.add_column("idle cycle", justify="right")
@@ -62,6 +80,8 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
             " (two transactions; BEGIN, COMMIT and pool pings not counted)"
         )
 
+
+def _throughput(console: Console, emu: dict[str, Any]) -> None:
     through = Table(title="Throughput of one worker process (emulator latency set)")
     for column in (
         "users",
@@ -90,6 +110,9 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
         "",
     )
     console.print(through)
+
+
+def _token_path(console: Console, emu: dict[str, Any]) -> None:
     if "token_path" in emu:
         token = emu["token_path"]
         console.print(
@@ -105,14 +128,6 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
             "user-cycles / 10 min (extrapolated)",
             highlight=False,
         )
-    if "graph_clients" in emu:
-        console.print(_peers(emu["graph_clients"]))
-    console.print(
-        f"peak worker memory: {figures['peak_memory_mb']} MB · "
-        f"latency {figures['config']['latency_ms']} ms · elapsed {figures['elapsed_s']} s"
-    )
-    for note in figures["notes"]:
-        console.print(f"· {note}", highlight=False)
 
 
 def _last(emu: dict[str, Any]) -> dict[str, Any]:

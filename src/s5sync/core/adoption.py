@@ -46,6 +46,121 @@ def _open_for_task(link: Link | None) -> bool:
     return link is None or (link.state is LinkState.PENDING and link.task_id is None)
 
 
+class _Adopter:
+    """One cycle's adoptions as they are made: the links indexed by both ids, the rows
+    replaced and added, the decisions, and the events never to import."""
+
+    def __init__(
+        self,
+        tasks: Mapping[int, TaskSnapshot],
+        events: Mapping[str, EventSnapshot],
+        links: tuple[Link, ...],
+        sync_tag: str,
+        employee_id: int | None,
+        missing: Set[str],
+    ) -> None:
+        self.tasks, self.events, self.links = tasks, events, links
+        self.sync_tag, self.employee_id, self.missing = sync_tag, employee_id, missing
+        self.by_task = {link.task_id: link for link in links if link.task_id is not None}
+        self.by_event = {link.event_id: link for link in links if link.event_id is not None}
+        self.replaced: dict[int, Link] = {}  # id() of the old row → its replacement
+        self.added: list[Link] = []
+        self.decisions: list[AdoptEvent | AdoptTask | Skip] = []
+        self.orphaned: set[str] = set()
+
+    def relink(self, old: Link | None, new: Link, task_id: int, event_id: str) -> None:
+        if old is None:
+            self.added.append(new)
+        else:
+            self.replaced[id(old)] = new
+        self.by_task[task_id] = new
+        self.by_event[event_id] = new
+
+    def orphan(self, event: EventSnapshot, skip: Skip) -> None:
+        """An event naming a task it can never be linked to is never imported (R11b,
+        R22); said when it carries the tag."""
+        self.orphaned.add(event.id)
+        if has_tag(event.subject, self.sync_tag):
+            self.decisions.append(skip)
+
+    def event(self, event: EventSnapshot) -> None:
+        """An event whose hidden identity names a task with no event yet is adopted by
+        that task."""
+        task_id = parse_task_ref(event.task_ref)
+        if task_id is None or event.id in self.by_event:
+            return
+        link = self.by_task.get(task_id)
+        if not _open_for_event(link):
+            return  # the task has its own event: this one is a copy, a plain event
+        task = self.tasks.get(task_id)
+        label = event_label(event)
+        another = self.employee_id is not None and task is not None
+        if another and task is not None and task.employee_id != self.employee_id:
+            detail = "the event names a task of another employee"
+            skip = Skip(Reason.OTHER_EMPLOYEE, Direction.IMPORT, label, None, event.id, detail)
+            self.orphan(event, skip)
+            return
+        if task is None:
+            skip = Skip(Reason.DELETED_IN_SYSTEM_FIVE, Direction.IMPORT, label, task_id, event.id)
+            self.orphan(event, skip)
+            return
+        origin = Origin.OUTLOOK if task.external_ref == event.id else Origin.S5
+        adopted = AdoptEvent(
+            task.id, event.id, origin, task_label(task), event_hash(event), event.change_key
+        )
+        self.decisions.append(adopted)
+        transaction_id = None if link is None else link.transaction_id
+        new = Link(
+            task.id,
+            event.id,
+            origin,
+            LinkState.ACTIVE,
+            transaction_id=transaction_id,
+            event_hash=adopted.event_hash,
+            change_key=adopted.change_key,
+        )
+        self.relink(link, new, task.id, event.id)
+
+    def task(self, task: TaskSnapshot) -> None:
+        """A task naming an event with no task yet is adopted by that event (R12d)."""
+        ref = task.external_ref
+        if ref is None or task.id in self.by_task or ref in self.missing:
+            return
+        if self.employee_id is not None and task.employee_id != self.employee_id:
+            return  # R22: another employee's task is never adopted
+        link = self.by_event.get(ref)
+        if not _open_for_task(link):
+            return
+        # Issue 23: a lost or restored mapping records both sides as they are now — the
+        # task as staff last saved it is not "changed" by the event it came from (R12b
+        # applies only to a real change of both since). A pending import row keeps the
+        # refresh: its task was made from the event by a cycle that crashed.
+        in_view = self.events.get(ref) if link is None else None
+        adopted = AdoptTask(
+            task.id,
+            ref,
+            task_label(task),
+            task_hash(task),
+            None if in_view is None else event_hash(in_view),
+            None if in_view is None else in_view.change_key,
+        )
+        self.decisions.append(adopted)
+        new = Link(
+            task.id,
+            ref,
+            Origin.OUTLOOK,
+            LinkState.ACTIVE,
+            task_hash=adopted.task_hash,
+            event_hash=adopted.event_hash,
+            change_key=adopted.change_key,
+        )
+        self.relink(link, new, task.id, ref)
+
+    def result(self) -> Adoption:
+        kept = tuple(self.replaced.get(id(link), link) for link in self.links)
+        return Adoption(tuple(self.decisions), kept + tuple(self.added), frozenset(self.orphaned))
+
+
 def adopt(
     tasks: Mapping[int, TaskSnapshot],
     events: Mapping[str, EventSnapshot],
@@ -62,110 +177,9 @@ def adopt(
     this user's calendar to it. `missing`: event ids the cycle looked up and found not to
     exist — a task naming one is not adopted (there is nothing to reconnect to).
     """
-    by_task = {link.task_id: link for link in links if link.task_id is not None}
-    by_event = {link.event_id: link for link in links if link.event_id is not None}
-    replaced: dict[int, Link] = {}  # id() of the old row → its replacement
-    added: list[Link] = []
-    decisions: list[AdoptEvent | AdoptTask | Skip] = []
-    orphaned: set[str] = set()
-
-    def relink(old: Link | None, new: Link, task_id: int, event_id: str) -> None:
-        if old is None:
-            added.append(new)
-        else:
-            replaced[id(old)] = new
-        by_task[task_id] = new
-        by_event[event_id] = new
-
+    adopter = _Adopter(tasks, events, links, sync_tag, employee_id, missing)
     for event in sorted(events.values(), key=lambda e: e.id):
-        task_id = parse_task_ref(event.task_ref)
-        if task_id is None or event.id in by_event:
-            continue
-        link = by_task.get(task_id)
-        if not _open_for_event(link):
-            continue  # the task has its own event: this one is a copy, a plain event
-        task = tasks.get(task_id)
-        if task is not None and employee_id is not None and task.employee_id != employee_id:
-            orphaned.add(event.id)
-            if has_tag(event.subject, sync_tag):
-                decisions.append(
-                    Skip(
-                        Reason.OTHER_EMPLOYEE,
-                        Direction.IMPORT,
-                        event_label(event),
-                        event_id=event.id,
-                        detail="the event names a task of another employee",
-                    )
-                )
-            continue
-        if task is None:
-            orphaned.add(event.id)
-            if has_tag(event.subject, sync_tag):
-                decisions.append(
-                    Skip(
-                        Reason.DELETED_IN_SYSTEM_FIVE,
-                        Direction.IMPORT,
-                        event_label(event),
-                        task_id=task_id,
-                        event_id=event.id,
-                    )
-                )
-            continue
-        origin = Origin.OUTLOOK if task.external_ref == event.id else Origin.S5
-        adopted = AdoptEvent(
-            task.id, event.id, origin, task_label(task), event_hash(event), event.change_key
-        )
-        decisions.append(adopted)
-        relink(
-            link,
-            Link(
-                task.id,
-                event.id,
-                origin,
-                LinkState.ACTIVE,
-                transaction_id=None if link is None else link.transaction_id,
-                event_hash=adopted.event_hash,
-                change_key=adopted.change_key,
-            ),
-            task.id,
-            event.id,
-        )
+        adopter.event(event)
     for task in sorted(tasks.values(), key=lambda t: t.id):
-        ref = task.external_ref
-        if ref is None or task.id in by_task or ref in missing:
-            continue
-        if employee_id is not None and task.employee_id != employee_id:
-            continue  # R22: another employee's task is never adopted
-        link = by_event.get(ref)
-        if not _open_for_task(link):
-            continue
-        # Issue 23: a lost or restored mapping records both sides as they are now — the
-        # task as staff last saved it is not "changed" by the event it came from (R12b
-        # applies only to a real change of both since). A pending import row keeps the
-        # refresh: its task was made from the event by a cycle that crashed.
-        in_view = events.get(ref) if link is None else None
-        adopted_task = AdoptTask(
-            task.id,
-            ref,
-            task_label(task),
-            task_hash(task),
-            None if in_view is None else event_hash(in_view),
-            None if in_view is None else in_view.change_key,
-        )
-        decisions.append(adopted_task)
-        relink(
-            link,
-            Link(
-                task.id,
-                ref,
-                Origin.OUTLOOK,
-                LinkState.ACTIVE,
-                task_hash=adopted_task.task_hash,
-                event_hash=adopted_task.event_hash,
-                change_key=adopted_task.change_key,
-            ),
-            task.id,
-            ref,
-        )
-    kept = tuple(replaced.get(id(link), link) for link in links)
-    return Adoption(tuple(decisions), kept + tuple(added), frozenset(orphaned))
+        adopter.task(task)
+    return adopter.result()

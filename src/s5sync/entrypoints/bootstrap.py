@@ -1,20 +1,22 @@
-"""The one composition root (STYLE.md habit 8): `build_services(settings)`, and
-`build_web(services)` for the web process, `build_worker(services)` for a worker.
+"""The one composition root (STYLE.md habit 8): `build_services(settings)` makes what a
+process shares, and one builder per process kind makes the rest from it —
+`build_web(services)` for the web process (`serve`; `entrypoints/web/app.py` only wires
+it to routes), `build_worker(services)` for a worker, `build_cli(settings)` for one
+command of the command line (`db|keys|tenant|user …`, `sync`), `build_demo(settings)` for
+`s5sync demo`. Nothing else constructs services: the entry points call these.
 
-Nothing is built at import time; commands, the web app and the workers each call this
-once and close what it returns. `build_web` builds what the web process runs beside its
-routes (accounts, the administrator's pages, the metered cycle engine, the local
-scheduler, push); `entrypoints/web/app.py` only wires them to routes.
+Nothing is built at import time; each process calls its builder once and closes what it
+returns. `build_web` builds what the web process runs beside its routes (accounts, the
+administrator's pages, the metered cycle engine, the local scheduler, push).
 
 Process-wide objects live here — the database, the secret box, the one MSAL application
-(DESIGN.md "Outlook connector"), the Graph connection pools (`GraphClients`, aiohttp,
-trusting the configured CA), one System Five connection pool per store — and per-user ports are made
+(DESIGN.md "Outlook connector"), one shared `httpx.AsyncClient` for Graph (trusting the
+configured CA), one System Five connection pool per store — and per-user ports are made
 from them for each cycle.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -31,7 +33,7 @@ from s5sync.store.database import Database
 from s5sync.store.directory import Directory
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox
-from s5sync.sync.ports import SignedIn, SignInFailed, TaskStore, UserPorts
+from s5sync.sync.ports import TaskStore, UserPorts
 
 if TYPE_CHECKING:
     from s5sync.alerts.service import Alerts
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from s5sync.outlook.identity import MsalIdentity
     from s5sync.outlook.metering import RequestCounter
     from s5sync.outlook.session import GraphSession
+    from s5sync.outlook.signin import MsalSignIn
     from s5sync.outlook.subscriptions import SubscriptionGateway
     from s5sync.outlook.tokens import AccessTokens
     from s5sync.outlook.transport import GraphTransport
@@ -128,6 +131,8 @@ class Services:
         return self._graph.for_user(user_id)
 
     def signin(self) -> MsalSignIn:
+        from s5sync.outlook.signin import MsalSignIn
+
         return MsalSignIn(self.identity())
 
     # -- System Five ---------------------------------------------------------------------
@@ -231,33 +236,6 @@ class Services:
         await self.db.dispose()
 
 
-class MsalSignIn:
-    """The `SignInProvider` port over `MsalIdentity` (R19)."""
-
-    def __init__(self, identity: MsalIdentity) -> None:
-        self.identity = identity
-
-    async def begin(self, redirect_uri: str) -> tuple[str, str, str]:
-        flow = await self.identity.begin_sign_in(redirect_uri)
-        return str(flow["auth_uri"]), str(flow["state"]), json.dumps(flow)
-
-    async def complete(self, flow: str, response: dict[str, str]) -> SignedIn:
-        from s5sync.outlook.errors import OutlookError
-
-        try:
-            who = await self.identity.complete_sign_in(json.loads(flow), response)
-        except OutlookError as error:
-            raise SignInFailed(str(error)) from None
-        return SignedIn(
-            ms_tenant_id=who.tenant_id,
-            object_id=who.object_id,
-            email=who.username,
-            display_name=who.name,
-            token_cache=who.token_cache,
-            scopes=frozenset(who.scopes),
-        )
-
-
 @dataclass
 class WebServices:
     """What the web process runs beside its routes (R14, R14b, R19–R21d)."""
@@ -279,33 +257,19 @@ def build_web(services: Services) -> WebServices:
     (R14) with the alert chore (R21d), and push (R14b) — with the distributed scheduler
     the workers watch and sweep, and this process takes notifications and defers the
     woken users' cycles."""
-    from datetime import timedelta
-
     from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
-    from s5sync.scheduling.local import Chore, LocalScheduler
     from s5sync.scheduling.push import PushService
     from s5sync.scheduling.push_jobs import deferring_nudge
     from s5sync.staff.accounts import Accounts
     from s5sync.staff.administration import StoreAdministration
     from s5sync.staff.invites import Invitations
     from s5sync.staff.usertest import UserTest
-    from s5sync.sync.engine import CycleResult
     from s5sync.sync.holders import holder_name
 
     settings = services.settings
     counters = Metrics()
     cycles = MeteredCycles(services, counters, holder=holder_name("web"))
-
-    async def run_cycle(user: UserRecord) -> CycleResult:
-        return await cycles.run_user_cycle(user, utc_now())
-
-    alerts = services.alerts()
-    scheduler = LocalScheduler(
-        services.directory,
-        run_cycle,
-        utc_now,
-        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
-    )
+    scheduler = _local_scheduler(services, cycles)
 
     async def nudge(_woken: list[int]) -> None:
         await scheduler.wake()
@@ -316,31 +280,44 @@ def build_web(services: Services) -> WebServices:
         deferring if deferring is not None else nudge,
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
-        sweep_elsewhere=deferring.sweep_now if deferring is not None else None,
     )
+    stores = services.task_store_for
     return WebServices(
         services=services,
-        accounts=Accounts(
-            services,
-            services.signin(),
-            services.task_store_for,
-            utc_now,
-            activated=push.sweep_soon,
-        ),
-        admin=StoreAdministration(services.scope, services.task_store_for, utc_now, push),
+        accounts=Accounts(services, services.signin(), stores, utc_now),
+        admin=StoreAdministration(services.scope, stores, utc_now, push),
         counters=counters,
         cycles=cycles,
         scheduler=scheduler,
         push=push,
         deferring=deferring,
-        user_test=UserTest(services, services.task_store_for, utc_now),
+        user_test=UserTest(services, stores, utc_now),
         invitations=Invitations(
             services.scope,
-            services.task_store_for,
+            stores,
             utc_now,
             settings.public_url,
             mail_enabled=bool(settings.smtp_host),
         ),
+    )
+
+
+def _local_scheduler(services: Services, cycles: MeteredCycles) -> LocalScheduler:
+    """The web process's scheduler (R14): due users' cycles, and the alert chore (R21d)."""
+    from datetime import timedelta
+
+    from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.sync.engine import CycleResult
+
+    async def run_cycle(user: UserRecord) -> CycleResult:
+        return await cycles.run_user_cycle(user, utc_now())
+
+    every = timedelta(seconds=services.settings.alert_every_seconds)
+    return LocalScheduler(
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", every, services.alerts().run)],
     )
 
 
@@ -385,3 +362,33 @@ def build_services(settings: Settings) -> Services:
     )
     box = SecretBox(settings.fernet_keys())
     return Services(settings=settings, db=db, box=box, directory=Directory(db, box))
+
+
+@dataclass
+class CliServices:
+    """What one command of the command line uses (R21c): the process's services and the
+    cycle engine of `s5sync sync` and `s5sync user resync`, its leases held as this
+    process (`cli:host:pid:start`, so a killed command's lease is taken over at once,
+    sync/holders.py)."""
+
+    services: Services
+    engine: CycleEngine
+
+    async def aclose(self) -> None:
+        await self.services.aclose()
+
+
+def build_cli(settings: Settings) -> CliServices:
+    """One command's services (`s5sync db|keys|tenant|user …`, `s5sync sync`)."""
+    from s5sync.sync.holders import holder_name
+
+    services = build_services(settings)
+    return CliServices(services, services.cycle_engine(holder_name("cli")))
+
+
+def build_demo(settings: Settings) -> Services:
+    """`s5sync demo`'s web process: the services on the settings `demo.prepare` wrote (its
+    own database, the emulator's authority, CA and Graph), for `web_app`, which builds the
+    web process's parts from them (`build_web`). The demo's store is registered before,
+    as the operator would, through `build_cli`."""
+    return build_services(settings)

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp
 
 from m365emu.app import Emulator
 from m365emu.tls import TlsFiles
-from s5sync.entrypoints.bootstrap import build_services
+from s5sync.entrypoints.bootstrap import build_cli, build_demo
 from s5sync.settings import Settings, load_settings
 from s5sync.store.migrate import upgrade
 from s5sync.store.secrets import SecretBox
@@ -218,7 +218,8 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
         seed_systemfive(s5_url, datetime.now(ZoneInfo(DEMO_ZONE)).date())
 
     async def register_store() -> None:
-        services = build_services(settings)
+        cli = build_cli(settings)  # as the operator registers a store (R21c)
+        services = cli.services
         try:
             store = await services.directory.find_tenant(DEMO_TENANT_ID)
             if store is None:
@@ -234,7 +235,7 @@ def prepare(data_dir: Path, ports: DemoPorts) -> tuple[Settings, Emulator, TlsFi
                     admin = await unit.users.invite(DEMO_ADMIN, datetime.now(UTC))
                     await unit.users.set_admin(admin.id, True)
         finally:
-            await services.aclose()
+            await cli.aclose()
 
     asyncio.run(register_store())
     return settings, emulator, files
@@ -252,7 +253,7 @@ def run_demo(host: str, port: int, data_dir: Path | None) -> None:
     socks = [_bind(host, p) for p in (ports.web, ports.emulator, ports.tls, ports.systemfive)]
     smtp_sock = _bind(host, ports.smtp)
     settings, emulator, files = prepare(data_dir, ports)
-    services = build_services(settings)
+    services = build_demo(settings)
 
     def config(app: ASGIApp, tls: bool = False) -> uvicorn.Config:
         return uvicorn.Config(

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from s5sync.core.records import UserRecord
-from s5sync.entrypoints.bootstrap import Services, build_services
+from s5sync.entrypoints.bootstrap import CliServices, Services, build_cli
 from s5sync.settings import Settings
 from s5sync.store.audit import Actor, AuditAction
 from s5sync.store.directory import StoreError
@@ -41,14 +41,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def run(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Build the services, run one piece of async work, close them."""
-    services = build_services(settings())
+    """Build the command's services, run one piece of async work, close them."""
+    return run_cli(lambda cli: work(cli.services))
+
+
+def run_cli(work: Callable[[CliServices], Awaitable[T]]) -> T:
+    """`run`, for work that also runs a cycle (`CliServices.engine`)."""
+    cli = build_cli(settings())
 
     async def main() -> T:
         try:
-            return await work(services)
+            return await work(cli)
         finally:
-            await services.aclose()
+            await cli.aclose()
 
     try:
         return asyncio.run(main())

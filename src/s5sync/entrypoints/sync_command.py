@@ -24,11 +24,10 @@ from rich.table import Table
 from rich.text import Text
 
 from s5sync.core.records import Outcome, UserRecord
-from s5sync.entrypoints.bootstrap import Services, build_services
+from s5sync.entrypoints.bootstrap import CliServices, Services, build_cli
 from s5sync.settings import Settings
 from s5sync.store.directory import StoreError
 from s5sync.sync.engine import CycleResult
-from s5sync.sync.holders import holder_name
 
 REFUSED = 1
 UNFINISHED = 3
@@ -74,13 +73,10 @@ async def find_user(services: Services, email: str, tenant: str | None) -> UserR
     return user
 
 
-async def run_sync(
-    services: Services, email: str, tenant: str | None, now: datetime
-) -> CycleResult:
+async def run_sync(cli: CliServices, email: str, tenant: str | None, now: datetime) -> CycleResult:
     """Run one cycle of the user now, under a lease holder naming this process."""
-    user = await find_user(services, email, tenant)
-    engine = services.cycle_engine(holder_name("cli"))
-    result: CycleResult = await engine.run_user_cycle(user, now)
+    user = await find_user(cli.services, email, tenant)
+    result: CycleResult = await cli.engine.run_user_cycle(user, now)
     if result.outcome in (Outcome.BUSY, Outcome.NOT_ONBOARDED):
         raise SyncRefused(result.error or result.outcome)
     return result
@@ -147,11 +143,11 @@ def sync_now(
     console = Console(soft_wrap=False, width=200)
 
     async def main() -> CycleResult:
-        services = build_services(settings)
+        cli = build_cli(settings)
         try:
-            return await run_sync(services, email, tenant, parse_now(now))
+            return await run_sync(cli, email, tenant, parse_now(now))
         finally:
-            await services.aclose()
+            await cli.aclose()
 
     try:
         result = asyncio.run(main())

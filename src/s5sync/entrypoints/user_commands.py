@@ -4,7 +4,6 @@ list|map|unmap|pause|resume|resync|remove|export` and `s5sync user admin grant|r
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ import typer
 from rich.table import Table
 
 from s5sync.core.records import UserRecord
-from s5sync.entrypoints.bootstrap import Services
+from s5sync.entrypoints.bootstrap import CliServices, Services
 from s5sync.entrypoints.operator import (
     OPERATOR,
     TenantOption,
@@ -22,6 +21,7 @@ from s5sync.entrypoints.operator import (
     one_user,
     row,
     run,
+    run_cli,
 )
 from s5sync.store.audit import AuditAction
 from s5sync.store.directory import StoreError
@@ -187,7 +187,8 @@ def user_resync(
     except SyncRefused as error:
         raise fail(str(error)) from None
 
-    async def work(s: Services) -> CycleResult | str:
+    async def work(cli: CliServices) -> CycleResult | str:
+        s = cli.services
         user = await one_user(s, email, tenant, invite=False)
         if not user.onboarded:
             raise StoreError(f"{email} is not onboarded: map them first (R20)")
@@ -199,13 +200,12 @@ def user_resync(
             ready = await find_user(s, email, str(user.tenant_id))
         except SyncRefused as refusal:
             return f"repair of {email} asked; it runs with their next sync: {refusal}"
-        engine = s.cycle_engine(f"cli-{os.getpid()}")
-        result: CycleResult = await engine.run_user_cycle(ready, moment)
+        result: CycleResult = await cli.engine.run_user_cycle(ready, moment)
         if result.outcome == "busy":
             return f"repair of {email} asked; a sync of theirs is running, the next one repairs"
         return result
 
-    done = run(work)
+    done = run_cli(work)
     if isinstance(done, str):
         console.print(done, markup=False, highlight=False)
         return

@@ -15,31 +15,19 @@ push (live, or polling and why: R14b) by `core.cadence.push_line`, from the proc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from s5sync.core.cadence import push_line
 from s5sync.core.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
-from s5sync.core.timezones import UnknownTimeZone, zone
 from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
+from s5sync.staff.store_options import OptionsResult, parse_options
 from s5sync.store.audit import Actor, AuditAction, AuditRecord, changes
 from s5sync.store.directory import NotFound
 from s5sync.store.scope import TenantScope
 from s5sync.sync.ports import Employee, TaskStore
-
-# graph.md §3: Outlook's category colours and the names desktop Outlook gives them.
-COLOUR_WORDS = [
-    "Red", "Orange", "Brown", "Yellow", "Green", "Teal", "Olive", "Blue", "Purple",
-    "Cranberry", "Steel", "DarkSteel", "Gray", "DarkGray", "Black", "DarkRed",
-    "DarkOrange", "DarkBrown", "DarkYellow", "DarkGreen", "DarkTeal", "DarkOlive",
-    "DarkBlue", "DarkPurple", "DarkCranberry",
-]  # fmt: skip
-CATEGORY_COLOURS: tuple[tuple[str, str], ...] = tuple(
-    (f"preset{i}", name) for i, name in enumerate(COLOUR_WORDS)
-)
-COLOUR_NAMES = dict(CATEGORY_COLOURS)
 
 
 class AdminError(Exception):
@@ -107,83 +95,6 @@ class StaffView:
 
     def employee(self, employee_id: int | None) -> Employee | None:
         return next((e for e in self.employees if e.id == employee_id), None)
-
-
-@dataclass(frozen=True)
-class OptionsResult:
-    """What saving the options form came to."""
-
-    tenant: TenantRecord
-    saved: bool = False
-    confirm_time_zone: bool = False  # R21b: the page warns before a zone change
-    errors: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_options(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The store options of a posted form (R21), checked; (values, errors by field)."""
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-
-    def text(name: str, label: str, longest: int) -> None:
-        value = " ".join(form.get(name, "").split())
-        if not value:
-            errors[name] = f"{label} cannot be empty."
-        elif len(value) > longest:
-            errors[name] = f"{label} can be at most {longest} characters."
-        values[name] = value
-
-    def number(name: str, label: str, low: int, high: int) -> None:
-        raw = form.get(name, "").strip()
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = f"{label} must be a whole number."
-            values[name] = raw
-            return
-        if not low <= value <= high:
-            errors[name] = f"{label} must be between {low} and {high}."
-        values[name] = value
-
-    text("category_name", "The category name", 255)
-    if "," in values["category_name"]:
-        errors["category_name"] = "The category name cannot contain a comma."
-    colour = form.get("category_color", "")
-    if colour not in COLOUR_NAMES:
-        errors["category_color"] = "Pick one of Outlook's category colours."
-    values["category_color"] = colour
-    # R6b: the category an event gets when its task is deleted in System Five.
-    values["removed_category"] = form.get("removed_category") in ("on", "true", "1")
-    text("removed_category_name", "The removed category name", 255)
-    if "," in values["removed_category_name"]:
-        errors["removed_category_name"] = "The removed category name cannot contain a comma."
-    elif values["removed_category_name"].casefold() == values["category_name"].casefold():
-        errors["removed_category_name"] = (
-            "The removed category must have another name than the category of synced events."
-        )
-    removed_colour = form.get("removed_category_color", "")
-    if removed_colour not in COLOUR_NAMES:
-        errors["removed_category_color"] = "Pick one of Outlook's category colours."
-    values["removed_category_color"] = removed_colour
-    text("sync_tag", "The sync tag", 40)
-    number("import_window_days", "The import window", 1, 90)
-    number("interval_minutes", "The interval", 2, 24 * 60)
-    number("retention_days", "The record retention", 1, 3650)
-    # R14b: how often System Five is watched, and the safety-net cycle while push is live
-    # (read when posted: a form without them leaves them as they are).
-    if "s5_poll_seconds" in form:
-        number("s5_poll_seconds", "How often System Five is watched", 1, 3600)
-    if "safety_minutes" in form:
-        number("safety_minutes", "The safety-net interval", 1, 24 * 60)
-    values["background_sync"] = form.get("background_sync") in ("on", "true", "1")
-    values["alert_digest"] = form.get("alert_digest") in ("on", "true", "1")  # R21d
-    time_zone = form.get("time_zone", "").strip()
-    try:
-        zone(time_zone)
-    except UnknownTimeZone:
-        errors["time_zone"] = f"{time_zone!r} is not a time zone name (like Europe/Paris)."
-    values["time_zone"] = time_zone
-    return values, errors
 
 
 class StoreAdministration:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from m365emu.testing import RunningEmulator
+from s5sync.outlook.notifications import Bucket
 from support.live_push import emulator_stats, live_push, subscribed, tasks, wait_for
 from support.web_world import WebWorld
 
@@ -131,3 +132,27 @@ async def test_opening_the_dashboard_subscribes_an_idle_user_at_once_not_at_a_sw
                 break
             await asyncio.sleep(0.05)
         assert await made(), "opening the dashboard did not subscribe her"
+
+
+async def test_the_endpoints_other_answers_keep_their_shape_R14b_R22(world: WebWorld) -> None:
+    """The two paths are answered before FastAPI's routing (issue 19): another method is
+    405 as a POST-only route answers, the rate bound is 429 with Retry-After before the
+    body is read, and every answer carries the security headers and no cookie."""
+    client = world.browser()
+    for path in ("/graph/notifications", "/graph/lifecycle"):
+        refused = await client.get(path)
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "POST"
+        assert refused.headers.get("x-content-type-options") == "nosniff"
+        assert "set-cookie" not in refused.headers
+    world.app.state.push.intake.bucket = Bucket(rate=0.001, burst=1)
+    first = await client.post("/graph/notifications", json={"value": []})
+    assert first.status_code == 202
+    limited = await client.post("/graph/notifications", json={"value": []})
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "1"
+    assert limited.headers.get("content-security-policy", "").startswith("default-src 'none'")
+    assert "set-cookie" not in limited.headers
+    metrics = (await client.get("/metrics")).text
+    assert 's5sync_graph_notifications_total{result="rate_limited"} 1.0' in metrics
+    assert (await client.get("/healthz")).status_code == 200  # the rest of the app answers

@@ -29,9 +29,10 @@ from s5sync.entrypoints.web.admin_staff_routes import (
     install_staff_routes,
 )
 from s5sync.entrypoints.web.pages import Dependency, Render
-from s5sync.staff.administration import CATEGORY_COLOURS, NoSuchUser, StoreAdministration
+from s5sync.staff.administration import NoSuchUser, StoreAdministration
 from s5sync.staff.exports import activity_csv, audit_csv
 from s5sync.staff.invites import Invitations
+from s5sync.staff.store_options import CATEGORY_COLOURS
 from s5sync.staff.usertest import UserTest
 
 
@@ -111,6 +112,16 @@ def install_admin_health_routes(
             await wake()
         return RedirectResponse("/admin?saved=1", 303)
 
+    install_user_test_route(app, render, administrator, csrf, user_test)
+
+
+def install_user_test_route(
+    app: FastAPI,
+    render: Render,
+    administrator: Dependency,
+    csrf: Dependency,
+    user_test: UserTest | None,
+) -> None:
     @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
     async def test_user(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)

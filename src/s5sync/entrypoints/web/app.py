@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp
 from s5sync.core.records import UserRecord
 from s5sync.core.status import user_status, what_failed
 from s5sync.core.timezones import UnknownTimeZone, zone
-from s5sync.entrypoints.bootstrap import Services, build_web, utc_now
+from s5sync.entrypoints.bootstrap import Services, WebServices, build_web, utc_now
 from s5sync.entrypoints.web import security
 from s5sync.entrypoints.web.admin import install_admin_routes
 from s5sync.entrypoints.web.dashboard_routes import (
@@ -149,19 +149,12 @@ def create_app(
 ) -> FastAPI:
     """The app: lifespan, middleware, templates and the shared dependencies (pages.py),
     then one installer per page group."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if config.on_startup is not None:
-            await config.on_startup()
-        try:
-            yield
-        finally:
-            if config.on_shutdown is not None:
-                await config.on_shutdown()
-
     app = _OutermostHeaders(
-        title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="s5sync",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan_of(config),
     )
     templates = page_templates(
         {
@@ -210,34 +203,91 @@ def create_app(
     return app
 
 
+def _lifespan_of(config: WebConfig) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: `config.on_startup` before serving, `on_shutdown` after."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if config.on_startup is not None:
+            await config.on_startup()
+        try:
+            yield
+        finally:
+            if config.on_shutdown is not None:
+                await config.on_shutdown()
+
+    return lifespan
+
+
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
     """The web app on `services` as `demo` and `serve` run it: the web process's services
     from the composition root (`bootstrap.build_web`), the local scheduler in its
     lifespan (R14), every cycle it runs counted for `/metrics`, the admin pages."""
     web = build_web(services)
-    settings, scheduler, push, counters = services.settings, web.scheduler, web.push, web.counters
-    deferring = web.deferring
+    settings, push = services.settings, web.push
+    start, stop = _lifespan(web, run_scheduler)
 
     async def run_cycle(user: UserRecord) -> CycleResult:
         return await web.cycles.run_user_cycle(user, utc_now())
 
+    config = WebConfig(
+        session_secret=settings.session_secret.get_secret_value() or secrets.token_hex(32),
+        public_url=settings.public_url,
+        secure_cookies=settings.secure_cookies,
+        wake_scheduler=web.scheduler.wake,
+        health=_health(web, run_scheduler),
+        on_startup=start,
+        on_shutdown=stop,
+        metrics=_metrics(web),
+        redirect_uri=settings.redirect_uri or None,
+        notifications=push.intake,
+        user_test=web.user_test,
+        invitations=web.invitations,
+        probes=ProbeAccess.from_settings(settings),
+        signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
+        task_link=settings.task_link,
+        event_link=settings.event_link,
+    )
+    app = create_app(web.accounts, config, web.admin)
+    app.state.scheduler = web.scheduler
+    app.state.services = services
+    app.state.metrics = web.counters
+    app.state.run_cycle = run_cycle
+    app.state.push = push
+    return app
+
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def _lifespan(web: WebServices, run_scheduler: bool) -> tuple[Hook, Hook]:
+    """Start: the local scheduler and push (R14, R14b), or — when workers run the cycles
+    — only push's watcher of the workers' wake-ups. Stop: all of it, then the services."""
+
     async def start() -> None:
         if run_scheduler:
-            scheduler.start()
-            push.start()
+            web.scheduler.start()
+            web.push.start()
         else:
-            push.wakeups.start()
+            web.push.wakeups.start()
 
     async def stop() -> None:
-        await push.stop()
-        if deferring is not None:
-            await deferring.aclose()
-        await scheduler.stop()
-        await services.aclose()
+        await web.push.stop()
+        if web.deferring is not None:
+            await web.deferring.aclose()
+        await web.scheduler.stop()
+        await web.services.aclose()
+
+    return start, stop
+
+
+def _health(web: WebServices, run_scheduler: bool) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """`/healthz`: the database answers and the scheduler's loop has looked for work lately."""
+    scheduler = web.scheduler
 
     async def health() -> dict[str, Any]:
         try:
-            await services.directory.tenants()
+            await web.services.directory.tenants()
             database = True
         except Exception:  # the answer is the report, never a crash
             database = False
@@ -249,43 +299,26 @@ def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
             "ok": database and alive,
             "database": database,
             "scheduler": alive,
-            "push": push.manager.status,
+            "push": web.push.manager.status,
         }
+
+    return health
+
+
+def _metrics(web: WebServices) -> Callable[[], Awaitable[bytes]]:
+    """`/metrics`: users by status (core.status, as the pages name them) and the counters."""
+    directory, counters = web.services.directory, web.counters
 
     async def metrics() -> bytes:
         now = utc_now()
-        tenants = {t.id: t for t in await services.directory.tenants()}
+        tenants = {t.id: t for t in await directory.tenants()}
         counts = Counter(
             user_status(u, tenants[u.tenant_id], now)
-            for u in await services.directory.users()
+            for u in await directory.users()
             if u.tenant_id in tenants
         )
         counters.set_users(counts)
-        counters.scheduler_alive.set(1 if scheduler.alive else 0)
+        counters.scheduler_alive.set(1 if web.scheduler.alive else 0)
         return counters.render()
 
-    config = WebConfig(
-        session_secret=settings.session_secret.get_secret_value() or secrets.token_hex(32),
-        public_url=settings.public_url,
-        secure_cookies=settings.secure_cookies,
-        wake_scheduler=scheduler.wake,
-        health=health,
-        on_startup=start,
-        on_shutdown=stop,
-        metrics=metrics,
-        redirect_uri=settings.redirect_uri or None,
-        notifications=push.intake,
-        user_test=web.user_test,
-        invitations=web.invitations,
-        probes=ProbeAccess.from_settings(settings),
-        signed_out=lambda user: push.manager.forget(user.tenant_id, user.id),
-        task_link=settings.task_link,
-        event_link=settings.event_link,
-    )
-    app = create_app(web.accounts, config, web.admin)
-    app.state.scheduler = scheduler
-    app.state.services = services
-    app.state.metrics = counters
-    app.state.run_cycle = run_cycle
-    app.state.push = push
-    return app
+    return metrics

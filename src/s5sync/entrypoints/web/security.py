@@ -65,6 +65,7 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+_SECURITY_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
 
 
 class SecurityHeadersMiddleware:
@@ -83,7 +84,7 @@ class SecurityHeadersMiddleware:
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
-                    if k.lower() not in {name for name, _ in SECURITY_HEADERS}
+                    if k.lower() not in _SECURITY_NAMES
                 ]
                 message["headers"] = headers + SECURITY_HEADERS
             await send(message)
