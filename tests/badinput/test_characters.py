@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s5sync.core.characters import printable, without_surrogates
+from s5sync.core.characters import has_surrogates, printable, without_surrogates
 
 
 def test_control_characters_go_line_breaks_stay_in_lines_and_become_spaces_in_titles() -> None:
@@ -38,3 +38,13 @@ def test_printable_text_is_storable_and_stable_R23(text: str) -> None:
         clean.encode("utf-8")  # no lone surrogate left: every driver can write it
         kept = {c for c in clean if unicodedata.category(c) == "Cc"}
         assert kept <= ({"\n", "\r", "\t"} if lines else set())
+
+
+@given(st.text(alphabet=st.one_of(st.characters(), HOSTILE)))
+def test_surrogates_are_found_exactly_where_a_code_point_is_one_R23(text: str) -> None:
+    surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    assert has_surrogates(text) is surrogate
+    cleaned = without_surrogates(text)
+    assert not has_surrogates(cleaned)
+    assert len(cleaned) == len(text)
+    assert (cleaned == text) is not surrogate

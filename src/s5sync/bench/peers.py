@@ -180,47 +180,15 @@ class Peers:
     async def msgraph_sdk(self) -> tuple[Step, Step, Callable[[], Awaitable[None]]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            from kiota_abstractions.authentication import (
-                AccessTokenProvider,
-                AllowedHostsValidator,
-            )
-            from kiota_abstractions.authentication.base_bearer_token_authentication_provider import (  # noqa: E501
-                BaseBearerTokenAuthenticationProvider,
-            )
             from msgraph.generated.models.body_type import BodyType
             from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
             from msgraph.generated.models.event import Event
             from msgraph.generated.models.item_body import ItemBody
-            from msgraph.graph_request_adapter import GraphRequestAdapter
-            from msgraph.graph_request_adapter import options as sdk_options
-            from msgraph.graph_service_client import GraphServiceClient
-            from msgraph_core import GraphClientFactory
             from msgraph_core.requests.batch_request_content import BatchRequestContent
             from msgraph_core.requests.batch_request_item import BatchRequestItem
 
-        host = urlsplit(self.graph_url).hostname or ""
-
-        class Static(AccessTokenProvider):
-            def __init__(self, token: str) -> None:
-                self.token = token
-
-            async def get_authorization_token(
-                self, uri: str, additional_authentication_context: dict[str, Any] | None = None
-            ) -> str:
-                return self.token
-
-            def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
-                return AllowedHostsValidator([host])
-
         def client(token: str) -> Any:
-            http = GraphClientFactory.create_with_default_middleware(
-                client=httpx.AsyncClient(verify=self.verify, timeout=60.0), options=sdk_options
-            )
-            adapter = GraphRequestAdapter(
-                BaseBearerTokenAuthenticationProvider(Static(token)), http
-            )
-            adapter.base_url = self.graph_url
-            return GraphServiceClient(request_adapter=adapter), http
+            return _sdk_client(self.graph_url, self.verify, token)
 
         reader, read_http = client(self.reader)
         writer, write_http = client(self.writer)
@@ -252,6 +220,45 @@ class Peers:
             await write_http.aclose()
 
         return idle, batch, close
+
+
+def _sdk_client(graph_url: str, verify: ssl.SSLContext, token: str) -> tuple[Any, Any]:
+    """msgraph-sdk's client on `graph_url` with a static bearer token, and its HTTP client
+    (closed by the caller). The SDK is imported here only: the bench alone loads it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from kiota_abstractions.authentication import (
+            AccessTokenProvider,
+            AllowedHostsValidator,
+        )
+        from kiota_abstractions.authentication.base_bearer_token_authentication_provider import (
+            BaseBearerTokenAuthenticationProvider,
+        )
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph.graph_request_adapter import options as sdk_options
+        from msgraph.graph_service_client import GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+    host = urlsplit(graph_url).hostname or ""
+
+    class Static(AccessTokenProvider):
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        async def get_authorization_token(
+            self, uri: str, additional_authentication_context: dict[str, Any] | None = None
+        ) -> str:
+            return self.token
+
+        def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+            return AllowedHostsValidator([host])
+
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(verify=verify, timeout=60.0), options=sdk_options
+    )
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(Static(token)), http)
+    adapter.base_url = graph_url
+    return GraphServiceClient(request_adapter=adapter), http
 
 
 async def measure_peers(

@@ -64,38 +64,8 @@ async def measure_tokens(
     )
     verify = ssl.create_default_context(cafile=emulator.urls["ca"])
     try:
-        signed_in: list[tuple[UserRecord, str]] = []
-        for user, person in zip(users, people, strict=True):
-            flow = await identity.begin_sign_in(REDIRECT, login_hint=person)
-            _, posted = await asyncio.to_thread(
-                sign_in_with_form_posts, flow["auth_uri"], person, verify
-            )
-            signed = await identity.complete_sign_in(flow, posted)
-            await _cache(services, user).save(signed.token_cache)
-            signed_in.append((user, signed.object_id))
-
-        async def one_cycle(user: UserRecord, object_id: str, path: str) -> float:
-            tokens = UserTokens(
-                identity,
-                _cache(services, user),
-                object_id=object_id,
-                held=held if path == "held" else None,
-                user_id=user.id,
-            )
-            start = time.process_time()
-            await tokens.token(force_refresh=path == "refreshed")
-            return time.process_time() - start
-
-        held = AccessTokens()
-        ms = {}
-        for path in ("refreshed", "cached", "held"):
-            if path == "held":  # what the cached path would have left in memory
-                for user, oid in signed_in:
-                    await UserTokens(
-                        identity, _cache(services, user), object_id=oid, held=held, user_id=user.id
-                    ).token()
-            spent = [await one_cycle(user, oid, path) for user, oid in signed_in]
-            ms[path] = 1000 * sum(spent) / len(spent)
+        signed_in = await _sign_in(identity, services, users, people, verify)
+        ms = await _cpu_by_path(identity, services, signed_in)
     finally:
         identity.close()
     rest = CYCLES_PER_REFRESH - 1
@@ -109,6 +79,57 @@ async def measure_tokens(
             (rest * ms["cached"] + ms["refreshed"]) / CYCLES_PER_REFRESH, 2
         ),
     }
+
+
+async def _sign_in(
+    identity: MsalIdentity,
+    services: Services,
+    users: Sequence[UserRecord],
+    people: Sequence[str],
+    verify: ssl.SSLContext,
+) -> list[tuple[UserRecord, str]]:
+    """Each user's sealed MSAL cache from a real sign-in of one person (R19)."""
+    signed_in: list[tuple[UserRecord, str]] = []
+    for user, person in zip(users, people, strict=True):
+        flow = await identity.begin_sign_in(REDIRECT, login_hint=person)
+        _, posted = await asyncio.to_thread(
+            sign_in_with_form_posts, flow["auth_uri"], person, verify
+        )
+        signed = await identity.complete_sign_in(flow, posted)
+        await _cache(services, user).save(signed.token_cache)
+        signed_in.append((user, signed.object_id))
+    return signed_in
+
+
+async def _cpu_by_path(
+    identity: MsalIdentity, services: Services, signed_in: list[tuple[UserRecord, str]]
+) -> dict[str, float]:
+    """Mean CPU ms of one cycle's token, by path: refreshed, from the sealed cache, and
+    held in memory between cycles."""
+    held = AccessTokens()
+
+    async def one_cycle(user: UserRecord, object_id: str, path: str) -> float:
+        tokens = UserTokens(
+            identity,
+            _cache(services, user),
+            object_id=object_id,
+            held=held if path == "held" else None,
+            user_id=user.id,
+        )
+        start = time.process_time()
+        await tokens.token(force_refresh=path == "refreshed")
+        return time.process_time() - start
+
+    ms = {}
+    for path in ("refreshed", "cached", "held"):
+        if path == "held":  # what the cached path would have left in memory
+            for user, oid in signed_in:
+                await UserTokens(
+                    identity, _cache(services, user), object_id=oid, held=held, user_id=user.id
+                ).token()
+        spent = [await one_cycle(user, oid, path) for user, oid in signed_in]
+        ms[path] = 1000 * sum(spent) / len(spent)
+    return ms
 
 
 def _cache(services: Services, user: UserRecord) -> StoredTokenCache:

@@ -186,6 +186,64 @@ def _update_task(world: World, d: UpdateTask) -> World:
     )
 
 
+def _adopt_event(world: World, d: AdoptEvent) -> World:
+    old = _link_of(world, d.task_id, None)
+    row = Link(
+        d.task_id,
+        d.event_id,
+        d.origin,
+        LinkState.ACTIVE,
+        transaction_id=None if old is None else old.transaction_id,
+        event_hash=d.event_hash,
+        change_key=d.change_key,
+    )
+    return _set_link(world, row, d.task_id, d.event_id)
+
+
+def _adopt_task(world: World, d: AdoptTask) -> World:
+    row = Link(
+        d.task_id,
+        d.event_id,
+        Origin.OUTLOOK,
+        LinkState.ACTIVE,
+        task_hash=d.task_hash,
+        # Issue 23 (R16b): both sides as they are now, as sync/apply.py records them.
+        event_hash=d.event_hash,
+        change_key=d.change_key,
+    )
+    return _set_link(world, row, d.task_id, d.event_id)
+
+
+def _mark_task_deleted(world: World, link: Link, d: MarkTaskDeleted) -> World:
+    change_key = d.change_key
+    marked = world.events.get(d.event_id or "")
+    mark = d.removed
+    if mark is not None and marked is not None and mark.category not in marked.categories:
+        # R6b: the categories alone are written (a new change key, the same hash).
+        world, n = world.tick()
+        events = dict(world.events)
+        events[marked.id] = replace(
+            marked, categories=(*marked.categories, mark.category), change_key=f"ck-{n}"
+        )
+        world, change_key = replace(world, events=events), f"ck-{n}"
+    return _change_link(
+        world, link, state=LinkState.TASK_DELETED, event_hash=d.event_hash, change_key=change_key
+    )
+
+
+def _skip(world: World, link: Link | None, d: Skip) -> World:
+    if d.record is None or link is None:
+        return world
+    record = d.record
+    changes: dict[str, object] = {}
+    if record.task_hash is not None:
+        changes["task_hash"] = record.task_hash
+    if record.event_hash is not None:
+        changes["event_hash"] = record.event_hash
+        changes["change_key"] = record.change_key
+    return _change_link(world, link, **changes)
+
+
 def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> World:
     """One decision applied as the shell applies it (`crash`: stopped half-way)."""
     if isinstance(decision, CreateEvent):
@@ -199,29 +257,9 @@ def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> 
     if isinstance(decision, UpdateTask):
         return _update_task(world, decision)
     if isinstance(decision, AdoptEvent):
-        old = _link_of(world, decision.task_id, None)
-        row = Link(
-            decision.task_id,
-            decision.event_id,
-            decision.origin,
-            LinkState.ACTIVE,
-            transaction_id=None if old is None else old.transaction_id,
-            event_hash=decision.event_hash,
-            change_key=decision.change_key,
-        )
-        return _set_link(world, row, decision.task_id, decision.event_id)
+        return _adopt_event(world, decision)
     if isinstance(decision, AdoptTask):
-        row = Link(
-            decision.task_id,
-            decision.event_id,
-            Origin.OUTLOOK,
-            LinkState.ACTIVE,
-            task_hash=decision.task_hash,
-            # Issue 23 (R16b): both sides as they are now, as sync/apply.py records them.
-            event_hash=decision.event_hash,
-            change_key=decision.change_key,
-        )
-        return _set_link(world, row, decision.task_id, decision.event_id)
+        return _adopt_task(world, decision)
     link = _link_of(world, decision.task_id, decision.event_id)
     if isinstance(decision, MarkDeletedInOutlook):
         assert link is not None
@@ -230,35 +268,9 @@ def apply_decision(world: World, decision: Decision, *, crash: bool = False) -> 
         )
     if isinstance(decision, MarkTaskDeleted):
         assert link is not None
-        change_key = decision.change_key
-        marked = world.events.get(decision.event_id or "")
-        mark = decision.removed
-        if mark is not None and marked is not None and mark.category not in marked.categories:
-            # R6b: the categories alone are written (a new change key, the same hash).
-            world, n = world.tick()
-            events = dict(world.events)
-            events[marked.id] = replace(
-                marked, categories=(*marked.categories, mark.category), change_key=f"ck-{n}"
-            )
-            world, change_key = replace(world, events=events), f"ck-{n}"
-        return _change_link(
-            world,
-            link,
-            state=LinkState.TASK_DELETED,
-            event_hash=decision.event_hash,
-            change_key=change_key,
-        )
+        return _mark_task_deleted(world, link, decision)
     assert isinstance(decision, Skip)
-    if decision.record is None or link is None:
-        return world
-    record = decision.record
-    changes: dict[str, object] = {}
-    if record.task_hash is not None:
-        changes["task_hash"] = record.task_hash
-    if record.event_hash is not None:
-        changes["event_hash"] = record.event_hash
-        changes["change_key"] = record.change_key
-    return _change_link(world, link, **changes)
+    return _skip(world, link, decision)
 
 
 def apply_decisions(world: World, decisions: list[Decision], crash_at: int | None = None) -> World:

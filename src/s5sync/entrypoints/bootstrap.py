@@ -257,33 +257,19 @@ def build_web(services: Services) -> WebServices:
     (R14) with the alert chore (R21d), and push (R14b) — with the distributed scheduler
     the workers watch and sweep, and this process takes notifications and defers the
     woken users' cycles."""
-    from datetime import timedelta
-
     from s5sync.entrypoints.web.metrics import MeteredCycles, Metrics
-    from s5sync.scheduling.local import Chore, LocalScheduler
     from s5sync.scheduling.push import PushService
     from s5sync.scheduling.push_jobs import deferring_nudge
     from s5sync.staff.accounts import Accounts
     from s5sync.staff.administration import StoreAdministration
     from s5sync.staff.invites import Invitations
     from s5sync.staff.usertest import UserTest
-    from s5sync.sync.engine import CycleResult
     from s5sync.sync.holders import holder_name
 
     settings = services.settings
     counters = Metrics()
     cycles = MeteredCycles(services, counters, holder=holder_name("web"))
-
-    async def run_cycle(user: UserRecord) -> CycleResult:
-        return await cycles.run_user_cycle(user, utc_now())
-
-    alerts = services.alerts()
-    scheduler = LocalScheduler(
-        services.directory,
-        run_cycle,
-        utc_now,
-        chores=[Chore("alerts", timedelta(seconds=settings.alert_every_seconds), alerts.run)],
-    )
+    scheduler = _local_scheduler(services, cycles)
 
     async def nudge(_woken: list[int]) -> None:
         await scheduler.wake()
@@ -294,31 +280,44 @@ def build_web(services: Services) -> WebServices:
         deferring if deferring is not None else nudge,
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
-        sweep_elsewhere=deferring.sweep_now if deferring is not None else None,
     )
+    stores = services.task_store_for
     return WebServices(
         services=services,
-        accounts=Accounts(
-            services,
-            services.signin(),
-            services.task_store_for,
-            utc_now,
-            activated=push.sweep_soon,
-        ),
-        admin=StoreAdministration(services.scope, services.task_store_for, utc_now, push),
+        accounts=Accounts(services, services.signin(), stores, utc_now),
+        admin=StoreAdministration(services.scope, stores, utc_now, push),
         counters=counters,
         cycles=cycles,
         scheduler=scheduler,
         push=push,
         deferring=deferring,
-        user_test=UserTest(services, services.task_store_for, utc_now),
+        user_test=UserTest(services, stores, utc_now),
         invitations=Invitations(
             services.scope,
-            services.task_store_for,
+            stores,
             utc_now,
             settings.public_url,
             mail_enabled=bool(settings.smtp_host),
         ),
+    )
+
+
+def _local_scheduler(services: Services, cycles: MeteredCycles) -> LocalScheduler:
+    """The web process's scheduler (R14): due users' cycles, and the alert chore (R21d)."""
+    from datetime import timedelta
+
+    from s5sync.scheduling.local import Chore, LocalScheduler
+    from s5sync.sync.engine import CycleResult
+
+    async def run_cycle(user: UserRecord) -> CycleResult:
+        return await cycles.run_user_cycle(user, utc_now())
+
+    every = timedelta(seconds=services.settings.alert_every_seconds)
+    return LocalScheduler(
+        services.directory,
+        run_cycle,
+        utc_now,
+        chores=[Chore("alerts", every, services.alerts().run)],
     )
 
 

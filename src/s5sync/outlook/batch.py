@@ -89,26 +89,7 @@ async def run_batches(session: GraphSession, requests: Sequence[SubRequest]) -> 
                     status=outer.status,
                     code=outer.error_code,
                 )
-            answers = _answers_by_id(outer.body)
-            for i in chunk:
-                outcomes[i].maybe_applied |= outer.uncertain
-                answer = answers.get(str(i))
-                if answer is None:
-                    still.append(i)
-                    outcomes[i].reason = "the batch answer left this item out"
-                    waits.append(session.backoff(round_no))
-                    continue
-                session.counter.record_item(requests[i].method, requests[i].url, answer.status)
-                if answer.status in RETRIED_ITEMS:
-                    outcomes[i].maybe_applied |= answer.status >= 500 or answer.status == 408
-                    still.append(i)
-                    outcomes[i].answer = answer
-                    outcomes[i].reason = f"Graph answered {answer.status} {answer.error_code}"
-                    wait = retry_after(answer.headers, session.pacing.now())
-                    waits.append(wait if wait is not None else session.backoff(round_no))
-                    continue
-                outcomes[i].answer = answer
-                outcomes[i].reason = ""
+            _settle(session, requests, outcomes, chunk, outer, round_no, still, waits)
         pending = still
         if not pending:
             return outcomes
@@ -127,6 +108,41 @@ async def run_batches(session: GraphSession, requests: Sequence[SubRequest]) -> 
         log.info("graph.batch_retry items=%d wait=%.1f round=%d", len(pending), wait, round_no)
         await session.pacing.sleep(wait)
     return outcomes
+
+
+def _settle(
+    session: GraphSession,
+    requests: Sequence[SubRequest],
+    outcomes: list[SubOutcome],
+    chunk: list[int],
+    outer: Answer,
+    round_no: int,
+    still: list[int],
+    waits: list[float],
+) -> None:
+    """Each item of one answered `$batch`: done, or left in `still` with how long to
+    wait in `waits` (its own `Retry-After`, else a backoff: R23b)."""
+    assert isinstance(outer.body, dict)
+    answers = _answers_by_id(outer.body)
+    for i in chunk:
+        outcomes[i].maybe_applied |= outer.uncertain
+        answer = answers.get(str(i))
+        if answer is None:
+            still.append(i)
+            outcomes[i].reason = "the batch answer left this item out"
+            waits.append(session.backoff(round_no))
+            continue
+        session.counter.record_item(requests[i].method, requests[i].url, answer.status)
+        if answer.status in RETRIED_ITEMS:
+            outcomes[i].maybe_applied |= answer.status >= 500 or answer.status == 408
+            still.append(i)
+            outcomes[i].answer = answer
+            outcomes[i].reason = f"Graph answered {answer.status} {answer.error_code}"
+            wait = retry_after(answer.headers, session.pacing.now())
+            waits.append(wait if wait is not None else session.backoff(round_no))
+            continue
+        outcomes[i].answer = answer
+        outcomes[i].reason = ""
 
 
 def _answers_by_id(body: dict[str, Any]) -> dict[str, Answer]:

@@ -75,16 +75,21 @@ class SqlCycleStore:
             )
 
     @asynccontextmanager
-    async def link_writes(self, lease: Lease) -> AsyncIterator[LinkWrites]:
-        """One fenced transaction of link rows (R16): on PostgreSQL one statement when it
-        ends (`LinkBatch`), on SQLite the rows as they come (`SqliteLinkRows`)."""
+    async def link_writes(
+        self, lease: Lease, window: WindowSave | None = None
+    ) -> AsyncIterator[LinkWrites]:
+        """One fenced transaction of link rows (R16), the window first when given: on
+        PostgreSQL one statement when it ends (`LinkBatch`), on SQLite the rows as they
+        come (`SqliteLinkRows`)."""
         if self.pg is not None:
             batch = LinkBatch(lease.user_id)
             yield batch
-            await self.pg.write(lease, batch.ops, None)
+            await self.pg.write(lease, batch.ops, window)
             return
         async with self.db.connection(self.tenant_id) as conn:
             await check_fence(conn, self.db, self.tenant_id, lease)
+            if window is not None:
+                await self.sqlite.save_window(conn, lease.user_id, window)
             yield SqliteLinkRows(conn, self.tenant_id)
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:

@@ -42,7 +42,7 @@ from s5sync.sync.ports import (
     UserPorts,
 )
 from s5sync.sync.task_writes import create_task, update_task
-from s5sync.sync.writer import Applied, LinkIndex, Writer
+from s5sync.sync.writer import Applied, LinkIndex, UnsavedWindow, Writer
 
 __all__ = ["Applied", "apply_decisions", "marks_removed", "touches_anything"]
 
@@ -57,9 +57,11 @@ async def apply_decisions(
     decisions: Sequence[Decision],
     links: Sequence[Link],
     events: Mapping[str, EventSnapshot],
+    unsaved: UnsavedWindow | None = None,
 ) -> Applied:
-    """Apply every decision; returns the activity and the failures."""
-    writer = Writer(store, user, lease, now, ports, LinkIndex(links))
+    """Apply every decision; returns the activity and the failures. `unsaved.window`,
+    when set, is saved before the first write (`Writer.begin`, `Writer.window_first`)."""
+    writer = Writer(store, user, lease, now, ports, LinkIndex(links), unsaved)
     await write_link_only(writer, decisions)
     creates = [d for d in decisions if isinstance(d, CreateEvent)]
     updates = [d for d in decisions if isinstance(d, UpdateEvent)]

@@ -53,6 +53,7 @@ from s5sync.sync.gather import (
 from s5sync.sync.lookups import check_mapping, read_beyond_window, recover
 from s5sync.sync.ports import CycleStart, CycleStore, Refusal, UserPorts
 from s5sync.sync.record import record, resync_summary
+from s5sync.sync.writer import Applied
 
 log = logging.getLogger(__name__)
 
@@ -142,64 +143,106 @@ class CycleEngine:
         ports: UserPorts,
         seen: Gathered,
     ) -> CycleResult:
-        options, user, lease = begun.tenant.options, begun.user, begun.lease
-        links: Sequence[Link] = begun.links
-        assert user.employee_id is not None
-        # R14c: a resync reads the window from scratch and compares every pair.
+        """Read both sides, decide, save the window, apply (the order of DESIGN.md "The
+        shape"); R14c: a resync reads the window from scratch and compares every pair."""
+        user, lease = begun.user, begun.lease
         resync = user.resync_requested_at is not None
         meter = PhaseMeter(ports)
-        await read_outlook(store, begun, now, ports, seen, meter, fresh=resync)
-        await read_system_five(user.employee_id, ports, links, seen)
-        if seen.tasks_readable and seen.removed:
-            await confirm_removals(ports, links, seen, meter)
-        dropped: tuple[Link, ...] = ()
-        if resync and seen.tasks_readable and seen.events_readable:
-            links, dropped = await check_mapping(store, begun, links, seen)
-        if seen.tasks_readable and seen.events_readable:
-            await recover(user, now, seen.window_end, options, ports, links, seen)
-            await read_beyond_window(user.employee_id, now, ports, links, seen, everything=resync)
-            meter.close("recovery")
-        decisions = decide_cycle(
-            seen.tasks.values(),
-            seen.events.values(),
-            links,
-            options,
-            now,
-            employee_id=user.employee_id,
-            gone_event_ids=frozenset(seen.gone),
-            missing_event_ids=frozenset(seen.missing),
-            unknown_event_ids=frozenset(seen.unknown),
-            tasks_readable=seen.tasks_readable,
-            events_readable=seen.events_readable,
-            resync=resync,
-        )
+        links, dropped = await _read_both_sides(store, begun, now, ports, seen, meter, resync)
+        decisions = _decide(begun, now, links, seen, resync)
         if seen.events_readable:
             await categories(store, begun, ports, decisions, force=resync)
             meter.close("category")
-        if seen.window is not None and touches_anything(decisions):
-            # The cache and its delta link are saved before anything is written (a cycle
-            # that writes nothing saves them with its run record instead: one transaction).
-            await store.save_window(lease, seen.window)
-            seen.window = None
+        # The cache and its delta link are saved before anything is written, in the first
+        # write's transaction (a cycle that writes nothing saves them with its run record
+        # instead: one transaction; issue 25).
+        unsaved = seen if touches_anything(decisions) else None
+        options = begun.tenant.options
         applied = await apply_decisions(
-            store, user, lease, now, options, ports, decisions, links, seen.events
+            store, user, lease, now, options, ports, decisions, links, seen.events, unsaved
         )
         meter.close("writes")
-        outcome = Outcome.OK
-        if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
-            throttled = seen.retry_at is not None or applied.retry_at is not None
-            outcome = Outcome.THROTTLED if throttled else Outcome.PARTIAL
-        problems = [*seen.problems, *applied.failures]
-        said = [resync_summary(user, applied.entries, dropped, outcome)] if resync else []
-        return CycleResult(
-            outcome,
-            begun.run_id,
-            tuple(decisions),
-            (*seen.bad_input, *applied.entries, *said),
-            dict(ports.requests()),
-            next_run_at=seen.retry_at or applied.retry_at,
-            error="; ".join(problems) or None,
-            phases=meter.phases,
-            resync_of=user.resync_requested_at if resync and outcome is Outcome.OK else None,
-            starts=starts(decisions, seen.tasks, seen.events),
-        )
+        return _result(begun, decisions, applied, seen, ports, meter, dropped, resync)
+
+
+async def _read_both_sides(
+    store: CycleStore,
+    begun: CycleStart,
+    now: datetime,
+    ports: UserPorts,
+    seen: Gathered,
+    meter: PhaseMeter,
+    resync: bool,
+) -> tuple[Sequence[Link], tuple[Link, ...]]:
+    """Outlook (its delta), System Five, deletions confirmed (R7b), the mapping checked on
+    a resync (R14c, R16b) and what the recovery choice asks for (R16b); the links to
+    decide with, and those a resync dropped."""
+    user = begun.user
+    links: Sequence[Link] = begun.links
+    assert user.employee_id is not None
+    await read_outlook(store, begun, now, ports, seen, meter, fresh=resync)
+    await read_system_five(user.employee_id, ports, links, seen)
+    if seen.tasks_readable and seen.removed:
+        await confirm_removals(ports, links, seen, meter)
+    dropped: tuple[Link, ...] = ()
+    if resync and seen.tasks_readable and seen.events_readable:
+        links, dropped = await check_mapping(store, begun, links, seen)
+    if seen.tasks_readable and seen.events_readable:
+        options = begun.tenant.options
+        await recover(user, now, seen.window_end, options, ports, links, seen)
+        await read_beyond_window(user.employee_id, now, ports, links, seen, everything=resync)
+        meter.close("recovery")
+    return links, dropped
+
+
+def _decide(
+    begun: CycleStart, now: datetime, links: Sequence[Link], seen: Gathered, resync: bool
+) -> list[Decision]:
+    """The core's decisions on what was read (R15)."""
+    assert begun.user.employee_id is not None
+    return decide_cycle(
+        seen.tasks.values(),
+        seen.events.values(),
+        links,
+        begun.tenant.options,
+        now,
+        employee_id=begun.user.employee_id,
+        gone_event_ids=frozenset(seen.gone),
+        missing_event_ids=frozenset(seen.missing),
+        unknown_event_ids=frozenset(seen.unknown),
+        tasks_readable=seen.tasks_readable,
+        events_readable=seen.events_readable,
+        resync=resync,
+    )
+
+
+def _result(
+    begun: CycleStart,
+    decisions: list[Decision],
+    applied: Applied,
+    seen: Gathered,
+    ports: UserPorts,
+    meter: PhaseMeter,
+    dropped: tuple[Link, ...],
+    resync: bool,
+) -> CycleResult:
+    """How the cycle ended (R17b: partial or throttled when a side or a write failed)."""
+    user = begun.user
+    outcome = Outcome.OK
+    if not (seen.tasks_readable and seen.events_readable) or applied.failures or seen.deferred:
+        throttled = seen.retry_at is not None or applied.retry_at is not None
+        outcome = Outcome.THROTTLED if throttled else Outcome.PARTIAL
+    problems = [*seen.problems, *applied.failures]
+    said = [resync_summary(user, applied.entries, dropped, outcome)] if resync else []
+    return CycleResult(
+        outcome,
+        begun.run_id,
+        tuple(decisions),
+        (*seen.bad_input, *applied.entries, *said),
+        dict(ports.requests()),
+        next_run_at=seen.retry_at or applied.retry_at,
+        error="; ".join(problems) or None,
+        phases=meter.phases,
+        resync_of=user.resync_requested_at if resync and outcome is Outcome.OK else None,
+        starts=starts(decisions, seen.tasks, seen.events),
+    )

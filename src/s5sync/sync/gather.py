@@ -151,17 +151,10 @@ async def read_outlook(
     *,
     fresh: bool = False,
 ) -> None:
-    options, delta, user_id = begun.tenant.options, begun.delta, begun.user.id
-    if (
-        fresh  # R14c: a resync drops the delta link and the window cache
-        or delta is None
-        or delta.delta_link is None
-        or needs_rebaseline(delta.window_start, delta.window_end, now, options)
-    ):
-        start, end = delta_window(now, options)
-        link = None
-    else:
-        start, end, link = delta.window_start, delta.window_end, delta.delta_link
+    """The user's window through its delta link (or read afresh), merged into the cache
+    (R8); when Outlook cannot be read, the cache stands in and nothing is imported
+    (R17b)."""
+    start, end, link = _window_to_read(begun, now, fresh)
     try:
         read = await ports.calendar.read_window(link, start, end)
     except NeedsSignIn:
@@ -183,7 +176,33 @@ async def read_outlook(
     meter.close("first_read" if read.rebaselined else "delta")
     seen.bad_input.extend(bad_input_entries(read))
     seen.window_end = read.window_end
-    tag = options.sync_tag
+    await _merge_read(store, begun, now, read, seen)
+
+
+def _window_to_read(
+    begun: CycleStart, now: datetime, fresh: bool
+) -> tuple[datetime, datetime, str | None]:
+    """The saved delta link and its window, or a new window read from scratch (no link):
+    on a resync (R14c), with no link yet, or when the window must move (R8)."""
+    options, delta = begun.tenant.options, begun.delta
+    if (
+        fresh  # R14c: a resync drops the delta link and the window cache
+        or delta is None
+        or delta.delta_link is None
+        or needs_rebaseline(delta.window_start, delta.window_end, now, options)
+    ):
+        start, end = delta_window(now, options)
+        return start, end, None
+    return delta.window_start, delta.window_end, delta.delta_link
+
+
+async def _merge_read(
+    store: CycleStore, begun: CycleStart, now: datetime, read: WindowRead, seen: Gathered
+) -> None:
+    """What was read merged into the cached window, the window to save, and which linked
+    events the delta says were removed (to confirm, R7b)."""
+    delta, user_id = begun.delta, begun.user.id
+    tag = begun.tenant.options.sync_tag
     cached: dict[str, CachedEvent] = dict(begun.cached)
     rejudge = not read.rebaselined and (delta is None or delta.relevance_tag != tag)
     if rejudge:

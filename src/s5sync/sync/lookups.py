@@ -167,26 +167,30 @@ async def recover(
     )
     linked_events = {link.event_id for link in links if link.event_id is not None}
     await named_events(ports, linked_events, set(chosen.by_event_id), seen)
-    refs = list(chosen.by_task_ref)
-    if refs:
-        try:
-            found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
-        except NeedsSignIn:
-            raise
-        except OutlookError as error:
-            # R16, R17b: a task whose event cannot be looked up is not pushed this
-            # cycle (it might exist); everything else goes on.
-            for task_id in refs:
-                seen.tasks.pop(task_id, None)
-            seen.deferred = True
-            seen.problems.append(f"Outlook could not be searched: {error}")
-            if isinstance(error, Throttled):
-                seen.retry_at = error.retry_at
-            found = {}
-        for event in found.values():
-            known = seen.events.get(event.id)
-            if known is None:
-                seen.events[event.id] = with_identity(event)
-            elif known.task_ref is None:
-                # R16b: delta items carry no extended property; the lookup does.
-                seen.events[event.id] = replace(known, task_ref=event.task_ref)
+    if chosen.by_task_ref:
+        await events_by_identity(ports, list(chosen.by_task_ref), seen)
+
+
+async def events_by_identity(ports: UserPorts, refs: list[int], seen: Gathered) -> None:
+    """R16b: the events that carry these tasks' identity, in one batched search; a task
+    whose event cannot be looked up is not pushed this cycle (R16, R17b: it might exist),
+    everything else goes on."""
+    try:
+        found = await ports.calendar.find_by_task_refs([task_ref(t) for t in refs])
+    except NeedsSignIn:
+        raise
+    except OutlookError as error:
+        for task_id in refs:
+            seen.tasks.pop(task_id, None)
+        seen.deferred = True
+        seen.problems.append(f"Outlook could not be searched: {error}")
+        if isinstance(error, Throttled):
+            seen.retry_at = error.retry_at
+        found = {}
+    for event in found.values():
+        known = seen.events.get(event.id)
+        if known is None:
+            seen.events[event.id] = with_identity(event)
+        elif known.task_ref is None:
+            # R16b: delta items carry no extended property; the lookup does.
+            seen.events[event.id] = replace(known, task_ref=event.task_ref)

@@ -371,8 +371,11 @@ class CycleStore(Protocol):
 
     async def mark_category_ready(self, lease: Lease, name: str) -> None: ...
 
-    def link_writes(self, lease: Lease) -> AbstractAsyncContextManager[LinkWrites]:
-        """One fenced transaction for mapping rows."""
+    def link_writes(
+        self, lease: Lease, window: WindowSave | None = None
+    ) -> AbstractAsyncContextManager[LinkWrites]:
+        """One fenced transaction for mapping rows; `window`, when given, is saved in it
+        before them (as `save_window` would: one transaction instead of two)."""
         ...
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:

@@ -44,6 +44,7 @@ async def create_task(w: Writer, d: CreateTask) -> None:
 
 
 async def update_task(w: Writer, d: UpdateTask) -> None:
+    await w.window_first()  # the window before System Five's write (R16)
     try:
         result = await w.ports.tasks.update_task_from_event(d.task_id, d.seen_updated_at, d.draft)
     except Exception as error:  # R23

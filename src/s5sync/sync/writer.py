@@ -6,10 +6,11 @@ what it has done so far (`Applied`). Every CALENDAREVENT write goes through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from s5sync.core.decisions import (
     Decision,
@@ -21,6 +22,7 @@ from s5sync.sync.ports import (
     CycleStore,
     LinkWrites,
     UserPorts,
+    WindowSave,
     WriteResult,
     WriteStatus,
 )
@@ -90,9 +92,20 @@ def failed(done: Applied, d: Decision, result: WriteResult, what: str) -> None:
     done.entries.append(entry(d, f"'{d.label}' {what}: {reason}"))
 
 
+class UnsavedWindow(Protocol):
+    """Where the cycle keeps its merged window until it is saved (`gather.Gathered`)."""
+
+    window: WindowSave | None
+
+
 class Writer:
     """One cycle's application: its store, user, lease, `now`, ports and links, and what
-    it has done so far. Every CALENDAREVENT write is fenced by the lease."""
+    it has done so far. Every CALENDAREVENT write is fenced by the lease.
+
+    The window cache and its delta link are saved before anything is written: with the
+    first fenced transaction of link rows (one statement on PostgreSQL, issue 25), or on
+    their own just before a write that comes first (`window_first`). Once saved, the
+    holder forgets it; a cycle that stops before keeps it for its finish (R16, R18)."""
 
     def __init__(
         self,
@@ -102,13 +115,27 @@ class Writer:
         now: datetime,
         ports: UserPorts,
         index: LinkIndex,
+        unsaved: UnsavedWindow | None = None,
     ) -> None:
         self.store, self.user, self.lease, self.now = store, user, lease, now
         self.ports, self.index = ports, index
+        self.unsaved = unsaved
         self.done = Applied()
 
-    def begin(self) -> AbstractAsyncContextManager[LinkWrites]:
-        return self.store.link_writes(self.lease)
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[LinkWrites]:
+        """One fenced transaction of link rows; the window goes in the first."""
+        window = None if self.unsaved is None else self.unsaved.window
+        async with self.store.link_writes(self.lease, window) as rows:
+            yield rows
+        if window is not None and self.unsaved is not None:
+            self.unsaved.window = None
+
+    async def window_first(self) -> None:
+        """The window saved on its own, before a write that is not a link row's."""
+        if self.unsaved is not None and self.unsaved.window is not None:
+            await self.store.save_window(self.lease, self.unsaved.window)
+            self.unsaved.window = None
 
     async def save(self, rows: LinkWrites, link: Link) -> None:
         await self.index.save(rows, self.user.id, link, self.now)

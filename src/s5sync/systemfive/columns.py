@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from s5sync.core.characters import has_surrogates
 from s5sync.systemfive.errors import UnreadableTask
 
 REPLACEMENT = "\ufffd"
@@ -36,7 +37,7 @@ def lenient_text(raw: bytes) -> str:
 
 def _clean(text: str) -> tuple[str, bool]:
     """`text` with every undecodable byte (or lone surrogate) as U+FFFD; whether any was."""
-    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if not has_surrogates(text):  # decided in C (core/characters.py, issue 25)
         return text, False
     return "".join(REPLACEMENT if 0xD800 <= ord(c) <= 0xDFFF else c for c in text), True
 

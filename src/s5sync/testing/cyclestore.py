@@ -240,11 +240,16 @@ class MemoryCycleStore:
         self._fenced(lease).category_ready = name
 
     @asynccontextmanager
-    async def link_writes(self, lease: Lease) -> AsyncIterator[_LinkRows]:
+    async def link_writes(
+        self, lease: Lease, window: WindowSave | None = None
+    ) -> AsyncIterator[_LinkRows]:
         user = self._fenced(lease)
         rows = _LinkRows(user.links)
         yield rows
-        self._fenced(lease).links = rows.links
+        user = self._fenced(lease)
+        if window is not None:
+            self._save_window(user, window)
+        user.links = rows.links
 
     async def finish(self, lease: Lease, end: CycleEnd) -> None:
         user = self._user(lease.user_id)

@@ -217,6 +217,9 @@ async def test_a_superseded_lease_writes_nothing_R16(world: World) -> None:
             await rows.add(world.user.id, Link(5, None, Origin.S5, LinkState.PENDING), NOW)
     with pytest.raises(LeaseLost):
         await world.store.mark_category_ready(first.lease, "Received From System5")
+    with pytest.raises(LeaseLost):  # the window riding with the first link rows (issue 25)
+        async with world.store.link_writes(first.lease, window) as rows:
+            await rows.add(world.user.id, Link(6, None, Origin.S5, LinkState.PENDING), NOW)
     # The late cycle still records its run, but neither frees the lease nor saves its window.
     await world.store.finish(first.lease, end(first, window=window, outcome="failed"))
     assert await world.store.start(world.user.id, "w", NOW + timedelta(minutes=10), TTL) == "busy"
@@ -277,6 +280,30 @@ async def test_a_link_write_naming_a_vanished_row_keeps_nothing_of_its_transacti
     await world.store.finish(started.lease, end(started))
     again = await begin(world, NOW + timedelta(minutes=10))
     assert again.links == (linked,)
+
+
+async def test_the_window_is_saved_with_the_first_link_rows_all_or_nothing_R16(
+    world: World,
+) -> None:
+    started = await begin(world)
+    window = WindowSave(delta("link-1"), (cached("e1", "Visit [sync]", relevant=True),))
+    pending = Link(5, None, Origin.S5, LinkState.PENDING, transaction_id="s5sync-1-1-5")
+
+    async def crash_before_the_commit() -> None:
+        async with world.store.link_writes(started.lease, window) as rows:
+            await rows.add(world.user.id, pending, NOW)
+            raise RuntimeError("crash before the commit")
+
+    with pytest.raises(RuntimeError):
+        await crash_before_the_commit()
+    assert await world.store.cached(world.user.id, None) == {}
+    async with world.store.link_writes(started.lease, window) as rows:
+        await rows.add(world.user.id, pending, NOW)
+    await world.store.finish(started.lease, end(started))
+    again = await begin(world, NOW + timedelta(minutes=10))
+    assert again.links == (pending,)
+    assert again.delta == delta("link-1")
+    assert dict(again.cached) == {"e1": cached("e1", "Visit [sync]", relevant=True)}
 
 
 async def test_the_window_hands_out_what_can_matter_and_all_on_demand(world: World) -> None:

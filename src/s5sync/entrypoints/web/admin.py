@@ -112,6 +112,16 @@ def install_admin_health_routes(
             await wake()
         return RedirectResponse("/admin?saved=1", 303)
 
+    install_user_test_route(app, render, administrator, csrf, user_test)
+
+
+def install_user_test_route(
+    app: FastAPI,
+    render: Render,
+    administrator: Dependency,
+    csrf: Dependency,
+    user_test: UserTest | None,
+) -> None:
     @app.post("/admin/users/{user_id}/test", dependencies=[Depends(csrf)])
     async def test_user(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)

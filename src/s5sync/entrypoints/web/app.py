@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -149,19 +149,12 @@ def create_app(
 ) -> FastAPI:
     """The app: lifespan, middleware, templates and the shared dependencies (pages.py),
     then one installer per page group."""
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if config.on_startup is not None:
-            await config.on_startup()
-        try:
-            yield
-        finally:
-            if config.on_shutdown is not None:
-                await config.on_shutdown()
-
     app = _OutermostHeaders(
-        title="s5sync", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="s5sync",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=_lifespan_of(config),
     )
     templates = page_templates(
         {
@@ -208,6 +201,22 @@ def create_app(
             wake=config.wake_scheduler,
         )
     return app
+
+
+def _lifespan_of(config: WebConfig) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: `config.on_startup` before serving, `on_shutdown` after."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if config.on_startup is not None:
+            await config.on_startup()
+        try:
+            yield
+        finally:
+            if config.on_shutdown is not None:
+                await config.on_shutdown()
+
+    return lifespan
 
 
 def web_app(services: Services, *, run_scheduler: bool = True) -> FastAPI:
