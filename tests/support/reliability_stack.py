@@ -57,6 +57,7 @@ from s5sync.testing.graph_emulator import (
     in_process_client,
     install_graph_api,
 )
+from support.store_damage import free_lease
 
 ZONE = "America/New_York"
 MS_TENANT = "7e1d0c1a-0000-4000-8000-00000000a11a"
@@ -197,8 +198,9 @@ class Stack:
         return await self.engine.run_user_cycle(user, self.now)
 
     async def free_lease(self, account: Account) -> None:
-        """A killed cycle's lease expires (the scheduler's reaper frees it)."""
-        await self.services.directory.clear_user_lease(account.record.id)
+        """A killed cycle's lease is free, as when its process is gone (the crash here is
+        in this process, so the next cycle at the same `now` could not take it over)."""
+        await free_lease(self.services, self.tenant.id, account.record.id)
 
     # -- what each side holds -------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Damage done to one user's CALENDAREVENT rows behind the product's back, and a read of
-the saved delta state, for tests of recovery (R8, R16b) and of secrets at rest (R22).
+"""Damage done to one user's CALENDAREVENT rows behind the product's back, a lease freed
+as if its holder's process were gone, and a read of the saved delta state, for tests of
+recovery (R8, R16, R16b) and of secrets at rest (R22).
 
 No product path deletes a user's mapping or window, or writes a delta link Graph did not
 give: these are what a lost or restored database looks like, so they are written here as
@@ -14,7 +15,7 @@ from sqlalchemy import delete, select, update
 
 from s5sync.core.records import DeltaRecord
 from s5sync.entrypoints.bootstrap import Services
-from s5sync.store.models import DeltaState, EventCache, EventLink
+from s5sync.store.models import AppUser, DeltaState, EventCache, EventLink
 
 
 async def forget_links(services: Services, tenant_id: int, user_id: int) -> int:
@@ -60,4 +61,15 @@ async def replace_delta_link(services: Services, tenant_id: int, user_id: int, l
             update(DeltaState)
             .where(DeltaState.tenant_id == tenant_id, DeltaState.user_id == user_id)
             .values(delta_link_enc=sealed)
+        )
+
+
+async def free_lease(services: Services, tenant_id: int, user_id: int) -> None:
+    """The user's lease is free, as when its holder's process is gone (R16: the fence
+    still grows with the next lease, so a cycle that somehow goes on cannot write)."""
+    async with services.db.transaction(tenant_id) as session:
+        await session.execute(
+            update(AppUser)
+            .where(AppUser.tenant_id == tenant_id, AppUser.id == user_id)
+            .values(lease_holder=None, lease_expires_at=None)
         )

@@ -10,13 +10,14 @@ latency set to 0 while measured, so the figures are client CPU, not waiting):
 - a `$batch` creating 5 events (a 5-change cycle's write).
 
 Clients: s5sync (`GraphCalendar.read_window`, `outlook.batch.run_batches` on a
-`GraphSession` over the `GraphClients` httpx pools the worker uses); msgraph-sdk
+`GraphSession` over the `GraphClients` pools the worker uses — aiohttp since issue 25,
+`outlook.transport.AiohttpTransport`); msgraph-sdk
 (`GraphServiceClient` over its default middleware, a static bearer token); bare httpx
 (one `AsyncClient`, GET/POST + `response.json()`: the floor of httpx); bare aiohttp (one
 `ClientSession`, the same). CPU is `time.process_time()` of this process over `rounds`
 requests after `warmup`, per request. The emulator (uvicorn) speaks HTTP/1.1 only, so
-HTTP/2 is not measured here. msgraph-sdk and aiohttp are development dependencies: where
-either is missing its rows say so instead of a figure.
+HTTP/2 is not measured here. msgraph-sdk is a development dependency: where it is
+missing its row says so instead of a figure.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ def render(figures: dict[str, Any], console: Console | None = None) -> None:
     _cpu(console, figures)
     _throughput(console, emu)
     _token_path(console, emu)
+    if "graph_clients" in emu:
+        console.print(_peers(emu["graph_clients"]))
     console.print(
         f"peak worker memory: {figures['peak_memory_mb']} MB · "
         f"latency {figures['config']['latency_ms']} ms · elapsed {figures['elapsed_s']} s"
@@ -130,3 +132,31 @@ def _token_path(console: Console, emu: dict[str, Any]) -> None:
 
 def _last(emu: dict[str, Any]) -> dict[str, Any]:
     return dict(list(emu["throughput"].values())[-1])
+
+
+def _peers(clients: dict[str, Any]) -> Table:
+    """bench/peers.py: CPU per request of each Graph client, and s5sync ÷ that client."""
+    table = Table(
+        title=f"Graph clients side by side: client CPU per request ({clients['rounds']} reads, "
+        f"{clients['batch_rounds']} batches)"
+    )
+    for column in ("client", "idle delta read", "5-create $batch", "s5sync ÷ this"):
+        table.add_column(column, justify="right")
+    for name in ("s5sync", "msgraph_sdk", "httpx", "aiohttp"):
+        row = clients.get(name, {})
+        if "missing" in row or not row:
+            table.add_row(name, "not installed", "", "")
+            continue
+        ratio = ""
+        if name != "s5sync":
+            ratio = (
+                f"{row['s5sync_to_this_idle_delta_read']:.2f} / "
+                f"{row['s5sync_to_this_batch_of_5_creates']:.2f}"
+            )
+        table.add_row(
+            name,
+            f"{row['cpu_ms_idle_delta_read']:.3f} ms",
+            f"{row['cpu_ms_batch_of_5_creates']:.3f} ms",
+            ratio,
+        )
+    return table

@@ -72,6 +72,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _fresh(window_start: datetime, window_end: datetime) -> str:
+    """A new delta query of the window (built only when no stored link is followed)."""
+    query = urlencode({"startDateTime": _iso(window_start), "endDateTime": _iso(window_end)})
+    return f"{DELTA_PATH}?{query}"
+
+
 def etag(change_key: str) -> str:
     """The `@odata.etag` Graph pairs with a change key (graph.md §1)."""
     return change_key if change_key.startswith('W/"') else f'W/"{change_key}"'
@@ -95,13 +101,8 @@ class GraphCalendar:
     async def read_window(
         self, delta_link: str | None, window_start: datetime, window_end: datetime
     ) -> WindowRead:
-        fresh = (
-            DELTA_PATH
-            + "?"
-            + urlencode({"startDateTime": _iso(window_start), "endDateTime": _iso(window_end)})
-        )
         rebaselined = delta_link is None or not self.session.same_origin(delta_link)
-        url = fresh if rebaselined or delta_link is None else delta_link
+        url = _fresh(window_start, window_end) if rebaselined or delta_link is None else delta_link
         for _ in range(2):
             try:
                 changed, removed, link, unreadable = await self._follow(url)
@@ -111,7 +112,7 @@ class GraphCalendar:
                         "Microsoft Graph refused a fresh calendar delta query"
                     ) from None
                 log.info("graph.delta_rebaseline reason=expired")
-                rebaselined, url = True, fresh
+                rebaselined, url = True, _fresh(window_start, window_end)
                 continue
             return WindowRead(
                 changed, removed, link, rebaselined, window_start, window_end, tuple(unreadable)

@@ -17,7 +17,6 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 MAILBOX_SLOTS = 4
 
@@ -26,7 +25,9 @@ RouteKey = tuple[str, str, str]  # (method, route kind, status or "timeout"/"err
 
 def route_kind(url: str) -> str:
     """A low-cardinality name for a Graph URL: ids, tokens and queries are dropped."""
-    path = urlsplit(url).path
+    # The path without query or fragment (`urlsplit(url).path`, cheaper: a delta link is
+    # long and read every cycle); a scheme and host before it cannot hold "/me/".
+    path = url.partition("?")[0].partition("#")[0]
     marker = path.find("/me/")
     if path.endswith("/$batch"):
         return "$batch"
@@ -80,19 +81,30 @@ class MailboxSlots:
     def __init__(self, capacity: int = MAILBOX_SLOTS) -> None:
         self.capacity = capacity
         self._used = 0
+        self._waiting = 0  # tasks waiting for slots
         self._changed = asyncio.Condition()
         self.high_water = 0
 
     @asynccontextmanager
     async def hold(self, weight: int = 1) -> AsyncIterator[None]:
+        """Free slots are taken at once (no await between the check and the take, so no
+        other task interleaves); the condition is only entered to wait or to wake."""
         weight = min(weight, self.capacity)
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._used + weight <= self.capacity)
+        if self._waiting or self._used + weight > self.capacity:
+            async with self._changed:
+                self._waiting += 1
+                try:
+                    await self._changed.wait_for(lambda: self._used + weight <= self.capacity)
+                finally:
+                    self._waiting -= 1
+                self._used += weight
+        else:
             self._used += weight
-            self.high_water = max(self.high_water, self._used)
+        self.high_water = max(self.high_water, self._used)
         try:
             yield
         finally:
-            async with self._changed:
-                self._used -= weight
-                self._changed.notify_all()
+            self._used -= weight
+            if self._waiting:
+                async with self._changed:
+                    self._changed.notify_all()

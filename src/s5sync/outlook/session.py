@@ -152,11 +152,14 @@ class GraphSession:
         await self.pacing.sleep(seconds)
 
     def same_origin(self, url: str) -> bool:
-        """Only links back to our own Graph base get the bearer token."""
-        if url[:1] == "/":
+        """Only links back to our own Graph base get the bearer token. A link that starts
+        with "scheme://host/" of the base is on it (its host ends at that "/", as
+        `urlsplit` reads it); any other is split and compared."""
+        scheme, netloc = origin = self.http.origin
+        if url[:1] == "/" or url.startswith(f"{scheme}://{netloc}/"):
             return True
         target = urlsplit(url)
-        return not target.scheme or (target.scheme, target.netloc) == self.http.origin
+        return not target.scheme or (target.scheme, target.netloc) == origin
 
     async def request(
         self,

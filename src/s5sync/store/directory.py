@@ -289,15 +289,6 @@ class Directory:
             result = await session.execute(delete(AuthFlow).where(AuthFlow.expires_at < now))
             return int(getattr(result, "rowcount", 0) or 0)
 
-    async def clear_user_lease(self, user_id: int) -> None:
-        """Free a lease whose holder died (the scheduler's reaper; the fence still grows)."""
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(AppUser)
-                .where(AppUser.id == user_id)
-                .values(lease_holder=None, lease_expires_at=None)
-            )
-
     async def set_first_runs(self, first: dict[int, tuple[datetime, datetime]]) -> int:
         """Give users with no rhythm yet (never run, or not due since `stale_before`) the
         time of their next cycle: `{user id: (at, stale_before)}`; a user whose cycle

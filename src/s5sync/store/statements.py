@@ -48,10 +48,18 @@ class StatementPool:
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         """The first column of the first row of `sql` run once with `args` ($1…)."""
+        return await self._run("fetchval", sql, args)
+
+    async def fetch(self, sql: str, *args: object) -> list[Any]:
+        """Every row of `sql` run once with `args` ($1…), as asyncpg records (by name)."""
+        rows: list[Any] = await self._run("fetch", sql, args)
+        return rows
+
+    async def _run(self, method: str, sql: str, args: tuple[object, ...]) -> Any:
         async with self._slots:
             conn = await self._take()
             try:
-                value = await conn.fetchval(sql, *args)
+                value = await getattr(conn, method)(sql, *args)
             except BaseException:
                 conn.terminate()
                 raise

@@ -151,3 +151,22 @@ def test_a_pool_reached_from_another_event_loop_opens_a_session_there() -> None:
         asyncio.run(once(transport))
     finally:
         asyncio.run(transport.aclose())
+
+
+@pytest.mark.parametrize(
+    ("link", "ours"),
+    [
+        ("/me/events", True),
+        ("me/events", True),
+        ("https://graph.example/v1.0/me/calendarView/delta?$deltatoken=x", True),
+        ("https://graph.example?x=1", True),
+        ("https://graph.example@evil.example/v1.0/me", False),
+        ("https://graph.example.evil.example/v1.0/me", False),
+        ("https://graph.example:8443/v1.0/me", False),
+        ("http://graph.example/v1.0/me", False),
+        ("https://evil.example/https://graph.example/v1.0/me", False),
+    ],
+)
+def test_only_links_to_the_configured_graph_origin_get_the_token_R22(link: str, ours: bool) -> None:
+    session = GraphSession(AiohttpTransport("https://graph.example/v1.0/"), Tokens())
+    assert session.same_origin(link) is ours
