@@ -13,17 +13,16 @@ the System Five watcher) and the local scheduler running `run_user_cycle`.
    once and with a 1 s delivery delay (the emulator's `delay` fault); a ticked Delivery
    saved in System Five until its event is in the mailbox (the watcher, `s5_poll_seconds`
    set to `WATCH_SECONDS` here). Polling: up to `interval` (10 min), by construction;
-2. Graph requests and worker CPU per idle user-hour, push vs poll: measured unit costs
-   (an idle cycle, a subscription renewal, a sweep and a watcher poll with nothing to do)
-   composed per hour — poll: 60 / interval idle cycles; push: 60 / safety_minutes idle
-   cycles + one renewal per mean renewal period + the user's share of the sweeps and the
-   store's watcher polls;
+2. Graph requests and worker CPU per idle user-hour, push vs poll (push_costs.py);
 3. notifications accepted per second by the endpoint, with p50 / p99 answer time
    (valid notifications for N users, 64 in flight, from `bench/flood.py` in a process
    of its own — on the same 2 cores), and this process's CPU per notification;
 4. a burst of one notification per user for N users (1,000 at full size) until N
    cycles have finished, on the local scheduler with `BURST_CONCURRENCY` cycles at once
-   (`s5sync worker`'s default `--concurrency`).
+   (`s5sync worker`'s default `--concurrency`) (items 3 and 4: push_load.py);
+5. the at-once latency again with the cycles on two procrastinate worker processes
+   (push_workers.py): the endpoint defers the user's cycle job, as `serve` does with
+   `S5SYNC_SCHEDULER=procrastinate`.
 
 Users' subscriptions: the latency sample's are made through the product's Graph adapter
 (handshake to our endpoint); the other users' rows are written directly (the burst and
@@ -36,16 +35,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 import ssl
-import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import distinct, func, select, text, update
+from sqlalchemy import text
 
-from s5sync.bench.endpoint import FLOOD_IN_FLIGHT, Endpoint, flood_endpoint, note, spread
+from s5sync.bench.endpoint import FLOOD_IN_FLIGHT, Endpoint, spread
+from s5sync.bench.push_costs import INTERVAL_MINUTES, SAFETY_MINUTES, idle_costs
+from s5sync.bench.push_load import burst, flood
+from s5sync.bench.push_workers import WORKERS, procrastinate_settings, procrastinate_workers
 from s5sync.bench.world import (
     TENANT,
     EmulatorFleet,
@@ -61,16 +62,13 @@ from s5sync.outlook.metering import RequestCounter
 from s5sync.outlook.session import GraphSession
 from s5sync.outlook.subscriptions import LIFETIME, GraphSubscriptions, SubscriptionRequest
 from s5sync.scheduling.local import LocalScheduler
-from s5sync.scheduling.push import SWEEP_SECONDS, PushService
-from s5sync.scheduling.renewals import EARLIEST, GOLDEN, SPREAD
+from s5sync.scheduling.push import PushService
+from s5sync.scheduling.renewals import EARLIEST, GOLDEN
 from s5sync.scheduling.upkeep import Push
-from s5sync.store.models import AppUser, SyncRun
+from s5sync.scheduling.wakeups import Nudge
 
 WATCH_SECONDS = 5  # the store's s5_poll_seconds in this world (default 15)
-DEFAULT_WATCH_SECONDS = 15
 BURST_CONCURRENCY = 10
-INTERVAL_MINUTES = 10
-SAFETY_MINUTES = 60
 
 
 @dataclass(frozen=True)
@@ -117,8 +115,13 @@ class PushWorld:
             self.services.directory, self.cycle, _now, concurrency=BURST_CONCURRENCY
         )
 
-        async def nudge(_woken: list[int]) -> None:
+        async def wake_local(_woken: list[int]) -> None:
             await self.scheduler.wake()
+
+        self.nudge: Nudge = wake_local  # the procrastinate part swaps in its DeferringNudge
+
+        async def nudge(woken: list[int]) -> None:
+            await self.nudge(woken)
 
         self.push = PushService(
             self.services, nudge, _now, lambda _r: None, push=Push.off("the bench subscribes")
@@ -142,12 +145,16 @@ class PushWorld:
                 _progress("push: latency System Five -> Outlook")
                 figures["system_five_to_outlook"] = await self.outbound_latency()
                 _progress("push: idle user-hour, push vs poll")
-                figures["idle_user_hour"] = await self.idle_costs()
+                figures["idle_user_hour"] = await idle_costs(self)
                 await self.scheduler.stop()
+                _progress("push: latency Outlook -> System Five on two procrastinate workers")
+                figures["outlook_to_system_five"][
+                    "two_procrastinate_workers"
+                ] = await self.on_two_workers()
                 _progress("push: the notification endpoint under load")
-                figures["endpoint"] = await self.flood()
+                figures["endpoint"] = await flood(self)
                 _progress(f"push: a burst of {len(self.users):,} users' notifications")
-                figures["burst"] = await self.burst()
+                figures["burst"] = await burst(self)
                 await self.push.stop()
             figures["settings"] = {
                 "graph_latency_ms": self.config.latency_ms,
@@ -238,33 +245,54 @@ class PushWorld:
     async def inbound_latency(self, *, delay: float) -> dict[str, float]:
         samples = []
         for user in self.users[: self.config.tries]:
-            self.serial += 1
-            title = f"Visit {self.serial}"
-            if delay:
-                self.emulator.call(
-                    "POST",
-                    "faults",
-                    {"path": "*/graph/notifications", "kind": "delay", "delay_seconds": delay},
-                )
-            begin = _now() + timedelta(days=3, minutes=self.serial)
-            answer = await self.http.post(
-                "/me/events",
-                headers=self._headers(user),
-                json={
-                    "subject": f"{title} [sync]",
-                    "start": {"dateTime": _stamp(begin), "timeZone": "UTC"},
-                    "end": {"dateTime": _stamp(begin + timedelta(minutes=30)), "timeZone": "UTC"},
-                },
-            )
-            answer.raise_for_status()
-            started = time.monotonic()
-            while title not in await self._task_titles():
-                if time.monotonic() - started > 60:
-                    raise RuntimeError(f"{title} did not cross within 60 s")
-                await asyncio.sleep(0.01)
-            samples.append(time.monotonic() - started)
+            samples.append(await self.cross(user, delay))
             await asyncio.sleep(0.2)
         return spread(samples)
+
+    async def cross(self, user: UserRecord, delay: float, within: float = 60.0) -> float:
+        """A tagged event made through Graph until its task is in System Five (seconds)."""
+        self.serial += 1
+        title = f"Visit {self.serial}"
+        if delay:
+            self.emulator.call(
+                "POST",
+                "faults",
+                {"path": "*/graph/notifications", "kind": "delay", "delay_seconds": delay},
+            )
+        begin = _now() + timedelta(days=3, minutes=self.serial)
+        answer = await self.http.post(
+            "/me/events",
+            headers=self._headers(user),
+            json={
+                "subject": f"{title} [sync]",
+                "start": {"dateTime": _stamp(begin), "timeZone": "UTC"},
+                "end": {"dateTime": _stamp(begin + timedelta(minutes=30)), "timeZone": "UTC"},
+            },
+        )
+        answer.raise_for_status()
+        started = time.monotonic()
+        while title not in await self._task_titles():
+            if time.monotonic() - started > within:
+                raise RuntimeError(f"{title} did not cross within {within:.0f} s")
+            await asyncio.sleep(0.01)
+        return time.monotonic() - started
+
+    async def on_two_workers(self) -> dict[str, Any]:
+        """The at-once latency again, the cycles run by two procrastinate workers (the
+        local scheduler stopped): the endpoint defers the user's cycle job (R14b)."""
+        if not self.urls["ce"].startswith("postgresql"):
+            return {"skipped": "procrastinate needs PostgreSQL"}
+        settings = procrastinate_settings(self.services.settings, self.urls["ce"])
+        local = self.nudge
+        tokens = self.fleet.tokens
+        async with procrastinate_workers(settings, self.emulator, self.urls["s5"], tokens) as jobs:
+            self.nudge = jobs
+            try:
+                await self.cross(self.users[0], 0.0, within=120.0)  # the workers are up
+                await asyncio.sleep(0.2)
+                return {**await self.inbound_latency(delay=0.0), "workers": WORKERS}
+            finally:
+                self.nudge = local
 
     async def outbound_latency(self) -> dict[str, float]:
         from s5sync.bench.runner import delivery
@@ -294,127 +322,9 @@ class PushWorld:
         answer.raise_for_status()
         return any(e.get("subject") == subject for e in answer.json()["value"])
 
-    async def idle_costs(self) -> dict[str, Any]:
-        sample = self.users[: max(self.config.tries, 20)]
-        cpu, requests = [], []
-        for user in sample:
-            fresh = await self._user(user.id)
-            start = time.process_time()
-            result = await self.engine.run_user_cycle(fresh, _now())
-            cpu.append(time.process_time() - start)
-            requests.append(int(result.requests.get("requests", 0)))
-        renew = []
-        for user in self.users[: self.config.tries]:
-            start = time.process_time()
-            await self.gateway(user).renew(self.subscription_ids[user.id], _now() + LIFETIME)
-            renew.append(time.process_time() - start)
-        sweeps, polls = [], []
-        for _ in range(10):
-            start = time.process_time()
-            await self.push.manager.sweep()
-            sweeps.append(time.process_time() - start)
-            start = time.process_time()
-            await self.push.watcher.poll(self.tenant_id)
-            polls.append(time.process_time() - start)
-        cycle_ms = 1000 * statistics.mean(cpu)
-        cycle_requests = statistics.mean(requests)
-        renew_ms = 1000 * statistics.mean(renew)
-        sweep_ms = 1000 * statistics.mean(sweeps)
-        poll_ms = 1000 * statistics.mean(polls)
-        users = len(self.users)
-        lifetime_h = LIFETIME.total_seconds() / 3600
-        renewals_per_hour = 1 / (lifetime_h * (EARLIEST + SPREAD / 2))
-        push_cycles = 60 / SAFETY_MINUTES
-        poll_cycles = 60 / INTERVAL_MINUTES
-        sweep_share = sweep_ms * (3600 / SWEEP_SECONDS) / users
-        watch_share = poll_ms * (3600 / DEFAULT_WATCH_SECONDS) / users
-        push_cpu = push_cycles * cycle_ms + renewals_per_hour * renew_ms + sweep_share
-        push_cpu += watch_share
-        poll_cpu = poll_cycles * cycle_ms
-        return {
-            "measured": {
-                "cpu_ms_idle_cycle": round(cycle_ms, 2),
-                "requests_per_idle_cycle": round(cycle_requests, 3),
-                "cpu_ms_renewal": round(renew_ms, 2),
-                f"cpu_ms_sweep_{users}_users_nothing_due": round(sweep_ms, 2),
-                "cpu_ms_watcher_poll_nothing_new": round(poll_ms, 2),
-            },
-            "poll": {
-                "requests_per_idle_user_hour": round(poll_cycles * cycle_requests, 3),
-                "cpu_ms_per_idle_user_hour": round(poll_cpu, 2),
-            },
-            "push": {
-                "requests_per_idle_user_hour": round(
-                    push_cycles * cycle_requests + renewals_per_hour, 3
-                ),
-                "cpu_ms_per_idle_user_hour": round(push_cpu, 2),
-                "of_which_sweeps_ms": round(sweep_share, 3),
-                "of_which_watcher_ms": round(watch_share, 3),
-            },
-            "cpu_poll_over_push": round(poll_cpu / max(push_cpu, 1e-9), 2),
-        }
-
     async def _user(self, user_id: int) -> UserRecord:
         async with self.services.scope(self.tenant_id).begin(write=False) as unit:
             return await unit.users.get(user_id)
-
-    def _body(self, user: UserRecord, n: int) -> bytes:
-        ms_tenant = TENANT
-        return note(
-            {
-                "subscriptionId": self.subscription_ids[user.id],
-                "clientState": self.secrets[user.id],
-                "changeType": "updated",
-                "resource": f"Users/{user.object_id}/Events/bench-{n}",
-                "resourceData": {"@odata.etag": f'W/"{n}"', "id": f"bench-{n}"},
-                "subscriptionExpirationDateTime": "2026-12-31T00:00:00Z",
-                "tenantId": ms_tenant,
-            }
-        )
-
-    async def flood(self) -> dict[str, Any]:
-        total = self.config.notifications
-        bodies = [self._body(self.users[n % len(self.users)], n) for n in range(total)]
-        return await flood_endpoint(self.endpoint, bodies, self.push.wakeups.flush)
-
-    async def burst(self) -> dict[str, Any]:
-        async with self.services.db.connection() as conn:
-            await conn.execute(update(AppUser).values(sync_now_requested=False))
-        bodies = [self._body(u, 10_000_000 + u.id) for u in self.users]
-        self.scheduler.start()
-        started_at, wall0, cpu0 = _now(), time.monotonic(), time.process_time()
-        # Sent as Graph would, all at once from outside (bench/flood.py, 64 in flight),
-        # while this process answers them and runs the cycles they wake.
-        sending = asyncio.create_task(
-            flood_endpoint(self.endpoint, bodies, self.push.wakeups.flush)
-        )
-        answered = await sending
-        posted = time.monotonic() - wall0
-        if answered["answers"] != {"202": len(bodies)}:
-            raise RuntimeError(f"the burst was not accepted whole: {answered['answers']}")
-        done = 0
-        while done < len(self.users):
-            if time.monotonic() - wall0 > 600:
-                raise RuntimeError(f"only {done} of {len(self.users)} cycles in 10 minutes")
-            await asyncio.sleep(0.2)
-            done = await self._finished_since(started_at)
-        wall = time.monotonic() - wall0
-        cpu = time.process_time() - cpu0
-        await self.scheduler.stop()
-        return {
-            "users": len(self.users),
-            "all_answered_s": round(posted, 2),
-            "all_cycles_finished_s": round(wall, 1),
-            "cycles_per_second": round(len(self.users) / wall, 1),
-            "cpu_ms_per_cycle_with_notification": round(1000 * cpu / len(self.users), 2),
-        }
-
-    async def _finished_since(self, moment: datetime) -> int:
-        query = select(func.count(distinct(SyncRun.user_id))).where(
-            SyncRun.started_at >= moment, SyncRun.finished_at.is_not(None)
-        )
-        async with self.services.db.connection(write=False) as conn:
-            return int((await conn.execute(query)).scalar_one())
 
 
 def _now() -> datetime:

@@ -29,6 +29,9 @@ def render_push(push: dict[str, Any], console: Console | None = None) -> None:
     _latency_row(
         latency, "Outlook -> System Five, 1 s delivery delay", inbound["delivery_delayed_1s"]
     )
+    workers = inbound.get("two_procrastinate_workers", {})
+    if "n" in workers:
+        _latency_row(latency, "Outlook -> System Five, two procrastinate workers", workers)
     _latency_row(
         latency,
         f"System Five -> Outlook (s5_poll_seconds {settings['s5_poll_seconds']})",

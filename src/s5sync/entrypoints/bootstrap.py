@@ -280,11 +280,13 @@ def build_web(services: Services) -> WebServices:
         deferring if deferring is not None else nudge,
         utc_now,
         lambda result: counters.notifications.labels(result).inc(),
+        sweep_elsewhere=deferring.sweep_now if deferring is not None else None,
     )
     stores = services.task_store_for
     return WebServices(
         services=services,
-        accounts=Accounts(services, services.signin(), stores, utc_now),
+        # R14b: a user made active is subscribed at once, not at the next sweep
+        accounts=Accounts(services, services.signin(), stores, utc_now, activated=push.sweep_soon),
         admin=StoreAdministration(services.scope, stores, utc_now, push),
         counters=counters,
         cycles=cycles,

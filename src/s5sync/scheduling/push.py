@@ -3,8 +3,10 @@ System Five watcher of one process.
 
 `PushService.build(services, nudge)` wires the parts on the process's services; the
 driver gives `nudge` (the local scheduler's wake, or deferring the users' cycle jobs on
-procrastinate). `start()` runs the local driver's background loop: it polls each store when its
-`s5_poll_seconds` have passed (sleeping until the next one is due), and sweeps the
+procrastinate). `start()` runs the local driver's background loop: every second it reads the stores'
+`s5_poll_seconds` and polls each store whose seconds have passed (the poll times and
+watermarks kept in this process, `store.watch.CachedWatch`: a poll that finds nothing
+new writes nothing), and sweeps the
 subscriptions every `SWEEP_SECONDS` (30 s, as on procrastinate) — or at once when a
 lifecycle notification asks, or when a user becomes active (`sweep_soon`: a heartbeat
 of a user without a live subscription, a sign-in, an onboarding, background sync
@@ -25,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -34,7 +36,7 @@ from s5sync.scheduling.upkeep import Push, SubscriptionManager
 from s5sync.scheduling.wakeups import Nudge, WakeUps
 from s5sync.settings import Settings
 from s5sync.store.subscriptions import SubscriptionRows
-from s5sync.store.watch import WatchStore
+from s5sync.store.watch import SLACK, CachedWatch, WatchStore
 from s5sync.systemfive.watcher import StoreWatcher, TaskSaves
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30.0  # as on procrastinate; a user made active is swept at once
-WATCH_WAIT_MAX = 15.0  # the longest the loop sleeps (a new store, a changed s5_poll_seconds)
+WATCH_TICK = 1.0  # the loop reads the stores' s5_poll_seconds this often (one small read)
 
 
 def push_for(settings: Settings) -> Push:
@@ -83,13 +85,17 @@ class PushService:
             self.wakeups.wake_now,
         )
         self.watch = WatchStore(services.db)
+        # procrastinate's (any worker may take a store's next poll: the watermark is read
+        # and written each time) and the local loop's (its process alone polls: cached).
         self.watcher = StoreWatcher(self.watch, self._saves_for, self.wakeups.note, clock)
+        cached = CachedWatch(self.watch)
+        self.local_watcher = StoreWatcher(cached, self._saves_for, self.wakeups.note, clock)
         self._services = services
         self.intake = NotificationIntake(self.rows.lookup, self.wakeups.note, self.lifecycle, count)
         self._sweep_now = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._next_poll: datetime | None = None  # when the next store is due (local loop)
+        self._polled: dict[int, datetime] = {}  # the local loop's last poll of each store
 
     async def _saves_for(self, tenant_id: int) -> TaskSaves:
         store = await self._services.task_store_for(tenant_id)
@@ -134,12 +140,17 @@ class PushService:
                 log.warning("push.sweep_soon_failed", extra={"error": type(error).__name__})
 
     async def poll_stores(self) -> int:
-        """Poll every store whose `s5_poll_seconds` have passed; the users woken."""
+        """The local loop: poll every store whose `s5_poll_seconds` have passed since this
+        process polled it; the users woken."""
+        now = self.clock()
         woken = 0
-        due, self._next_poll = await self.watch.due_and_next(self.clock())
-        for tenant_id in due:
+        for tenant_id, seconds in (await self.watch.poll_seconds()).items():
+            last = self._polled.get(tenant_id)
+            if last is not None and now - last < timedelta(seconds=seconds) - SLACK:
+                continue
+            self._polled[tenant_id] = now
             try:
-                woken += len(await self.watcher.poll(tenant_id))
+                woken += len(await self.local_watcher.poll(tenant_id))
             except Exception:
                 # R17b: one store's System Five down stops only its own watching.
                 log.warning("watcher.poll_failed", extra={"tenant_id": tenant_id}, exc_info=True)
@@ -175,8 +186,5 @@ class PushService:
                 log.exception("push.loop_failed")
             if self._stopping:
                 break
-            wait = min(WATCH_WAIT_MAX, SWEEP_SECONDS - (loop.time() - last_sweep))
-            if self._next_poll is not None:
-                wait = min(wait, (self._next_poll - self.clock()).total_seconds())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sweep_now.wait(), timeout=max(wait, 0.05))
+                await asyncio.wait_for(self._sweep_now.wait(), timeout=WATCH_TICK)

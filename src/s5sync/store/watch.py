@@ -3,7 +3,8 @@
 `WatchStore` keeps each store's watermark between polls — in the database, so any
 worker of the distributed scheduler can take the next poll — and finds the users of the
 employees whose tasks were saved. `due(now)` lists the stores whose `s5_poll_seconds`
-have passed since their last poll (the driver's periodic tick).
+have passed since their last poll (procrastinate's periodic tick); the local driver
+keeps its poll times in memory (`poll_seconds`) and its watermarks in `CachedWatch`.
 """
 
 from __future__ import annotations
@@ -63,23 +64,47 @@ class WatchStore:
 
     async def due(self, now: datetime) -> list[int]:
         """The stores to poll now (cross-store, the scheduler's view like `Directory`)."""
-        return (await self.due_and_next(now))[0]
-
-    async def due_and_next(self, now: datetime) -> tuple[list[int], datetime | None]:
-        """The stores to poll now, and when the next poll after those falls due (the
-        local loop sleeps until then; None without a store)."""
         query = select(Tenant.id, Tenant.s5_poll_seconds, StoreWatch.polled_at).outerjoin(
             StoreWatch, StoreWatch.tenant_id == Tenant.id
         )
         async with self.db.connection(write=False) as conn:
             rows = list(await conn.execute(query))
-        due: list[int] = []
-        after: list[datetime] = []
-        for row in rows:
-            every = timedelta(seconds=row.s5_poll_seconds)
-            if row.polled_at is None or now - row.polled_at >= every - SLACK:
-                due.append(row.id)
-                after.append(now + every)
-            else:
-                after.append(row.polled_at + every)
-        return due, min(after, default=None)
+        return [
+            row.id
+            for row in rows
+            if row.polled_at is None
+            or now - row.polled_at >= timedelta(seconds=row.s5_poll_seconds) - SLACK
+        ]
+
+    async def poll_seconds(self) -> dict[int, int]:
+        """Every store's `s5_poll_seconds` (the local driver keeps its own poll times)."""
+        async with self.db.connection(write=False) as conn:
+            rows = await conn.execute(select(Tenant.id, Tenant.s5_poll_seconds))
+            return {row.id: int(row.s5_poll_seconds) for row in rows}
+
+
+class CachedWatch:
+    """`WatchRows` for the local driver, the one poller of its process's stores: each
+    store's watermark is read from the database once and written only when it moves
+    (a poll that found nothing new costs the System Five scan alone). Two processes
+    polling the same store each keep their own: a save is then a hint twice, never lost."""
+
+    def __init__(self, rows: WatchStore) -> None:
+        self.rows = rows
+        self.marks: dict[int, Watermark] = {}
+
+    async def load(self, tenant_id: int) -> Watermark | None:
+        mark = self.marks.get(tenant_id)
+        if mark is None:
+            mark = await self.rows.load(tenant_id)
+            if mark is not None:
+                self.marks[tenant_id] = mark
+        return mark
+
+    async def save(self, tenant_id: int, mark: Watermark, now: datetime) -> None:
+        if self.marks.get(tenant_id) != mark:
+            await self.rows.save(tenant_id, mark, now)
+            self.marks[tenant_id] = mark
+
+    async def users_of(self, tenant_id: int, employee_ids: Iterable[int]) -> list[int]:
+        return await self.rows.users_of(tenant_id, employee_ids)
