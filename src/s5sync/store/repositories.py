@@ -21,6 +21,7 @@ from s5sync.core.records import (
     UserRecord,
 )
 from s5sync.core.snapshots import Link, LinkState, Origin
+from s5sync.store.cycle_rows import activity_row
 from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
     Activity,
@@ -231,17 +232,7 @@ class RunRepository(_Scoped):
     ) -> None:
         self.session.add_all(
             Activity(
-                tenant_id=self.tenant_id,
-                user_id=user_id,
-                run_id=run_id,
-                at=at,
-                direction=e.direction,
-                action=e.action,
-                reason=e.reason,
-                task_id=e.task_id,
-                event_id=e.event_id,
-                subject=e.subject[:120],
-                message=e.message,
+                tenant_id=self.tenant_id, user_id=user_id, run_id=run_id, at=at, **activity_row(e)
             )
             for e in entries
         )
