@@ -295,7 +295,7 @@ class PushWorld:
                 self.nudge = local
 
     async def outbound_latency(self) -> dict[str, float]:
-        from s5sync.bench.runner import delivery
+        from s5sync.bench.emulated import delivery
 
         samples = []
         for n, user in enumerate(self.users[: self.config.tries]):
@@ -336,7 +336,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _progress(what: str) -> None:
-    from s5sync.bench.runner import progress
+    from s5sync.bench.measure import progress
 
     progress(what)
 
