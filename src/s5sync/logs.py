@@ -6,7 +6,7 @@ The event name is the log message (`cycle.failed`); the fields are what the call
 as `extra=`. A small `logging.Formatter`, no extra dependency. What must never appear in
 a line (R22): tokens, secrets, event bodies — callers pass ids and type names only, the
 MSAL and SQLAlchemy loggers are already redacted or parameter-free, and httpx/httpcore
-(which log full URLs with delta tokens) are held at WARNING here.
+and aiohttp (which may log full URLs with delta tokens) are held at WARNING here.
 """
 
 from __future__ import annotations
