@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from s5sync.core.cadence import push_line
+from s5sync.core.cadence import Trouble, push_line
 from s5sync.core.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
@@ -65,7 +65,7 @@ class PushHealth(Protocol):
     @property
     def off_reason(self) -> str | None: ...
 
-    async def troubles(self, tenant_id: int) -> dict[int, str]: ...
+    async def troubles(self, tenant_id: int) -> dict[int, Trouble]: ...
 
     async def sweep_soon(self) -> None: ...  # users became active: subscribe them now
 
@@ -310,6 +310,7 @@ class StoreAdministration:
                 status = user_status(user, tenant, now)
                 scheduled = status in (UserStatus.ACTIVE, UserStatus.FAILING)  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
+                trouble = troubles.get(user.id)
                 push = push_line(
                     status,
                     user.push_live_until,
@@ -317,7 +318,8 @@ class StoreAdministration:
                     interval_minutes=options.interval_minutes,
                     safety_minutes=options.safety_minutes,
                     deployment_off=off,
-                    renewal_error=troubles.get(user.id),
+                    renewal_error=trouble.error if trouble else None,
+                    retry_at=trouble.retry_at if trouble else None,
                 )
                 rows.append(
                     HealthRow(

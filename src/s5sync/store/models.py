@@ -152,6 +152,10 @@ class AppUser(Base):
     # either side (a notification, or the System Five watcher).
     push_live_until: Mapped[datetime | None] = mapped_column(default=None)
     last_change_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Issue 19 (migration 0012): why the subscription could not be made, and when the
+    # manager tries again (cleared when one is made).
+    push_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    push_retry_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
     @property
