@@ -14,7 +14,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from s5sync.core.records import DeltaRecord
+from s5sync.core.snapshots import Link
 from s5sync.entrypoints.bootstrap import Services
+from s5sync.store.cycle_rows import link_values
 from s5sync.store.models import AppUser, DeltaState, EventCache, EventLink
 
 
@@ -25,6 +27,37 @@ async def forget_links(services: Services, tenant_id: int, user_id: int) -> int:
             delete(EventLink).where(EventLink.tenant_id == tenant_id, EventLink.user_id == user_id)
         )
     return int(getattr(done, "rowcount", 0) or 0)
+
+
+async def damage_link(
+    services: Services, tenant_id: int, user_id: int, link: Link, damaged: Link
+) -> None:
+    """The user's mapping row of `link` (found by its task id) now says `damaged`: a row
+    restored from an old backup, or written by a bug (R7b, R14c, R16b)."""
+    assert link.task_id is not None, "a damaged row is found by its task id"
+    async with services.db.transaction(tenant_id) as session:
+        done = await session.execute(
+            update(EventLink)
+            .where(
+                EventLink.tenant_id == tenant_id,
+                EventLink.user_id == user_id,
+                EventLink.task_id == link.task_id,
+            )
+            .values(**link_values(damaged))
+        )
+    assert getattr(done, "rowcount", 0) == 1, "no such mapping row"
+
+
+async def forget_link(services: Services, tenant_id: int, user_id: int, link: Link) -> None:
+    """One mapping row of the user is lost (R16b), found by its task id."""
+    async with services.db.transaction(tenant_id) as session:
+        await session.execute(
+            delete(EventLink).where(
+                EventLink.tenant_id == tenant_id,
+                EventLink.user_id == user_id,
+                EventLink.task_id == link.task_id,
+            )
+        )
 
 
 async def forget_window(services: Services, tenant_id: int, user_id: int) -> None:

@@ -70,6 +70,9 @@ class UserRecord:
     # R14b: the Graph subscription is live and healthy until then; the last change seen.
     push_live_until: datetime | None = None
     last_change_at: datetime | None = None
+    # Issue 19: why the subscription could not be made, when it is tried again.
+    push_error: str | None = None
+    push_retry_at: datetime | None = None
     paused_at: datetime | None = None  # R14c: no cycle runs until resumed
     paused_by: str | None = None
     # R14c: a resync asked for (when, by whom): the next cycle repairs (issue 21 item 2).

@@ -21,8 +21,8 @@ PostgreSQL job queue. Three tasks:
   it has expired. The lease lasts less than the interval (0.9 × interval, at most 8
   minutes), so a killed cycle never costs the user more than one interval.
 
-Nothing is built at import: `build_app(settings)` makes the procrastinate app, and
-`DistributedScheduler` registers the tasks on it for one worker process.
+Nothing is built at import: `build_app(settings)` (queue.py) makes the procrastinate
+app, and `DistributedScheduler` registers the tasks on it for one worker process.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ from procrastinate import exceptions as job_errors
 from procrastinate.jobs import Status
 
 from s5sync.core.records import UserRecord
-from s5sync.settings import Settings
+from s5sync.scheduling.queue import apply_schema as apply_schema  # re-exported
+from s5sync.scheduling.queue import build_app as build_app
+from s5sync.scheduling.queue import procrastinate_dsn as procrastinate_dsn
 from s5sync.store.directory import Directory
 from s5sync.sync import holders
 
@@ -60,49 +62,6 @@ DISPATCH_SECONDS = 30
 REAP_SECONDS = 30
 RETRY_SECONDS = 5.0  # a worker whose database went away tries again this often
 GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive ids land far apart in the interval
-
-
-def procrastinate_dsn(settings: Settings) -> str:
-    """`S5SYNC_PROCRASTINATE_DSN`, or the CALENDAREVENT database itself (libpq form),
-    with `S5SYNC_DATABASE_CA` written in (store/tls.py)."""
-    from sqlalchemy.engine import make_url
-
-    from s5sync.store.tls import libpq_url
-
-    if settings.procrastinate_dsn:
-        if settings.procrastinate_dsn.startswith("postgres"):
-            return libpq_url(settings.procrastinate_dsn, settings.database_ca)
-        return settings.procrastinate_dsn  # libpq's key=value form, as given
-
-    url = make_url(settings.database_url)
-    if not url.drivername.startswith("postgresql"):
-        raise ValueError(
-            "S5SYNC_SCHEDULER=procrastinate needs PostgreSQL: set S5SYNC_PROCRASTINATE_DSN "
-            "or a postgresql S5SYNC_DATABASE_URL"
-        )
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return libpq_url(plain, settings.database_ca)
-
-
-def build_app(settings: Settings) -> procrastinate.App:
-    """The procrastinate app of this deployment (no tasks; see `DistributedScheduler`)."""
-    connector = procrastinate.PsycopgConnector(conninfo=procrastinate_dsn(settings))
-    return procrastinate.App(connector=connector)
-
-
-async def apply_schema(settings: Settings) -> bool:
-    """Create procrastinate's tables unless present (`s5sync db upgrade`); True if made.
-
-    They stay out of Alembic's comparison (`migrate.include_object`)."""
-    app = build_app(settings)
-    async with app.open_async():
-        row = await app.connector.execute_query_one_async(
-            "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-        )
-        if row["present"]:
-            return False
-        await app.schema_manager.apply_schema_async()
-        return True
 
 
 def every(seconds: int) -> str:

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from s5sync.core.cadence import Trouble
 from s5sync.outlook.notifications import Lifecycle, NotificationIntake
 from s5sync.scheduling.upkeep import Push, SubscriptionManager
 from s5sync.scheduling.wakeups import Nudge, WakeUps
@@ -108,8 +109,9 @@ class PushService:
         """Why nobody is subscribed by this process now (the health page), or None."""
         return self.manager.off_reason
 
-    async def troubles(self, tenant_id: int) -> dict[int, str]:
-        """The store's users whose last renewal failed, and why (the health page)."""
+    async def troubles(self, tenant_id: int) -> dict[int, Trouble]:
+        """The store's users whose subscription could not be renewed or made, why, and
+        when it is tried again (the health page)."""
         return await self.rows.troubles(tenant_id)
 
     async def lifecycle(self, event: Lifecycle) -> None:

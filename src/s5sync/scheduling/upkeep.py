@@ -6,7 +6,9 @@ store what is to do (`SubscriptionRows.upkeep`) and does it, user by user:
 - **create** for an active user (R14: onboarded, token valid, heartbeat or background
   sync) without one: a fresh random client state (sealed in the row, R22), the longest
   lifetime Graph allows, a renewal time spread over users (`renewals.renew_at`), then a
-  cycle for the user (changes made before the subscription existed are caught up);
+  cycle for the user (changes made before the subscription existed are caught up). A
+  refused creation is recorded with its retry time (`SubscriptionRows.create_failed`:
+  the health page and the dashboard say why; no sweep tries before `CREATE_RETRY`);
 - **renew** when due (or at once after `reauthorizationRequired`): a 404 means Graph
   removed it (drop the row: the next sweep makes a new one), `NeedsSignIn` means the
   grant is revoked (R19b: the user is listed "sign in again", nobody else is touched),
@@ -85,7 +87,6 @@ class SubscriptionManager:
     wake: Callable[[list[int]], Awaitable[None]]
     token: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
     unreachable_since: datetime | None = None
-    _create_after: dict[int, datetime] = field(default_factory=dict)
     # One sweep at a time in a process (the push loop, a lifecycle's sweep, a tool's):
     # two at once would both see a user without a subscription and make two.
     _sweeping: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -117,9 +118,6 @@ class SubscriptionManager:
             return True
         return now - self.unreachable_since >= RETRY_UNREACHABLE
 
-    def _may_create(self, work: Upkeep, now: datetime) -> bool:
-        return self.creating(now) and self._create_after.get(work.user_id, now) <= now
-
     async def sweep(self) -> UpkeepReport:
         async with self._sweeping:
             return await self._sweep()
@@ -135,7 +133,7 @@ class SubscriptionManager:
                 elif work.action == "delete":
                     await self._delete(work)
                     report.deleted += 1
-                elif self._may_create(work, now) and await self._create(work, now):
+                elif self.creating(now) and await self._create(work, now):
                     created.append(work.user_id)
                     report.created += 1
             except OutlookError as error:
@@ -166,11 +164,14 @@ class SubscriptionManager:
         except NeedsSignIn as error:
             await self.rows.needs_sign_in(work.tenant_id, work.user_id, str(error))
             return False
-        except OutlookError:
-            self._create_after[work.user_id] = now + CREATE_RETRY
+        except OutlookError as error:
+            # Recorded, so the health page and the dashboard say why and when it is
+            # tried again — and no worker's sweep tries before then.
+            await self.rows.create_failed(
+                work.tenant_id, work.user_id, error=str(error), retry_at=now + CREATE_RETRY
+            )
             raise
         self.unreachable_since = None
-        self._create_after.pop(work.user_id, None)
         await self.rows.saved(
             work.tenant_id,
             work.user_id,

@@ -60,7 +60,14 @@ class Dashboard:
         """R14b: "Live" while the calendar subscription is live, else "Every 10 minutes"
         (the `#sync-cadence` slot)."""
         interval = self.tenant.options.interval_minutes
-        return cadence_words(self.user.push_live_until, interval, self.now)
+        user = self.user
+        return cadence_words(
+            user.push_live_until,
+            interval,
+            self.now,
+            push_error=user.push_error,
+            retry_at=user.push_retry_at,
+        )
 
     @property
     def pill(self) -> Pill:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from s5sync.core.cadence import push_line
+from s5sync.core.cadence import Trouble, push_line
 from s5sync.core.records import ActivityEntry, ActivityRecord, TenantRecord, UserRecord
 from s5sync.core.status import ATTENTION_ORDER, STATUS_WORDS, UserStatus, user_status
 from s5sync.staff.mapping import MappingPreview, already_sent, employee_words, future_pushes
@@ -65,7 +65,7 @@ class PushHealth(Protocol):
     @property
     def off_reason(self) -> str | None: ...
 
-    async def troubles(self, tenant_id: int) -> dict[int, str]: ...
+    async def troubles(self, tenant_id: int) -> dict[int, Trouble]: ...
 
     async def sweep_soon(self) -> None: ...  # users became active: subscribe them now
 
@@ -106,11 +106,15 @@ class StoreAdministration:
         task_store_for: Callable[[int], Awaitable[TaskStore]],
         clock: Callable[[], datetime],
         push: PushHealth | None = None,
+        forget: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.scope_for = scope_for
         self.task_store_for = task_store_for
         self.clock = clock
         self.push = push
+        # R14b: a removed user's Graph subscription goes too (`SubscriptionManager.forget`:
+        # tenant id, user id), before the row and while the user's token still works.
+        self.forget = forget
 
     @staticmethod
     def _actor(admin: UserRecord) -> Actor:
@@ -285,8 +289,12 @@ class StoreAdministration:
             return asked
 
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
-        """Forget a user and their records; Outlook and System Five keep everything."""
+        """Forget a user and their records; Outlook and System Five keep everything.
+        Their Graph subscription is deleted first (R14b: Graph would keep delivering
+        until it expires)."""
         self.check_removable(admin, user_id)
+        if self.forget is not None:
+            await self.forget(admin.tenant_id, user_id)
         async with self._scope(admin).begin() as unit:
             try:
                 gone = await unit.users.get(user_id)
@@ -310,6 +318,7 @@ class StoreAdministration:
                 status = user_status(user, tenant, now)
                 scheduled = status in (UserStatus.ACTIVE, UserStatus.FAILING)  # a held user is not
                 latest = await unit.runs.activity(user.id, limit=1)
+                trouble = troubles.get(user.id)
                 push = push_line(
                     status,
                     user.push_live_until,
@@ -317,7 +326,8 @@ class StoreAdministration:
                     interval_minutes=options.interval_minutes,
                     safety_minutes=options.safety_minutes,
                     deployment_off=off,
-                    renewal_error=troubles.get(user.id),
+                    renewal_error=trouble.error if trouble else None,
+                    retry_at=trouble.retry_at if trouble else None,
                 )
                 rows.append(
                     HealthRow(

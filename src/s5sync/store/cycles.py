@@ -10,8 +10,10 @@ to it for row-level security.
 The two paths live apart and share what goes into the rows (`store/cycle_rows.py`):
 - SQLite, in process: SQLAlchemy Core statements (`store/cycles_sqlite.py`,
   `store/cycle_statements.py`);
-- PostgreSQL: each phase one statement calling a server-side function that binds
-  itself to the store (`store/cycles_pg.py`; issue 25: one round trip each).
+- PostgreSQL: each phase, and each fenced write transaction of the cycle (link rows,
+  the window), one statement calling a server-side function that binds itself to the
+  store (`store/cycles_pg.py`, migrations 0008 and 0011; issue 25: one round trip
+  each).
 """
 
 from __future__ import annotations

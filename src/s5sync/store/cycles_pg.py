@@ -1,7 +1,8 @@
-"""A cycle's start and finish on PostgreSQL: one statement each (issue 25).
+"""A cycle's start, fenced writes and finish on PostgreSQL: one statement each (issue 25).
 
-Each phase is one statement calling a server-side function (`s5sync_cycle_start`,
-`s5sync_cycle_finish`, migrations 0008 and 0009) that binds itself to the store (R22),
+Each is one statement calling a server-side function (`s5sync_cycle_start`,
+`s5sync_cycle_finish`, migrations 0008 and 0009; `s5sync_cycle_write` for link rows and
+the window, `s5sync_cache_read`, migration 0011) that binds itself to the store (R22),
 does what the SQLite statements do (`store/cycles_sqlite.py`) in the same order under
 the same conditions, and is its own transaction (autocommit: no BEGIN, no COMMIT), run
 on asyncpg alone (`Database.single_statement`, `store/statements.py`), which prepares

@@ -88,6 +88,8 @@ def user_record(row: AppUser) -> UserRecord:
         # Rows of statements that do not name them (the cycle's lease) leave them None.
         push_live_until=getattr(row, "push_live_until", None),
         last_change_at=getattr(row, "last_change_at", None),
+        push_error=getattr(row, "push_error", None),
+        push_retry_at=getattr(row, "push_retry_at", None),
         paused_at=getattr(row, "paused_at", None),
         paused_by=getattr(row, "paused_by", None),
         resync_requested_at=getattr(row, "resync_requested_at", None),

@@ -152,6 +152,10 @@ class AppUser(Base):
     # either side (a notification, or the System Five watcher).
     push_live_until: Mapped[datetime | None] = mapped_column(default=None)
     last_change_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Issue 19 (migration 0012): why the subscription could not be made, and when the
+    # manager tries again (cleared when one is made).
+    push_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    push_retry_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
 
     @property
@@ -378,7 +382,8 @@ class StoreWatch(Base):
     """The System Five watcher's place in one store's `task` table (R14b): the highest
     `updated_at` seen and the (task id, updated_at) pairs already seen at or after the
     overlap before it, so an equal or late `updated_at` is never missed nor counted
-    twice."""
+    twice. `seen` is JSON {"pairs", "last_id" (the highest task id seen), "wall"} (an
+    older s5sync wrote the list of pairs alone: store/watch.py reads both)."""
 
     __tablename__ = "store_watch"
 
@@ -386,5 +391,5 @@ class StoreWatch(Base):
         ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
     )
     watermark: Mapped[str | None] = mapped_column(String(40), default=None)
-    seen: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    seen: Mapped[Any] = mapped_column(JSON, default=list)
     polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -21,6 +21,7 @@ from s5sync.core.records import (
     UserRecord,
 )
 from s5sync.core.snapshots import Link, LinkState, Origin
+from s5sync.store.cycle_rows import activity_row
 from s5sync.store.directory import NotFound, tenant_record, user_record
 from s5sync.store.models import (
     Activity,
@@ -210,7 +211,8 @@ def link_snapshot(row: EventLink) -> Link:
 
 
 class LinkRepository(_Scoped):
-    """The mapping rows of one store (R16); the schema refuses a second link."""
+    """The mapping rows of one store as the pages, exports and repairs read them (R16);
+    a cycle writes them through its own store (`SqlCycleStore.link_writes`)."""
 
     def _query(self, user_id: int) -> Select[EventLink]:
         return select(EventLink).where(
@@ -221,60 +223,6 @@ class LinkRepository(_Scoped):
         rows = await self.session.scalars(self._query(user_id).order_by(EventLink.id))
         return [link_snapshot(r) for r in rows]
 
-    async def add(self, user_id: int, link: Link, now: datetime) -> None:
-        self.session.add(
-            EventLink(
-                tenant_id=self.tenant_id,
-                user_id=user_id,
-                task_id=link.task_id,
-                event_id=link.event_id,
-                origin=link.origin.value,
-                state=link.state.value,
-                transaction_id=link.transaction_id,
-                task_hash=link.task_hash,
-                event_hash=link.event_hash,
-                change_key=link.change_key,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await self.session.flush()
-
-    async def replace(self, user_id: int, old: Link, new: Link, now: datetime) -> None:
-        """Overwrite the row found by `old`'s task id, else its event id, else its
-        transaction id."""
-        query = self._query(user_id)
-        if old.task_id is not None:
-            query = query.where(EventLink.task_id == old.task_id)
-        elif old.event_id is not None:
-            query = query.where(EventLink.event_id == old.event_id)
-        else:
-            query = query.where(EventLink.transaction_id == old.transaction_id)
-        row = await self.session.scalar(query)
-        if row is None:
-            raise NotFound("mapping row vanished")
-        row.task_id, row.event_id = new.task_id, new.event_id
-        row.origin, row.state = new.origin.value, new.state.value
-        row.transaction_id = new.transaction_id
-        row.task_hash, row.event_hash, row.change_key = (
-            new.task_hash,
-            new.event_hash,
-            new.change_key,
-        )
-        row.updated_at = now
-        await self.session.flush()
-
-    async def delete(self, user_id: int, link: Link) -> None:
-        """Forget one row (a pending create that Graph refused: nothing was created)."""
-        query = delete(EventLink).where(
-            EventLink.tenant_id == self.tenant_id, EventLink.user_id == user_id
-        )
-        if link.task_id is not None:
-            query = query.where(EventLink.task_id == link.task_id)
-        else:
-            query = query.where(EventLink.event_id == link.event_id)
-        await self.session.execute(query)
-
 
 class RunRepository(_Scoped):
     """Cycle records and the activity log (R18), pruned by retention (R21b)."""
@@ -284,17 +232,7 @@ class RunRepository(_Scoped):
     ) -> None:
         self.session.add_all(
             Activity(
-                tenant_id=self.tenant_id,
-                user_id=user_id,
-                run_id=run_id,
-                at=at,
-                direction=e.direction,
-                action=e.action,
-                reason=e.reason,
-                task_id=e.task_id,
-                event_id=e.event_id,
-                subject=e.subject[:120],
-                message=e.message,
+                tenant_id=self.tenant_id, user_id=user_id, run_id=run_id, at=at, **activity_row(e)
             )
             for e in entries
         )

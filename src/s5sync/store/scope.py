@@ -3,9 +3,9 @@
 `TenantScope(db, box, tenant_id)` is how the web app and the operator's commands reach
 one store's rows: every repository it hands out filters and writes by that tenant id and
 never takes one from its caller; on PostgreSQL the transaction is also bound to the
-tenant for row-level security. A transaction opened with a `Lease` first checks the
-fencing token, so a cycle whose lease was taken over cannot write (DESIGN.md "Writing
-without duplicates").
+tenant for row-level security. `check_fence` is the cycle store's: every fenced write of
+a cycle first checks its lease's fencing token, so a cycle whose lease was taken over
+cannot write (DESIGN.md "Writing without duplicates").
 
 One access layer per table and path (issue 18): the cycle's hot path — leases, run rows,
 activity at a cycle's end, the window cache and delta link, fenced link writes — is
@@ -60,10 +60,8 @@ class TenantScope:
         self.tenant_id = tenant_id
 
     @asynccontextmanager
-    async def begin(self, *, write: bool = True, lease: Lease | None = None) -> AsyncIterator[Unit]:
+    async def begin(self, *, write: bool = True) -> AsyncIterator[Unit]:
         async with self.db.transaction(self.tenant_id, write=write) as session:
-            if lease is not None:
-                await self._check_fence(session, lease)
             yield Unit(
                 session=session,
                 tenant=TenantOptionsRepository(session, self.tenant_id),
@@ -73,9 +71,6 @@ class TenantScope:
                 alerts=AlertRepository(session, self.tenant_id),
                 audit=AuditRepository(session, self.tenant_id),
             )
-
-    async def _check_fence(self, session: AsyncSession, lease: Lease) -> None:
-        await check_fence(session, self.db, self.tenant_id, lease)
 
 
 async def check_fence(

@@ -12,8 +12,10 @@
   is no longer active for a day, unmapped, or must sign in again (delete);
 - `saved`/`renewed`/`failed`/`dropped`: the manager's outcomes; `push_live_until` follows
   the subscription, so a cycle knows whether it is the safety net (R14b);
-- `troubles(tenant_id)`: the store's users whose last renewal failed, and why (the
-  health page's push line);
+- `create_failed`: a subscription could not be made — why, and when it is tried again
+  (`app_user.push_error`, `push_retry_at`, migration 0012; cleared by `saved`);
+- `troubles(tenant_id)`: the store's users whose last renewal failed or whose
+  subscription could not be made, why, and when it is tried again (the health page);
 - `note_changes(user_ids, now)`: "this user changed" — sets `sync_now_requested` and
   `last_change_at` for the users who are active, and says which ones (R14: an idle user
   is never woken).
@@ -28,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, delete, insert, literal, not_, or_, select, update
 
+from s5sync.core.cadence import Trouble
 from s5sync.store.database import Database
 from s5sync.store.directory import active_user
 from s5sync.store.models import AppUser, GraphSubscription, Tenant
@@ -127,8 +130,9 @@ class SubscriptionRows:
             else_=literal("renew"),
         ).label("action")
         todo = or_(and_(has, stale), and_(has, wanted, GraphSubscription.renew_at <= now))
-        if creating:
-            todo = or_(todo, and_(GraphSubscription.id.is_(None), wanted))
+        if creating:  # a failed creation waits for its retry time (whoever sweeps)
+            due = or_(AppUser.push_retry_at.is_(None), AppUser.push_retry_at <= now)
+            todo = or_(todo, and_(GraphSubscription.id.is_(None), wanted, due))
         query = (
             select(
                 action,
@@ -199,7 +203,21 @@ class SubscriptionRows:
                     failures=0,
                 )
             )
-            await conn.execute(_live(tenant_id, user_id, expires_at))
+            await conn.execute(
+                _live(tenant_id, user_id, expires_at).values(push_error=None, push_retry_at=None)
+            )
+
+    async def create_failed(
+        self, tenant_id: int, user_id: int, *, error: str, retry_at: datetime
+    ) -> None:
+        """Making the user's subscription failed: why, and when it is tried again (the
+        health page and the dashboard say both; no sweep tries before `retry_at`)."""
+        async with self.db.connection(tenant_id) as conn:
+            await conn.execute(
+                update(AppUser)
+                .where(AppUser.tenant_id == tenant_id, AppUser.id == user_id)
+                .values(push_error=error[:500], push_retry_at=retry_at)
+            )
 
     async def renewed(
         self,
@@ -261,14 +279,24 @@ class SubscriptionRows:
                 .values(push_live_until=None, status="needs_sign_in", last_error=reason[:500])
             )
 
-    async def troubles(self, tenant_id: int) -> dict[int, str]:
-        """The store's users whose last renewal failed: user id → the error (R21)."""
-        query = select(GraphSubscription.user_id, GraphSubscription.last_error).where(
-            GraphSubscription.tenant_id == tenant_id, GraphSubscription.failures > 0
+    async def troubles(self, tenant_id: int) -> dict[int, Trouble]:
+        """The store's users whose last renewal failed (the subscription stays live until
+        it expires) or whose subscription could not be made: the error and when it is
+        tried again (R21)."""
+        renewals = select(
+            GraphSubscription.user_id, GraphSubscription.last_error, GraphSubscription.renew_at
+        ).where(GraphSubscription.tenant_id == tenant_id, GraphSubscription.failures > 0)
+        creations = select(AppUser.id, AppUser.push_error, AppUser.push_retry_at).where(
+            AppUser.tenant_id == tenant_id, AppUser.push_error.is_not(None)
         )
         async with self.db.connection(tenant_id, write=False) as conn:
-            rows = await conn.execute(query)
-            return {row.user_id: row.last_error or "unknown error" for row in rows}
+            found = {
+                row.id: Trouble(row.push_error or "unknown error", row.push_retry_at, False)
+                for row in await conn.execute(creations)
+            }
+            for row in await conn.execute(renewals):
+                found[row.user_id] = Trouble(row.last_error or "unknown error", row.renew_at, True)
+        return found
 
     async def note_changes(self, user_ids: Iterable[int], now: datetime) -> list[int]:
         """R14b: the users changed; the active ones among them get a cycle (Sync now's

@@ -3,7 +3,8 @@
 `FakeSubscriptionService` holds every user's subscriptions as Graph would, with a clock
 of its own; `gateway(object_id)` is one user's `SubscriptionGateway`. Knobs as data:
 `unreachable` (the validation handshake fails), `revoked` (the user's grant is gone:
-every call raises `NeedsSignIn`), and `remove(id)` (Graph dropped it: the next renewal
+every call raises `NeedsSignIn`), `refusing` (Graph answers a user's create 403), and
+`remove(id)` (Graph dropped it: the next renewal
 is a 404). It records the calls so tests can count requests, never to assert on them.
 """
 
@@ -38,6 +39,7 @@ class FakeSubscriptionService:
     subscriptions: dict[str, FakeSubscription] = field(default_factory=dict)
     unreachable: bool = False
     revoked: set[str] = field(default_factory=set)
+    refusing: set[str] = field(default_factory=set)
     calls: list[tuple[str, str]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -78,6 +80,8 @@ class FakeSubscriptionGateway:
         self._limit(request.expires_at)
         if self.service.unreachable:
             raise EndpointUnreachable("validation failed", status=400)
+        if self.object_id in self.service.refusing:
+            raise GraphRejected("Graph answered 403: Forbidden", status=403)
         sub_id = f"sub-{next(self.service._ids)}"
         self.service.subscriptions[sub_id] = FakeSubscription(
             sub_id, self.object_id, request, request.expires_at

@@ -10,14 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from s5sync.core.records import ActivityEntry, CachedEvent, DeltaRecord
 from s5sync.core.snapshots import Link, LinkState, Origin
+from s5sync.store.cycle_rows import link_values
 from s5sync.store.cycles import SqlCycleStore
 from s5sync.store.database import Database
 from s5sync.store.directory import Directory, LeaseLost, NotFound
+from s5sync.store.models import EventLink
 from s5sync.store.scope import TenantScope
 from s5sync.store.secrets import SecretBox, SecretUnreadable
 from s5sync.store.token_caches import TokenCacheRows
@@ -51,6 +53,21 @@ def cycles(db: Database, box: SecretBox, scope: TenantScope) -> SqlCycleStore:
     return SqlCycleStore(db, box, scope.tenant_id)
 
 
+async def insert_link(db: Database, tenant_id: int, user_id: int, link: Link) -> None:
+    """One mapping row written with a plain statement: what the schema itself refuses
+    (R16 holds even if code is wrong)."""
+    async with db.transaction(tenant_id) as session:
+        await session.execute(
+            insert(EventLink).values(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                **link_values(link),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
 def pushed(task_id: int, event_id: str | None = None) -> Link:
     state = LinkState.ACTIVE if event_id else LinkState.PENDING
     return Link(task_id, event_id, Origin.S5, state, transaction_id=f"tx-{task_id}-{event_id}")
@@ -60,11 +77,9 @@ async def test_second_link_for_one_task_is_refused_by_the_database_R16(
     db: Database, box: SecretBox
 ) -> None:
     scope, user, _, _ = await two_stores(db, box)
-    async with scope.begin() as unit:
-        await unit.links.add(user, pushed(7, "event-1"), NOW)
+    await insert_link(db, scope.tenant_id, user, pushed(7, "event-1"))
     with pytest.raises(IntegrityError):
-        async with scope.begin() as unit:
-            await unit.links.add(user, pushed(7, "event-2"), NOW)
+        await insert_link(db, scope.tenant_id, user, pushed(7, "event-2"))
     async with scope.begin(write=False) as unit:
         assert [link.event_id for link in await unit.links.all(user)] == ["event-1"]
 
@@ -73,11 +88,9 @@ async def test_second_link_for_one_event_is_refused_by_the_database_R16(
     db: Database, box: SecretBox
 ) -> None:
     scope, user, _, _ = await two_stores(db, box)
-    async with scope.begin() as unit:
-        await unit.links.add(user, pushed(7, "event-1"), NOW)
+    await insert_link(db, scope.tenant_id, user, pushed(7, "event-1"))
     with pytest.raises(IntegrityError):
-        async with scope.begin() as unit:
-            await unit.links.add(user, pushed(8, "event-1"), NOW)
+        await insert_link(db, scope.tenant_id, user, pushed(8, "event-1"))
 
 
 async def test_pending_links_without_event_ids_do_not_collide_R16(
@@ -85,9 +98,16 @@ async def test_pending_links_without_event_ids_do_not_collide_R16(
 ) -> None:
     scope, user, _, _ = await two_stores(db, box)
     async with scope.begin() as unit:
-        await unit.links.add(user, pushed(1), NOW)
-        await unit.links.add(user, pushed(2), NOW)
-        await unit.links.replace(user, pushed(1), pushed(1, "event-1"), NOW)
+        await unit.users.onboard(user, 1, NOW)
+    store = cycles(db, box, scope)
+    begun = await start_cycle(store, user, NOW)
+    assert begun is not None
+    async with store.link_writes(begun.lease) as rows:  # as a cycle writes them
+        await rows.add(user, pushed(1), NOW)
+        await rows.add(user, pushed(2), NOW)
+        await rows.replace(user, pushed(1), pushed(1, "event-1"), NOW)
+    await finish_cycle(store, begun, NOW)
+    async with scope.begin(write=False) as unit:
         links = await unit.links.all(user)
     assert [(link.task_id, link.event_id, link.state) for link in links] == [
         (1, "event-1", LinkState.ACTIVE),
@@ -101,7 +121,7 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
     scope_a, _, scope_b, user_b = await two_stores(db, box)
     async with scope_b.begin() as unit:
         await unit.users.onboard(user_b, 1, NOW)
-        await unit.links.add(user_b, pushed(1, "b-event"), NOW)
+    await insert_link(db, scope_b.tenant_id, user_b, pushed(1, "b-event"))
     cached = CachedEvent("b-event", {"subject": "x"}, "ck", "h")
     await save_window(
         cycles(db, box, scope_b), user_b, NOW, DeltaRecord(None, NOW, NOW, NOW), [cached]
@@ -113,10 +133,18 @@ async def test_repository_of_store_a_never_sees_or_changes_store_b_R22(
         assert await unit.users.find(user_b) is None
         assert await unit.links.all(user_b) == []
         assert await unit.runs.activity(user_b) == []
-        await unit.links.delete(user_b, pushed(1, "b-event"))
         assert await unit.runs.prune(NOW + timedelta(days=1)) == 0
         assert (await unit.tenant.get()).ms_tenant_id == "tenant-a"
     assert await cycles(db, box, scope_a).cached(user_b, None) == {}
+    # Store A's cycle store cannot start B's user, nor write B's rows under B's own lease.
+    with pytest.raises(NotFound):
+        await cycles(db, box, scope_a).start(user_b, "w", NOW, timedelta(minutes=5))
+    begun_b = await start_cycle(cycles(db, box, scope_b), user_b, NOW + timedelta(minutes=1))
+    assert begun_b is not None
+    with pytest.raises(LeaseLost):
+        async with cycles(db, box, scope_a).link_writes(begun_b.lease) as rows:
+            await rows.delete(user_b, pushed(1, "b-event"))
+    await finish_cycle(cycles(db, box, scope_b), begun_b, NOW + timedelta(minutes=1))
     assert await cycles(db, box, scope_a).cached(user_b, ["b-event"]) == {}
     assert set(await cycles(db, box, scope_b).cached(user_b, None)) == {"b-event"}
     async with scope_b.begin(write=False) as unit:
@@ -169,10 +197,10 @@ async def test_lease_admits_one_cycle_and_the_fence_stops_a_stale_one_R16(
     assert third is not None
     assert third.lease.fence == first.lease.fence + 1
     with pytest.raises(LeaseLost):
-        async with scope.begin(lease=first.lease) as unit:
-            await unit.links.add(user, pushed(1, "e"), NOW)
-    async with scope.begin(lease=third.lease) as unit:
-        await unit.links.add(user, pushed(1, "e"), NOW)
+        async with store.link_writes(first.lease) as rows:
+            await rows.add(user, pushed(1, "e"), NOW)
+    async with store.link_writes(third.lease) as rows:
+        await rows.add(user, pushed(1, "e"), NOW)
     await finish_cycle(store, third, later, next_run_at=later + timedelta(minutes=10))
     async with scope.begin(write=False) as unit:
         record = await unit.users.get(user)

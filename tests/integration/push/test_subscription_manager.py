@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from s5sync.core.cadence import cadence_words
 from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.outlook.subscriptions import SubscriptionGateway
-from s5sync.scheduling.upkeep import Push, SubscriptionManager
+from s5sync.scheduling.upkeep import CREATE_RETRY, Push, SubscriptionManager
 from s5sync.store.subscriptions import SubscriptionRows, Upkeep
 from s5sync.testing.subscriptions import FakeSubscriptionService
 from support.push_world import Clock, add_user
@@ -199,3 +200,45 @@ async def test_changes_wake_only_active_users_R14(world: World) -> None:
     assert await world.rows.note_changes([alice, idle, alice], world.clock()) == [alice]
     assert (await world.record(alice)).sync_now_requested is True
     assert (await world.record(idle)).sync_now_requested is False
+
+
+async def test_a_refused_creation_is_recorded_with_its_retry_and_said_R14b_R21(
+    world: World,
+) -> None:
+    """Issue 19 item 4: no row is made when Graph refuses, so the failure is kept on the
+    user — the health page and the dashboard say why and when it is tried again, and no
+    sweep (of any worker) tries before then."""
+    alice = await world.user("alice@example.com")
+    world.graph.refusing.add("oid-alice@example.com")
+    report = await world.manager.sweep()
+    assert report.failed == 1
+    assert world.graph.subscriptions == {}
+    troubles = await world.rows.troubles(world.tenant_id)
+    assert troubles[alice].renewal is False
+    assert "403" in troubles[alice].error
+    assert troubles[alice].retry_at == world.clock() + CREATE_RETRY
+    record = await world.record(alice)
+    assert record.push_error is not None
+    dashboard = cadence_words(
+        record.push_live_until,
+        10,
+        world.clock(),
+        push_error=record.push_error,
+        retry_at=record.push_retry_at,
+    )
+    assert "could not be set up: Microsoft refused" in dashboard
+    assert "trying again in 5 minutes" in dashboard
+
+    creates = len([c for c in world.graph.calls if c[0] == "create"])
+    await world.manager.sweep()  # before the retry time: not tried
+    assert len([c for c in world.graph.calls if c[0] == "create"]) == creates
+
+    world.graph.refusing.clear()
+    world.later(seconds=CREATE_RETRY.total_seconds())
+    await world.heartbeat(alice)  # her dashboard is still open (R14)
+    assert (await world.manager.sweep()).created == 1
+    assert await world.rows.troubles(world.tenant_id) == {}
+    record = await world.record(alice)
+    assert record.push_error is None
+    assert record.push_retry_at is None
+    assert record.push_live_until is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from s5sync.core.cadence import Trouble
 from s5sync.entrypoints.bootstrap import Services, build_services
 from s5sync.settings import Settings
 from s5sync.staff.administration import StoreAdministration
@@ -27,7 +28,7 @@ class Push:
     def __init__(self) -> None:
         self.sweeps = 0
 
-    async def troubles(self, tenant_id: int) -> dict[int, str]:
+    async def troubles(self, tenant_id: int) -> dict[int, Trouble]:
         return {}
 
     async def sweep_soon(self) -> None:

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from s5sync.core.cadence import cadence_words, push_line, push_live
+from s5sync.core.cadence import (
+    cadence_words,
+    push_line,
+    push_live,
+    retry_words,
+    subscription_problem,
+)
 from s5sync.core.status import UserStatus
 
 NOW = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
@@ -36,7 +42,15 @@ def test_without_push_the_cadence_is_the_store_interval_R14() -> None:
 
 
 def line(status: UserStatus, live_until: datetime | None, **extra: str | None) -> str:
-    return push_line(status, live_until, NOW, interval_minutes=10, safety_minutes=60, **extra)
+    return push_line(
+        status,
+        live_until,
+        NOW,
+        interval_minutes=10,
+        safety_minutes=60,
+        deployment_off=extra.get("deployment_off"),
+        renewal_error=extra.get("renewal_error"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,3 +103,53 @@ def test_the_health_line_says_live_or_polling_and_why_R14b_R19b_R21(
 def test_the_safety_interval_is_never_shorter_than_the_interval_R14b() -> None:
     text = push_line(UserStatus.ACTIVE, LATER, NOW, interval_minutes=90, safety_minutes=60)
     assert text.endswith("safety sync every 90 minutes")
+
+
+REFUSED = "Microsoft Graph answered 403: Forbidden"
+
+
+def test_a_subscription_that_could_not_be_made_says_why_and_when_again_R14b_R21() -> None:
+    """Issue 19 item 4: the health page and the dashboard say why (in plain words, with
+    Graph's own answer on the health page) and when the manager tries again."""
+    in_five = NOW + timedelta(minutes=5)
+    health = push_line(
+        UserStatus.ACTIVE,
+        None,
+        NOW,
+        interval_minutes=10,
+        safety_minutes=60,
+        renewal_error=REFUSED,
+        retry_at=in_five,
+    )
+    assert health == (
+        "Polling every 10 minutes: the calendar subscription could not be made (Microsoft "
+        "refused s5sync access to the calendar's notifications; trying again in 5 minutes; "
+        f"Microsoft said: {REFUSED})"
+    )
+    dashboard = cadence_words(None, 10, NOW, push_error=REFUSED, retry_at=in_five)
+    assert dashboard == (
+        "Every 10 minutes (live updates could not be set up: Microsoft refused s5sync "
+        "access to the calendar's notifications; trying again in 5 minutes)"
+    )
+    # Live again: the old failure is not shown (saved() clears it too).
+    assert cadence_words(LATER, 10, NOW, push_error=REFUSED, retry_at=in_five) == "Live"
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ("Graph answered 429: Too Many Requests", "Outlook asked s5sync to slow down"),
+        ("Graph answered 503: Service Unavailable", "Outlook was not available"),
+        ("Graph answered 400: Bad Request", "Microsoft Graph refused the subscription request"),
+        ("ConnectionResetError", "Outlook did not answer"),
+    ],
+)
+def test_graph_refusals_in_plain_words_R21(error: str, words: str) -> None:
+    assert subscription_problem(error) == words
+
+
+def test_the_retry_is_said_as_a_duration_R21() -> None:
+    assert retry_words(NOW + timedelta(seconds=50), NOW) == "trying again in 1 minute"
+    assert retry_words(NOW + timedelta(minutes=30), NOW) == "trying again in 30 minutes"
+    assert retry_words(EARLIER, NOW) == "trying again at the next check"
+    assert retry_words(None, NOW) == "trying again at the next check"

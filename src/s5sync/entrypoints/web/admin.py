@@ -16,7 +16,8 @@ page group: health (`/admin`, pause, resume, resync, user test), options, the St
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -63,6 +64,15 @@ def install_admin_routes(
     install_audit_routes(app, admin, render, administrator)
 
 
+@contextmanager
+def in_store() -> Iterator[None]:
+    """A user id from another store (or none) is a 404, as if it did not exist."""
+    try:
+        yield
+    except NoSuchUser:
+        raise HTTPException(status_code=404, detail="No such user in your store.") from None
+
+
 def install_admin_health_routes(
     app: FastAPI,
     admin: StoreAdministration,
@@ -81,10 +91,8 @@ def install_admin_health_routes(
         )
 
     async def set_paused(user: UserRecord, user_id: int, paused: bool) -> Response:
-        try:
+        with in_store():
             await admin.set_paused(user, user_id, paused)
-        except NoSuchUser:
-            raise HTTPException(status_code=404, detail="No such user in your store.") from None
         return RedirectResponse("/admin?saved=1", 303)
 
     @app.post("/admin/users/{user_id}/pause", dependencies=[Depends(csrf)])
@@ -104,10 +112,8 @@ def install_admin_health_routes(
         request: Request, user_id: int, user: UserRecord = Depends(administrator)
     ) -> Response:
         """R14c: repair one user's sync at their next cycle; audited (R21d)."""
-        try:
+        with in_store():
             await admin.request_resync(user, user_id)
-        except NoSuchUser:
-            raise HTTPException(status_code=404, detail="No such user in your store.") from None
         if wake is not None:
             await wake()
         return RedirectResponse("/admin?saved=1", 303)

@@ -15,7 +15,7 @@ import pytest
 from s5sync.core.snapshots import LinkState
 from support.cycle_stack import Stack
 from support.emulated_world import ALICE, LATER, NOW, create_event, delete_event, links, save_task
-from support.store_damage import forget_links, forget_window
+from support.store_damage import damage_link, forget_links, forget_window
 
 
 async def test_every_request_of_every_kind_of_cycle_asks_for_immutable_ids_R16b(
@@ -70,10 +70,8 @@ async def test_a_damaged_event_id_in_the_mapping_is_repaired_never_a_deletion_R7
     [pushed] = world.events(ALICE)
     [link] = await links(world, ALICE)
     bad = pushed["id"][:-6] if damage == "truncated" else damage
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        await unit.links.replace(
-            world.users[ALICE].id, link, replace(link, event_id=bad), NOW + LATER
-        )
+    damaged = replace(link, event_id=bad)
+    await damage_link(world.services, world.tenant.id, world.users[ALICE].id, link, damaged)
     save_task(world, task_id, title="Visit v2")
     repaired = await world.cycle(ALICE, NOW + LATER)
     assert repaired.outcome == "ok", repaired.error

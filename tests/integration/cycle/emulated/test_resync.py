@@ -42,7 +42,13 @@ from support.emulated_world import (
     save_task,
     utc,
 )
-from support.store_damage import forget_links, replace_delta_link, saved_delta
+from support.store_damage import (
+    damage_link,
+    forget_link,
+    forget_links,
+    replace_delta_link,
+    saved_delta,
+)
 
 OURS = "Received From System5"
 
@@ -229,12 +235,11 @@ async def test_resync_after_a_task_edited_behind_a_stale_hash_pushes_it_R5_R14c(
         save_task(world, task_id, title=title)
     tasks = await world.services.task_store_for(world.tenant.id)
     now_as = await tasks.tasks_by_id(ids[1:])
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        user_id = world.users[ALICE].id
-        for link in await unit.links.all(user_id):
-            if link.task_id in now_as:  # the hash says "sent", the event says otherwise
-                stale = replace(link, task_hash=task_hash(now_as[link.task_id]))
-                await unit.links.replace(user_id, link, stale, NOW)
+    user_id = world.users[ALICE].id
+    for link in await links(world, ALICE):
+        if link.task_id in now_as:  # the hash says "sent", the event says otherwise
+            stale = replace(link, task_hash=task_hash(now_as[link.task_id]))
+            await damage_link(world.services, world.tenant.id, user_id, link, stale)
     missed = await world.cycle(ALICE, NOW + LATER)
     assert missed.wrote == 0  # the damage: the changes never reach Outlook
     done = await resync(world, NOW + 2 * LATER)
@@ -310,14 +315,13 @@ async def test_resync_on_postgresql_after_lost_rows_and_a_stale_hash_R14c_R16b(
     save_task(world, ids[1], title="Measure the hall")
     tasks = await world.services.task_store_for(world.tenant.id)
     now_as = await tasks.tasks_by_id([ids[1]])
-    async with world.services.scope(world.tenant.id).begin() as unit:
-        user_id = world.users[ALICE].id
-        for link in await unit.links.all(user_id):
-            if link.task_id == ids[1]:
-                stale = replace(link, task_hash=task_hash(now_as[ids[1]]))
-                await unit.links.replace(user_id, link, stale, NOW)
-            else:
-                await unit.links.delete(user_id, link)
+    user_id = world.users[ALICE].id
+    for link in await links(world, ALICE):
+        if link.task_id == ids[1]:
+            stale = replace(link, task_hash=task_hash(now_as[ids[1]]))
+            await damage_link(world.services, world.tenant.id, user_id, link, stale)
+        else:
+            await forget_link(world.services, world.tenant.id, user_id, link)
     done = await resync(world, NOW + LATER)
     actions = [e.action for e in done.entries]
     assert actions.count("adopt_event") == 2
