@@ -19,7 +19,8 @@ emulator"). Like moto's reset/seed API.
     POST/DELETE faults             {method, path, kind, status, retry_after, count,
                                     timeout_seconds?, delay_seconds?}; delivery kinds
                                    (delay, drop, duplicate, reorder, reject) match the
-                                   notification URL (faults.py)
+                                   notification URL or its path part; their path
+                                   defaults to `*` (faults.py)
     GET    stats                                     requests per mailbox and route, max in
                                                      flight; subscriptions and deliveries
     POST   latency                 {ms}              fixed delay on every Graph answer
@@ -38,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from m365emu.faults import Fault, FaultKind
+from m365emu.faults import DELIVERY_KINDS, Fault, FaultKind
 from m365emu.identity.models import AppRegistration, DirectoryError, Tenant, User
 
 if TYPE_CHECKING:
@@ -96,14 +97,27 @@ class ClockBody(BaseModel):
 
 
 class FaultBody(BaseModel):
+    """A fault to arm. `path` is required for request kinds; delivery kinds match
+    every notification URL when it is left out (`*`)."""
+
     method: str = "*"
-    path: str
+    path: str | None = None
     kind: FaultKind
     status: int | None = None
     retry_after: int | float = Field(default=1, ge=0)  # fractions as Graph sends them
     count: int = Field(default=1, ge=1)
     timeout_seconds: float = Field(default=30.0, gt=0)
     delay_seconds: float = Field(default=0.0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _path_for_requests(self) -> FaultBody:
+        if self.path is None and self.kind not in DELIVERY_KINDS:
+            raise ValueError(f"a {self.kind} fault needs the path of the route it hits")
+        return self
+
+    @property
+    def matched(self) -> str:
+        return "*" if self.path is None else self.path
 
 
 class LatencyBody(BaseModel):
@@ -293,7 +307,7 @@ def build_control_router(emulator: Emulator) -> APIRouter:
         default_status = 429 if body.kind is FaultKind.THROTTLE else 503
         fault = Fault(
             method=body.method.upper(),
-            path=body.path,
+            path=body.matched,
             kind=body.kind,
             status=body.status or default_status,
             retry_after=body.retry_after,

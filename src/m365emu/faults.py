@@ -12,8 +12,10 @@ characters. Each fault fires `count` times, then is gone. Kinds:
 - `applied_then_timeout`: the request is applied, then the answer is dropped the same way.
 
 Delivery faults act on Graph change notifications the emulator sends (issue 19; SPEC
-"Microsoft 365 emulator"): their `path` matches the notification URL (`*` for every URL,
-method `POST` or `*`), and each fires on one delivery attempt:
+"Microsoft 365 emulator"): their `path` matches the notification URL, either the whole
+URL (`https://host/graph/notifications`, `*/graph/notifications`) or its path part alone
+(`/graph/notifications`); `*`, the default when `path` is left out, matches every URL;
+method `POST` or `*`. Each fires on one delivery attempt:
 
 - `delay`: the notification leaves `delay_seconds` (real time) late;
 - `drop`: the notification is never sent (lost, as Graph may lose one);
@@ -31,6 +33,7 @@ import fnmatch
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 
 class FaultKind(StrEnum):
@@ -65,9 +68,16 @@ class Fault:
     delay_seconds: float = 0.0
 
     def matches(self, method: str, path: str) -> bool:
+        """`path` is a request's path, or a delivery's notification URL: a delivery
+        fault matches the whole URL or the URL's path part (SPEC "Microsoft 365
+        emulator": delivery faults through `faults`)."""
         if self.method not in ("*", method.upper()):
             return False
-        return fnmatch.fnmatchcase(path.rstrip("/") or "/", self.path.rstrip("/") or "/")
+        pattern = self.path.rstrip("/") or "/"
+        candidates = [path]
+        if self.kind in DELIVERY_KINDS and "://" in path:
+            candidates.append(urlsplit(path).path)
+        return any(fnmatch.fnmatchcase(c.rstrip("/") or "/", pattern) for c in candidates)
 
 
 def retry_after_header(seconds: float) -> str:

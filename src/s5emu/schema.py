@@ -98,6 +98,7 @@ task = Table(
     CheckConstraint("length(title) <= 100", name="ck_task_title_length"),
     CheckConstraint("notes IS NULL OR length(notes) <= 4000", name="ck_task_notes_length"),
     Index("ix_task_employee_starts", "employee_id", "starts_at"),
+    Index("ix_task_updated_at", "updated_at"),  # the s5sync watcher's scan (R14b)
     sqlite_autoincrement=True,
 )
 

@@ -1,7 +1,10 @@
 """`s5sync bench --quick --json` runs in CI and prints its figures (issue 12; R17, R23b).
 
 No timing is asserted (the machine is shared); the request ratios are: an idle cycle
-costs one Graph request and writes go 20 to a `$batch`, so every ratio is 1.00.
+costs one Graph request and writes go 20 to a `$batch`, so every ratio is 1.00; and
+the idle cycle's CALENDAREVENT work is at most two round trips on PostgreSQL (issue 25
+goal 2: one to start, one to finish), for the engine with its database and for every
+worker-on-emulator throughput pass.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database:
     assert set(fakes["by_events_in_window"]) == {"0", "100"}
     assert set(stored["by_events_in_window"]) == {"0", "100"}
     assert all(r["outcomes"] == ["ok"] for r in worker["throughput"].values())
+    # Issue 25 goal 2: CALENDAREVENT round trips per idle cycle on PostgreSQL.
+    assert_idle_round_trips_at_most_two("engine_with_database", stored)
+    assert worker["throughput"], "at least one throughput pass"
+    for size, passed in worker["throughput"].items():
+        assert_idle_round_trips_at_most_two(f"worker_on_emulator.throughput.{size}", passed)
     assert worker["user_cycles_per_10_min_100000_extrapolated"] > 0
     # The token path, on users signed in through MSAL (measured, not compared).
     token = worker["token_path"]
@@ -50,6 +58,14 @@ def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database:
     assert token["cpu_ms_refreshed_token"] > 0
     assert worker["cpu_ms_idle_cycle_with_token"] > worker["cpu_ms_idle_cycle"]
     assert figures["peak_memory_mb"] > 0
+
+
+def assert_idle_round_trips_at_most_two(where: str, figures: dict[str, object]) -> None:
+    """Issue 25: an idle cycle's CALENDAREVENT work is one round trip to start and one
+    to finish; the figure is present (a missing count is a failure, not a pass)."""
+    trips = figures.get("sql_round_trips_per_idle_cycle")
+    assert isinstance(trips, int | float), f"{where}: no sql_round_trips_per_idle_cycle"
+    assert 0 < trips <= 2, f"{where}: {trips} round trips per idle cycle"
 
 
 def find_ratios(node: object, path: str = "") -> list[tuple[str, float]]:

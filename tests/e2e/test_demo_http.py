@@ -6,9 +6,12 @@ in seconds with no Sync now (issue 19, R14b)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 from dotenv import dotenv_values
 
+from m365emu.demo import DEMO_TENANT_ID
 from m365emu.testing import hidden_form
 from s5emu.desk import Desk, TaskForm
 from s5emu.schema import engine_for
@@ -278,8 +282,19 @@ def test_changes_cross_in_seconds_with_no_sync_now_R14b(demo: Demo) -> None:
     assert made.status_code == 201, made.text
     assert within(6, lambda: "Measure the kitchen" in task_titles(demo)) < 3.0
     # System Five → Outlook: a ticked Delivery saved at the desk, seen by the watcher.
-    with sqlite3.connect(demo.data_dir / "calendarevent.db") as db:
-        db.execute("UPDATE tenant SET s5_poll_seconds = 1")
+    # The operator's command sets the watcher's period (R14b, R21c), as on the options page.
+    env_file = str(demo.data_dir / "s5sync.env")
+    command = ["--env-file", env_file, "tenant", "set", DEMO_TENANT_ID, "--s5-poll-seconds", "1"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("S5SYNC_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "s5sync", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 s" in done.stdout
     engine = engine_for(f"sqlite:///{demo.data_dir / 'systemfive.db'}")
     try:
         desk = Desk(engine)

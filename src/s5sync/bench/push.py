@@ -94,11 +94,36 @@ class PushWorld:
         self.serial = 0
 
     async def run(self) -> dict[str, Any]:
+        """Every push figure, the world set up before them and closed after."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        await self._open(now)
+        try:
+            self.users = await self.set_up(now)
+            figures = await self._measure()
+            figures["settings"] = {
+                "graph_latency_ms": self.config.latency_ms,
+                "s5_poll_seconds": WATCH_SECONDS,
+                "interval_minutes": INTERVAL_MINUTES,
+                "safety_minutes": SAFETY_MINUTES,
+                "burst_cycles_at_once": BURST_CONCURRENCY,
+                "flood_in_flight": FLOOD_IN_FLIGHT,
+            }
+            return figures
+        finally:
+            await self.scheduler.stop()
+            await self.http.aclose()
+            await self.graph.aclose()
+            await self.tasks.close()
+            await self.services.aclose()
+            self.desk.engine.dispose()
+            self.emulator.stop()
+
+    async def _open(self, now: datetime) -> None:
+        """The emulator, System Five, the services, the local scheduler and push."""
         from s5emu.desk import Desk
         from s5emu.schema import create_schema, engine_for
         from s5sync.systemfive.adapter import SqlTaskStore
 
-        now = datetime.now(UTC).replace(microsecond=0)
         self.emulator = emulator = EmulatorProcess()
         emulator.start()
         create_schema(self.urls["s5"])
@@ -108,7 +133,7 @@ class PushWorld:
         emulator.call("POST", "latency", {"ms": self.config.latency_ms})
         self.verify = ssl.create_default_context(cafile=emulator.urls["ca"])
         self.graph = GraphClients(emulator.urls["graph"], self.verify, timeout=60.0)
-        tasks = SqlTaskStore(self.urls["s5"], "America/New_York")
+        self.tasks = tasks = SqlTaskStore(self.urls["s5"], "America/New_York")
         self.fleet = EmulatorFleet(self.services, tasks, self.graph, {})
         self.engine = self.fleet.engine()
         self.scheduler = LocalScheduler(
@@ -129,50 +154,35 @@ class PushWorld:
         self.http = httpx.AsyncClient(
             base_url=emulator.urls["graph"], verify=self.verify, timeout=60
         )
-        try:
-            self.users = await self.set_up(now)
-            async with Endpoint(self.push) as endpoint:
-                self.endpoint = endpoint
-                self.scheduler.start()
-                self.push.start()
-                await self.subscribe_sample()
-                figures: dict[str, Any] = {"users": len(self.users)}
-                _progress("push: latency Outlook -> System Five")
-                figures["outlook_to_system_five"] = {
-                    "at_once": await self.inbound_latency(delay=0.0),
-                    "delivery_delayed_1s": await self.inbound_latency(delay=1.0),
-                }
-                _progress("push: latency System Five -> Outlook")
-                figures["system_five_to_outlook"] = await self.outbound_latency()
-                _progress("push: idle user-hour, push vs poll")
-                figures["idle_user_hour"] = await idle_costs(self)
-                await self.scheduler.stop()
-                _progress("push: latency Outlook -> System Five on two procrastinate workers")
-                figures["outlook_to_system_five"][
-                    "two_procrastinate_workers"
-                ] = await self.on_two_workers()
-                _progress("push: the notification endpoint under load")
-                figures["endpoint"] = await flood(self)
-                _progress(f"push: a burst of {len(self.users):,} users' notifications")
-                figures["burst"] = await burst(self)
-                await self.push.stop()
-            figures["settings"] = {
-                "graph_latency_ms": self.config.latency_ms,
-                "s5_poll_seconds": WATCH_SECONDS,
-                "interval_minutes": INTERVAL_MINUTES,
-                "safety_minutes": SAFETY_MINUTES,
-                "burst_cycles_at_once": BURST_CONCURRENCY,
-                "flood_in_flight": FLOOD_IN_FLIGHT,
+
+    async def _measure(self) -> dict[str, Any]:
+        """The figures, in order, with the notification endpoint served."""
+        async with Endpoint(self.push) as endpoint:
+            self.endpoint = endpoint
+            self.scheduler.start()
+            self.push.start()
+            await self.subscribe_sample()
+            figures: dict[str, Any] = {"users": len(self.users)}
+            _progress("push: latency Outlook -> System Five")
+            figures["outlook_to_system_five"] = {
+                "at_once": await self.inbound_latency(delay=0.0),
+                "delivery_delayed_1s": await self.inbound_latency(delay=1.0),
             }
-            return figures
-        finally:
+            _progress("push: latency System Five -> Outlook")
+            figures["system_five_to_outlook"] = await self.outbound_latency()
+            _progress("push: idle user-hour, push vs poll")
+            figures["idle_user_hour"] = await idle_costs(self)
             await self.scheduler.stop()
-            await self.http.aclose()
-            await self.graph.aclose()
-            await tasks.close()
-            await self.services.aclose()
-            self.desk.engine.dispose()
-            emulator.stop()
+            _progress("push: latency Outlook -> System Five on two procrastinate workers")
+            figures["outlook_to_system_five"][
+                "two_procrastinate_workers"
+            ] = await self.on_two_workers()
+            _progress("push: the notification endpoint under load")
+            figures["endpoint"] = await flood(self)
+            _progress(f"push: a burst of {len(self.users):,} users' notifications")
+            figures["burst"] = await burst(self)
+            await self.push.stop()
+        return figures
 
     async def cycle(self, user: UserRecord) -> object:
         return await self.engine.run_user_cycle(user, _now())
@@ -295,7 +305,7 @@ class PushWorld:
                 self.nudge = local
 
     async def outbound_latency(self) -> dict[str, float]:
-        from s5sync.bench.runner import delivery
+        from s5sync.bench.emulated import delivery
 
         samples = []
         for n, user in enumerate(self.users[: self.config.tries]):
@@ -336,7 +346,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _progress(what: str) -> None:
-    from s5sync.bench.runner import progress
+    from s5sync.bench.measure import progress
 
     progress(what)
 

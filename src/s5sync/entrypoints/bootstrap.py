@@ -287,7 +287,9 @@ def build_web(services: Services) -> WebServices:
         services=services,
         # R14b: a user made active is subscribed at once, not at the next sweep
         accounts=Accounts(services, services.signin(), stores, utc_now, activated=push.sweep_soon),
-        admin=StoreAdministration(services.scope, stores, utc_now, push),
+        admin=StoreAdministration(
+            services.scope, stores, utc_now, push, forget=push.manager.forget
+        ),
         counters=counters,
         cycles=cycles,
         scheduler=scheduler,

@@ -17,8 +17,23 @@ from s5sync.store.audit import AuditAction, changes
 tenant_app = typer.Typer(help="Stores: register, change, remove (R21, R21c).", no_args_is_help=True)
 
 
+# R14b: the same bounds as the options page (staff/store_options.parse_options).
+S5_POLL_SECONDS = (1, 3600)
+SAFETY_MINUTES = (1, 24 * 60)
+
+
 def tenants_table(tenants: list[TenantRecord]) -> Table:
-    table = Table("id", "Microsoft tenant", "name", "time zone", "tag", "category", "interval")
+    table = Table(
+        "id",
+        "Microsoft tenant",
+        "name",
+        "time zone",
+        "tag",
+        "category",
+        "interval",
+        "S5 watched every",
+        "safety net",
+    )
     for t in tenants:
         o = t.options
         interval = f"{o.interval_minutes} min" + (" · background" if o.background_sync else "")
@@ -31,9 +46,19 @@ def tenants_table(tenants: list[TenantRecord]) -> Table:
                 o.sync_tag,
                 o.category_name,
                 interval,
+                f"{o.s5_poll_seconds} s",
+                f"{o.safety_minutes} min",
             )
         )
     return table
+
+
+def bounded(flag: str, value: int | None, bounds: tuple[int, int]) -> int | None:
+    """`value` if it is within `bounds` (or not given); else one line and exit 1."""
+    low, high = bounds
+    if value is not None and not low <= value <= high:
+        raise fail(f"{flag}: must be between {low} and {high}, not {value}")
+    return value
 
 
 def checked_zone(name: str) -> str:
@@ -88,8 +113,17 @@ def tenant_set(
     ] = None,
     retention_days: Annotated[int | None, typer.Option("--retention-days")] = None,
     alert_digest: Annotated[bool | None, typer.Option("--alert-digest/--no-alert-digest")] = None,
+    s5_poll_seconds: Annotated[
+        int | None,
+        typer.Option("--s5-poll-seconds", help="How often System Five is watched, 1-3600 s"),
+    ] = None,
+    safety_minutes: Annotated[
+        int | None,
+        typer.Option("--safety-minutes", help="Safety-net cycle while push is live, 1-1440"),
+    ] = None,
 ) -> None:
-    """Change a store's settings (R21b: they take effect on the next cycle)."""
+    """Change a store's settings (R21b: they take effect on the next cycle; R14b: the
+    System Five watcher's period and the safety net)."""
     wanted: dict[str, Any] = {
         k: v
         for k, v in {
@@ -103,6 +137,8 @@ def tenant_set(
             "background_sync": background_sync,
             "retention_days": retention_days,
             "alert_digest": alert_digest,
+            "s5_poll_seconds": bounded("--s5-poll-seconds", s5_poll_seconds, S5_POLL_SECONDS),
+            "safety_minutes": bounded("--safety-minutes", safety_minutes, SAFETY_MINUTES),
         }.items()
         if v is not None
     }

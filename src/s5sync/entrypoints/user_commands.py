@@ -128,15 +128,16 @@ def map_from_csv(path: Path, tenant: str | None) -> list[UserRecord]:
 @user_app.command("unmap")
 def user_unmap(email: str, tenant: TenantOption = None) -> None:
     """Undo the mapping: the user is no longer synced until onboarded again."""
+    console.print(users_table([run(lambda s: unmap_user(s, email, tenant))]))
 
-    async def work(s: Services) -> UserRecord:
-        user = await one_user(s, email, tenant, invite=False)
-        async with s.scope(user.tenant_id).begin() as unit:
-            unmapped = await unit.users.unmap(user.id)
-            await unit.audit.record(OPERATOR, AuditAction.USER_UNMAPPED, now(), user.email)
-            return unmapped
 
-    console.print(users_table([run(work)]))
+async def unmap_user(s: Services, email: str, tenant: str | None) -> UserRecord:
+    user = await one_user(s, email, tenant, invite=False)
+    async with s.scope(user.tenant_id).begin() as unit:
+        unmapped = await unit.users.unmap(user.id)
+        await unit.audit.record(OPERATOR, AuditAction.USER_UNMAPPED, now(), user.email)
+    await forget_subscription(s, user)  # R14b: at once, not at a later sweep
+    return unmapped
 
 
 def _set_paused(email: str, tenant: str | None, paused: bool) -> UserRecord:
@@ -218,15 +219,30 @@ def user_resync(
 def user_remove(email: str, tenant: TenantOption = None) -> None:
     """Remove a user with their mapping and records (nothing is deleted in Outlook or
     System Five)."""
-
-    async def work(s: Services) -> None:
-        user = await one_user(s, email, tenant, invite=False)
-        async with s.scope(user.tenant_id).begin() as unit:
-            await unit.users.remove(user.id)
-            await unit.audit.record(OPERATOR, AuditAction.USER_REMOVED, now(), user.email)
-
-    run(work)
+    run(lambda s: remove_user(s, email, tenant))
     console.print(f"user {email} removed")
+
+
+async def remove_user(s: Services, email: str, tenant: str | None) -> None:
+    user = await one_user(s, email, tenant, invite=False)
+    await forget_subscription(s, user)  # R14b: before the row, while the token works
+    async with s.scope(user.tenant_id).begin() as unit:
+        await unit.users.remove(user.id)
+        await unit.audit.record(OPERATOR, AuditAction.USER_REMOVED, now(), user.email)
+
+
+async def forget_subscription(s: Services, user: UserRecord) -> None:
+    """R14b: the user's Graph subscription is deleted, on Graph and its row
+    (`SubscriptionManager.forget`, as at sign-out): before the user is removed (their
+    row takes the subscription's with it, and Graph would keep delivering until it
+    expires), and when they are unmapped (now, rather than at the next sweep)."""
+    from s5sync.scheduling.push import push_for
+    from s5sync.scheduling.upkeep import SubscriptionManager, no_wake
+    from s5sync.store.subscriptions import SubscriptionRows
+
+    rows = SubscriptionRows(s.db, s.box)
+    manager = SubscriptionManager(rows, s.subscriptions_for, push_for(s.settings), now, no_wake)
+    await manager.forget(user.tenant_id, user.id)
 
 
 def _set_admin(email: str, tenant: str | None, is_admin: bool) -> UserRecord:

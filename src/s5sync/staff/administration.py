@@ -106,11 +106,15 @@ class StoreAdministration:
         task_store_for: Callable[[int], Awaitable[TaskStore]],
         clock: Callable[[], datetime],
         push: PushHealth | None = None,
+        forget: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.scope_for = scope_for
         self.task_store_for = task_store_for
         self.clock = clock
         self.push = push
+        # R14b: a removed user's Graph subscription goes too (`SubscriptionManager.forget`:
+        # tenant id, user id), before the row and while the user's token still works.
+        self.forget = forget
 
     @staticmethod
     def _actor(admin: UserRecord) -> Actor:
@@ -285,8 +289,12 @@ class StoreAdministration:
             return asked
 
     async def remove_user(self, admin: UserRecord, user_id: int) -> None:
-        """Forget a user and their records; Outlook and System Five keep everything."""
+        """Forget a user and their records; Outlook and System Five keep everything.
+        Their Graph subscription is deleted first (R14b: Graph would keep delivering
+        until it expires)."""
         self.check_removable(admin, user_id)
+        if self.forget is not None:
+            await self.forget(admin.tenant_id, user_id)
         async with self._scope(admin).begin() as unit:
             try:
                 gone = await unit.users.get(user_id)

@@ -382,7 +382,8 @@ class StoreWatch(Base):
     """The System Five watcher's place in one store's `task` table (R14b): the highest
     `updated_at` seen and the (task id, updated_at) pairs already seen at or after the
     overlap before it, so an equal or late `updated_at` is never missed nor counted
-    twice."""
+    twice. `seen` is JSON {"pairs", "last_id" (the highest task id seen), "wall"} (an
+    older s5sync wrote the list of pairs alone: store/watch.py reads both)."""
 
     __tablename__ = "store_watch"
 
@@ -390,5 +391,5 @@ class StoreWatch(Base):
         ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
     )
     watermark: Mapped[str | None] = mapped_column(String(40), default=None)
-    seen: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    seen: Mapped[Any] = mapped_column(JSON, default=list)
     polled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -11,14 +11,51 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from s5sync.core.reasons import Action, Direction, Reason
+from s5sync.core.records import ActivityEntry
+from s5sync.store.cycle_rows import activity_row
 from s5sync.store.database import Database
-from s5sync.store.models import AppUser, StoreWatch, Tenant
-from s5sync.systemfive.watcher import Watermark
+from s5sync.store.models import Activity, AppUser, StoreWatch, Tenant
+from s5sync.systemfive.watcher import Saved, Watermark
 
 SLACK = timedelta(seconds=0.5)  # a tick that comes a little early still polls
+
+
+def _watermark(value: str | None, stored: Any) -> Watermark:
+    """The stored row: `seen` is {"pairs", "last_id", "wall"} (or, as an older s5sync
+    wrote it, the list of pairs alone: no ids seen yet)."""
+    if isinstance(stored, dict):
+        pairs, last_id, wall = stored.get("pairs") or [], stored.get("last_id"), stored.get("wall")
+    else:
+        pairs, last_id, wall = stored or [], None, False
+    seen = frozenset((int(pair[0]), str(pair[1])) for pair in pairs)
+    return Watermark(value, seen, last_id if isinstance(last_id, int) else None, bool(wall))
+
+
+def _seen_json(mark: Watermark) -> dict[str, Any]:
+    pairs = sorted([task_id, stamp] for task_id, stamp in mark.seen)
+    return {"pairs": pairs, "last_id": mark.last_id, "wall": mark.wall}
+
+
+def _bad_stamp_line(row: Saved) -> ActivityEntry:
+    shown = row.updated_at[:40]
+    return ActivityEntry(
+        direction=Direction.PUSH.value,
+        action=Action.SKIP.value,
+        reason=Reason.BAD_TIME.value,
+        task_id=row.task_id,
+        event_id=None,
+        subject=f"task {row.task_id}",
+        message=(
+            f"System Five's updated_at {shown!r} is not a time: the watcher cannot tell when "
+            "this task was saved, so its changes cross at the next cycle (Sync now or the "
+            "safety net), not within seconds"
+        ),
+    )
 
 
 class WatchStore:
@@ -35,22 +72,31 @@ class WatchStore:
             row = (await conn.execute(query)).one_or_none()
         if row is None:
             return None
-        seen = frozenset((int(pair[0]), str(pair[1])) for pair in row.seen or [])
-        return Watermark(row.watermark, seen)
+        return _watermark(row.watermark, row.seen)
 
     async def save(self, tenant_id: int, mark: Watermark, now: datetime) -> None:
         """One UPDATE once the store has its row (every poll after the first)."""
-        values = {
-            "watermark": mark.value,
-            "seen": sorted([task_id, stamp] for task_id, stamp in mark.seen),
-            "polled_at": now,
-        }
+        values = {"watermark": mark.value, "seen": _seen_json(mark), "polled_at": now}
         async with self.db.connection(tenant_id) as conn:
             done = await conn.execute(
                 update(StoreWatch).where(StoreWatch.tenant_id == tenant_id).values(**values)
             )
             if done.rowcount == 0:
                 await conn.execute(insert(StoreWatch).values(tenant_id=tenant_id, **values))
+
+    async def note_bad_stamps(self, tenant_id: int, rows: list[Saved], now: datetime) -> None:
+        """R18, R23: a task whose `updated_at` is not a time is said in the activity log
+        of its employee's users (the watcher skips it; their cycles still read it)."""
+        lines: list[dict[str, Any]] = []
+        for row in rows:
+            if row.employee_id is None:
+                continue
+            for user_id in await self.users_of(tenant_id, [row.employee_id]):
+                line = activity_row(_bad_stamp_line(row))
+                lines.append({"tenant_id": tenant_id, "user_id": user_id, "at": now, **line})
+        if lines:
+            async with self.db.connection(tenant_id) as conn:
+                await conn.execute(insert(Activity), lines)
 
     async def users_of(self, tenant_id: int, employee_ids: Iterable[int]) -> list[int]:
         employees = sorted(set(employee_ids))
@@ -108,3 +154,6 @@ class CachedWatch:
 
     async def users_of(self, tenant_id: int, employee_ids: Iterable[int]) -> list[int]:
         return await self.rows.users_of(tenant_id, employee_ids)
+
+    async def note_bad_stamps(self, tenant_id: int, rows: list[Saved], now: datetime) -> None:
+        await self.rows.note_bad_stamps(tenant_id, rows, now)

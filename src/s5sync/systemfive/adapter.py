@@ -44,7 +44,7 @@ from s5sync.systemfive.errors import (
     UnknownEmployee,
 )
 from s5sync.systemfive.values import fit, snapshot_or_unreadable, stamp
-from s5sync.systemfive.watcher import Saved, saved
+from s5sync.systemfive.watcher import Latest, Saved, saved
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 1000
@@ -298,18 +298,22 @@ class SqlTaskStore:
             return WriteConflict(task_id=task_id, current=current)
         return _with_adaptations(current, values.adaptations)
 
-    async def saves_since(self, since: str, limit: int) -> list[Saved]:
-        """R14b: tasks created or saved at or after `since` (the store-wide watcher)."""
+    async def saves_since(self, since: str, last_id: int, limit: int) -> list[Saved]:
+        """R14b: tasks created or saved at or after `since`, or inserted after `last_id`
+        (the store-wide watcher)."""
+        params = {"since": since, "last_id": last_id, "limit": limit}
         async with self._connection("saves_since") as conn:
-            result = await conn.execute(
-                statements.TASKS_SAVED_SINCE, {"since": since, "limit": limit}
-            )
+            result = await conn.execute(statements.TASKS_SAVED_SINCE, params)
             return [saved(row) for row in result.mappings().all()]
 
-    async def latest_save(self) -> str | None:
+    async def latest_save(self) -> Latest:
         async with self._connection("latest_save") as conn:
-            latest = (await conn.execute(statements.LATEST_SAVE)).scalar()
-            return None if latest is None else str(latest)
+            row = (await conn.execute(statements.LATEST_SAVE)).mappings().one()
+        latest, last_id = row["latest"], row["last_id"]
+        return Latest(
+            None if latest is None else str(latest),
+            last_id if isinstance(last_id, int) else None,
+        )
 
     async def employees(self) -> list[Employee]:
         """Every employee, for onboarding (R20)."""

@@ -99,12 +99,18 @@ TASKS_SAVED_SINCE: TextClause = text(
     """
     -- R14b, the store-wide watcher: every task created or saved at or after `since` (the
     -- watermark less an overlap, so a save whose updated_at is equal to or a little older
-    -- than one already seen is still found). One range scan on an index of updated_at
-    -- (docs/operations.md); the watcher drops the (id, updated_at) pairs it saw before.
-    SELECT t.id, t.employee_id, t.updated_at
-    FROM task t
-    WHERE t.updated_at >= :since
-    ORDER BY t.updated_at, t.id
+    -- than one already seen is still found), or inserted since (an id above the highest
+    -- seen: ids are never reused), whatever its updated_at holds, NULL included. Two range
+    -- scans, on an index of updated_at and on the primary key (docs/operations.md): a
+    -- UNION in a derived table, ordered outside it: SQLite scans the whole table for an
+    -- OR, or a UNION, with ORDER BY (EXPLAIN QUERY PLAN); this form searches both indexes.
+    -- The watcher compares the times and drops the (id, updated_at) pairs it saw before.
+    SELECT s.id, s.employee_id, s.updated_at FROM (
+        SELECT t.id, t.employee_id, t.updated_at FROM task t WHERE t.updated_at >= :since
+        UNION
+        SELECT n.id, n.employee_id, n.updated_at FROM task n WHERE n.id > :last_id
+    ) s
+    ORDER BY s.id
     LIMIT :limit
     """
 )
@@ -112,8 +118,10 @@ TASKS_SAVED_SINCE: TextClause = text(
 LATEST_SAVE: TextClause = text(
     """
     -- R14b: where the watcher starts in a store it has never watched (no back-fill: every
-    -- user's first cycle reads System Five whole). MAX on the indexed column is one probe.
-    SELECT MAX(t.updated_at) AS latest FROM task t
+    -- user's first cycle reads System Five whole). Each MAX is one index probe (a scalar
+    -- subquery each: SQLite optimises only a lone MIN/MAX).
+    SELECT (SELECT MAX(t.updated_at) FROM task t) AS latest,
+           (SELECT MAX(t.id) FROM task t) AS last_id
     """
 )
 

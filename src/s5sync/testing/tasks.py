@@ -20,7 +20,7 @@ from s5sync.core.timezones import zone
 from s5sync.sync.ports import Employee, TaskStore, WriteConflict
 from s5sync.systemfive.errors import SystemFiveUnavailable, UnknownEmployee
 from s5sync.systemfive.values import ADDRESS_FIELDS, fit, snapshot, stamp
-from s5sync.systemfive.watcher import Saved, TaskSaves, saved
+from s5sync.systemfive.watcher import Latest, Saved, TaskSaves, saved
 
 PUSHED_KINDS = (TaskKind.CUSTOMER.value, TaskKind.DELIVERY.value)
 
@@ -237,17 +237,21 @@ class FakeTaskStore:
         task = self._snapshot(task_id)
         return replace(task, time_notes=values.adaptations + task.time_notes)
 
-    async def saves_since(self, since: str, limit: int) -> list[Saved]:
+    async def saves_since(self, since: str, last_id: int, limit: int) -> list[Saved]:
         """R14b: as `statements.TASKS_SAVED_SINCE` (text comparison of `updated_at`)."""
         self._reach("saves_since")
-        rows = [r for r in self.desk.tasks.values() if (r["updated_at"] or "") >= since]
-        rows.sort(key=lambda r: (r["updated_at"] or "", r["id"]))
+        rows = [
+            r
+            for r in self.desk.tasks.values()
+            if (r["updated_at"] is not None and r["updated_at"] >= since) or r["id"] > last_id
+        ]
+        rows.sort(key=lambda r: r["id"])
         return [saved(r) for r in rows[:limit]]
 
-    async def latest_save(self) -> str | None:
+    async def latest_save(self) -> Latest:
         self._reach("latest_save")
         stamps = [r["updated_at"] for r in self.desk.tasks.values() if r["updated_at"]]
-        return max(stamps, default=None)
+        return Latest(max(stamps, default=None), max(self.desk.tasks, default=None))
 
     async def employees(self) -> list[Employee]:
         self._reach("employees")

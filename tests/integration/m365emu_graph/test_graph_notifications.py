@@ -138,6 +138,41 @@ async def test_drop_fault_loses_one_notification_R14b(notified: Notified) -> Non
     assert notified.hub.worker.outcomes["dropped"] == 1
 
 
+async def test_a_delivery_fault_matches_the_notification_urls_path_part_R14b(
+    notified: Notified,
+) -> None:
+    """SPEC "Microsoft 365 emulator": delivery faults through `faults`; a fault armed
+    with the endpoint's path (as the product's routes name it) fires on its URL."""
+    await notified.subscribe()
+    notified.faults.add(Fault("POST", "/graph/lifecycle", FaultKind.DROP))  # not this URL
+    notified.faults.add(Fault("POST", "/graph/notifications", FaultKind.DROP))
+    await notified.create_event("Lost")
+    await notified.create_event("Kept")
+    await notified.delivered(1)
+    await notified.settle()
+    assert [i["changeType"] for i in notified.subscriber.items()] == ["created"]
+    assert notified.hub.worker.outcomes["dropped"] == 1
+    assert len(notified.subscriber.items()) == 1
+    # The whole URL, exactly or as a glob, still matches.
+    notified.faults.add(Fault("POST", NOTIFY_URL, FaultKind.DROP))
+    notified.faults.add(Fault("POST", "https://subscriber.test/*", FaultKind.DROP))
+    for subject in ("Lost 2", "Lost 3", "Kept 2"):
+        await notified.create_event(subject)
+    await notified.delivered(2)
+    await notified.settle()
+    assert len(notified.subscriber.items()) == 2
+    assert notified.hub.worker.outcomes["dropped"] == 3
+
+
+async def test_a_delivery_fault_on_another_path_does_not_fire_R14b(notified: Notified) -> None:
+    await notified.subscribe()
+    notified.faults.add(Fault("POST", "/other/notifications", FaultKind.DROP))
+    notified.faults.add(Fault("POST", "https://elsewhere.test/*", FaultKind.DROP))
+    await notified.create_event()
+    await notified.delivered(1)
+    assert notified.hub.worker.outcomes.get("dropped", 0) == 0
+
+
 async def test_duplicate_fault_sends_the_same_notification_twice_R14b(notified: Notified) -> None:
     await notified.subscribe()
     notified.faults.add(Fault("*", "*", FaultKind.DUPLICATE))

@@ -141,6 +141,36 @@ async def test_control_plane_faults_lifecycle_and_stats_R14b(assembled: Assemble
     assert unknown.status_code == 404
 
 
+async def test_delivery_faults_armed_by_path_or_without_one_fire_R14b(
+    assembled: Assembled,
+) -> None:
+    """SPEC "Microsoft 365 emulator": delivery faults through `faults`. A delivery
+    fault's `path` may be the endpoint's path part, and may be left out (`*`); a
+    request fault still needs one."""
+    await assembled.subscribe()
+    by_path = {"method": "POST", "path": "/graph/notifications", "kind": "duplicate"}
+    armed = await assembled.control.post("/_emulator/faults", json=by_path)
+    assert armed.status_code == 201, armed.text
+    no_path = await assembled.control.post("/_emulator/faults", json={"kind": "duplicate"})
+    assert no_path.status_code == 201, no_path.text
+    assert no_path.json()["path"] == "*"
+    needs_path = await assembled.control.post("/_emulator/faults", json={"kind": "throttle"})
+    assert needs_path.status_code == 422
+    event = {
+        "subject": "Twice",
+        "start": {"dateTime": "2026-12-02T12:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-02T13:00:00", "timeZone": "UTC"},
+    }
+    headers = await assembled.token()
+    await assembled.graph.post("/me/events", json=event, headers=headers)
+    first, second = await assembled.until(2)
+    assert first == second
+    await assembled.graph.post("/me/events", json={**event, "subject": "Again"}, headers=headers)
+    items = await assembled.until(4)
+    assert items[2] == items[3]
+    assert assembled.emulator.faults.fired == {"duplicate": 2}
+
+
 async def test_revoking_a_user_asks_reauthorization_that_old_tokens_cannot_answer_R19b(
     assembled: Assembled,
 ) -> None:

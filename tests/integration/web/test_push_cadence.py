@@ -21,7 +21,9 @@ from bs4 import BeautifulSoup, Tag
 from m365emu.faults import Fault, FaultKind
 from m365emu.testing import RunningEmulator
 from s5sync.core.timezones import utc_to_wall
+from s5sync.entrypoints.user_commands import remove_user, unmap_user
 from support.live_push import emulator_stats, live_push, settled, subscribed, tasks, wait_for
+from support.web_pages import post
 from support.web_world import ZONE, WebWorld, web_world
 
 ALICE = "alice@contoso.example"
@@ -175,6 +177,47 @@ async def test_signing_out_deletes_the_subscription_and_makes_no_new_one_R14_R14
     assert (await emulator_stats(live))["subscriptions"] == left  # and not made again
     assert (await live.user(BOB)).push_live_until is None
     assert slot(await dashboard(live, ALICE), "sync-cadence") == "Live"  # Alice untouched
+
+
+async def bob_subscribed_too(live: WebWorld) -> list[dict[str, object]]:
+    """Alice's and Bob's subscriptions on the emulator; Alice's alone returned."""
+    alices = await subscribed(live, ALICE)
+    await live.sign_in(BOB)
+    await live.onboard(BOB)
+    await live.people[BOB].browser.get("/dashboard")
+    await live.app.state.push.manager.sweep()
+    assert len((await emulator_stats(live))["subscriptions"]) == 2
+    return alices
+
+
+async def test_the_administrator_removing_a_user_deletes_their_subscription_R14b_R21(
+    live: WebWorld,
+) -> None:
+    alices = await bob_subscribed_too(live)
+    bob = await live.user(BOB)
+    admin = live.people[ALICE]
+    token = await admin.csrf()
+    assert await post(admin.browser, token, f"/admin/users/{bob.id}/remove", confirm="yes") == 303
+    assert (await emulator_stats(live))["subscriptions"] == alices  # Bob's gone from Graph
+    await live.app.state.push.manager.sweep()
+    assert (await emulator_stats(live))["subscriptions"] == alices
+    assert slot(await dashboard(live, ALICE), "sync-cadence") == "Live"  # Alice untouched
+
+
+async def test_the_operator_removing_or_unmapping_a_user_deletes_their_subscription_R14b(
+    live: WebWorld,
+) -> None:
+    alices = await bob_subscribed_too(live)
+    services = live.app.state.services
+    await unmap_user(services, BOB, None)  # `s5sync user unmap`
+    assert (await emulator_stats(live))["subscriptions"] == alices  # at once, no sweep
+    await live.onboard(BOB)
+    await live.people[BOB].browser.get("/dashboard")
+    await live.app.state.push.manager.sweep()
+    assert len((await emulator_stats(live))["subscriptions"]) == 2
+    await remove_user(services, BOB, None)  # `s5sync user remove`
+    assert (await emulator_stats(live))["subscriptions"] == alices
+    assert slot(await dashboard(live, ALICE), "sync-cadence") == "Live"
 
 
 async def test_a_failing_renewal_is_on_the_health_line_until_it_succeeds_R14b_R21(

@@ -12,13 +12,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from m365emu.testing import RunningEmulator
 from s5sync.outlook.notifications import Bucket
-from support.live_push import emulator_stats, live_push, subscribed, tasks, wait_for
+from support.live_push import emulator_stats, live_push, settled, subscribed, tasks, wait_for
+from support.secrets_story import capture_every_logger, release
 from support.web_world import WebWorld
 
 ALICE = "alice@contoso.example"
+ERIN = "erin@fabrikam.example"
 
 
 @pytest.fixture
@@ -156,3 +159,112 @@ async def test_the_endpoints_other_answers_keep_their_shape_R14b_R22(world: WebW
     metrics = (await client.get("/metrics")).text
     assert 's5sync_graph_notifications_total{result="rate_limited"} 1.0' in metrics
     assert (await client.get("/healthz")).status_code == 200  # the rest of the app answers
+
+
+async def test_unknown_foreign_replayed_and_html_notifications_through_the_route_R14b_R22(
+    world: WebWorld, running: RunningEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through the real `/graph/notifications` (issue 19, audit gap 10): an unknown
+    subscription id, another store's subscription id (with that store's client state
+    and with ours), a replayed genuine notification and a validation token carrying
+    HTML with a notification in its body. None runs a cycle (the replay's original
+    runs exactly one), each is counted in `/metrics` by its kind, the token comes back
+    alone as plain text, and neither store's client state appears in any log line,
+    on stdout or stderr, or in the metrics — recorded from before the subscriptions
+    are made (their secrets are born in the sweep) to the end of the exchange."""
+    recorder = capture_every_logger()
+    try:
+        async with live_push(world, running, ALICE):
+            await world.sign_in(ERIN)
+            await world.onboard(ERIN)
+            await world.people[ERIN].browser.get("/dashboard")  # R14: she is active too
+            await world.app.state.push.manager.sweep()
+            await settled(world, ALICE)
+            await settled(world, ERIN)
+            rows = world.app.state.push.rows
+            ids = {(await world.user(email)).id: email for email in (ALICE, ERIN)}
+            subs, keys = {}, {}
+            for made in (await emulator_stats(world))["subscriptions"]:
+                key = await rows.lookup(str(made["id"]))
+                assert key is not None
+                subs[ids[key.user_id]], keys[ids[key.user_id]] = str(made["id"]), key
+            ours, theirs = keys[ALICE], keys[ERIN]
+            assert ours.ms_tenant_id != theirs.ms_tenant_id
+            before = {email: await cycles(world, email) for email in (ALICE, ERIN)}
+            client = world.browser()
+
+            def item(sub_id: str, state: str, etag: str = "1") -> dict[str, object]:
+                return {
+                    "subscriptionId": sub_id,
+                    "clientState": state,
+                    "changeType": "updated",
+                    "resource": "Users/x/Events/y",
+                    "resourceData": {"@odata.etag": f'W/"{etag}"', "id": "y"},
+                    "tenantId": ours.ms_tenant_id,  # the sender claims our store
+                }
+
+            refused = [
+                item("00000000-0000-0000-0000-000000000000", ours.client_state),  # unknown
+                item(subs[ERIN], theirs.client_state),  # another store's, its own secret
+                item(subs[ERIN], ours.client_state),  # another store's, our secret
+            ]
+            for body in refused:
+                sent = await client.post("/graph/notifications", json={"value": [body]})
+                assert sent.status_code == 202  # Graph is never told which was refused
+                assert sent.content == b""
+            token = '<script>alert("x")</script><b>Validation</b>'
+            genuine = {"value": [item(subs[ALICE], ours.client_state, etag="7")]}
+            handshake = await client.post(
+                "/graph/notifications", params={"validationToken": token}, json=genuine
+            )
+            assert handshake.status_code == 200
+            assert handshake.headers["content-type"].startswith("text/plain")
+            assert handshake.headers["x-content-type-options"] == "nosniff"
+            assert handshake.text == token  # the token alone: the body is not read
+            await asyncio.sleep(0.5)  # room for a wrong cycle to start
+            for email in (ALICE, ERIN):
+                assert await cycles(world, email) == before[email], email
+                assert not (await world.user(email)).sync_now_requested, email
+
+            first = await client.post("/graph/notifications", json=genuine)
+            assert first.status_code == 202
+            await wait_for_cycles(world, ALICE, before[ALICE] + 1)
+            await settled(world, ALICE)
+            replay = await client.post("/graph/notifications", json=genuine)
+            assert replay.status_code == 202
+            await asyncio.sleep(0.5)
+            assert await cycles(world, ALICE) == before[ALICE] + 1  # the replay ran none
+            assert await cycles(world, ERIN) == before[ERIN]
+            assert not (await world.user(ALICE)).sync_now_requested
+            metrics = (await client.get("/metrics")).text
+    finally:
+        release(recorder)
+    for result, n in (("unknown", 1), ("wrong_tenant", 1), ("forged", 1), ("duplicate", 1)):
+        assert f's5sync_graph_notifications_total{{result="{result}"}} {n}.0' in metrics
+    assert 's5sync_graph_notifications_total{result="accepted"} 1.0' in metrics
+    captured = capsys.readouterr()
+    lines = recorder.texts()
+    assert any("subscriptions.created" in line for line in lines)  # the logs were recorded
+    for secret in (ours.client_state, theirs.client_state):
+        assert not [line for line in lines if secret in line]
+        assert secret not in captured.out
+        assert secret not in captured.err
+        assert secret not in metrics
+
+
+async def cycles(world: WebWorld, email: str) -> int:
+    """How many cycles of the user have started (`sync_run` rows)."""
+    user = await world.user(email)
+    async with world.services.db.connection() as conn:
+        found = await conn.execute(
+            text("SELECT count(*) FROM sync_run WHERE user_id = :id"), {"id": user.id}
+        )
+        return int(found.scalar_one())
+
+
+async def wait_for_cycles(world: WebWorld, email: str, n: int) -> None:
+    for _ in range(400):  # a bound for a hang, not a timing claim
+        if await cycles(world, email) >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{email}: fewer than {n} cycles")

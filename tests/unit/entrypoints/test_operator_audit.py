@@ -78,6 +78,16 @@ def test_changing_a_store_is_audited_without_the_connection_R21d_R22(env_file: P
     }
 
 
+def test_changing_the_watcher_period_and_safety_net_is_audited_R14b_R21d(env_file: Path) -> None:
+    s5sync(env_file, "tenant", "set", TENANT, "--s5-poll-seconds", "1", "--safety-minutes", "30")
+    line = trail(env_file)[0]
+    assert line.action.value == "store_changed"
+    assert line.details == {
+        "s5_poll_seconds": {"old": 15, "new": 1},
+        "safety_minutes": {"old": 60, "new": 30},
+    }
+
+
 def test_granting_and_revoking_the_administrator_role_are_audited_R21d(env_file: Path) -> None:
     s5sync(env_file, "user", "admin", "grant", "ann@contoso.example", "--tenant", TENANT)
     s5sync(env_file, "user", "admin", "revoke", "ann@contoso.example")

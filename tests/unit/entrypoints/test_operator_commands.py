@@ -70,6 +70,48 @@ def test_operator_registers_a_store_and_names_its_administrator_R21c(env_file: P
     assert "Contoso" not in s5sync(env_file, "tenant", "list")
 
 
+def test_the_watcher_period_and_the_safety_net_are_set_and_shown_R14b(env_file: Path) -> None:
+    s5sync(env_file, "db", "upgrade")
+    out = s5sync(
+        env_file, "tenant", "create", "--ms-tenant-id", "t1", "--name", "S", "--s5-db", "x"
+    )
+    assert "15 s" in out  # the defaults (R14b)
+    assert "60 min" in out
+    out = s5sync(
+        env_file, "tenant", "set", "t1", "--s5-poll-seconds", "5", "--safety-minutes", "90"
+    )
+    assert "5 s" in out
+    assert "90 min" in out
+    listed = s5sync(env_file, "tenant", "list")
+    assert "5 s" in listed
+    assert "90 min" in listed
+    assert "15 s" not in listed
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--s5-poll-seconds", "0", "--s5-poll-seconds: must be between 1 and 3600, not 0"),
+        ("--s5-poll-seconds", "3601", "--s5-poll-seconds: must be between 1 and 3600, not 3601"),
+        ("--safety-minutes", "0", "--safety-minutes: must be between 1 and 1440, not 0"),
+        ("--safety-minutes", "1441", "--safety-minutes: must be between 1 and 1440, not 1441"),
+    ],
+)
+def test_a_watcher_period_or_safety_net_out_of_bounds_is_one_line_R14b(
+    env_file: Path, flag: str, value: str, message: str
+) -> None:
+    s5sync(env_file, "db", "upgrade")
+    s5sync(env_file, "tenant", "create", "--ms-tenant-id", "t1", "--name", "S", "--s5-db", "x")
+    result = CliRunner().invoke(
+        app, ["--env-file", str(env_file), "tenant", "set", "t1", flag, value]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == f"s5sync: {message}"
+    listed = s5sync(env_file, "tenant", "list")
+    assert "15 s" in listed  # unchanged
+    assert "60 min" in listed
+
+
 def test_key_rotation_from_the_command_line_keeps_secrets_readable_R22(
     env_file: Path, tmp_path: Path
 ) -> None:
