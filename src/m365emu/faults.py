@@ -76,7 +76,8 @@ class Fault:
         pattern = self.path.rstrip("/") or "/"
         candidates = [path]
         if self.kind in DELIVERY_KINDS and "://" in path:
-            candidates.append(urlsplit(path).path)
+            part = urlsplit(path).path
+            candidates += [part, part.lstrip("/")]  # `/graph/notifications` or without `/`
         return any(fnmatch.fnmatchcase(c.rstrip("/") or "/", pattern) for c in candidates)
 
 

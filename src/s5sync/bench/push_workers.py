@@ -5,8 +5,8 @@ Outlook is a task in System Five within 3 s … on two procrastinate workers".
 database, starts two `bench/push_worker.py` processes (the production worker at real
 speed) and yields the web side's `DeferringNudge`: the bench's notification endpoint then
 turns "this user changed" into the user's cycle job with the user's queueing lock, as
-`s5sync serve` does with `S5SYNC_SCHEDULER=procrastinate`. On leaving, the workers get
-SIGTERM and finish their running cycles.
+`s5sync serve` does with `S5SYNC_SCHEDULER=procrastinate`. On leaving, the queue's due
+cycle jobs are left to finish, then the workers get SIGTERM.
 """
 
 from __future__ import annotations
@@ -33,6 +33,16 @@ STOP_SECONDS = 30.0
 def procrastinate_settings(settings: Settings, dsn: str) -> Settings:
     """The world's settings on the distributed scheduler, its queue in `dsn`."""
     return settings.model_copy(update={"scheduler": "procrastinate", "procrastinate_dsn": dsn})
+
+
+async def _drained(nudge: DeferringNudge) -> None:
+    """Wait until no cycle job is due or running (a redelivered notification's "one more"
+    cycle may still be queued): a worker stopped mid-cycle would leave its lease held
+    for the lease's length, and the bench's next part would wait for it."""
+    for _ in range(int(STOP_SECONDS / 0.2)):
+        if not await nudge.busy_cycles():
+            return
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager
@@ -66,6 +76,7 @@ async def procrastinate_workers(
         for worker in workers:
             if worker.returncode is not None:
                 raise RuntimeError(f"a worker stopped early; see {folder / 'workers.log'}")
+        await _drained(nudge)
     finally:
         await nudge.aclose()
         for worker in workers:

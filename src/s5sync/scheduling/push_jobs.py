@@ -25,6 +25,7 @@ from procrastinate import exceptions as job_errors
 from s5sync.scheduling.distributed import (
     CONTROL_PRIORITY,
     CONTROL_QUEUE,
+    CYCLE_TASK,
     build_app,
     defer_now,
     every,
@@ -65,6 +66,18 @@ class DeferringNudge:
         )
         with contextlib.suppress(job_errors.AlreadyEnqueued):
             await job.defer_async(timestamp=int(time.time()))
+
+    async def busy_cycles(self) -> int:
+        """Cycle jobs running or due now (the bench waits for none before it stops its
+        workers)."""
+        await self._open()
+        row = await self.app.connector.execute_query_one_async(
+            "SELECT count(*) AS busy FROM procrastinate_jobs WHERE task_name = %(task)s "
+            "AND (status = 'doing' OR (status = 'todo' AND "
+            "(scheduled_at IS NULL OR scheduled_at <= now())))",
+            task=CYCLE_TASK,
+        )
+        return int(row["busy"])
 
     async def _open(self) -> None:
         if self._opened is None and not self._is_open():

@@ -260,7 +260,9 @@ class StoreAdministration:
             await unit.audit.record(
                 self._actor(admin), AuditAction.USER_UNMAPPED, self.clock(), unmapped.email
             )
-            return unmapped
+        if self.forget is not None:  # R14b: at once, not at the next sweep
+            await self.forget(admin.tenant_id, user_id)
+        return unmapped
 
     async def set_paused(self, admin: UserRecord, user_id: int, paused: bool) -> UserRecord:
         """R14c: pause or resume a user's cycles; audited (R21d)."""

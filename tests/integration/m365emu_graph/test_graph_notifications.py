@@ -153,15 +153,16 @@ async def test_a_delivery_fault_matches_the_notification_urls_path_part_R14b(
     assert [i["changeType"] for i in notified.subscriber.items()] == ["created"]
     assert notified.hub.worker.outcomes["dropped"] == 1
     assert len(notified.subscriber.items()) == 1
-    # The whole URL, exactly or as a glob, still matches.
+    # The whole URL, exactly or as a glob, still matches; so does the path without "/".
     notified.faults.add(Fault("POST", NOTIFY_URL, FaultKind.DROP))
     notified.faults.add(Fault("POST", "https://subscriber.test/*", FaultKind.DROP))
-    for subject in ("Lost 2", "Lost 3", "Kept 2"):
+    notified.faults.add(Fault("POST", "graph/notifications", FaultKind.DROP))
+    for subject in ("Lost 2", "Lost 3", "Lost 4", "Kept 2"):
         await notified.create_event(subject)
     await notified.delivered(2)
     await notified.settle()
     assert len(notified.subscriber.items()) == 2
-    assert notified.hub.worker.outcomes["dropped"] == 3
+    assert notified.hub.worker.outcomes["dropped"] == 4
 
 
 async def test_a_delivery_fault_on_another_path_does_not_fire_R14b(notified: Notified) -> None:

@@ -190,13 +190,19 @@ async def bob_subscribed_too(live: WebWorld) -> list[dict[str, object]]:
     return alices
 
 
-async def test_the_administrator_removing_a_user_deletes_their_subscription_R14b_R21(
+async def test_the_administrator_unmapping_or_removing_a_user_deletes_their_subscription_R14b(
     live: WebWorld,
 ) -> None:
     alices = await bob_subscribed_too(live)
     bob = await live.user(BOB)
     admin = live.people[ALICE]
     token = await admin.csrf()
+    assert await post(admin.browser, token, f"/admin/users/{bob.id}/unmap", confirm="yes") == 303
+    assert (await emulator_stats(live))["subscriptions"] == alices  # unmapped: gone at once
+    await live.onboard(BOB)
+    await live.people[BOB].browser.get("/dashboard")
+    await live.app.state.push.manager.sweep()
+    assert len((await emulator_stats(live))["subscriptions"]) == 2
     assert await post(admin.browser, token, f"/admin/users/{bob.id}/remove", confirm="yes") == 303
     assert (await emulator_stats(live))["subscriptions"] == alices  # Bob's gone from Graph
     await live.app.state.push.manager.sweep()
