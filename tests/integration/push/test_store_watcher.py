@@ -5,17 +5,19 @@ whose tasks were saved are woken, no save missed or counted twice."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
 from s5emu.desk import Desk, TaskForm
-from s5emu.schema import engine_for
+from s5emu.schema import create_schema, engine_for
 from s5emu.schema import task as task_table
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.store.models import Activity
 from s5sync.store.subscriptions import SubscriptionRows
 from s5sync.store.watch import WatchStore
+from s5sync.systemfive import statements
 from s5sync.systemfive.adapter import SqlTaskStore
 from s5sync.systemfive.watcher import StoreWatcher
 from support.push_world import Clock, add_user
@@ -157,3 +159,28 @@ async def test_no_save_is_missed_whatever_updated_at_holds_R14b(
     finally:
         await store.close()
         engine.dispose()
+
+
+def test_the_watchers_statement_searches_two_indexes_on_sqlite_R14b(tmp_path: Path) -> None:
+    """docs/operations.md: one statement, two index range scans (`ix_task_updated_at`
+    and the primary key), never a scan of the whole `task` table. (SQLite scans the
+    table for the same filter written with OR; PostgreSQL's plan is in the docs.)"""
+    url = f"sqlite:///{tmp_path / 's5.db'}"
+    create_schema(url)
+    engine = engine_for(url)
+    try:
+        sql = str(statements.TASKS_SAVED_SINCE.text)
+        with engine.connect() as conn:
+            plan = [
+                str(row[3])
+                for row in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN "
+                    + sql.replace(":since", "?").replace(":last_id", "?").replace(":limit", "?"),
+                    ("2026-11-30T08:00:00.000000Z", 5, 10_000),
+                )
+            ]
+    finally:
+        engine.dispose()
+    assert any("USING INDEX ix_task_updated_at" in step for step in plan), plan
+    assert any("INTEGER PRIMARY KEY" in step for step in plan), plan
+    assert not any(step.startswith("SCAN t") or step == "SCAN n" for step in plan), plan
