@@ -58,6 +58,13 @@ def test_quick_bench_prints_every_figure_and_ratios_of_one_R17_R23b(pg_database:
     assert token["cpu_ms_refreshed_token"] > 0
     assert worker["cpu_ms_idle_cycle_with_token"] > worker["cpu_ms_idle_cycle"]
     assert figures["peak_memory_mb"] > 0
+    # Issue 25 item 4: the same requests through s5sync's client (its aiohttp transport),
+    # msgraph-sdk and the bare clients, each measured and compared (not timed here).
+    clients = worker["graph_clients"]
+    for name in ("s5sync", "msgraph_sdk", "httpx", "aiohttp"):
+        assert clients[name]["cpu_ms_idle_delta_read"] > 0, name
+        assert clients[name]["cpu_ms_batch_of_5_creates"] > 0, name
+    assert clients["msgraph_sdk"]["s5sync_to_this_idle_delta_read"] > 0
 
 
 def assert_idle_round_trips_at_most_two(where: str, figures: dict[str, object]) -> None:

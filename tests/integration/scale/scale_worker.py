@@ -5,6 +5,9 @@ engine's lease and fence) with two test seams: the cycles' clock runs `SCALE_SPE
 times faster than the wall clock from a shared `SCALE_ANCHOR` (so a 1-minute interval
 takes seconds and every process agrees on the time), and Graph tokens come from the
 emulator's control plane instead of MSAL (the sign-in page is not under test here).
+With `SCALE_PUSH=1` it also runs the push jobs as `build_worker` does (R14b: the
+periodic per-store `s5sync.watch_store` and the subscription sweep; no public URL, so
+no subscription is made).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from s5sync.bench.world import SCOPES, EmulatorFleet
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.outlook.clients import GraphClients
 from s5sync.scheduling.distributed import DistributedScheduler, build_app, holder_name
+from s5sync.scheduling.push import PushService
+from s5sync.scheduling.push_jobs import DeferringNudge
 from s5sync.settings import load_settings
 from s5sync.sync.engine import CycleEngine
 from s5sync.systemfive.adapter import SqlTaskStore
@@ -51,8 +56,12 @@ async def main() -> None:
     tasks = SqlTaskStore(os.environ["SCALE_S5"], "America/New_York")
     fleet = EmulatorFleet(services, tasks, graph, tokens)
     engine = CycleEngine(services, fleet.ports_for, holder=holder_name())
+    app = build_app(settings)
+    push = None
+    if os.environ.get("SCALE_PUSH"):
+        push = PushService(services, DeferringNudge(app), lambda: datetime.now(UTC), lambda _: None)
     scheduler = DistributedScheduler(
-        build_app(settings),
+        app,
         services.directory,
         engine,
         clock=lambda: fast_clock(anchor, speed),
@@ -60,6 +69,7 @@ async def main() -> None:
         dispatch_seconds=2,
         reap_seconds=2,
         stalled_after=15.0,  # generous: a starved event loop must not look dead
+        push=push,
     )
     dispatch, run_cycle = scheduler.dispatch, scheduler.run_cycle
 
@@ -75,6 +85,17 @@ async def main() -> None:
         log.warning("cycle %s took %.2fs: %s", user_id, time.time() - started, outcome)
         return outcome
 
+    if push is not None:  # each store poll, logged for the test to check they never overlap
+        poll = push.watcher.poll
+
+        async def poll_logged(tenant_id: int) -> list[int]:
+            started = time.time()
+            try:
+                return await poll(tenant_id)
+            finally:
+                log.warning("watch %s %.6f %.6f", tenant_id, started, time.time())
+
+        push.watcher.poll = poll_logged  # type: ignore[method-assign]
     scheduler.dispatch = dispatch_logged  # type: ignore[method-assign]
     scheduler.run_cycle = cycle_logged  # type: ignore[method-assign]
     try:
