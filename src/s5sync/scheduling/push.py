@@ -3,21 +3,22 @@ System Five watcher of one process.
 
 `PushService.build(services, nudge)` wires the parts on the process's services; the
 driver gives `nudge` (the local scheduler's wake, or deferring the users' cycle jobs on
-procrastinate). `start()` runs the local driver's background loop: every second it polls
-each store whose `s5_poll_seconds` have passed (the poll times, periods and watermarks
-kept in this process, `store.watch.CachedWatch`: a poll that finds nothing new writes
-nothing; the tick itself reads nothing). The stores' periods are read again (one small
-cross-store statement) only when a store is due by the period known, or `PERIODS_SECONDS`
-after the last read (new stores), or at once when the options page saved them in this
-process (`options_saved`) — so a period changed anywhere, `s5sync tenant set
---s5-poll-seconds` in another process included, takes effect within one old period plus a
-tick, and an idle process reads its stores' options every 15 s, not every second. It sweeps
-the subscriptions every `SWEEP_SECONDS` (30 s, as on procrastinate) — or at once when a
-lifecycle notification asks, or when a user becomes active (`sweep_soon`: a heartbeat
-of a user without a live subscription, a sign-in, an onboarding, background sync
-switched on), so a user who opens the dashboard is subscribed within seconds. On
-procrastinate the same `watch_store` and `sweep` run as periodic tasks instead
-(push_jobs.py), and `sweep_soon` defers the sweep's job at once (`sweep_elsewhere`).
+procrastinate). `start()` runs the local driver's background loop: it wakes when a store's
+`s5_poll_seconds` have passed, or a sweep or the periods' read is due (`next_wait`), and
+polls the stores due (the poll times, periods and watermarks kept in this process,
+`store.watch.CachedWatch`: a poll that finds nothing new writes nothing) — no tick every
+second. The stores' periods are read again (one small cross-store statement) only when a
+store is due by the period known, or `PERIODS_SECONDS` after the last read (new stores),
+or at once when the options page saved them in this process (`options_saved`) — so a
+period changed anywhere, `s5sync tenant set --s5-poll-seconds` in another process
+included, takes effect within one old period, and an idle process reads its stores'
+options every 15 s, not every second. It sweeps the subscriptions every `SWEEP_SECONDS`
+(30 s, as on procrastinate) — or at once when a lifecycle notification asks, or when a
+user becomes active (`sweep_soon`: a heartbeat of a user without a live subscription, a
+sign-in, an onboarding, background sync switched on), so a user who opens the dashboard
+is subscribed within seconds. On procrastinate the same `watch_store` and `sweep` run as
+periodic tasks instead (push_jobs.py), and `sweep_soon` defers the sweep's job at once
+(`sweep_elsewhere`).
 
 Lifecycle notifications (learn.microsoft.com "Reduce missing subscriptions and change
 notifications"): `reauthorizationRequired` → renew at the next sweep (a revoked user's
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30.0  # as on procrastinate; a user made active is swept at once
-WATCH_TICK = 1.0  # the loop looks at its in-memory poll times this often (reads nothing)
 PERIODS_SECONDS = 15.0  # the stores' s5_poll_seconds are read at least this often
 
 
@@ -167,6 +167,17 @@ class PushService:
             if (last := self._polled.get(tenant_id)) is None or now - last >= period - SLACK
         ]
 
+    def next_wait(self, now: datetime, sweep_in: float) -> float:
+        """Seconds until the loop has something to do: the next store due, the periods'
+        next read or the next sweep (`sweep_in`), at most `PERIODS_SECONDS`; a wake-up
+        (a lifecycle notification, `sweep_soon`, `options_saved`, stop) ends it sooner."""
+        if self._periods_at is None:
+            return 0.0
+        due = [self._periods_at + timedelta(seconds=PERIODS_SECONDS)]
+        due += [self._polled.get(t, now) + period for t, period in self._periods.items()]
+        wait = min((at - now).total_seconds() for at in due)
+        return max(0.0, min(wait, sweep_in, PERIODS_SECONDS))
+
     async def _read_periods(self, now: datetime) -> None:
         seconds = await self.watch.poll_seconds()
         self._periods = {tenant_id: timedelta(seconds=s) for tenant_id, s in seconds.items()}
@@ -174,7 +185,7 @@ class PushService:
         self._periods_at = now
 
     async def poll_stores(self) -> int:
-        """The local loop's tick: poll every store whose `s5_poll_seconds` have passed
+        """The local loop's wake-up: poll every store whose `s5_poll_seconds` have passed
         since this process polled it; the users woken. The periods are read again first
         when one looks due by the period known (so a changed period counts from the
         store's next poll on), when `PERIODS_SECONDS` passed, or when `options_saved`."""
@@ -224,5 +235,6 @@ class PushService:
                 log.exception("push.loop_failed")
             if self._stopping:
                 break
+            wait = self.next_wait(self.clock(), last_sweep + SWEEP_SECONDS - loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=WATCH_TICK)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.05))

@@ -79,7 +79,7 @@ class World:
         )
 
     async def tick(self, seconds: int) -> None:
-        """The loop's ticks, one a second, for `seconds` seconds."""
+        """The loop woken every second for `seconds` seconds (it may sleep longer: `next_wait`)."""
         for _ in range(seconds):
             self.clock.now += timedelta(seconds=1)
             await self.push.poll_stores()
@@ -105,7 +105,10 @@ async def no_task_store(_tenant_id: int) -> TaskStore:
 async def test_the_period_is_not_read_every_tick_R14b(services: Services) -> None:
     await services.directory.create_tenant("ms", "Contoso", "sqlite://", START)
     world = World(services)
-    await world.tick(120)
+    await world.tick(3)  # polled (and the periods read) at 1
+    assert world.push.next_wait(world.clock(), 30.0) == 13  # the loop sleeps until then
+    assert world.push.next_wait(world.clock(), 4.0) == 4  # or until the next sweep
+    await world.tick(117)
     assert world.gaps_after(0) == [15] * 7  # the default period
     # a read per poll (the store looked due) at most, never one a tick
     assert world.watch.reads <= 120 / PERIODS_SECONDS + 1
@@ -124,6 +127,7 @@ async def test_a_period_saved_on_the_options_page_takes_effect_at_once_R14b(
     form = options_form(s5_poll_seconds="2")
     saved = await administration.save_options(admin, form, zone_confirmed=True)
     assert saved.saved
+    assert world.push.next_wait(world.clock(), 30.0) == 0  # the loop wakes at once
     changed = world.clock.seconds()
     await world.tick(1)
     assert world.polls[-1] == changed + 1  # 16 + 2 had passed: polled at the next tick
