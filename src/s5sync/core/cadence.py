@@ -71,6 +71,8 @@ def cadence_words(
 def subscription_problem(error: str) -> str:
     """Graph's refusal of a subscription in plain words (the raw answer stays in the row)."""
     text = error.casefold()
+    if "unreachable" in text:
+        return "Microsoft Graph could not reach s5sync's notification address"
     if "429" in text or "too many requests" in text:
         return "Outlook asked s5sync to slow down"
     if "401" in text or "403" in text or "forbidden" in text or "unauthorized" in text:

@@ -16,14 +16,18 @@ item changes nothing and is counted (`count(result)` → `/metrics`). An accepte
 only records "this user changed" (`changed(user_id)`, coalesced by `WakeUps`) — never a
 cycle inline — so the answer (202) leaves within Graph's 3 s whatever the load. Lookups
 are cached (a subscription's secret never changes; unknown ids are remembered briefly,
-so a flood of made-up ids costs no database reads). Nothing here logs a client state.
+so a flood of made-up ids costs no database reads), for about a minute, spread by id;
+concurrent notifications of a subscription whose key is not cached share one read.
+Nothing here logs a client state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -118,7 +122,8 @@ class NotificationIntake:
         self.count = count
         self.monotonic = monotonic
         self.bucket = Bucket(rate, rate, monotonic)
-        self._keys: _Lru = _Lru(CACHE_SIZE)
+        self._keys: _Lru = _Lru(CACHE_SIZE)  # id -> (kept until, key or None)
+        self._reading: dict[str, asyncio.Future[SubscriptionKey | None]] = {}
         self._seen: _Lru = _Lru(SEEN_SIZE)
 
     def admit(self) -> bool:
@@ -130,12 +135,24 @@ class NotificationIntake:
 
     async def key(self, subscription_id: str) -> SubscriptionKey | None:
         cached = self._keys.get(subscription_id)
-        now = self.monotonic()
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
+        if cached is not None and self.monotonic() < cached[0]:
             found: SubscriptionKey | None = cached[1]
             return found
-        key = await self._lookup(subscription_id)
-        self._keys.put(subscription_id, (now, key))
+        reading = self._reading.get(subscription_id)
+        if reading is None:  # one read for every notification waiting on this id
+            reading = asyncio.ensure_future(self._read(subscription_id))
+            self._reading[subscription_id] = reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, subscription_id: str) -> SubscriptionKey | None:
+        try:
+            key = await self._lookup(subscription_id)
+        finally:
+            self._reading.pop(subscription_id, None)
+        # Kept 45–75 s, spread by id: keys read together (a cold start, a burst) are not
+        # all read again together a minute later.
+        spread = 0.75 + 0.5 * (zlib.crc32(subscription_id.encode()) % 1000) / 1000
+        self._keys.put(subscription_id, (self.monotonic() + CACHE_SECONDS * spread, key))
         return key
 
     def forget(self, subscription_id: str) -> None:

@@ -157,9 +157,16 @@ class SubscriptionManager:
         try:
             async with self.gateway_for(work) as gateway:
                 made = await gateway.create(request)
-        except EndpointUnreachable:
+        except EndpointUnreachable as error:
             self.unreachable_since = now
             log.warning("subscriptions.endpoint_unreachable")
+            # Said per user too: on procrastinate a worker met it, not the web process.
+            await self.rows.create_failed(
+                work.tenant_id,
+                work.user_id,
+                error=f"notification URL unreachable: {error}",
+                retry_at=now + RETRY_UNREACHABLE,
+            )
             return False
         except NeedsSignIn as error:
             await self.rows.needs_sign_in(work.tenant_id, work.user_id, str(error))

@@ -69,6 +69,8 @@ class PushHealth(Protocol):
 
     async def sweep_soon(self) -> None: ...  # users became active: subscribe them now
 
+    async def options_saved(self) -> None: ...  # R14b: a new watcher period counts now
+
 
 @dataclass(frozen=True)
 class HealthRow:
@@ -147,6 +149,11 @@ class StoreAdministration:
                 await unit.audit.record(
                     self._actor(admin), AuditAction.OPTIONS_CHANGED, self.clock(), "", changed
                 )
+        if (
+            self.push is not None
+            and saved.options.s5_poll_seconds != tenant.options.s5_poll_seconds
+        ):
+            await self.push.options_saved()  # R14b: the watcher's new period, now
         switched_on = saved.options.background_sync and not tenant.options.background_sync
         if switched_on and self.push is not None:  # R14b: the store's users are active now
             await self.push.sweep_soon()

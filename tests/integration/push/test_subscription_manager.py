@@ -12,7 +12,12 @@ from s5sync.core.cadence import cadence_words
 from s5sync.core.records import UserRecord
 from s5sync.entrypoints.bootstrap import Services
 from s5sync.outlook.subscriptions import SubscriptionGateway
-from s5sync.scheduling.upkeep import CREATE_RETRY, Push, SubscriptionManager
+from s5sync.scheduling.upkeep import (
+    CREATE_RETRY,
+    RETRY_UNREACHABLE,
+    Push,
+    SubscriptionManager,
+)
 from s5sync.store.subscriptions import SubscriptionRows, Upkeep
 from s5sync.testing.subscriptions import FakeSubscriptionService
 from support.push_world import Clock, add_user
@@ -177,11 +182,15 @@ async def test_an_unmapped_user_loses_the_subscription_R14b_R20(world: World) ->
 
 
 async def test_without_a_reachable_public_url_nothing_is_subscribed_R14b(world: World) -> None:
-    await world.user("alice@example.com")
+    alice = await world.user("alice@example.com")
     world.graph.unreachable = True
     await world.manager.sweep()
     assert world.graph.subscriptions == {}
     assert "Polling every interval" in world.manager.status
+    # Said for the user too (a worker met it: the web process's health page reads this).
+    trouble = (await world.rows.troubles(world.tenant_id))[alice]
+    assert trouble.error.startswith("notification URL unreachable")
+    assert trouble.retry_at == world.clock() + RETRY_UNREACHABLE
     off = SubscriptionManager(
         world.rows,
         world.gateway_for,

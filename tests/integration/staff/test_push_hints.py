@@ -34,6 +34,9 @@ class Push:
     async def sweep_soon(self) -> None:
         self.sweeps += 1
 
+    async def options_saved(self) -> None:
+        pass
+
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:

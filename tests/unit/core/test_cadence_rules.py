@@ -142,6 +142,10 @@ def test_a_subscription_that_could_not_be_made_says_why_and_when_again_R14b_R21(
         ("Graph answered 503: Service Unavailable", "Outlook was not available"),
         ("Graph answered 400: Bad Request", "Microsoft Graph refused the subscription request"),
         ("ConnectionResetError", "Outlook did not answer"),
+        (
+            "notification URL unreachable: validation failed",
+            "Microsoft Graph could not reach s5sync's notification address",
+        ),
     ],
 )
 def test_graph_refusals_in_plain_words_R21(error: str, words: str) -> None:

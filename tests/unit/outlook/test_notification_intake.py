@@ -4,6 +4,7 @@ is counted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from typing import Any
@@ -176,3 +177,32 @@ def test_the_rate_bound_refuses_past_its_burst_R14b() -> None:
     clock[0] += 0.5
     assert sum(intake.admit() for _ in range(20)) == 5
     assert counts["rate_limited"] == 25
+
+
+async def test_concurrent_notifications_of_an_uncached_subscription_share_one_read_R14b() -> None:
+    """A burst for a subscription whose key is not cached (a cold start, or a minute
+    later) waits on one read, not one read each."""
+    reads = 0
+    release = asyncio.Event()
+
+    async def slow_lookup(subscription_id: str) -> SubscriptionKey | None:
+        nonlocal reads
+        reads += 1
+        await release.wait()
+        return KEY if subscription_id == KEY.subscription_id else None
+
+    changed: list[int] = []
+
+    async def no_lifecycle(_event: Lifecycle) -> None:
+        return None
+
+    intake = NotificationIntake(slow_lookup, changed.append, no_lifecycle, lambda _r: None)
+    answers = [
+        asyncio.ensure_future(intake.accept(body(change(resourceData={})), lifecycle=False))
+        for _ in range(20)
+    ]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*answers) == [202] * 20
+    assert reads == 1
+    assert changed == [KEY.user_id] * 20  # no etag: none treated as repeated
