@@ -44,3 +44,26 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return list(conn.execute(query, args).fetchall())
+
+
+def upgrade_database(env: dict[str, str]) -> None:
+    """`s5sync db upgrade` as the operator runs it, against the workers' database."""
+    done = subprocess.run(
+        [sys.executable, "-m", "s5sync", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Ask each worker still running to stop (SIGTERM), kill it after 30 s."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()

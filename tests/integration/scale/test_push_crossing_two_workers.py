@@ -18,7 +18,6 @@ import asyncio
 import secrets
 import ssl
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +40,13 @@ from s5sync.scheduling.push_jobs import deferring_nudge
 from s5sync.scheduling.upkeep import Push
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
-from support.worker_processes import rows, start_worker, worker_env
+from support.worker_processes import (
+    rows,
+    start_worker,
+    stop_workers,
+    upgrade_database,
+    worker_env,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -155,13 +160,7 @@ def test_a_tagged_event_crosses_with_no_sync_now_on_two_workers_R14b(
     try:
         env = worker_env(ce, s5, key, emulator, time.time())
         env["SCALE_SPEED"] = "1.0"  # real time
-        done = subprocess.run(
-            [sys.executable, "-m", "s5sync", "db", "upgrade"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
+        upgrade_database(env)
         token = emulator.add_mailboxes(TENANT, [EMAIL])[EMAIL]
         create_schema(s5)
         desk = Desk(engine_for(s5))
@@ -183,12 +182,5 @@ def test_a_tagged_event_crosses_with_no_sync_now_on_two_workers_R14b(
         runs = rows(ce, "SELECT count(*) FROM sync_run WHERE finished_at IS NOT NULL")
         assert runs[0][0] >= 1  # the cycles ran on the workers (nothing else runs any)
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+        stop_workers(workers)
         emulator.stop()

@@ -22,7 +22,6 @@ import itertools
 import json
 import ssl
 import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,13 @@ from s5sync.scheduling.upkeep import Push
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
 from s5sync.store.subscriptions import SubscriptionRows
-from support.worker_processes import rows, start_worker, worker_env
+from support.worker_processes import (
+    rows,
+    start_worker,
+    stop_workers,
+    upgrade_database,
+    worker_env,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -131,13 +136,7 @@ def test_bursts_of_notifications_run_one_cycle_at_a_time_on_two_workers_R14b_R16
     try:
         env = worker_env(ce, s5, key, emulator, time.time())
         env["SCALE_SPEED"] = "1.0"  # real time: the notifications' own pace
-        done = subprocess.run(
-            [sys.executable, "-m", "s5sync", "db", "upgrade"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
+        upgrade_database(env)
         tokens = emulator.add_mailboxes(TENANT, emails())
         create_schema(s5)
         desk = Desk(engine_for(s5))
@@ -272,12 +271,5 @@ def test_bursts_of_notifications_run_one_cycle_at_a_time_on_two_workers_R14b_R16
             # at most one cycle per burst (and the "one more" after a running one).
             assert 1 <= len(mine) <= 2 * ROUNDS + 1, (user_id, len(mine))
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+        stop_workers(workers)
         emulator.stop()

@@ -20,7 +20,6 @@ import itertools
 import re
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,13 @@ from s5sync.bench.world import EmulatorProcess, add_users
 from s5sync.entrypoints.bootstrap import build_services
 from s5sync.settings import Settings
 from s5sync.store.secrets import SecretBox
-from support.worker_processes import rows, start_worker, worker_env
+from support.worker_processes import (
+    rows,
+    start_worker,
+    stop_workers,
+    upgrade_database,
+    worker_env,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -117,13 +122,7 @@ def test_a_ticked_task_saved_in_system_five_becomes_an_event_on_two_workers_R14b
         env = worker_env(ce, s5, key, emulator, time.time())
         env["SCALE_SPEED"] = "1.0"  # real time: the interval (10 min) never comes due
         env["SCALE_PUSH"] = "1"
-        done = subprocess.run(
-            [sys.executable, "-m", "s5sync", "db", "upgrade"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, done.stderr
+        upgrade_database(env)
         tokens = emulator.add_mailboxes(TENANT, EMAILS)
         create_schema(s5)
         desk = Desk(engine_for(s5), clock=lambda: datetime.now(UTC))
@@ -172,12 +171,5 @@ def test_a_ticked_task_saved_in_system_five_becomes_an_event_on_two_workers_R14b
         for (_, _, finished), (_, next_start, _) in itertools.pairwise(runs):
             assert next_start >= finished, f"two workers polled the store at once: {runs}"
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+        stop_workers(workers)
         emulator.stop()
