@@ -168,11 +168,12 @@ s5sync demo — everything runs on this machine; no account anywhere.
 
   Try first:
     1. Open {web} and sign in as alice@contoso.example; confirm her employee record.
-    2. In System Five, open a Delivery for tomorrow, tick Sync, save; press Sync now.
+    2. In System Five, open a Delivery for tomorrow, tick Sync, save: it crosses within
+       the store's System Five check (15 s unless changed), or at once with Sync now.
     3. Open Outlook (sign in as Alice): the event is there with "Received From System5"
        and a Google Maps link to the Ship To address.
-    4. In Outlook, create "Measure kitchen [sync]" next week; Sync now; it appears in
-       Today's Tasks in light green until it is opened and saved.
+    4. In Outlook, create "Measure kitchen [sync]" next week: within seconds (no Sync now)
+       it appears in Today's Tasks in light green until it is opened and saved.
     5. As Alice, open {web}/admin: every user's health, the store's options, staff.
        Alerts about users who need someone arrive in Alice's Outlook Inbox.
 
